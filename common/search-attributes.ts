@@ -1,0 +1,37 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/**
+ * The custom search attributes Flow sets on every run, so release managers can filter runs in the Temporal UI
+ * (for example `FlowDefinition = "start-release"`).
+ */
+export const flowSearchAttributes = {
+  FlowDefinition: defineSearchAttributeKey('FlowDefinition', SearchAttributeType.KEYWORD),
+  FlowRevision: defineSearchAttributeKey('FlowRevision', SearchAttributeType.INT),
+  FlowSource: defineSearchAttributeKey('FlowSource', SearchAttributeType.KEYWORD),
+  FlowEventType: defineSearchAttributeKey('FlowEventType', SearchAttributeType.KEYWORD),
+  FlowEventId: defineSearchAttributeKey('FlowEventId', SearchAttributeType.KEYWORD),
+} as const;
+
+/** Names of Flow's search attributes with the type names the Temporal CLI's `--search-attribute` flag expects. */
+export function searchAttributeCliSpecs(): string[] {
+  return Object.values(flowSearchAttributes).map((key) => `${key.name}=${cliTypeName(key.type)}`);
+}
+
+function cliTypeName(type: SearchAttributeType): string {
+  switch (type) {
+    case SearchAttributeType.KEYWORD:
+      return 'Keyword';
+    case SearchAttributeType.TEXT:
+      return 'Text';
+    case SearchAttributeType.INT:
+      return 'Int';
+    case SearchAttributeType.DOUBLE:
+      return 'Double';
+    case SearchAttributeType.BOOL:
+      return 'Bool';
+    case SearchAttributeType.DATETIME:
+      return 'Datetime';
+    case SearchAttributeType.KEYWORD_LIST:
+      return 'KeywordList';
+  }
+}

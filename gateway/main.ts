@@ -1,0 +1,38 @@
+import { dataDir, loadConfig, resolveApiToken } from '../config';
+import { openMongo, pingMongo } from '../registry';
+import { createApp } from './app';
+import { temporalProbe } from './health';
+
+/** Gateway entry point: `npm run start:gateway`. Stops accepting connections on SIGINT/SIGTERM. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const token = resolveApiToken(process.env, dataDir());
+  if (token.source === 'generated')
+    console.log(`[gateway] generated an API token and stored it in ${token.file}: ${token.token}`);
+  else if (token.source === 'file') console.log(`[gateway] API token read from ${token.file}`);
+
+  const temporalHealth = temporalProbe(config.temporal.address);
+  const mongo = openMongo(config.mongodb);
+  const app = createApp({ health: { temporal: temporalHealth.probe, mongodb: () => pingMongo(mongo.db) } });
+  const server = app.listen(config.gateway.port, () => {
+    console.log(`[gateway] listening on http://localhost:${config.gateway.port}`);
+    process.send?.({ ready: 'gateway' });
+  });
+  server.on('error', (error) => {
+    console.error(`[gateway] cannot listen on port ${config.gateway.port}: ${error.message}. Set PORT to a free port.`);
+    process.exit(1);
+  });
+  const stop = (): void => {
+    server.close(() => {
+      void Promise.allSettled([temporalHealth.close(), mongo.client.close()]).then(() => process.exit(0));
+    });
+    server.closeAllConnections();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  console.error(`[gateway] ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,81 @@
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+
+/** One field-level problem inside a problem+json response, such as `steps[2].with.url`. */
+export interface ProblemFieldError {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** An RFC 9457 problem details object as Flow sends it. */
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly errors?: readonly ProblemFieldError[];
+  readonly [extension: string]: unknown;
+}
+
+/** An error that the gateway answers with its own status and `detail`; thrown by handlers. */
+export class ProblemError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string,
+    readonly extra: {
+      readonly errors?: readonly ProblemFieldError[];
+      readonly type?: string;
+      readonly [key: string]: unknown;
+    } = {},
+  ) {
+    super(detail);
+    this.name = 'ProblemError';
+  }
+
+  /** The problem+json body for this error. */
+  toProblem(): Problem {
+    const { type, ...rest } = this.extra;
+    return { type: type ?? 'about:blank', title: this.title, status: this.status, detail: this.detail, ...rest };
+  }
+}
+
+/** Writes `problem` as `application/problem+json`. */
+export function sendProblem(res: Response, problem: Problem): void {
+  res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+}
+
+/** Answers any unmatched route with a 404 problem. */
+export const notFound: RequestHandler = (req, res) => {
+  sendProblem(res, {
+    type: 'about:blank',
+    title: 'Not Found',
+    status: 404,
+    detail: `No route for ${req.method} ${req.path}. See the README for the gateway's endpoints.`,
+  });
+};
+
+/** Turns thrown errors, including body-parser failures, into problem+json; unexpected errors become a bare 500. */
+export function problemErrorHandler(log: (message: string, error: unknown) => void): ErrorRequestHandler {
+  return (error: unknown, _req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    if (error instanceof ProblemError) {
+      sendProblem(res, error.toProblem());
+      return;
+    }
+    const status = (error as { status?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      sendProblem(res, { type: 'about:blank', title: 'Bad Request', status, detail: (error as Error).message });
+      return;
+    }
+    log('unhandled error', error);
+    sendProblem(res, {
+      type: 'about:blank',
+      title: 'Internal Server Error',
+      status: 500,
+      detail: 'The gateway failed unexpectedly; the error is in its log. Retrying the request is safe.',
+    });
+  };
+}

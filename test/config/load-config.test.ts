@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, DEFAULTS, loadConfig, resolveApiToken } from '../../config';
+
+describe('config: loadConfig', () => {
+  it('applies the documented defaults when nothing is set', () => {
+    const config = loadConfig({});
+    assert.deepEqual(config, {
+      temporal: { address: 'localhost:7233', namespace: 'default', taskQueue: 'flow' },
+      mongodb: { uri: 'mongodb://127.0.0.1:27017/flow', database: 'flow' },
+      gateway: { port: 3000 },
+      worker: { logLevel: 'WARN' },
+    });
+    assert.equal(config.temporal.address, DEFAULTS.temporalAddress);
+  });
+
+  it('reads every setting from its environment variable', () => {
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'releases',
+      FLOW_TASK_QUEUE: 'flow-eu',
+      MONGODB_URI: 'mongodb://user:secret@db.internal:27017/flowprod?authSource=admin',
+      PORT: '8080',
+      FLOW_LOG_LEVEL: 'info',
+    });
+    assert.deepEqual(config.temporal, { address: 'temporal.internal:7233', namespace: 'releases', taskQueue: 'flow-eu' });
+    assert.equal(config.mongodb.database, 'flowprod');
+    assert.equal(config.gateway.port, 8080);
+    assert.equal(config.worker.logLevel, 'INFO');
+  });
+
+  it('uses the flow database when the URI names none', () => {
+    assert.equal(loadConfig({ MONGODB_URI: 'mongodb://db:27017' }).mongodb.database, 'flow');
+    assert.equal(loadConfig({ MONGODB_URI: 'mongodb://db:27017/?replicaSet=rs0' }).mongodb.database, 'flow');
+  });
+
+  it('rejects a PORT that is not a TCP port, naming the variable', () => {
+    for (const bad of ['http', '0', '70000', '3000abc']) {
+      assert.throws(
+        () => loadConfig({ PORT: bad }),
+        (error: unknown) => error instanceof ConfigError && error.variable === 'PORT' && /1 to 65535/.test(error.message),
+      );
+    }
+  });
+
+  it('rejects a MONGODB_URI with another scheme without echoing its password', () => {
+    assert.throws(
+      () => loadConfig({ MONGODB_URI: 'postgres://u:hunter2@db/flow' }),
+      (error: unknown) => error instanceof ConfigError && !error.message.includes('hunter2') && /mongodb:\/\//.test(error.message),
+    );
+  });
+
+  it('rejects an unknown FLOW_LOG_LEVEL and lists the valid ones', () => {
+    assert.throws(() => loadConfig({ FLOW_LOG_LEVEL: 'loud' }), /TRACE, DEBUG, INFO, WARN, ERROR/);
+  });
+});
+
+describe('config: resolveApiToken', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flow-token-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('generates a token on first start, stores it privately, and reuses it afterwards', () => {
+    const first = resolveApiToken({}, dir);
+    assert.equal(first.source, 'generated');
+    assert.match(first.token, /^flow_[A-Za-z0-9_-]{32}$/);
+    const file = path.join(dir, 'api-token');
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    const second = resolveApiToken({}, dir);
+    assert.deepEqual(second, { token: first.token, source: 'file', file });
+  });
+
+  it('prefers FLOW_API_TOKEN and writes nothing', () => {
+    assert.deepEqual(resolveApiToken({ FLOW_API_TOKEN: 'from-env' }, dir), { token: 'from-env', source: 'env' });
+    assert.deepEqual(fs.readdirSync(dir), []);
+  });
+});

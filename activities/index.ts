@@ -1,12 +1,66 @@
 /**
- * Activities: the only place where actions touch the outside world. `createActivities(deps)` builds them from their
- * dependencies so tests can wire fakes of the same type (`ReturnType<typeof createActivities>`).
+ * Activities: the only place where actions touch the outside world. Every action in `catalog.ts` becomes one
+ * activity whose type is the action id. `createActivities(deps)` builds them from their dependencies, so tests wire
+ * fakes of the same type (`ReturnType<typeof createActivities>`).
  */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { z } from 'zod';
+import type { DefinitionSnapshot } from '../common/run-types';
+import { actions } from './catalog';
+import type { AnyAction, StepMeta } from './define-action';
+import type { ActionDeps, RegistryDeps } from './deps';
 
-/** Dependencies the activities need; grows as actions are added. */
-export type ActivityDeps = Record<string, never>;
+export { actions, actionsById } from './catalog';
+export { defineAction, defineMetaAction } from './define-action';
+export type { ActionContext, ActionDefinition, ActionExample, AnyAction, StepMeta } from './define-action';
+export type { ActionDeps, RegistryDeps } from './deps';
+export { MAX_EVENT_DEPTH } from './actions/flow-emit-event';
 
-/** Builds the activity implementations the worker registers, keyed by activity type. */
-export function createActivities(_deps: ActivityDeps = {}): Record<string, (...args: never[]) => Promise<unknown>> {
-  return {};
+/** An activity implementing one action: the rendered `with` plus where the step runs. */
+export type ActionActivity = (input: unknown, step: StepMeta) => Promise<unknown>;
+
+/** Dependencies of all activities. */
+export type ActivityDeps = ActionDeps & RegistryDeps;
+
+/** Internal activities of the dispatcher; their names are not action ids, so definitions cannot call them. */
+export interface InternalActivities {
+  findDefinitionsForEvent(source: string, type: string): Promise<DefinitionSnapshot[]>;
+}
+
+/** Builds every activity the worker registers: one per action, plus the dispatcher's internal ones. */
+export function createActivities(deps: ActivityDeps): Record<string, (...args: never[]) => Promise<unknown>> {
+  const byAction: Record<string, ActionActivity> = {};
+  for (const action of actions) {
+    if (action.kind === 'activity') byAction[action.id] = toActivity(action, deps);
+  }
+  const internal: InternalActivities = {
+    findDefinitionsForEvent: (source, type) => deps.findDefinitionsForEvent(source, type),
+  };
+  return { ...byAction, ...internal };
+}
+
+function toActivity(action: AnyAction, deps: ActionDeps): ActionActivity {
+  const run = action.run?.bind(action);
+  if (!run) throw new Error(`action ${action.id} has kind "activity" but no run()`);
+  return async (rawInput, step) => {
+    const input = parseOrFail(action.input, rawInput, `input of ${action.id}`, 'InvalidActionInput');
+    const context = Context.current();
+    const result = await run(input, {
+      deps,
+      step,
+      heartbeat: (details) => context.heartbeat(details),
+      lastHeartbeat: context.info.heartbeatDetails,
+      signal: context.cancellationSignal,
+    });
+    return parseOrFail(action.output, result, `output of ${action.id}`, 'InvalidActionOutput');
+  };
+}
+
+/** Validates with zod; a mismatch fails the step without retrying, naming every offending field. */
+function parseOrFail(schema: z.ZodType, value: unknown, what: string, type: string): unknown {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+  throw ApplicationFailure.nonRetryable(`invalid ${what}: ${problems.join('; ')}`, type, { errors: problems });
 }

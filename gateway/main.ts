@@ -1,5 +1,7 @@
 import { dataDir, loadConfig, resolveApiToken } from '../config';
-import { openMongo, pingMongo } from '../registry';
+import { Client, Connection } from '@temporalio/client';
+import { actionsById } from '../activities';
+import { DefinitionStore, openMongo, pingMongo } from '../registry';
 import { createApp } from './app';
 import { temporalProbe } from './health';
 
@@ -13,7 +15,16 @@ async function main(): Promise<void> {
 
   const temporalHealth = temporalProbe(config.temporal.address);
   const mongo = openMongo(config.mongodb);
-  const app = createApp({ health: { temporal: temporalHealth.probe, mongodb: () => pingMongo(mongo.db) } });
+  const connection = Connection.lazy({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const catalog = actionsById();
+  const app = createApp({
+    health: { temporal: temporalHealth.probe, mongodb: () => pingMongo(mongo.db) },
+    apiToken: token.token,
+    store: new DefinitionStore(mongo.db, catalog),
+    catalog,
+    intake: { client, taskQueue: config.temporal.taskQueue },
+  });
   const server = app.listen(config.gateway.port, () => {
     console.log(`[gateway] listening on http://localhost:${config.gateway.port}`);
     process.send?.({ ready: 'gateway' });
@@ -24,7 +35,7 @@ async function main(): Promise<void> {
   });
   const stop = (): void => {
     server.close(() => {
-      void Promise.allSettled([temporalHealth.close(), mongo.client.close()]).then(() => process.exit(0));
+      void Promise.allSettled([temporalHealth.close(), connection.close(), mongo.client.close()]).then(() => process.exit(0));
     });
     server.closeAllConnections();
   };

@@ -32,10 +32,16 @@ export class ProblemError extends Error {
     this.name = 'ProblemError';
   }
 
-  /** The problem+json body for this error. */
+  /** The problem+json body for this error; `headers` and `retryAfter` go into the response head instead. */
   toProblem(): Problem {
-    const { type, ...rest } = this.extra;
+    const { type, headers: _headers, ...rest } = this.extra;
     return { type: type ?? 'about:blank', title: this.title, status: this.status, detail: this.detail, ...rest };
+  }
+
+  /** Response headers that belong with this problem, such as `WWW-Authenticate` or `Retry-After`. */
+  get headers(): Readonly<Record<string, string>> {
+    const headers = this.extra['headers'];
+    return typeof headers === 'object' && headers !== null ? (headers as Record<string, string>) : {};
   }
 }
 
@@ -62,12 +68,19 @@ export function problemErrorHandler(log: (message: string, error: unknown) => vo
       return;
     }
     if (error instanceof ProblemError) {
+      res.set(error.headers);
       sendProblem(res, error.toProblem());
+      return;
+    }
+    const mapped = mapKnownError(error);
+    if (mapped) {
+      res.set(mapped.headers);
+      sendProblem(res, mapped.toProblem());
       return;
     }
     const status = (error as { status?: unknown }).status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      sendProblem(res, { type: 'about:blank', title: 'Bad Request', status, detail: (error as Error).message });
+      sendProblem(res, { type: 'about:blank', title: 'Bad Request', status, detail: bodyParserDetail(error, status) });
       return;
     }
     log('unhandled error', error);
@@ -78,4 +91,24 @@ export function problemErrorHandler(log: (message: string, error: unknown) => vo
       detail: 'The gateway failed unexpectedly; the error is in its log. Retrying the request is safe.',
     });
   };
+}
+
+/** Errors from the database driver: the registry is unreachable, which the client can retry. */
+function mapKnownError(error: unknown): ProblemError | undefined {
+  const name = (error as { name?: unknown }).name;
+  if (typeof name === 'string' && /^Mongo(ServerSelection|Network|NetworkTimeout|TopologyClosed)Error$/.test(name)) {
+    return new ProblemError(503, 'Service Unavailable', 'The registry (MongoDB) is unreachable; retry shortly. Nothing was changed.', {
+      headers: { 'Retry-After': '5' },
+    });
+  }
+  return undefined;
+}
+
+/** Body-parser errors, reworded so the sender knows what to change. */
+function bodyParserDetail(error: unknown, status: number): string {
+  const type = (error as { type?: unknown }).type;
+  if (type === 'entity.too.large') return 'The request body is larger than the limit of 1 MB.';
+  if (type === 'entity.parse.failed') return `The body is not valid JSON: ${(error as Error).message}`;
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return 'The body must be UTF-8 encoded.';
+  return status === 413 ? 'The request body is too large.' : (error as Error).message;
 }

@@ -6,7 +6,7 @@ export interface WorkerDeps {
   readonly connection: NativeConnection;
   readonly namespace: string;
   readonly taskQueue: string;
-  readonly activityDeps?: ActivityDeps;
+  readonly activityDeps: ActivityDeps;
   /** Overrides for tests, such as a prebuilt `workflowBundle`. */
   readonly options?: Partial<WorkerOptions>;
 }

@@ -1,0 +1,65 @@
+import type { z } from 'zod';
+import type { StepOptions } from '../common/definition';
+import type { Causation } from '../common/run-types';
+import type { ActionDeps } from './deps';
+
+/** Where a step runs: passed by the interpreter as the activity's second argument, never from the definition. */
+export interface StepMeta {
+  readonly eventId: string;
+  readonly definition: string;
+  readonly revision: number;
+  readonly stepId: string;
+  readonly workflowId: string;
+  readonly causation: Causation;
+}
+
+/** What an action's `run` gets besides its input. */
+export interface ActionContext {
+  readonly deps: ActionDeps;
+  readonly step: StepMeta;
+  /** Records progress; after a worker restart the next attempt reads it back from `lastHeartbeat`. */
+  heartbeat(details?: unknown): void;
+  readonly lastHeartbeat: unknown;
+  /** Aborted when the activity is cancelled or times out. */
+  readonly signal: AbortSignal;
+}
+
+/** One example of an action, shown in the catalog and executed in tests. */
+export interface ActionExample {
+  readonly title: string;
+  readonly with: Readonly<Record<string, unknown>>;
+}
+
+/** An action: data (id, description, schemas, examples, defaults) plus a handler. */
+export interface ActionDefinition<Input extends z.ZodType = z.ZodType, Output extends z.ZodType = z.ZodType> {
+  /** `domain.verb`; also the activity type the Temporal UI shows. Never changes once shipped. */
+  readonly id: string;
+  readonly description: string;
+  readonly input: Input;
+  readonly output: Output;
+  readonly examples: readonly ActionExample[];
+  /** Activity options for this action, overridden by a step's own. */
+  readonly defaults?: StepOptions;
+  /** `meta` actions run inside the interpreter (they only change workflow state) and have no handler. */
+  readonly kind: 'activity' | 'meta';
+  run?(input: z.output<Input>, context: ActionContext): Promise<z.input<Output>>;
+}
+
+/** Any action, whatever its schemas; what the catalog holds. */
+export type AnyAction = ActionDefinition<z.ZodType, z.ZodType>;
+
+/** Declares an action that runs as an activity. */
+export function defineAction<Input extends z.ZodType, Output extends z.ZodType>(
+  action: Omit<ActionDefinition<Input, Output>, 'kind' | 'run'> & {
+    run(input: z.output<Input>, context: ActionContext): Promise<z.input<Output>>;
+  },
+): ActionDefinition<Input, Output> {
+  return { ...action, kind: 'activity' };
+}
+
+/** Declares a meta-action that the interpreter evaluates itself. */
+export function defineMetaAction<Input extends z.ZodType, Output extends z.ZodType>(
+  action: Omit<ActionDefinition<Input, Output>, 'kind' | 'run'>,
+): ActionDefinition<Input, Output> {
+  return { ...action, kind: 'meta' };
+}

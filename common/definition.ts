@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+/** Definition ids: lowercase letters, digits and dashes; they appear in workflow ids and URLs. */
+export const DEFINITION_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+/** Step ids are CEL identifiers so later steps can write `steps.<id>.output`. */
+export const STEP_ID = /^[a-z_][a-z0-9_]{0,62}$/;
+/** Event sources and types, such as `jira` and `issue_transitioned`. */
+export const EVENT_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+/** Action ids are `domain.verb`, such as `git.tag` or `slack.post_message`. */
+export const ACTION_ID = /^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+$/;
+/** Durations as Temporal reads them: `500ms`, `30s`, `5m`, `2h`, `1d`. */
+export const DURATION = /^\d+(?:\.\d+)?(?:ms|s|m|h|d)$/;
+
+/** Most steps a definition may have; longer processes should be split into definitions chained by events. */
+export const MAX_STEPS = 200;
+
+const duration = z.string().regex(DURATION, 'must be a duration such as 500ms, 30s, 5m, 2h or 1d');
+
+/** Retry options of a step; unset fields fall back to the action's defaults, then Flow's. */
+export const retrySchema = z.strictObject({
+  maximumAttempts: z.int().min(0).max(1_000).optional(),
+  initialInterval: duration.optional(),
+  backoffCoefficient: z.number().min(1).max(10).optional(),
+  maximumInterval: duration.optional(),
+  nonRetryableErrorTypes: z.array(z.string().max(200)).max(50).optional(),
+});
+
+/** Options a step (or an action's defaults) may set for its activity. */
+export const stepOptionsSchema = z.strictObject({
+  timeout: duration.optional(),
+  heartbeat: duration.optional(),
+  retry: retrySchema.optional(),
+});
+
+const binding = z.strictObject({
+  source: z.string().regex(EVENT_NAME, 'must be lowercase letters, digits, ".", "_" or "-", such as jira'),
+  type: z.string().regex(EVENT_NAME, 'must be lowercase letters, digits, ".", "_" or "-", such as issue_transitioned'),
+  if: z.string().min(1).optional(),
+});
+
+const step = z.strictObject({
+  id: z.string().regex(STEP_ID, 'must start with a lowercase letter or "_" and hold only lowercase letters, digits and "_"'),
+  name: z.string().min(1).max(200).optional(),
+  action: z.string().regex(ACTION_ID, 'must be an action id such as http.request'),
+  with: z.record(z.string(), z.unknown()).default({}),
+  if: z.string().min(1).optional(),
+  ...stepOptionsSchema.shape,
+});
+
+/** The definition format: an event binding plus an ordered list of configured actions. */
+export const definitionSchema = z.strictObject({
+  id: z.string().regex(DEFINITION_ID, 'must be 1-64 lowercase letters, digits and dashes, such as start-release'),
+  name: z.string().min(1).max(200),
+  description: z.string().max(5_000).optional(),
+  enabled: z.boolean().default(true),
+  on: z.array(binding).min(1, 'needs at least one binding').max(20),
+  steps: z.array(step).min(1, 'needs at least one step').max(MAX_STEPS, `may have at most ${MAX_STEPS} steps`),
+});
+
+/** A definition as stored and run. */
+export type Definition = z.output<typeof definitionSchema>;
+/** One step of a definition. */
+export type Step = Definition['steps'][number];
+/** One event binding of a definition. */
+export type Binding = Definition['on'][number];
+/** Per-step activity options. */
+export type StepOptions = z.output<typeof stepOptionsSchema>;

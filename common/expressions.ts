@@ -1,0 +1,286 @@
+import { Environment, type ASTNode } from '@marcbachmann/cel-js';
+
+/**
+ * Flow's expression language: CEL, through `@marcbachmann/cel-js`. CEL is not Turing complete, has no I/O and no
+ * access to JavaScript prototypes, and is deterministic, so the same engine runs at save time (validation), in the
+ * gateway (plans) and inside the workflow sandbox (conditions and `${{ }}` templates).
+ *
+ * On top of CEL, Flow rejects `matches()` (a backtracking regular expression could run for hours) and limits the
+ * size and nesting of expressions, so every evaluation finishes quickly whatever the event holds.
+ */
+
+/** The variables an expression can read. */
+export interface ExpressionContext {
+  readonly event: unknown;
+  readonly steps: Readonly<Record<string, { readonly output: unknown }>>;
+  readonly vars: Readonly<Record<string, unknown>>;
+  readonly run: Readonly<Record<string, unknown>>;
+}
+
+/** The roots an expression may name. */
+export const EXPRESSION_ROOTS = ['event', 'steps', 'vars', 'run'] as const;
+
+/** Longest accepted expression, in characters. */
+export const MAX_EXPRESSION_LENGTH = 2_000;
+const MAX_COMPREHENSION_NESTING = 2;
+const COMPREHENSIONS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
+const FORBIDDEN_FUNCTIONS: Readonly<Record<string, string>> = {
+  matches: 'matches() is not allowed: a regular expression can backtrack for hours. Use contains(), startsWith() or endsWith().',
+};
+
+/** An expression that cannot be parsed or evaluated; `message` says why in terms of the expression. */
+export class ExpressionError extends Error {
+  constructor(
+    readonly expression: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ExpressionError';
+  }
+}
+
+/** What static analysis of one expression found. */
+export interface ExpressionCheck {
+  /** Why the expression is invalid, if it is. */
+  readonly error?: string;
+  /** Step ids the expression reads through `steps.<id>` or `steps["<id>"]`. */
+  readonly steps: readonly string[];
+}
+
+/** One `${{ expr }}` found inside a value, with the path of the string that holds it. */
+export interface TemplateExpression {
+  readonly path: string;
+  readonly expression: string;
+}
+
+/** Parses, checks and evaluates expressions; create one per workflow run or request (it caches parses). */
+export interface ExpressionEngine {
+  check(expression: string): ExpressionCheck;
+  evaluate(expression: string, context: ExpressionContext): unknown;
+  /** Evaluates a condition; anything but a boolean result is an error, so typos never read as `false`. */
+  evaluateCondition(expression: string, context: ExpressionContext): boolean;
+  /** Renders every `${{ }}` in a JSON value (deeply). A string that is exactly one expression keeps its type. */
+  render(template: unknown, context: ExpressionContext): unknown;
+}
+
+const EXACT = /^\$\{\{([\s\S]*?)\}\}$/;
+const EMBEDDED = /\$\{\{([\s\S]*?)\}\}/g;
+
+/** Creates an expression engine. Holds no global state, so it is safe in the workflow sandbox. */
+export function createExpressionEngine(): ExpressionEngine {
+  const environment = new Environment({
+    limits: { maxAstNodes: 500, maxDepth: 32, maxListElements: 200, maxMapEntries: 200, maxCallArguments: 16 },
+  });
+  for (const root of EXPRESSION_ROOTS) environment.registerVariable(root, 'dyn');
+  const parsed = new Map<string, ReturnType<Environment['parse']>>();
+
+  const parse = (expression: string): ReturnType<Environment['parse']> => {
+    const cached = parsed.get(expression);
+    if (cached) return cached;
+    if (expression.length > MAX_EXPRESSION_LENGTH) {
+      throw new ExpressionError(expression, `expression is longer than ${MAX_EXPRESSION_LENGTH} characters`);
+    }
+    if (expression.trim() === '') throw new ExpressionError(expression, 'expression is empty');
+    let result: ReturnType<Environment['parse']>;
+    try {
+      result = environment.parse(expression);
+    } catch (error) {
+      throw new ExpressionError(expression, `cannot parse ${quote(expression)}: ${firstLine(error)}`);
+    }
+    const problem = inspect(result.ast).problem;
+    if (problem) throw new ExpressionError(expression, problem);
+    parsed.set(expression, result);
+    return result;
+  };
+
+  const evaluate = (expression: string, context: ExpressionContext): unknown => {
+    const program = parse(expression);
+    try {
+      return fromCel(program(toCelContext(context)));
+    } catch (error) {
+      throw new ExpressionError(expression, `${quote(expression)} failed: ${firstLine(error)}`);
+    }
+  };
+
+  return {
+    check(expression) {
+      try {
+        const program = parse(expression);
+        const typeCheck = program.check();
+        if (!typeCheck.valid) {
+          return { error: `${quote(expression)} is invalid: ${firstLine(typeCheck.error)}`, steps: inspect(program.ast).steps };
+        }
+        return { steps: inspect(program.ast).steps };
+      } catch (error) {
+        return { error: error instanceof Error ? error.message : String(error), steps: [] };
+      }
+    },
+    evaluate,
+    evaluateCondition(expression, context) {
+      const value = evaluate(expression, context);
+      if (typeof value !== 'boolean') {
+        throw new ExpressionError(expression, `condition ${quote(expression)} must be true or false, but it gave ${describe(value)}`);
+      }
+      return value;
+    },
+    render(template, context) {
+      const renderValue = (value: unknown): unknown => {
+        if (typeof value === 'string') {
+          const exact = EXACT.exec(value);
+          if (exact?.[1] !== undefined && !exact[1].includes('${{')) return evaluate(exact[1].trim(), context);
+          if (!value.includes('${{')) return value;
+          return value.replace(EMBEDDED, (_match, expression: string) => stringify(evaluate(expression.trim(), context)));
+        }
+        if (Array.isArray(value)) return value.map(renderValue);
+        if (isPlainObject(value)) {
+          const out: Record<string, unknown> = {};
+          for (const [key, inner] of Object.entries(value)) setOwn(out, key, renderValue(inner));
+          return out;
+        }
+        return value;
+      };
+      return renderValue(template);
+    },
+  };
+}
+
+/** Every `${{ }}` expression inside a JSON value, with paths such as `with.json.text`. */
+export function findTemplateExpressions(value: unknown, path: string): TemplateExpression[] {
+  const found: TemplateExpression[] = [];
+  const walk = (inner: unknown, at: string): void => {
+    if (typeof inner === 'string') {
+      for (const match of inner.matchAll(EMBEDDED)) found.push({ path: at, expression: (match[1] ?? '').trim() });
+    } else if (Array.isArray(inner)) {
+      inner.forEach((item, index) => walk(item, `${at}[${index}]`));
+    } else if (isPlainObject(inner)) {
+      for (const [key, item] of Object.entries(inner)) walk(item, /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${at}.${key}` : `${at}[${JSON.stringify(key)}]`);
+    }
+  };
+  walk(value, path);
+  return found;
+}
+
+/** True when a JSON value contains no `${{ }}` anywhere, so it can be validated before any run. */
+export function isStatic(value: unknown): boolean {
+  return findTemplateExpressions(value, '').length === 0;
+}
+
+interface Inspection {
+  readonly steps: string[];
+  readonly problem?: string;
+}
+
+function inspect(ast: ASTNode): Inspection {
+  const steps = new Set<string>();
+  let problem: string | undefined;
+  const visit = (node: unknown, comprehensionDepth: number): void => {
+    if (!isAstNode(node)) {
+      if (Array.isArray(node)) for (const item of node) visit(item, comprehensionDepth);
+      return;
+    }
+    let depth = comprehensionDepth;
+    if (node.op === 'call' || node.op === 'rcall') {
+      const name = node.args[0];
+      const forbidden = FORBIDDEN_FUNCTIONS[name];
+      if (forbidden) problem ??= forbidden;
+      if (node.op === 'rcall' && COMPREHENSIONS.has(name)) {
+        depth += 1;
+        if (depth > MAX_COMPREHENSION_NESTING) {
+          problem ??= `comprehensions (map, filter, all, exists) may be nested at most ${MAX_COMPREHENSION_NESTING} deep`;
+        }
+      }
+    }
+    if ((node.op === '.' || node.op === '.?') && isRoot(node.args[0], 'steps')) steps.add(node.args[1]);
+    if ((node.op === '[]' || node.op === '[?]') && isRoot(node.args[0], 'steps')) {
+      const key = node.args[1];
+      if (isAstNode(key) && key.op === 'value' && typeof key.args === 'string') steps.add(key.args);
+    }
+    const args: unknown = node.args;
+    if (Array.isArray(args)) for (const arg of args) visit(arg, depth);
+    else visit(args, depth);
+  };
+  visit(ast, 0);
+  return { steps: [...steps], problem };
+}
+
+function isAstNode(value: unknown): value is ASTNode {
+  return typeof value === 'object' && value !== null && 'op' in value && 'args' in value;
+}
+
+function isRoot(node: unknown, name: string): boolean {
+  return isAstNode(node) && node.op === 'id' && node.args === name;
+}
+
+/** JSON integers become CEL ints (BigInt) so `event.number + 1` type-checks; other numbers stay doubles. */
+function toCelContext(context: ExpressionContext): Record<string, unknown> {
+  return {
+    event: toCel(context.event),
+    steps: toCel(context.steps),
+    vars: toCel(context.vars),
+    run: toCel(context.run),
+  };
+}
+
+function toCel(value: unknown): unknown {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? BigInt(value) : value;
+  if (Array.isArray(value)) return value.map(toCel);
+  if (isPlainObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) setOwn(out, key, toCel(inner));
+    return out;
+  }
+  return value;
+}
+
+/** CEL results back to JSON: ints to numbers (or decimal strings beyond 2^53), maps to plain objects. */
+export function fromCel(value: unknown): unknown {
+  if (typeof value === 'bigint') {
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
+  }
+  if (value instanceof Uint8Array) return Array.from(value);
+  if (value instanceof Map) {
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of value) setOwn(out, String(key), fromCel(inner));
+    return out;
+  }
+  if (Array.isArray(value)) return value.map(fromCel);
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) setOwn(out, key, fromCel(inner));
+    return out;
+  }
+  return value;
+}
+
+/** Assigns an own property even for keys like `__proto__`, which plain assignment would treat as the prototype. */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function stringify(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value === null || value === undefined) return '';
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'a map' : `${typeof value} ${String(value)}`;
+}
+
+function quote(expression: string): string {
+  return JSON.stringify(expression.length > 80 ? `${expression.slice(0, 80)}…` : expression);
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0] ?? message;
+}

@@ -1,0 +1,100 @@
+import type { Definition, StepOptions } from './definition';
+
+/** Where an event came from when another run emitted it; bounds event loops. */
+export interface Causation {
+  readonly rootEventId: string;
+  readonly parentEventId?: string;
+  /** 0 for events from outside; each `flow.emit_event` adds one. */
+  readonly depth: number;
+}
+
+/** An accepted event, as the dispatcher receives it. */
+export interface FlowEvent {
+  readonly id: string;
+  readonly source: string;
+  readonly type: string;
+  readonly body: Readonly<Record<string, unknown>>;
+  readonly receivedAt: string;
+  readonly idempotencyKey?: string;
+  readonly causation: Causation;
+}
+
+/** One definition at one revision, with the defaults of the actions it uses: everything a run needs. */
+export interface DefinitionSnapshot {
+  readonly definition: Definition;
+  readonly revision: number;
+  readonly actionDefaults: Readonly<Record<string, StepOptions>>;
+}
+
+/** What happened to one step. */
+export interface StepResult {
+  readonly id: string;
+  readonly action: string;
+  readonly status: 'completed' | 'skipped';
+  readonly reason?: string;
+}
+
+/** Progress carried across continue-as-new. */
+export interface RunState {
+  readonly nextStep: number;
+  readonly steps: Readonly<Record<string, { readonly output: unknown }>>;
+  readonly vars: Readonly<Record<string, unknown>>;
+  readonly results: readonly StepResult[];
+}
+
+/** Input of the interpreter workflow. */
+export interface RunInput {
+  readonly snapshot: DefinitionSnapshot;
+  readonly event: FlowEvent;
+  readonly resume?: RunState;
+}
+
+/** Result of the interpreter workflow. */
+export interface RunResult {
+  readonly definition: string;
+  readonly revision: number;
+  readonly eventId: string;
+  readonly steps: readonly StepResult[];
+  readonly vars: Readonly<Record<string, unknown>>;
+}
+
+/** A definition the dispatcher started a run for. */
+export interface MatchedRun {
+  readonly definition: string;
+  readonly revision: number;
+  readonly workflowId: string;
+}
+
+/** A definition bound to the event that did not run, and why. */
+export interface SkippedDefinition {
+  readonly definition: string;
+  readonly revision: number;
+  readonly reason: string;
+}
+
+/** Result of the dispatcher workflow: the answer to "why didn't my workflow fire?". */
+export interface DispatchResult {
+  readonly eventId: string;
+  readonly source: string;
+  readonly type: string;
+  readonly matched: readonly MatchedRun[];
+  readonly skipped: readonly SkippedDefinition[];
+}
+
+/** Workflow type names, shared by the client side and the worker. */
+export const WORKFLOW_TYPES = { dispatch: 'dispatch', interpret: 'interpret' } as const;
+
+/** Workflow id of the dispatcher for an event. */
+export function dispatchWorkflowId(eventId: string): string {
+  return `event-${eventId}`;
+}
+
+/** Workflow id of one definition's run for an event: readable, and the same however often the event is dispatched. */
+export function runWorkflowId(definitionId: string, eventId: string): string {
+  return `${definitionId}-${eventId}`;
+}
+
+/** The `run` variable expressions see. */
+export function runContext(event: FlowEvent, definition: string, revision: number): Record<string, unknown> {
+  return { eventId: event.id, source: event.source, type: event.type, definition, revision, receivedAt: event.receivedAt };
+}

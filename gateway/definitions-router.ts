@@ -1,0 +1,163 @@
+import express, { Router, type Request, type Response } from 'express';
+import type { AnyAction } from '../activities';
+import { DEFINITION_ID } from '../common/definition';
+import {
+  definitionToYaml,
+  DefinitionDeletedError,
+  DefinitionSyntaxError,
+  parseDefinitionText,
+  validateDefinition,
+  type DefinitionFormat,
+  type DefinitionStore,
+  type StoredDefinition,
+} from '../registry';
+import { ProblemError } from './problem';
+import { routeParam } from './request-body';
+
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
+
+/** `/api/definitions`: save (new revision), read, export as YAML, list, revisions, restore and delete. */
+export function definitionsRouter(store: DefinitionStore, catalog: ReadonlyMap<string, AnyAction>): Router {
+  const router = Router();
+  const text = express.text({ limit: '1mb', type: () => true });
+
+  router.put('/definitions/:id', text, async (req, res) => {
+    const id = definitionIdParam(req);
+    const format = bodyFormat(req);
+    const source = typeof req.body === 'string' ? req.body : '';
+    let raw: unknown;
+    try {
+      raw = parseDefinitionText(source, format);
+    } catch (error) {
+      if (!(error instanceof DefinitionSyntaxError)) throw error;
+      const where = error.line ? ` (line ${error.line}, column ${error.column ?? 1})` : '';
+      throw new ProblemError(400, 'Bad Request', `The definition is not valid ${format.toUpperCase()}${where}: ${error.message}`);
+    }
+    if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
+      const body = raw as Record<string, unknown>;
+      if (body['id'] === undefined) raw = { id, ...body };
+      else if (body['id'] !== id) {
+        throw invalid([{ path: 'id', message: `is ${JSON.stringify(body['id'])} but the URL says ${JSON.stringify(id)}; they must match` }]);
+      }
+    }
+    const result = validateDefinition(raw, catalog);
+    if (!result.ok) throw invalid(result.errors);
+    const saved = await store.save(result.definition, { text: source, format });
+    res.status(saved.unchanged ? 200 : 201).json(saved);
+  });
+
+  router.get('/definitions', async (req, res) => {
+    const limit = Math.min(Math.max(Number(req.query['limit'] ?? 100) || 100, 1), 1_000);
+    const after = typeof req.query['after'] === 'string' ? req.query['after'] : undefined;
+    const items = await store.list({ limit, ...(after === undefined ? {} : { after }) });
+    const last = items.at(-1);
+    res.json({ items, next: items.length === limit && last ? `/api/definitions?after=${encodeURIComponent(last.id)}&limit=${limit}` : null });
+  });
+
+  router.get('/definitions/:id', async (req, res) => {
+    const id = definitionIdParam(req);
+    const revision = revisionParam(req.query['revision']);
+    const stored = await getOrThrow(store, id, revision);
+    sendDefinition(req, res, stored);
+  });
+
+  router.get('/definitions/:id/revisions', async (req, res) => {
+    const id = definitionIdParam(req);
+    const revisions = await store.revisions(id);
+    if (revisions.length === 0) throw notFound(id);
+    res.json({ id, revisions });
+  });
+
+  router.post('/definitions/:id/revisions/:revision/restore', async (req, res) => {
+    const id = definitionIdParam(req);
+    const revision = revisionParam(routeParam(req, 'revision'));
+    const stored = await store.get(id, revision);
+    if (!stored) throw new ProblemError(404, 'Not Found', `Definition ${id} has no revision ${String(revision)}; GET /api/definitions/${id}/revisions lists them.`);
+    // Actions may have changed since that revision was saved, so it is validated again like any save.
+    const result = validateDefinition(stored.definition, catalog);
+    if (!result.ok) throw invalid(result.errors);
+    const saved = await store.save(result.definition, { format: stored.sourceFormat, ...(stored.sourceText === undefined ? {} : { text: stored.sourceText }) });
+    res.status(saved.unchanged ? 200 : 201).json({ ...saved, restoredFrom: revision });
+  });
+
+  router.delete('/definitions/:id', async (req, res) => {
+    const id = definitionIdParam(req);
+    const deleted = await store.delete(id);
+    if (!deleted) throw notFound(id);
+    res.json({ id, deleted: true, lastRevision: deleted.revision });
+  });
+
+  return router;
+}
+
+async function getOrThrow(store: DefinitionStore, id: string, revision: number | undefined): Promise<StoredDefinition> {
+  try {
+    const stored = await store.get(id, revision);
+    if (stored) return stored;
+  } catch (error) {
+    if (error instanceof DefinitionDeletedError) {
+      throw new ProblemError(
+        404,
+        'Not Found',
+        `Definition ${id} was deleted (last revision ${error.lastRevision}). PUT it again, or restore a revision with POST /api/definitions/${id}/revisions/${error.lastRevision}/restore.`,
+      );
+    }
+    throw error;
+  }
+  if (revision !== undefined) throw new ProblemError(404, 'Not Found', `Definition ${id} has no revision ${revision}; GET /api/definitions/${id}/revisions lists them.`);
+  throw notFound(id);
+}
+
+function sendDefinition(req: Request, res: Response, stored: StoredDefinition): void {
+  res.set('ETag', `"${stored.definition.id}@${stored.revision}"`);
+  res.set('Flow-Revision', String(stored.revision));
+  if (req.accepts(['application/json', ...YAML_TYPES]) !== 'application/json' && req.accepts(YAML_TYPES)) {
+    // Export: the YAML as it was written when it was saved as YAML (comments included), otherwise generated.
+    const yaml = stored.sourceFormat === 'yaml' && stored.sourceText ? stored.sourceText : definitionToYaml(stored.definition);
+    res.type('application/yaml').send(yaml);
+    return;
+  }
+  res.json({ id: stored.definition.id, revision: stored.revision, createdAt: stored.createdAt, definition: stored.definition });
+}
+
+function bodyFormat(req: Request): DefinitionFormat {
+  if (req.is('application/json') || req.is('application/*+json')) return 'json';
+  if (req.is(YAML_TYPES)) return 'yaml';
+  throw new ProblemError(
+    415,
+    'Unsupported Media Type',
+    `Send the definition as YAML (Content-Type: application/yaml) or JSON (Content-Type: application/json); got ${req.get('content-type') ?? 'no Content-Type'}.`,
+  );
+}
+
+function definitionIdParam(req: Request): string {
+  const id = routeParam(req, 'id');
+  if (!DEFINITION_ID.test(id)) {
+    throw new ProblemError(400, 'Bad Request', `${JSON.stringify(id.slice(0, 80))} is not a definition id: use 1-64 lowercase letters, digits and dashes, such as start-release.`);
+  }
+  return id;
+}
+
+function revisionParam(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^[1-9]\d{0,8}$/.test(value)) {
+    throw new ProblemError(400, 'Bad Request', 'revision must be a positive whole number, such as ?revision=3.');
+  }
+  return Number(value);
+}
+
+function notFound(id: string): ProblemError {
+  return new ProblemError(404, 'Not Found', `There is no definition ${id}. GET /api/definitions lists the definitions; PUT /api/definitions/${id} creates it.`);
+}
+
+/** 422 with every validation error and its path. */
+export function invalid(errors: readonly { path: string; message: string }[]): ProblemError {
+  const first = errors[0];
+  const summary = first ? `${first.path}: ${first.message}` : 'invalid definition';
+  return new ProblemError(
+    422,
+    'Invalid Definition',
+    `The definition was not saved: ${errors.length} error${errors.length === 1 ? '' : 's'}, the first at ${summary}`,
+    { errors },
+  );
+}

@@ -1,0 +1,25 @@
+import type { Request } from 'express';
+import { ProblemError } from './problem';
+
+/** Requests must declare a JSON body; anything else is a 415 that says what to send. */
+export function requireJsonContentType(req: Request): void {
+  if (!req.is('application/json') && !req.is('application/*+json')) {
+    throw new ProblemError(415, 'Unsupported Media Type', `Send the body as JSON with Content-Type: application/json (got ${req.get('content-type') ?? 'none'}).`);
+  }
+}
+
+/** The parsed JSON body, which must be an object. */
+export function requireJsonObject(req: Request): Record<string, unknown> {
+  requireJsonContentType(req);
+  const body: unknown = req.body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ProblemError(400, 'Bad Request', 'The body must be a JSON object, such as {"issue": "REL-7"}.');
+  }
+  return body as Record<string, unknown>;
+}
+
+/** A route parameter as a single string. */
+export function routeParam(req: Request, name: string): string {
+  const value: unknown = req.params[name];
+  return typeof value === 'string' ? value : '';
+}

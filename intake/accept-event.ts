@@ -1,0 +1,88 @@
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { createHash, randomUUID } from 'node:crypto';
+import { flowSearchAttributes } from '../common/search-attributes';
+import { dispatchWorkflowId, WORKFLOW_TYPES, type Causation, type FlowEvent } from '../common/run-types';
+
+/** An event to accept. */
+export interface EventSubmission {
+  readonly source: string;
+  readonly type: string;
+  readonly body: Record<string, unknown>;
+  /** The same key from the same source means the same event: it is dispatched once. */
+  readonly idempotencyKey?: string;
+  readonly causation?: Causation;
+}
+
+/** The intake's answer. */
+export interface AcceptedEvent {
+  readonly eventId: string;
+  readonly workflowId: string;
+  /** True when this key was accepted before; nothing new was dispatched. */
+  readonly duplicate: boolean;
+}
+
+/** What the intake needs. */
+export interface IntakeDeps {
+  readonly client: Client;
+  readonly taskQueue: string;
+  /** How long to wait for Temporal before answering that it is unavailable. */
+  readonly timeoutMs?: number;
+}
+
+/** Temporal did not take the event; nothing was accepted and the sender should retry. */
+export class TemporalUnavailableError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`Temporal did not accept the event: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'TemporalUnavailableError';
+  }
+}
+
+/**
+ * The event id: `<source>-<key>` when the idempotency key is short and plain, `<source>-~<hash>` for other keys, and
+ * `<source>-<uuid>` without a key. Readable ids make the Temporal UI easy to search.
+ */
+export function eventIdFor(source: string, idempotencyKey: string | undefined): string {
+  if (idempotencyKey === undefined) return `${source}-${randomUUID()}`;
+  if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(idempotencyKey)) return `${source}-${idempotencyKey}`;
+  return `${source}-~${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * Accepts an event durably by starting its dispatcher workflow. Once this resolves the event cannot be lost:
+ * Temporal holds it even while MongoDB is down. A second submission with the same key finds the first dispatcher and
+ * reports `duplicate` (for as long as Temporal retains the first one; the namespace's retention period).
+ */
+export async function acceptEvent(deps: IntakeDeps, submission: EventSubmission): Promise<AcceptedEvent> {
+  const eventId = eventIdFor(submission.source, submission.idempotencyKey);
+  const workflowId = dispatchWorkflowId(eventId);
+  const event: FlowEvent = {
+    id: eventId,
+    source: submission.source,
+    type: submission.type,
+    body: submission.body,
+    receivedAt: new Date().toISOString(),
+    ...(submission.idempotencyKey === undefined ? {} : { idempotencyKey: submission.idempotencyKey }),
+    causation: submission.causation ?? { rootEventId: eventId, depth: 0 },
+  };
+  try {
+    await deps.client.connection.withDeadline(Date.now() + (deps.timeoutMs ?? 10_000), () =>
+      deps.client.workflow.start(WORKFLOW_TYPES.dispatch, {
+        workflowId,
+        taskQueue: deps.taskQueue,
+        args: [event],
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: `${submission.source}/${submission.type} event ${eventId}`,
+        typedSearchAttributes: [
+          { key: flowSearchAttributes.FlowSource, value: submission.source },
+          { key: flowSearchAttributes.FlowEventType, value: submission.type },
+          { key: flowSearchAttributes.FlowEventId, value: eventId },
+        ],
+      }),
+    );
+    return { eventId, workflowId, duplicate: false };
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return { eventId, workflowId, duplicate: true };
+    throw new TemporalUnavailableError(error);
+  }
+}

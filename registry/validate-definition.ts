@@ -1,0 +1,167 @@
+import type { z } from 'zod';
+import type { AnyAction } from '../activities';
+import { definitionSchema, type Definition } from '../common/definition';
+import { createExpressionEngine, findTemplateExpressions, isStatic } from '../common/expressions';
+
+/** One validation error with the path of the offending field, such as `steps[2].with.url`. */
+export interface DefinitionError {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** The outcome of validating a definition. */
+export type ValidationResult = { readonly ok: true; readonly definition: Definition } | { readonly ok: false; readonly errors: DefinitionError[] };
+
+/** Keys whose static values look like credentials; definitions must name an environment variable instead. */
+const SECRET_KEY = /(pass(word)?|secret|token|api[_-]?key|authorization|credential)s?$/i;
+
+/**
+ * Validates a definition before it is stored: the schema, unknown actions, each `with` against its action's input
+ * schema wherever the values are static, expressions that fail to parse or type-check, references to steps that
+ * are missing or come later, duplicate step ids, and credentials written into the definition. Reports every error.
+ */
+export function validateDefinition(raw: unknown, catalog: ReadonlyMap<string, AnyAction>): ValidationResult {
+  const errors: DefinitionError[] = [];
+  const parsed = definitionSchema.safeParse(raw);
+  if (!parsed.success) errors.push(...zodErrors(parsed.error, ''));
+  const engine = createExpressionEngine();
+
+  const record = isObject(raw) ? raw : {};
+  const bindings = Array.isArray(record['on']) ? (record['on'] as unknown[]) : [];
+  bindings.forEach((binding, index) => {
+    if (!isObject(binding) || typeof binding['if'] !== 'string') return;
+    const check = engine.check(binding['if']);
+    if (check.error) errors.push({ path: `on[${index}].if`, message: check.error });
+    if (check.steps.length > 0) errors.push({ path: `on[${index}].if`, message: 'a binding condition runs before any step, so it cannot read steps' });
+  });
+
+  const steps = Array.isArray(record['steps']) ? (record['steps'] as unknown[]) : [];
+  const seen = new Map<string, number>();
+  steps.forEach((step, index) => {
+    if (!isObject(step)) return;
+    const at = `steps[${index}]`;
+    const id = typeof step['id'] === 'string' ? step['id'] : undefined;
+    if (id !== undefined) {
+      const first = seen.get(id);
+      if (first !== undefined) errors.push({ path: `${at}.id`, message: `duplicate step id "${id}" (first used by steps[${first}])` });
+      else seen.set(id, index);
+    }
+    const checkReferences = (path: string, expression: string): void => {
+      const check = engine.check(expression);
+      if (check.error) errors.push({ path, message: check.error });
+      for (const referenced of check.steps) {
+        const position = steps.findIndex((other) => isObject(other) && other['id'] === referenced);
+        if (position === -1) errors.push({ path, message: `refers to steps.${referenced}, but no step has that id` });
+        else if (position >= index) {
+          errors.push({ path, message: `refers to steps.${referenced}, which runs ${position === index ? 'in this very step' : 'later'} (steps[${position}]); a step can only read earlier steps` });
+        }
+      }
+    };
+    if (typeof step['if'] === 'string') checkReferences(`${at}.if`, step['if']);
+    const withValue = isObject(step['with']) ? step['with'] : {};
+    for (const found of findTemplateExpressions(withValue, `${at}.with`)) checkReferences(found.path, found.expression);
+
+    const actionId = typeof step['action'] === 'string' ? step['action'] : undefined;
+    if (actionId === undefined) return;
+    const action = catalog.get(actionId);
+    if (!action) {
+      errors.push({ path: `${at}.action`, message: `unknown action "${actionId}"${suggest(actionId, catalog)}; GET /api/actions lists them` });
+      return;
+    }
+    errors.push(...validateStaticInput(action.input, withValue, `${at}.with`));
+    errors.push(...findSecrets(withValue, `${at}.with`));
+  });
+
+  if (errors.length > 0 || !parsed.success) return { ok: false, errors: dedupe(errors) };
+  return { ok: true, definition: parsed.data };
+}
+
+/**
+ * Validates the static part of `with`: values holding `${{ }}` are only known at run time, so issues at (or inside)
+ * those fields are dropped and the rest must satisfy the action's input schema.
+ */
+function validateStaticInput(schema: z.ZodType, withValue: Record<string, unknown>, at: string): DefinitionError[] {
+  const dynamicPaths = new Set<string>();
+  const staticView = stripDynamic(withValue, [], dynamicPaths);
+  const result = schema.safeParse(staticView);
+  if (result.success) return [];
+  return result.error.issues
+    .filter((issue) => !touchesDynamic(issue.path.map(String), dynamicPaths))
+    .map((issue) => ({ path: formatPath(at, issue.path), message: issue.message }));
+}
+
+function stripDynamic(value: unknown, path: string[], dynamic: Set<string>): unknown {
+  if (!isStatic(value) && (typeof value === 'string' || !isObject(value))) {
+    dynamic.add(path.join('\u0000'));
+    return undefined;
+  }
+  if (isObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) {
+      const stripped = stripDynamic(inner, [...path, key], dynamic);
+      if (stripped !== undefined || isStatic(inner)) out[key] = stripped;
+    }
+    return out;
+  }
+  return value;
+}
+
+function touchesDynamic(issuePath: string[], dynamic: Set<string>): boolean {
+  for (let length = issuePath.length; length >= 1; length--) {
+    if (dynamic.has(issuePath.slice(0, length).join('\u0000'))) return true;
+  }
+  return false;
+}
+
+function findSecrets(value: unknown, at: string): DefinitionError[] {
+  const errors: DefinitionError[] = [];
+  const walk = (inner: unknown, path: string, key: string | undefined): void => {
+    if (typeof inner === 'string' && key !== undefined && SECRET_KEY.test(key) && isStatic(inner) && inner.length > 0) {
+      errors.push({
+        path,
+        message: `looks like a credential written into the definition; definitions are readable by everyone. Keep it in the worker's environment (http.request: secret_headers)`,
+      });
+    } else if (isObject(inner)) {
+      for (const [childKey, child] of Object.entries(inner)) walk(child, `${path}.${childKey}`, childKey);
+    }
+  };
+  walk(value, at, undefined);
+  return errors;
+}
+
+function zodErrors(error: z.ZodError, prefix: string): DefinitionError[] {
+  return error.issues.map((issue) => ({ path: formatPath(prefix, issue.path) || '(root)', message: issue.message }));
+}
+
+/** `['steps', 2, 'with', 'url']` → `steps[2].with.url`. */
+export function formatPath(prefix: string, path: readonly PropertyKey[]): string {
+  let out = prefix;
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else {
+      const key = String(part);
+      out += /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${out ? '.' : ''}${key}` : `[${JSON.stringify(key)}]`;
+    }
+  }
+  return out;
+}
+
+function suggest(id: string, catalog: ReadonlyMap<string, AnyAction>): string {
+  const domain = id.split('.')[0];
+  const near = [...catalog.keys()].filter((known) => known.split('.')[0] === domain);
+  return near.length > 0 ? ` (did you mean ${near.map((known) => `"${known}"`).join(' or ')}?)` : '';
+}
+
+function dedupe(errors: DefinitionError[]): DefinitionError[] {
+  const seen = new Set<string>();
+  return errors.filter((error) => {
+    const key = `${error.path}\u0000${error.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

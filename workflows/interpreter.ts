@@ -1,0 +1,126 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  continueAsNew,
+  proxyActivities,
+  setCurrentDetails,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { ActionActivity, StepMeta } from '../activities';
+import type { Step, StepOptions } from '../common/definition';
+import { createExpressionEngine, type ExpressionContext } from '../common/expressions';
+import { runContext, type RunInput, type RunResult, type RunState, type StepResult } from '../common/run-types';
+
+/** Activity options when neither the step nor its action sets them. */
+export const STEP_DEFAULTS = {
+  timeout: '5m',
+  retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+} as const;
+
+/**
+ * The generic interpreter: runs one definition revision for one event, step by step. Each step is one activity whose
+ * type is the action id; `flow.set` only updates `vars`. The definition snapshot arrives as input, so the run never
+ * reads the registry and later edits never change it.
+ */
+export async function interpret(input: RunInput): Promise<RunResult> {
+  const { definition, revision, actionDefaults } = input.snapshot;
+  const { event } = input;
+  const engine = createExpressionEngine();
+  const actions = proxyActivities<Record<string, ActionActivity>>({ startToCloseTimeout: STEP_DEFAULTS.timeout });
+  const total = definition.steps.length;
+  let state: RunState = input.resume ?? { nextStep: 0, steps: {}, vars: {}, results: [] };
+
+  for (let index = state.nextStep; index < total; index++) {
+    const step = definition.steps[index]!;
+    const label = step.name ?? step.id;
+    setCurrentDetails(`Step ${index + 1}/${total}: ${label} (${step.action})`);
+    const context: ExpressionContext = {
+      event: event.body,
+      steps: state.steps,
+      vars: state.vars,
+      run: runContext(event, definition.id, revision),
+    };
+    const where = `step "${step.id}" (steps[${index}])`;
+
+    if (step.if !== undefined && !evaluate(where, () => engine.evaluateCondition(step.if!, context))) {
+      state = advance(state, index, step, undefined, { status: 'skipped', reason: `if ${JSON.stringify(step.if)} was false` });
+      continue;
+    }
+    const rendered = evaluate(where, () => engine.render(step.with, context));
+    let output: unknown;
+    let vars = state.vars;
+    if (step.action === 'flow.set') {
+      output = rendered;
+      vars = { ...state.vars, ...(rendered as Record<string, unknown>) };
+    } else {
+      const meta: StepMeta = {
+        eventId: event.id,
+        definition: definition.id,
+        revision,
+        stepId: step.id,
+        workflowId: workflowInfo().workflowId,
+        causation: event.causation,
+      };
+      const options = { ...activityOptions(step, actionDefaults[step.action]), summary: label };
+      try {
+        output = await actions[step.action]!.executeWithOptions(options, [rendered, meta]);
+      } catch (error) {
+        throw stepFailure(where, step, error);
+      }
+    }
+    state = advance({ ...state, vars }, index, step, output, { status: 'completed' });
+
+    if (workflowInfo().continueAsNewSuggested && state.nextStep < total) {
+      await continueAsNew<typeof interpret>({ ...input, resume: state });
+    }
+  }
+  setCurrentDetails(`Completed all ${total} steps`);
+  return { definition: definition.id, revision, eventId: event.id, steps: state.results, vars: state.vars };
+}
+
+function advance(state: RunState, index: number, step: Step, output: unknown, result: Omit<StepResult, 'id' | 'action'>): RunState {
+  return {
+    nextStep: index + 1,
+    steps: result.status === 'completed' ? { ...state.steps, [step.id]: { output } } : state.steps,
+    vars: state.vars,
+    results: [...state.results, { id: step.id, action: step.action, ...result }],
+  };
+}
+
+/** Step options win over the action's defaults, which win over Flow's. */
+function activityOptions(step: Step, defaults: StepOptions | undefined): ActivityOptions {
+  const timeout = step.timeout ?? defaults?.timeout ?? STEP_DEFAULTS.timeout;
+  const heartbeat = step.heartbeat ?? defaults?.heartbeat;
+  return {
+    startToCloseTimeout: timeout,
+    ...(heartbeat ? { heartbeatTimeout: heartbeat } : {}),
+    retry: { ...STEP_DEFAULTS.retry, ...defaults?.retry, ...step.retry },
+  };
+}
+
+/** Expression errors are the definition's fault, not the world's: they fail the run without retrying. */
+function evaluate<T>(where: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw ApplicationFailure.create({
+      type: 'ExpressionError',
+      message: `${where}: ${error instanceof Error ? error.message : String(error)}`,
+      nonRetryable: true,
+    });
+  }
+}
+
+function stepFailure(where: string, step: Step, error: unknown): unknown {
+  if (!(error instanceof ActivityFailure)) return error;
+  const cause = error.cause;
+  const reason = cause instanceof Error ? cause.message : 'unknown error';
+  return ApplicationFailure.create({
+    type: 'StepFailed',
+    message: `${where} failed in ${step.action}: ${reason}`,
+    nonRetryable: true,
+    cause: error,
+    details: [{ step: step.id, action: step.action }],
+  });
+}

@@ -61,6 +61,8 @@ function toActivity(action: AnyAction, deps: ActionDeps): ActionActivity {
 function parseOrFail(schema: z.ZodType, value: unknown, what: string, type: string): unknown {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+  const problems = parsed.error.issues.map(
+    (issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`,
+  );
   throw ApplicationFailure.nonRetryable(`invalid ${what}: ${problems.join('; ')}`, type, { errors: problems });
 }

@@ -39,7 +39,9 @@ const binding = z.strictObject({
 });
 
 const step = z.strictObject({
-  id: z.string().regex(STEP_ID, 'must start with a lowercase letter or "_" and hold only lowercase letters, digits and "_"'),
+  id: z
+    .string()
+    .regex(STEP_ID, 'must start with a lowercase letter or "_" and hold only lowercase letters, digits and "_"'),
   name: z.string().min(1).max(200).optional(),
   action: z.string().regex(ACTION_ID, 'must be an action id such as http.request'),
   with: z.record(z.string(), z.unknown()).default({}),

@@ -25,7 +25,8 @@ export const MAX_EXPRESSION_LENGTH = 2_000;
 const MAX_COMPREHENSION_NESTING = 2;
 const COMPREHENSIONS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
 const FORBIDDEN_FUNCTIONS: Readonly<Record<string, string>> = {
-  matches: 'matches() is not allowed: a regular expression can backtrack for hours. Use contains(), startsWith() or endsWith().',
+  matches:
+    'matches() is not allowed: a regular expression can backtrack for hours. Use contains(), startsWith() or endsWith().',
 };
 
 /** An expression that cannot be parsed or evaluated; `message` says why in terms of the expression. */
@@ -108,7 +109,10 @@ export function createExpressionEngine(): ExpressionEngine {
         const program = parse(expression);
         const typeCheck = program.check();
         if (!typeCheck.valid) {
-          return { error: `${quote(expression)} is invalid: ${firstLine(typeCheck.error)}`, steps: inspect(program.ast).steps };
+          return {
+            error: `${quote(expression)} is invalid: ${firstLine(typeCheck.error)}`,
+            steps: inspect(program.ast).steps,
+          };
         }
         return { steps: inspect(program.ast).steps };
       } catch (error) {
@@ -119,7 +123,10 @@ export function createExpressionEngine(): ExpressionEngine {
     evaluateCondition(expression, context) {
       const value = evaluate(expression, context);
       if (typeof value !== 'boolean') {
-        throw new ExpressionError(expression, `condition ${quote(expression)} must be true or false, but it gave ${describe(value)}`);
+        throw new ExpressionError(
+          expression,
+          `condition ${quote(expression)} must be true or false, but it gave ${describe(value)}`,
+        );
       }
       return value;
     },
@@ -129,7 +136,9 @@ export function createExpressionEngine(): ExpressionEngine {
           const exact = EXACT.exec(value);
           if (exact?.[1] !== undefined && !exact[1].includes('${{')) return evaluate(exact[1].trim(), context);
           if (!value.includes('${{')) return value;
-          return value.replace(EMBEDDED, (_match, expression: string) => stringify(evaluate(expression.trim(), context)));
+          return value.replace(EMBEDDED, (_match, expression: string) =>
+            stringify(evaluate(expression.trim(), context)),
+          );
         }
         if (Array.isArray(value)) return value.map(renderValue);
         if (isPlainObject(value)) {
@@ -147,17 +156,34 @@ export function createExpressionEngine(): ExpressionEngine {
 /** Every `${{ }}` expression inside a JSON value, with paths such as `with.json.text`. */
 export function findTemplateExpressions(value: unknown, path: string): TemplateExpression[] {
   const found: TemplateExpression[] = [];
-  const walk = (inner: unknown, at: string): void => {
-    if (typeof inner === 'string') {
-      for (const match of inner.matchAll(EMBEDDED)) found.push({ path: at, expression: (match[1] ?? '').trim() });
-    } else if (Array.isArray(inner)) {
-      inner.forEach((item, index) => walk(item, `${at}[${index}]`));
-    } else if (isPlainObject(inner)) {
-      for (const [key, item] of Object.entries(inner)) walk(item, /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${at}.${key}` : `${at}[${JSON.stringify(key)}]`);
-    }
-  };
-  walk(value, path);
+  walkStrings(value, path, (text, at) => {
+    for (const match of text.matchAll(EMBEDDED)) found.push({ path: at, expression: (match[1] ?? '').trim() });
+  });
   return found;
+}
+
+/** Paths of strings that open `${{` more often than they close it: a typo that would otherwise be sent literally. */
+export function findUnclosedTemplates(value: unknown, path: string): string[] {
+  const found: string[] = [];
+  walkStrings(value, path, (text, at) => {
+    if (text.split('${{').length - 1 > [...text.matchAll(EMBEDDED)].length) found.push(at);
+  });
+  return found;
+}
+
+/** Calls `visit` for every string inside a JSON value with its path (`a.b[2]["odd key"]`). */
+function walkStrings(value: unknown, path: string, visit: (text: string, at: string) => void): void {
+  if (typeof value === 'string') visit(value, path);
+  else if (Array.isArray(value)) value.forEach((item, index) => walkStrings(item, `${path}[${index}]`, visit));
+  else if (isPlainObject(value)) {
+    for (const [key, item] of Object.entries(value)) {
+      walkStrings(
+        item,
+        /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`,
+        visit,
+      );
+    }
+  }
 }
 
 /** True when a JSON value contains no `${{ }}` anywhere, so it can be validated before any run. */
@@ -235,7 +261,9 @@ function toCel(value: unknown): unknown {
 /** CEL results back to JSON: ints to numbers (or decimal strings beyond 2^53), maps to plain objects. */
 export function fromCel(value: unknown): unknown {
   if (typeof value === 'bigint') {
-    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(value)
+      : value.toString();
   }
   if (value instanceof Uint8Array) return Array.from(value);
   if (value instanceof Map) {
@@ -266,14 +294,17 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function stringify(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value === null || value === undefined) return '';
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value as string | number | boolean | bigint);
 }
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'string')
+    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   if (Array.isArray(value)) return 'a list';
-  return typeof value === 'object' ? 'a map' : `${typeof value} ${String(value)}`;
+  if (typeof value === 'object') return 'a map';
+  return `${typeof value} ${String(value as string | number | boolean | bigint)}`;
 }
 
 function quote(expression: string): string {

@@ -3,14 +3,20 @@ import type { ExpressionEngine } from './expressions';
 import { runContext, type FlowEvent } from './run-types';
 
 /** Whether a definition runs for an event, and if not, why. */
-export type MatchDecision = { readonly matched: true; readonly binding: number } | { readonly matched: false; readonly reason: string };
+export type MatchDecision =
+  { readonly matched: true; readonly binding: number } | { readonly matched: false; readonly reason: string };
 
 /**
  * Decides whether `definition` runs for `event`: it must be enabled, bound to the event's source and type, and the
  * binding's `if` (when present) must be true. Shared by the dispatcher workflow and the gateway's dry-run plan, so
  * a plan always tells what the dispatcher will do.
  */
-export function decideMatch(engine: ExpressionEngine, definition: Definition, revision: number, event: FlowEvent): MatchDecision {
+export function decideMatch(
+  engine: ExpressionEngine,
+  definition: Definition,
+  revision: number,
+  event: FlowEvent,
+): MatchDecision {
   if (!definition.enabled) return { matched: false, reason: 'the definition is disabled (enabled: false)' };
   const reasons: string[] = [];
   let bound = false;

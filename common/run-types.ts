@@ -96,5 +96,12 @@ export function runWorkflowId(definitionId: string, eventId: string): string {
 
 /** The `run` variable expressions see. */
 export function runContext(event: FlowEvent, definition: string, revision: number): Record<string, unknown> {
-  return { eventId: event.id, source: event.source, type: event.type, definition, revision, receivedAt: event.receivedAt };
+  return {
+    eventId: event.id,
+    source: event.source,
+    type: event.type,
+    definition,
+    revision,
+    receivedAt: event.receivedAt,
+  };
 }

@@ -50,7 +50,13 @@ export function createApp(deps: GatewayDeps): Express {
   const auth = requireBearer(deps.apiToken);
   app.use('/events', auth);
   app.use(eventsRouter(deps.intake));
-  app.use('/api', auth, catalogRouter(deps.catalog), definitionsRouter(deps.store, deps.catalog), planRouter(deps.store));
+  app.use(
+    '/api',
+    auth,
+    catalogRouter(deps.catalog),
+    definitionsRouter(deps.store, deps.catalog),
+    planRouter(deps.store),
+  );
 
   app.use(notFound);
   app.use(problemErrorHandler(log));

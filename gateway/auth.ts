@@ -11,12 +11,20 @@ export function requireBearer(expectedToken: string): RequestHandler {
   return (req, _res, next) => {
     const header = req.get('authorization');
     if (!header) {
-      next(unauthorized('This endpoint needs `Authorization: Bearer <token>`; the token is FLOW_API_TOKEN (npm start prints it).'));
+      next(
+        unauthorized(
+          'This endpoint needs `Authorization: Bearer <token>`; the token is FLOW_API_TOKEN (npm start prints it).',
+        ),
+      );
       return;
     }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match?.[1] || !timingSafeEqual(digest(match[1]), expected)) {
-      next(unauthorized('The bearer token is not valid. Use the value of FLOW_API_TOKEN (kept in .data/api-token by npm start).'));
+      next(
+        unauthorized(
+          'The bearer token is not valid. Use the value of FLOW_API_TOKEN (kept in .data/api-token by npm start).',
+        ),
+      );
       return;
     }
     next();

@@ -31,13 +31,22 @@ export function definitionsRouter(store: DefinitionStore, catalog: ReadonlyMap<s
     } catch (error) {
       if (!(error instanceof DefinitionSyntaxError)) throw error;
       const where = error.line ? ` (line ${error.line}, column ${error.column ?? 1})` : '';
-      throw new ProblemError(400, 'Bad Request', `The definition is not valid ${format.toUpperCase()}${where}: ${error.message}`);
+      throw new ProblemError(
+        400,
+        'Bad Request',
+        `The definition is not valid ${format.toUpperCase()}${where}: ${error.message}`,
+      );
     }
     if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
       const body = raw as Record<string, unknown>;
       if (body['id'] === undefined) raw = { id, ...body };
       else if (body['id'] !== id) {
-        throw invalid([{ path: 'id', message: `is ${JSON.stringify(body['id'])} but the URL says ${JSON.stringify(id)}; they must match` }]);
+        throw invalid([
+          {
+            path: 'id',
+            message: `is ${JSON.stringify(body['id'])} but the URL says ${JSON.stringify(id)}; they must match`,
+          },
+        ]);
       }
     }
     const result = validateDefinition(raw, catalog);
@@ -51,7 +60,11 @@ export function definitionsRouter(store: DefinitionStore, catalog: ReadonlyMap<s
     const after = typeof req.query['after'] === 'string' ? req.query['after'] : undefined;
     const items = await store.list({ limit, ...(after === undefined ? {} : { after }) });
     const last = items.at(-1);
-    res.json({ items, next: items.length === limit && last ? `/api/definitions?after=${encodeURIComponent(last.id)}&limit=${limit}` : null });
+    res.json({
+      items,
+      next:
+        items.length === limit && last ? `/api/definitions?after=${encodeURIComponent(last.id)}&limit=${limit}` : null,
+    });
   });
 
   router.get('/definitions/:id', async (req, res) => {
@@ -72,11 +85,19 @@ export function definitionsRouter(store: DefinitionStore, catalog: ReadonlyMap<s
     const id = definitionIdParam(req);
     const revision = revisionParam(routeParam(req, 'revision'));
     const stored = await store.get(id, revision);
-    if (!stored) throw new ProblemError(404, 'Not Found', `Definition ${id} has no revision ${String(revision)}; GET /api/definitions/${id}/revisions lists them.`);
+    if (!stored)
+      throw new ProblemError(
+        404,
+        'Not Found',
+        `Definition ${id} has no revision ${String(revision)}; GET /api/definitions/${id}/revisions lists them.`,
+      );
     // Actions may have changed since that revision was saved, so it is validated again like any save.
     const result = validateDefinition(stored.definition, catalog);
     if (!result.ok) throw invalid(result.errors);
-    const saved = await store.save(result.definition, { format: stored.sourceFormat, ...(stored.sourceText === undefined ? {} : { text: stored.sourceText }) });
+    const saved = await store.save(result.definition, {
+      format: stored.sourceFormat,
+      ...(stored.sourceText === undefined ? {} : { text: stored.sourceText }),
+    });
     res.status(saved.unchanged ? 200 : 201).json({ ...saved, restoredFrom: revision });
   });
 
@@ -104,7 +125,12 @@ async function getOrThrow(store: DefinitionStore, id: string, revision: number |
     }
     throw error;
   }
-  if (revision !== undefined) throw new ProblemError(404, 'Not Found', `Definition ${id} has no revision ${revision}; GET /api/definitions/${id}/revisions lists them.`);
+  if (revision !== undefined)
+    throw new ProblemError(
+      404,
+      'Not Found',
+      `Definition ${id} has no revision ${revision}; GET /api/definitions/${id}/revisions lists them.`,
+    );
   throw notFound(id);
 }
 
@@ -113,11 +139,17 @@ function sendDefinition(req: Request, res: Response, stored: StoredDefinition): 
   res.set('Flow-Revision', String(stored.revision));
   if (req.accepts(['application/json', ...YAML_TYPES]) !== 'application/json' && req.accepts(YAML_TYPES)) {
     // Export: the YAML as it was written when it was saved as YAML (comments included), otherwise generated.
-    const yaml = stored.sourceFormat === 'yaml' && stored.sourceText ? stored.sourceText : definitionToYaml(stored.definition);
+    const yaml =
+      stored.sourceFormat === 'yaml' && stored.sourceText ? stored.sourceText : definitionToYaml(stored.definition);
     res.type('application/yaml').send(yaml);
     return;
   }
-  res.json({ id: stored.definition.id, revision: stored.revision, createdAt: stored.createdAt, definition: stored.definition });
+  res.json({
+    id: stored.definition.id,
+    revision: stored.revision,
+    createdAt: stored.createdAt,
+    definition: stored.definition,
+  });
 }
 
 function bodyFormat(req: Request): DefinitionFormat {
@@ -133,7 +165,11 @@ function bodyFormat(req: Request): DefinitionFormat {
 function definitionIdParam(req: Request): string {
   const id = routeParam(req, 'id');
   if (!DEFINITION_ID.test(id)) {
-    throw new ProblemError(400, 'Bad Request', `${JSON.stringify(id.slice(0, 80))} is not a definition id: use 1-64 lowercase letters, digits and dashes, such as start-release.`);
+    throw new ProblemError(
+      400,
+      'Bad Request',
+      `${JSON.stringify(id.slice(0, 80))} is not a definition id: use 1-64 lowercase letters, digits and dashes, such as start-release.`,
+    );
   }
   return id;
 }
@@ -147,7 +183,11 @@ function revisionParam(value: unknown): number | undefined {
 }
 
 function notFound(id: string): ProblemError {
-  return new ProblemError(404, 'Not Found', `There is no definition ${id}. GET /api/definitions lists the definitions; PUT /api/definitions/${id} creates it.`);
+  return new ProblemError(
+    404,
+    'Not Found',
+    `There is no definition ${id}. GET /api/definitions lists the definitions; PUT /api/definitions/${id} creates it.`,
+  );
 }
 
 /** 422 with every validation error and its path. */

@@ -22,9 +22,14 @@ export function eventsRouter(intake: IntakeDeps): Router {
       res.status(202).json(accepted);
     } catch (error) {
       if (error instanceof TemporalUnavailableError) {
-        throw new ProblemError(503, 'Service Unavailable', 'Temporal is unreachable, so the event was not accepted. Retry it; the Idempotency-Key makes retries safe.', {
-          headers: { 'Retry-After': '5' },
-        });
+        throw new ProblemError(
+          503,
+          'Service Unavailable',
+          'Temporal is unreachable, so the event was not accepted. Retry it; the Idempotency-Key makes retries safe.',
+          {
+            headers: { 'Retry-After': '5' },
+          },
+        );
       }
       throw error;
     }

@@ -35,7 +35,9 @@ async function main(): Promise<void> {
   });
   const stop = (): void => {
     server.close(() => {
-      void Promise.allSettled([temporalHealth.close(), connection.close(), mongo.client.close()]).then(() => process.exit(0));
+      void Promise.allSettled([temporalHealth.close(), connection.close(), mongo.client.close()]).then(() =>
+        process.exit(0),
+      );
     });
     server.closeAllConnections();
   };

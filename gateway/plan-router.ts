@@ -18,7 +18,11 @@ export function planRouter(store: DefinitionStore): Router {
     const source = routeParam(req, 'source');
     const type = routeParam(req, 'type');
     if (!EVENT_NAME.test(source) || !EVENT_NAME.test(type)) {
-      throw new ProblemError(400, 'Bad Request', 'Event source and type must be 1-64 lowercase letters, digits, ".", "_" or "-".');
+      throw new ProblemError(
+        400,
+        'Bad Request',
+        'Event source and type must be 1-64 lowercase letters, digits, ".", "_" or "-".',
+      );
     }
     const body = requireJsonObject(req);
     const idempotencyKey = req.get('idempotency-key');
@@ -52,10 +56,19 @@ export function planRouter(store: DefinitionStore): Router {
             firstStep = { id: first.id, action: first.action, input: engine.render(first.with, context) };
           }
         } catch (error) {
-          firstStep = { id: first.id, action: first.action, error: error instanceof Error ? error.message : String(error) };
+          firstStep = {
+            id: first.id,
+            action: first.action,
+            error: error instanceof Error ? error.message : String(error),
+          };
         }
       }
-      matched.push({ definition: definition.id, revision, workflowId: runWorkflowId(definition.id, eventId), firstStep });
+      matched.push({
+        definition: definition.id,
+        revision,
+        workflowId: runWorkflowId(definition.id, eventId),
+        firstStep,
+      });
     }
     res.json({ source, type, matched, skipped });
   });

@@ -97,9 +97,14 @@ export function problemErrorHandler(log: (message: string, error: unknown) => vo
 function mapKnownError(error: unknown): ProblemError | undefined {
   const name = (error as { name?: unknown }).name;
   if (typeof name === 'string' && /^Mongo(ServerSelection|Network|NetworkTimeout|TopologyClosed)Error$/.test(name)) {
-    return new ProblemError(503, 'Service Unavailable', 'The registry (MongoDB) is unreachable; retry shortly. Nothing was changed.', {
-      headers: { 'Retry-After': '5' },
-    });
+    return new ProblemError(
+      503,
+      'Service Unavailable',
+      'The registry (MongoDB) is unreachable; retry shortly. Nothing was changed.',
+      {
+        headers: { 'Retry-After': '5' },
+      },
+    );
   }
   return undefined;
 }

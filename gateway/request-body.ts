@@ -4,7 +4,11 @@ import { ProblemError } from './problem';
 /** Requests must declare a JSON body; anything else is a 415 that says what to send. */
 export function requireJsonContentType(req: Request): void {
   if (!req.is('application/json') && !req.is('application/*+json')) {
-    throw new ProblemError(415, 'Unsupported Media Type', `Send the body as JSON with Content-Type: application/json (got ${req.get('content-type') ?? 'none'}).`);
+    throw new ProblemError(
+      415,
+      'Unsupported Media Type',
+      `Send the body as JSON with Content-Type: application/json (got ${req.get('content-type') ?? 'none'}).`,
+    );
   }
 }
 

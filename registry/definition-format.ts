@@ -26,14 +26,22 @@ export function parseDefinitionText(text: string, format: DefinitionFormat): unk
     try {
       return JSON.parse(text) as unknown;
     } catch (error) {
-      throw new DefinitionSyntaxError('json', `invalid JSON: ${error instanceof Error ? error.message : String(error)}`);
+      throw new DefinitionSyntaxError(
+        'json',
+        `invalid JSON: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
   const document = parseDocument(text, { schema: 'core', uniqueKeys: true, prettyErrors: true, strict: true });
   const first = document.errors[0];
   if (first) {
     const position = first instanceof YAMLParseError ? first.linePos?.[0] : undefined;
-    throw new DefinitionSyntaxError('yaml', `invalid YAML: ${first.message.split('\n')[0]}`, position?.line, position?.col);
+    throw new DefinitionSyntaxError(
+      'yaml',
+      `invalid YAML: ${first.message.split('\n')[0]}`,
+      position?.line,
+      position?.col,
+    );
   }
   try {
     return document.toJS({ maxAliasCount: 50 }) as unknown;

@@ -103,7 +103,10 @@ export class DefinitionStore {
   /** Creates the indexes once per process; a failure (database down) is retried by the next call. */
   private ensureIndexes(): Promise<void> {
     this.indexes ??= Promise.all([
-      this.revisionsCollection.createIndex({ definitionId: 1, revision: 1 }, { unique: true, name: 'definition_revision' }),
+      this.revisionsCollection.createIndex(
+        { definitionId: 1, revision: 1 },
+        { unique: true, name: 'definition_revision' },
+      ),
       this.bindings.createIndex({ key: 1 }, { name: 'binding_key' }),
       this.bindings.createIndex({ definitionId: 1 }, { name: 'binding_definition' }),
     ]).then(
@@ -123,9 +126,19 @@ export class DefinitionStore {
     for (let attempt = 0; ; attempt++) {
       const head = await this.heads.findOne({ _id: definition.id });
       if (head && !head.deleted && head.definitionJson === definitionJson) {
-        return { id: definition.id, revision: head.revision, unchanged: true };
+        // Same definition; a new revision only when the text changed too (say, its comments), so exports stay true.
+        const current = await this.revisionsCollection.findOne(
+          { _id: `${definition.id}@${head.revision}` },
+          { projection: { sourceText: 1 } },
+        );
+        if (source.text === undefined || current?.sourceText === source.text)
+          return { id: definition.id, revision: head.revision, unchanged: true };
       }
-      const latest = await this.revisionsCollection.find({ definitionId: definition.id }).sort({ revision: -1 }).limit(1).next();
+      const latest = await this.revisionsCollection
+        .find({ definitionId: definition.id })
+        .sort({ revision: -1 })
+        .limit(1)
+        .next();
       const revision = Math.max(latest?.revision ?? 0, head?.revision ?? 0) + 1;
       try {
         await this.revisionsCollection.insertOne({
@@ -171,7 +184,11 @@ export class DefinitionStore {
       .find({ definitionId: id }, { projection: { revision: 1, createdAt: 1 } })
       .sort({ revision: -1 })
       .toArray();
-    return docs.map((doc) => ({ revision: doc.revision, createdAt: doc.createdAt, current: !!head && !head.deleted && head.revision === doc.revision }));
+    return docs.map((doc) => ({
+      revision: doc.revision,
+      createdAt: doc.createdAt,
+      current: !!head && !head.deleted && head.revision === doc.revision,
+    }));
   }
 
   /** Definitions that are not deleted, ordered by id, `limit` at a time after `after`. */
@@ -197,7 +214,10 @@ export class DefinitionStore {
   /** Marks a definition deleted: it stops matching events; its revisions stay for history and rollback. */
   async delete(id: string): Promise<{ revision: number } | null> {
     await this.ensureIndexes();
-    const head = await this.heads.findOneAndUpdate({ _id: id, deleted: false }, { $set: { deleted: true, updatedAt: new Date() } });
+    const head = await this.heads.findOneAndUpdate(
+      { _id: id, deleted: false },
+      { $set: { deleted: true, updatedAt: new Date() } },
+    );
     if (!head) return null;
     await this.bindings.deleteMany({ definitionId: id });
     return { revision: head.revision };
@@ -209,7 +229,9 @@ export class DefinitionStore {
     const key = bindingKey(source, type);
     const edges = await this.bindings.find({ key }, { projection: { definitionId: 1 } }).toArray();
     if (edges.length === 0) return [];
-    const heads = await this.heads.find({ _id: { $in: edges.map((edge) => edge.definitionId) }, deleted: false }).toArray();
+    const heads = await this.heads
+      .find({ _id: { $in: edges.map((edge) => edge.definitionId) }, deleted: false })
+      .toArray();
     return heads
       .filter((head) => head.bindings.some((binding) => bindingKey(binding.source, binding.type) === key))
       .sort((a, b) => (a._id < b._id ? -1 : 1))

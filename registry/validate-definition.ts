@@ -1,7 +1,12 @@
 import type { z } from 'zod';
 import type { AnyAction } from '../activities';
 import { definitionSchema, type Definition } from '../common/definition';
-import { createExpressionEngine, findTemplateExpressions, isStatic } from '../common/expressions';
+import {
+  createExpressionEngine,
+  findTemplateExpressions,
+  findUnclosedTemplates,
+  isStatic,
+} from '../common/expressions';
 
 /** One validation error with the path of the offending field, such as `steps[2].with.url`. */
 export interface DefinitionError {
@@ -10,7 +15,8 @@ export interface DefinitionError {
 }
 
 /** The outcome of validating a definition. */
-export type ValidationResult = { readonly ok: true; readonly definition: Definition } | { readonly ok: false; readonly errors: DefinitionError[] };
+export type ValidationResult =
+  { readonly ok: true; readonly definition: Definition } | { readonly ok: false; readonly errors: DefinitionError[] };
 
 /** Keys whose static values look like credentials; definitions must name an environment variable instead. */
 const SECRET_KEY = /(pass(word)?|secret|token|api[_-]?key|authorization|credential)s?$/i;
@@ -32,7 +38,11 @@ export function validateDefinition(raw: unknown, catalog: ReadonlyMap<string, An
     if (!isObject(binding) || typeof binding['if'] !== 'string') return;
     const check = engine.check(binding['if']);
     if (check.error) errors.push({ path: `on[${index}].if`, message: check.error });
-    if (check.steps.length > 0) errors.push({ path: `on[${index}].if`, message: 'a binding condition runs before any step, so it cannot read steps' });
+    if (check.steps.length > 0)
+      errors.push({
+        path: `on[${index}].if`,
+        message: 'a binding condition runs before any step, so it cannot read steps',
+      });
   });
 
   const steps = Array.isArray(record['steps']) ? (record['steps'] as unknown[]) : [];
@@ -43,7 +53,8 @@ export function validateDefinition(raw: unknown, catalog: ReadonlyMap<string, An
     const id = typeof step['id'] === 'string' ? step['id'] : undefined;
     if (id !== undefined) {
       const first = seen.get(id);
-      if (first !== undefined) errors.push({ path: `${at}.id`, message: `duplicate step id "${id}" (first used by steps[${first}])` });
+      if (first !== undefined)
+        errors.push({ path: `${at}.id`, message: `duplicate step id "${id}" (first used by steps[${first}])` });
       else seen.set(id, index);
     }
     const checkReferences = (path: string, expression: string): void => {
@@ -53,19 +64,27 @@ export function validateDefinition(raw: unknown, catalog: ReadonlyMap<string, An
         const position = steps.findIndex((other) => isObject(other) && other['id'] === referenced);
         if (position === -1) errors.push({ path, message: `refers to steps.${referenced}, but no step has that id` });
         else if (position >= index) {
-          errors.push({ path, message: `refers to steps.${referenced}, which runs ${position === index ? 'in this very step' : 'later'} (steps[${position}]); a step can only read earlier steps` });
+          errors.push({
+            path,
+            message: `refers to steps.${referenced}, which runs ${position === index ? 'in this very step' : 'later'} (steps[${position}]); a step can only read earlier steps`,
+          });
         }
       }
     };
     if (typeof step['if'] === 'string') checkReferences(`${at}.if`, step['if']);
     const withValue = isObject(step['with']) ? step['with'] : {};
     for (const found of findTemplateExpressions(withValue, `${at}.with`)) checkReferences(found.path, found.expression);
+    for (const path of findUnclosedTemplates(withValue, `${at}.with`))
+      errors.push({ path, message: 'opens "${{" without a closing "}}"' });
 
     const actionId = typeof step['action'] === 'string' ? step['action'] : undefined;
     if (actionId === undefined) return;
     const action = catalog.get(actionId);
     if (!action) {
-      errors.push({ path: `${at}.action`, message: `unknown action "${actionId}"${suggest(actionId, catalog)}; GET /api/actions lists them` });
+      errors.push({
+        path: `${at}.action`,
+        message: `unknown action "${actionId}"${suggest(actionId, catalog)}; GET /api/actions lists them`,
+      });
       return;
     }
     errors.push(...validateStaticInput(action.input, withValue, `${at}.with`));

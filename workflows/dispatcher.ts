@@ -3,7 +3,13 @@ import type { InternalActivities } from '../activities';
 import { decideMatch } from '../common/matching';
 import { createExpressionEngine } from '../common/expressions';
 import { flowSearchAttributes } from '../common/search-attributes';
-import { runWorkflowId, type DispatchResult, type FlowEvent, type MatchedRun, type SkippedDefinition } from '../common/run-types';
+import {
+  runWorkflowId,
+  type DispatchResult,
+  type FlowEvent,
+  type MatchedRun,
+  type SkippedDefinition,
+} from '../common/run-types';
 import { interpret } from './interpreter';
 
 /**

@@ -44,7 +44,10 @@ export async function interpret(input: RunInput): Promise<RunResult> {
     const where = `step "${step.id}" (steps[${index}])`;
 
     if (step.if !== undefined && !evaluate(where, () => engine.evaluateCondition(step.if!, context))) {
-      state = advance(state, index, step, undefined, { status: 'skipped', reason: `if ${JSON.stringify(step.if)} was false` });
+      state = advance(state, index, step, undefined, {
+        status: 'skipped',
+        reason: `if ${JSON.stringify(step.if)} was false`,
+      });
       continue;
     }
     const rendered = evaluate(where, () => engine.render(step.with, context));
@@ -79,7 +82,13 @@ export async function interpret(input: RunInput): Promise<RunResult> {
   return { definition: definition.id, revision, eventId: event.id, steps: state.results, vars: state.vars };
 }
 
-function advance(state: RunState, index: number, step: Step, output: unknown, result: Omit<StepResult, 'id' | 'action'>): RunState {
+function advance(
+  state: RunState,
+  index: number,
+  step: Step,
+  output: unknown,
+  result: Omit<StepResult, 'id' | 'action'>,
+): RunState {
   return {
     nextStep: index + 1,
     steps: result.status === 'completed' ? { ...state.steps, [step.id]: { output } } : state.steps,

@@ -20,7 +20,12 @@ export const flowEmitEvent = defineAction({
     idempotency_key: z.string().min(1).max(200).optional(),
   }),
   output: z.object({ eventId: z.string(), workflowId: z.string(), duplicate: z.boolean() }),
-  examples: [{ title: 'Hand over to the deploy process', with: { source: 'flow', type: 'release_ready', payload: { version: '${{ vars.version }}' } } }],
+  examples: [
+    {
+      title: 'Hand over to the deploy process',
+      with: { source: 'flow', type: 'release_ready', payload: { version: '${{ vars.version }}' } },
+    },
+  ],
   async run(input, { deps, step }) {
     const depth = step.causation.depth + 1;
     if (depth > MAX_EVENT_DEPTH) {

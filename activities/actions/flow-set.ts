@@ -8,5 +8,7 @@ export const flowSet = defineMetaAction({
     'Sets workflow variables that later steps read as `vars.<name>`. Each key of `with` becomes a variable; values may be expressions and keep their type.',
   input: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'variable names must be identifiers'), z.unknown()),
   output: z.record(z.string(), z.unknown()),
-  examples: [{ title: 'Remember the release version', with: { version: '${{ steps.version.output.body.fixVersion }}' } }],
+  examples: [
+    { title: 'Remember the release version', with: { version: '${{ steps.version.output.body.fixVersion }}' } },
+  ],
 });

@@ -16,7 +16,12 @@ const input = z.strictObject({
    * Headers whose values come from the worker's environment: `{ Authorization: "TRACKER_TOKEN" }` sends the value of
    * `FLOW_SECRET_TRACKER_TOKEN`. Secrets never appear in definitions or workflow history.
    */
-  secret_headers: z.record(z.string(), z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must name an environment variable suffix such as TRACKER_TOKEN')).default({}),
+  secret_headers: z
+    .record(
+      z.string(),
+      z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must name an environment variable suffix such as TRACKER_TOKEN'),
+    )
+    .default({}),
   query: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
   json: z.unknown().optional(),
   body: z.string().optional(),
@@ -73,10 +78,19 @@ export const httpRequest = defineAction({
     const timeout = AbortSignal.timeout(parseTimeout(request.timeout));
     let response: Response;
     try {
-      response = await deps.fetch(url, { method: request.method, headers, body, signal: AbortSignal.any([signal, timeout]), redirect: 'follow' });
+      response = await deps.fetch(url, {
+        method: request.method,
+        headers,
+        body,
+        signal: AbortSignal.any([signal, timeout]),
+        redirect: 'follow',
+      });
     } catch (error) {
       // Network errors and timeouts are transient: Temporal retries them.
-      throw ApplicationFailure.retryable(`${request.method} ${url.origin}${url.pathname} failed: ${describe(error)}`, 'HttpNetworkError');
+      throw ApplicationFailure.retryable(
+        `${request.method} ${url.origin}${url.pathname} failed: ${describe(error)}`,
+        'HttpNetworkError',
+      );
     }
     const text = await readLimited(response);
     const result = {
@@ -85,10 +99,18 @@ export const httpRequest = defineAction({
       body: parseBody(text, response.headers.get('content-type')),
     };
     if (response.status >= 500 || response.status === 429) {
-      throw ApplicationFailure.retryable(`${request.method} ${url.origin}${url.pathname} answered ${response.status}`, 'HttpServerError', result);
+      throw ApplicationFailure.retryable(
+        `${request.method} ${url.origin}${url.pathname} answered ${response.status}`,
+        'HttpServerError',
+        result,
+      );
     }
     if (response.status >= 400) {
-      throw ApplicationFailure.nonRetryable(`${request.method} ${url.origin}${url.pathname} answered ${response.status}`, 'HttpClientError', result);
+      throw ApplicationFailure.nonRetryable(
+        `${request.method} ${url.origin}${url.pathname} answered ${response.status}`,
+        'HttpClientError',
+        result,
+      );
     }
     return result;
   },
@@ -101,12 +123,12 @@ function parseTimeout(value: string): number {
 }
 
 async function readLimited(response: Response): Promise<string> {
-  const reader = response.body?.getReader();
+  const reader: ReadableStreamDefaultReader<Uint8Array> | undefined = response.body?.getReader();
   if (!reader) return '';
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value }: ReadableStreamReadResult<Uint8Array> = await reader.read();
     if (done) break;
     size += value.byteLength;
     if (size > MAX_RESPONSE_BYTES) {

@@ -25,7 +25,11 @@ describe('config: loadConfig', () => {
       PORT: '8080',
       FLOW_LOG_LEVEL: 'info',
     });
-    assert.deepEqual(config.temporal, { address: 'temporal.internal:7233', namespace: 'releases', taskQueue: 'flow-eu' });
+    assert.deepEqual(config.temporal, {
+      address: 'temporal.internal:7233',
+      namespace: 'releases',
+      taskQueue: 'flow-eu',
+    });
     assert.equal(config.mongodb.database, 'flowprod');
     assert.equal(config.gateway.port, 8080);
     assert.equal(config.worker.logLevel, 'INFO');
@@ -40,7 +44,8 @@ describe('config: loadConfig', () => {
     for (const bad of ['http', '0', '70000', '3000abc']) {
       assert.throws(
         () => loadConfig({ PORT: bad }),
-        (error: unknown) => error instanceof ConfigError && error.variable === 'PORT' && /1 to 65535/.test(error.message),
+        (error: unknown) =>
+          error instanceof ConfigError && error.variable === 'PORT' && /1 to 65535/.test(error.message),
       );
     }
   });
@@ -48,7 +53,8 @@ describe('config: loadConfig', () => {
   it('rejects a MONGODB_URI with another scheme without echoing its password', () => {
     assert.throws(
       () => loadConfig({ MONGODB_URI: 'postgres://u:hunter2@db/flow' }),
-      (error: unknown) => error instanceof ConfigError && !error.message.includes('hunter2') && /mongodb:\/\//.test(error.message),
+      (error: unknown) =>
+        error instanceof ConfigError && !error.message.includes('hunter2') && /mongodb:\/\//.test(error.message),
     );
   });
 

@@ -66,7 +66,12 @@ describe('devstack: npm start', () => {
 
   it('starts services, worker and gateway; stops all on Ctrl-C; keeps runs and data across a restart', async function () {
     this.timeout(300_000);
-    const [temporalPort, uiPort, mongoPort, gatewayPort] = await Promise.all([findFreePort(), findFreePort(), findFreePort(), findFreePort()]);
+    const [temporalPort, uiPort, mongoPort, gatewayPort] = await Promise.all([
+      findFreePort(),
+      findFreePort(),
+      findFreePort(),
+      findFreePort(),
+    ]);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       FLOW_DATA_DIR: scratch,
@@ -96,7 +101,10 @@ describe('devstack: npm start', () => {
     assert.equal((await fetch(`http://127.0.0.1:${uiPort}/`)).status, 200, 'the Temporal Web UI answers');
 
     const mongo = new MongoClient(mongoUri);
-    await mongo.db().collection<{ _id: string; note: string }>('restart_probe').insertOne({ _id: 'kept', note: 'survives restarts' });
+    await mongo
+      .db()
+      .collection<{ _id: string; note: string }>('restart_probe')
+      .insertOne({ _id: 'kept', note: 'survives restarts' });
     await mongo.close();
     let connection = await Connection.connect({ address: `localhost:${temporalPort}` });
     // No worker polls this queue, so the run stays open across the restart.
@@ -111,7 +119,10 @@ describe('devstack: npm start', () => {
     await running.waitFor('Flow is running', 240_000);
     assert.equal(fs.readFileSync(path.join(scratch, 'api-token'), 'utf8').trim(), token, 'keeps the API token');
     const mongoAgain = new MongoClient(mongoUri);
-    const doc = await mongoAgain.db().collection<{ _id: string; note: string }>('restart_probe').findOne({ _id: 'kept' });
+    const doc = await mongoAgain
+      .db()
+      .collection<{ _id: string; note: string }>('restart_probe')
+      .findOne({ _id: 'kept' });
     await mongoAgain.close();
     assert.deepEqual(doc, { _id: 'kept', note: 'survives restarts' });
     connection = await Connection.connect({ address: `localhost:${temporalPort}` });

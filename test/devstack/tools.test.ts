@@ -18,7 +18,11 @@ describe('devstack: tool resolution', () => {
     const bin = path.join(scratch, 'bin');
     fs.mkdirSync(bin);
     fs.writeFileSync(path.join(bin, 'temporal'), '#!/bin/sh\n', { mode: 0o755 });
-    const resolved = await ensureTemporalCli({ toolsDir: path.join(scratch, 'tools'), env: { PATH: bin }, progress: silentProgress });
+    const resolved = await ensureTemporalCli({
+      toolsDir: path.join(scratch, 'tools'),
+      env: { PATH: bin },
+      progress: silentProgress,
+    });
     assert.deepEqual(resolved, { path: path.join(bin, 'temporal'), origin: 'PATH' });
   });
 
@@ -26,17 +30,26 @@ describe('devstack: tool resolution', () => {
     // The global fixture has already resolved the CLI into .tools (or PATH); a second resolution must be a cache hit.
     const env = { PATH: '/usr/bin:/bin' };
     const steps: string[] = [];
-    const resolved = await ensureTemporalCli({ toolsDir: toolsDir(), env, progress: { step: (m) => steps.push(m), warn: (m) => steps.push(m) } });
+    const resolved = await ensureTemporalCli({
+      toolsDir: toolsDir(),
+      env,
+      progress: { step: (m) => steps.push(m), warn: (m) => steps.push(m) },
+    });
     if (resolved.origin === 'PATH') return; // a temporal on /usr/bin wins by design
     assert.equal(resolved.origin, 'cached');
     assert.deepEqual(steps, []);
-    assert.match(execFileSync(resolved.path, ['--version'], { encoding: 'utf8' }), new RegExp(`temporal version ${PINNED.temporalCli.replace(/\./g, '\\.')}`));
+    assert.match(
+      execFileSync(resolved.path, ['--version'], { encoding: 'utf8' }),
+      new RegExp(`temporal version ${PINNED.temporalCli.replace(/\./g, '\\.')}`),
+    );
   });
 
   it('stops with a message naming python3 and the alternatives when it is missing', async () => {
-    const error = await ensureTemporalCli({ toolsDir: path.join(scratch, 'tools'), env: { PATH: scratch }, progress: silentProgress }).catch(
-      (e: unknown) => e,
-    );
+    const error = await ensureTemporalCli({
+      toolsDir: path.join(scratch, 'tools'),
+      env: { PATH: scratch },
+      progress: silentProgress,
+    }).catch((e: unknown) => e);
     assert.ok(error instanceof MissingPrerequisiteError);
     assert.equal(error.prerequisite, 'python3');
     assert.match(error.message, /python3 is required to install the Temporal CLI/);
@@ -46,7 +59,11 @@ describe('devstack: tool resolution', () => {
   });
 
   it('stops with a message naming go and the alternatives when FerretDB must be built without it', async () => {
-    const error = await ensureFerretDb({ toolsDir: path.join(scratch, 'tools'), env: { PATH: scratch }, progress: silentProgress }).catch((e: unknown) => e);
+    const error = await ensureFerretDb({
+      toolsDir: path.join(scratch, 'tools'),
+      env: { PATH: scratch },
+      progress: silentProgress,
+    }).catch((e: unknown) => e);
     assert.ok(error instanceof MissingPrerequisiteError);
     assert.equal(error.prerequisite, 'go');
     assert.match(error.message, /FerretDB v1\.24\.2/);

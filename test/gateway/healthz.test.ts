@@ -1,14 +1,32 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
+import { actionsById } from '../../activities';
 import { createApp } from '../../gateway/app';
 import { temporalProbe, type HealthProbe } from '../../gateway/health';
-import { openMongo, pingMongo, type MongoHandle } from '../../registry';
+import type { IntakeDeps } from '../../intake';
+import { openMongo, pingMongo, type DefinitionStore, type MongoHandle } from '../../registry';
 import { findFreePort } from '../../devstack/ports';
 import { testConfig } from '../support/stack';
 
 /** Probes wired exactly as gateway/main.ts wires them, against whatever addresses are given. */
 function probesFor(temporal: HealthProbe, mongo: MongoHandle): Record<string, HealthProbe> {
   return { temporal, mongodb: () => pingMongo(mongo.db) };
+}
+
+/** /healthz touches only its probes; the rest of the gateway is never reached by these requests. */
+const stubDeps = {
+  apiToken: 'unused',
+  catalog: actionsById(),
+  store: unused<DefinitionStore>('store'),
+  intake: unused<IntakeDeps>('intake'),
+};
+
+function unused<T extends object>(name: string): T {
+  return new Proxy({} as T, {
+    get: () => {
+      throw new Error(`GET /healthz must not use the ${name}`);
+    },
+  });
 }
 
 describe('gateway: GET /healthz', () => {
@@ -29,7 +47,10 @@ describe('gateway: GET /healthz', () => {
 
   it('answers 200 {"temporal":"up","mongodb":"up"} when both real services answer', async () => {
     const config = testConfig();
-    const app = createApp({ health: probesFor(temporalAt(config.temporal.address), mongoAt(config.mongodb.uri)) });
+    const app = createApp({
+      health: probesFor(temporalAt(config.temporal.address), mongoAt(config.mongodb.uri)),
+      ...stubDeps,
+    });
     const res = await request(app).get('/healthz');
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { temporal: 'up', mongodb: 'up' });
@@ -40,6 +61,7 @@ describe('gateway: GET /healthz', () => {
     const closedPort = await findFreePort();
     const app = createApp({
       health: probesFor(temporalAt(config.temporal.address), mongoAt(`mongodb://127.0.0.1:${closedPort}/flow`)),
+      ...stubDeps,
     });
     const res = await request(app).get('/healthz');
     assert.equal(res.status, 503);
@@ -51,7 +73,10 @@ describe('gateway: GET /healthz', () => {
   it('answers 503 naming Temporal when its frontend is unreachable', async () => {
     const config = testConfig();
     const closedPort = await findFreePort();
-    const app = createApp({ health: probesFor(temporalAt(`127.0.0.1:${closedPort}`), mongoAt(config.mongodb.uri)) });
+    const app = createApp({
+      health: probesFor(temporalAt(`127.0.0.1:${closedPort}`), mongoAt(config.mongodb.uri)),
+      ...stubDeps,
+    });
     const res = await request(app).get('/healthz');
     assert.equal(res.status, 503);
     assert.deepEqual([res.body.temporal, res.body.mongodb], ['down', 'up']);
@@ -59,7 +84,7 @@ describe('gateway: GET /healthz', () => {
   });
 
   it('answers unknown routes with a 404 problem that names the route', async () => {
-    const res = await request(createApp({ health: {} })).get('/nope');
+    const res = await request(createApp({ health: {}, ...stubDeps })).get('/nope');
     assert.equal(res.status, 404);
     assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
     assert.ok(res.body.detail.includes('GET /nope'));

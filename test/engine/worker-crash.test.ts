@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { projectRoot } from '../../config';
+import { ManagedProcess } from '../../devstack/managed-process';
+import type { DispatchResult, RunResult } from '../../common/run-types';
+import { withDatabase } from '../support/global-fixture';
+import { startHarness, type Harness } from '../support/harness';
+import { eventually, HttpReceiver } from '../support/http-receiver';
+import { testConfig } from '../support/stack';
+import path from 'node:path';
+
+const isReady = (message: unknown): message is { ready: string } =>
+  typeof message === 'object' && message !== null && 'ready' in message;
+
+describe('engine: a worker killed in the middle of a run', () => {
+  let harness: Harness;
+  let receiver: HttpReceiver;
+  const workers: ManagedProcess[] = [];
+  before(async () => {
+    receiver = await HttpReceiver.start();
+    harness = await startHarness({ worker: false });
+  });
+  after(async () => {
+    await Promise.all(workers.map((worker) => worker.stop()));
+    await harness.stop();
+    await receiver.stop();
+  });
+
+  /** A real worker process (`npm run start:worker`) on the harness's task queue and database. */
+  async function startWorkerProcess(): Promise<ManagedProcess> {
+    const config = testConfig();
+    const worker = ManagedProcess.start(
+      'worker',
+      process.execPath,
+      ['--require', 'tsx/cjs', path.join(projectRoot, 'workers/main.ts')],
+      {
+        cwd: projectRoot,
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: config.temporal.address,
+          MONGODB_URI: withDatabase(config.mongodb.uri, harness.db.databaseName),
+          FLOW_TASK_QUEUE: harness.taskQueue,
+          FLOW_LOG_LEVEL: 'ERROR',
+        },
+        output: { prefix: '    ' },
+        ipc: true,
+      },
+    );
+    workers.push(worker);
+    await worker.waitForMessage(isReady, 120_000);
+    return worker;
+  }
+
+  it('completes after a SIGKILL and a restart, without running completed steps again', async function () {
+    this.timeout(240_000);
+    // The first call of step two hangs until the worker that made it is dead; later calls answer at once.
+    let releaseHeld: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (releaseHeld = resolve));
+    let holdSlow = true;
+    receiver.respondWith(async (req) => {
+      if (req.path === '/slow' && holdSlow) await held;
+      return undefined;
+    });
+    const definition = {
+      id: 'three-steps',
+      name: 'Three steps',
+      on: [{ source: 'test', type: 'crash' }],
+      steps: [
+        { id: 'one', action: 'http.request', with: { url: `${receiver.url}/one?event=\${{ run.eventId }}` } },
+        {
+          id: 'two',
+          action: 'http.request',
+          with: { url: `${receiver.url}/slow`, timeout: '2m' },
+          timeout: '4s',
+          retry: { initialInterval: '500ms' },
+        },
+        {
+          id: 'three',
+          action: 'http.request',
+          with: { method: 'POST', url: `${receiver.url}/three`, json: { after: '${{ steps.one.output.status }}' } },
+        },
+      ],
+    };
+    const saved = await request(harness.app)
+      .put('/api/definitions/three-steps')
+      .set('Authorization', harness.auth)
+      .send(definition);
+    assert.equal(saved.status, 201);
+
+    const crashing = await startWorkerProcess();
+    const posted = await request(harness.app)
+      .post('/events/test/crash')
+      .set('Authorization', harness.auth)
+      .send({ n: 1 });
+    assert.equal(posted.status, 202);
+    await eventually(() => (receiver.to('/slow').length > 0 ? true : undefined), 60_000, 'step two to start');
+
+    crashing.child.kill('SIGKILL');
+    await crashing.exited;
+    holdSlow = false;
+    releaseHeld();
+    await startWorkerProcess();
+
+    const dispatch = (await harness.client.workflow.getHandle(posted.body.workflowId).result()) as DispatchResult;
+    const result = (await harness.client.workflow.getHandle(dispatch.matched[0]!.workflowId).result()) as RunResult;
+    assert.deepEqual(
+      result.steps.map((step) => step.status),
+      ['completed', 'completed', 'completed'],
+    );
+    assert.equal(receiver.to('/one').length, 1, 'the completed first step is not executed again');
+    assert.equal(receiver.to('/slow').length, 2, 'the interrupted step is retried once on the new worker');
+    assert.equal(receiver.to('/three').length, 1);
+    assert.deepEqual(receiver.to('/three')[0]!.json, { after: 200 });
+  });
+});

@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { startHarness, type Harness } from '../support/harness';
+
+const yaml = `# Living documentation: what happens when a ticket is approved.
+id: notify-approval
+name: Notify approval
+description: Posts to chat when a ticket is approved
+on:
+  - source: jira
+    type: issue_transitioned
+    if: event.to == "Approved"
+steps:
+  - id: post
+    name: Tell the channel
+    action: http.request
+    with:
+      method: POST
+      url: "https://chat.example/hook"
+      json: { text: "\${{ event.issue }} approved by \${{ event.user }}" }
+`;
+
+describe('gateway: /api/definitions, /api/actions and /api/plan', () => {
+  let harness: Harness;
+  before(async () => {
+    harness = await startHarness({ worker: false });
+  });
+  after(() => harness.stop());
+  const api = () => request(harness.app);
+
+  it('saves YAML as revision 1, answers 200 unchanged for the same text, and exports it with its comments', async () => {
+    const first = await api()
+      .put('/api/definitions/notify-approval')
+      .set('Authorization', harness.auth)
+      .type('application/yaml')
+      .send(yaml);
+    assert.equal(first.status, 201);
+    assert.deepEqual(first.body, { id: 'notify-approval', revision: 1, unchanged: false });
+    const again = await api()
+      .put('/api/definitions/notify-approval')
+      .set('Authorization', harness.auth)
+      .type('application/yaml')
+      .send(yaml);
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.body, { id: 'notify-approval', revision: 1, unchanged: true });
+
+    const exported = await api()
+      .get('/api/definitions/notify-approval')
+      .set('Authorization', harness.auth)
+      .set('Accept', 'application/yaml');
+    assert.equal(exported.status, 200);
+    assert.match(exported.headers['content-type'] ?? '', /^application\/yaml/);
+    assert.equal(exported.text, yaml);
+
+    const json = await api().get('/api/definitions/notify-approval').set('Authorization', harness.auth);
+    assert.equal(json.body.revision, 1);
+    assert.equal(json.body.definition.steps[0].with.json.text, '${{ event.issue }} approved by ${{ event.user }}');
+  });
+
+  it('keeps revisions, reads an old one, and rolls back by restoring it as a new revision', async () => {
+    const changed = {
+      ...(await api().get('/api/definitions/notify-approval').set('Authorization', harness.auth)).body.definition,
+      name: 'Notify approvals',
+    };
+    const saved = await api().put('/api/definitions/notify-approval').set('Authorization', harness.auth).send(changed);
+    assert.deepEqual(saved.body, { id: 'notify-approval', revision: 2, unchanged: false });
+
+    const old = await api().get('/api/definitions/notify-approval?revision=1').set('Authorization', harness.auth);
+    assert.equal(old.body.definition.name, 'Notify approval');
+    const list = await api().get('/api/definitions/notify-approval/revisions').set('Authorization', harness.auth);
+    assert.deepEqual(
+      list.body.revisions.map((r: { revision: number; current: boolean }) => [r.revision, r.current]),
+      [
+        [2, true],
+        [1, false],
+      ],
+    );
+
+    const restored = await api()
+      .post('/api/definitions/notify-approval/revisions/1/restore')
+      .set('Authorization', harness.auth);
+    assert.equal(restored.status, 201);
+    assert.deepEqual(restored.body, { id: 'notify-approval', revision: 3, unchanged: false, restoredFrom: 1 });
+    const current = await api().get('/api/definitions/notify-approval').set('Authorization', harness.auth);
+    assert.equal(current.body.definition.name, 'Notify approval');
+  });
+
+  it('answers 422 with every error and its path, and stores nothing', async () => {
+    const bad = yaml
+      .replace('action: http.request', 'action: http.reqest')
+      .replace('event.to == "Approved"', 'event.to ==');
+    const res = await api()
+      .put('/api/definitions/broken')
+      .set('Authorization', harness.auth)
+      .type('application/yaml')
+      .send(bad.replace('id: notify-approval', 'id: broken'));
+    assert.equal(res.status, 422);
+    assert.match(res.headers['content-type'] ?? '', /^application\/problem\+json/);
+    assert.deepEqual(res.body.errors.map((e: { path: string }) => e.path).sort(), ['on[0].if', 'steps[0].action']);
+    assert.match(res.body.detail, /^The definition was not saved: 2 errors/);
+    const get = await api().get('/api/definitions/broken').set('Authorization', harness.auth);
+    assert.equal(get.status, 404);
+  });
+
+  it('rejects an id in the body that differs from the URL, bad YAML with its line, and unknown content types', async () => {
+    const mismatch = await api()
+      .put('/api/definitions/other')
+      .set('Authorization', harness.auth)
+      .type('application/yaml')
+      .send(yaml);
+    assert.equal(mismatch.status, 422);
+    assert.deepEqual(mismatch.body.errors, [
+      { path: 'id', message: 'is "notify-approval" but the URL says "other"; they must match' },
+    ]);
+
+    const syntax = await api()
+      .put('/api/definitions/x')
+      .set('Authorization', harness.auth)
+      .type('application/yaml')
+      .send('id: x\nsteps: [\n');
+    assert.equal(syntax.status, 400);
+    assert.match(syntax.body.detail, /not valid YAML \(line \d+, column \d+\)/);
+
+    const unsupported = await api()
+      .put('/api/definitions/x')
+      .set('Authorization', harness.auth)
+      .type('text/plain')
+      .send('id: x');
+    assert.equal(unsupported.status, 415);
+
+    const path = await api()
+      .put('/api/definitions/..%2Fetc')
+      .set('Authorization', harness.auth)
+      .type('application/yaml')
+      .send(yaml);
+    assert.equal(path.status, 400);
+  });
+
+  it('deletes a definition; reading it then explains how to bring it back', async () => {
+    const del = await api().delete('/api/definitions/notify-approval').set('Authorization', harness.auth);
+    assert.deepEqual(del.body, { id: 'notify-approval', deleted: true, lastRevision: 3 });
+    const get = await api().get('/api/definitions/notify-approval').set('Authorization', harness.auth);
+    assert.equal(get.status, 404);
+    assert.match(get.body.detail, /was deleted \(last revision 3\).*restore/);
+    const list = await api().get('/api/definitions').set('Authorization', harness.auth);
+    assert.deepEqual(list.body, { items: [], next: null });
+    assert.equal(
+      (await api().post('/api/definitions/notify-approval/revisions/3/restore').set('Authorization', harness.auth))
+        .status,
+      201,
+    );
+  });
+
+  it('describes every action from its declaration, with JSON Schemas and examples', async () => {
+    const res = await api().get('/api/actions').set('Authorization', harness.auth);
+    const http = res.body.actions.find((a: { id: string }) => a.id === 'http.request');
+    assert.deepEqual(
+      res.body.actions.map((a: { id: string }) => a.id),
+      ['flow.emit_event', 'flow.set', 'http.request'],
+    );
+    assert.equal(http.kind, 'activity');
+    assert.ok(http.input.properties.url, 'input schema lists url');
+    assert.deepEqual(http.input.required, ['url']);
+    assert.ok(http.examples.length > 0);
+    assert.equal(res.body.actions.find((a: { id: string }) => a.id === 'flow.set').kind, 'meta');
+  });
+
+  it('plans an event: which definitions would run, which would not and why, and the first step input', async () => {
+    const plan = await api()
+      .post('/api/plan/jira/issue_transitioned')
+      .set('Authorization', harness.auth)
+      .set('Idempotency-Key', 'REL-1-t1')
+      .send({ issue: 'REL-1', to: 'Approved', user: 'ana' });
+    assert.equal(plan.status, 200);
+    assert.deepEqual(plan.body.matched, [
+      {
+        definition: 'notify-approval',
+        revision: 4,
+        workflowId: 'notify-approval-jira-REL-1-t1',
+        firstStep: {
+          id: 'post',
+          action: 'http.request',
+          input: { method: 'POST', url: 'https://chat.example/hook', json: { text: 'REL-1 approved by ana' } },
+        },
+      },
+    ]);
+    const notApproved = await api()
+      .post('/api/plan/jira/issue_transitioned')
+      .set('Authorization', harness.auth)
+      .send({ issue: 'REL-1', to: 'Open' });
+    assert.deepEqual(notApproved.body.matched, []);
+    assert.deepEqual(notApproved.body.skipped, [
+      { definition: 'notify-approval', revision: 4, reason: 'on[0].if "event.to == \\"Approved\\"" is false' },
+    ]);
+  });
+
+  it('requires the bearer token on every /api route', async () => {
+    for (const [method, path] of [
+      ['get', '/api/definitions'],
+      ['get', '/api/actions'],
+      ['put', '/api/definitions/x'],
+      ['delete', '/api/definitions/x'],
+      ['post', '/api/plan/a/b'],
+    ] as const) {
+      const res = await api()[method](path);
+      assert.equal(res.status, 401, `${method} ${path}`);
+    }
+  });
+});

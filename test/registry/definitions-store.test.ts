@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { actionsById } from '../../activities';
+import type { Definition } from '../../common/definition';
+import { DefinitionDeletedError, DefinitionStore, openMongo, type MongoHandle } from '../../registry';
+import { testConfig, uniqueName } from '../support/stack';
+
+const definition = (id: string, overrides: Partial<Definition> = {}): Definition => ({
+  id,
+  name: `Definition ${id}`,
+  enabled: true,
+  on: [{ source: 'jira', type: 'issue_transitioned' }],
+  steps: [
+    { id: 'one', action: 'http.request', with: { url: 'https://x.example/a.b', 'odd.key': { $weird: [[1, 2]] } } },
+  ],
+  ...overrides,
+});
+
+describe('registry: definition store on the real MongoDB-wire server', () => {
+  let mongo: MongoHandle;
+  let store: DefinitionStore;
+  beforeEach(() => {
+    const config = testConfig();
+    mongo = openMongo({
+      uri: config.mongodb.uri,
+      database: `${config.mongodb.database}_${uniqueName('store').replace(/-/g, '_')}`,
+    });
+    store = new DefinitionStore(mongo.db, actionsById());
+  });
+  afterEach(async () => {
+    await mongo.db.dropDatabase();
+    await mongo.client.close();
+  });
+
+  it('creates an immutable revision per save and reads any revision back', async () => {
+    assert.deepEqual(await store.save(definition('a'), { format: 'json' }), { id: 'a', revision: 1, unchanged: false });
+    const second = definition('a', { name: 'Renamed' });
+    assert.deepEqual(await store.save(second, { text: 'name: Renamed # comment', format: 'yaml' }), {
+      id: 'a',
+      revision: 2,
+      unchanged: false,
+    });
+    assert.equal((await store.get('a'))?.definition.name, 'Renamed');
+    assert.equal((await store.get('a', 1))?.definition.name, 'Definition a');
+    assert.equal((await store.get('a', 2))?.sourceText, 'name: Renamed # comment');
+    assert.equal(await store.get('a', 3), null);
+    assert.deepEqual(
+      (await store.revisions('a')).map((r) => [r.revision, r.current]),
+      [
+        [2, true],
+        [1, false],
+      ],
+    );
+  });
+
+  it('keeps keys with dots and dollars and nested arrays intact (stored as JSON text)', async () => {
+    await store.save(definition('odd'), { format: 'json' });
+    assert.deepEqual((await store.get('odd'))?.definition.steps[0]?.with, {
+      url: 'https://x.example/a.b',
+      'odd.key': { $weird: [[1, 2]] },
+    });
+  });
+
+  it('does not create a revision when the definition is unchanged', async () => {
+    await store.save(definition('same'), { format: 'json' });
+    assert.deepEqual(await store.save(definition('same'), { format: 'json' }), {
+      id: 'same',
+      revision: 1,
+      unchanged: true,
+    });
+  });
+
+  it('gives concurrent saves distinct revisions and ends on the newest', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => store.save(definition('busy', { name: `v${i}` }), { format: 'json' })),
+    );
+    assert.deepEqual(results.map((r) => r.revision).sort(), [1, 2, 3, 4, 5]);
+    const head = await store.get('busy');
+    assert.equal(head?.revision, 5);
+    assert.equal(head?.definition.name, (await store.get('busy', 5))?.definition.name);
+  });
+
+  it('finds definitions by binding, including disabled ones, and follows binding changes', async () => {
+    await store.save(definition('on-jira'), { format: 'json' });
+    await store.save(definition('off', { enabled: false }), { format: 'json' });
+    await store.save(definition('on-jenkins', { on: [{ source: 'jenkins', type: 'build_finished' }] }), {
+      format: 'json',
+    });
+    assert.deepEqual(
+      (await store.findForEvent('jira', 'issue_transitioned')).map((s) => [s.definition.id, s.revision]),
+      [
+        ['off', 1],
+        ['on-jira', 1],
+      ],
+    );
+    assert.deepEqual(
+      (await store.findForEvent('jenkins', 'build_finished')).map((s) => s.definition.id),
+      ['on-jenkins'],
+    );
+
+    await store.save(definition('on-jira', { on: [{ source: 'jenkins', type: 'build_finished' }] }), {
+      format: 'json',
+    });
+    assert.deepEqual(
+      (await store.findForEvent('jira', 'issue_transitioned')).map((s) => s.definition.id),
+      ['off'],
+    );
+    const jenkins = await store.findForEvent('jenkins', 'build_finished');
+    assert.deepEqual(
+      jenkins.map((s) => [s.definition.id, s.revision]),
+      [
+        ['on-jenkins', 1],
+        ['on-jira', 2],
+      ],
+    );
+    assert.deepEqual(jenkins[0]?.actionDefaults, { 'http.request': { timeout: '2m' } });
+  });
+
+  it('deletes a definition so it stops matching, keeps its history, and numbers a re-save after it', async () => {
+    await store.save(definition('gone'), { format: 'json' });
+    assert.deepEqual(await store.delete('gone'), { revision: 1 });
+    assert.equal(await store.delete('gone'), null);
+    await assert.rejects(store.get('gone'), DefinitionDeletedError);
+    assert.deepEqual(await store.findForEvent('jira', 'issue_transitioned'), []);
+    assert.equal((await store.get('gone', 1))?.revision, 1);
+    assert.deepEqual(await store.save(definition('gone'), { format: 'json' }), {
+      id: 'gone',
+      revision: 2,
+      unchanged: false,
+    });
+    assert.deepEqual(
+      (await store.list({ limit: 10 })).map((s) => s.id),
+      ['gone'],
+    );
+  });
+
+  it('pages through the list in id order', async () => {
+    for (const id of ['c', 'a', 'b']) await store.save(definition(id), { format: 'json' });
+    const first = await store.list({ limit: 2 });
+    assert.deepEqual(
+      first.map((s) => s.id),
+      ['a', 'b'],
+    );
+    assert.deepEqual(
+      (await store.list({ limit: 2, after: 'b' })).map((s) => s.id),
+      ['c'],
+    );
+  });
+});

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { actionsById } from '../../activities';
+import { validateDefinition, type DefinitionError } from '../../registry';
+
+const catalog = actionsById();
+const valid = () => ({
+  id: 'start-release',
+  name: 'Start release',
+  on: [{ source: 'jira', type: 'issue_transitioned', if: 'event.to == "Start Release"' }],
+  steps: [
+    { id: 'version', action: 'http.request', with: { url: 'https://tracker.example/api/${{ event.issue }}' } },
+    { id: 'remember', action: 'flow.set', with: { version: '${{ steps.version.output.body.fixVersion }}' } },
+    {
+      id: 'announce',
+      if: 'vars.version != ""',
+      action: 'http.request',
+      with: { method: 'POST', url: 'https://chat.example/hook', json: { text: '${{ vars.version }}' } },
+    },
+  ],
+});
+
+function errorsOf(raw: unknown): DefinitionError[] {
+  const result = validateDefinition(raw, catalog);
+  assert.equal(result.ok, false, 'expected the definition to be rejected');
+  return result.ok ? [] : result.errors;
+}
+
+describe('registry: definition validation', () => {
+  it('accepts a valid definition and applies defaults', () => {
+    const result = validateDefinition(valid(), catalog);
+    assert.ok(result.ok);
+    assert.equal(result.definition.enabled, true);
+    assert.deepEqual(result.definition.steps[0]?.with, { url: 'https://tracker.example/api/${{ event.issue }}' });
+  });
+
+  it('reports every error at once, each with its path', () => {
+    const raw = valid();
+    raw.id = 'Start Release!';
+    raw.steps[0]!.action = 'http.reqest';
+    raw.steps[2]!.with = { method: 'FETCH', url: 'not a url', json: { text: '${{ vars.version' } };
+    raw.steps.push({ id: 'version', action: 'flow.set', with: { x: '${{ steps.later.output }}' } } as never);
+    const errors = errorsOf(raw);
+    const paths = errors.map((error) => error.path);
+    assert.ok(paths.includes('id'), paths.join());
+    assert.ok(paths.includes('steps[0].action'));
+    assert.ok(paths.includes('steps[2].with.method'));
+    assert.ok(paths.includes('steps[2].with.url'));
+    assert.ok(paths.includes('steps[2].with.json.text'), 'an unclosed ${{ is reported');
+    assert.ok(paths.includes('steps[3].id'));
+    assert.ok(paths.includes('steps[3].with.x'));
+    assert.match(
+      errors.find((error) => error.path === 'steps[0].action')!.message,
+      /unknown action "http.reqest" \(did you mean "http.request"\?\)/,
+    );
+    assert.match(
+      errors.find((error) => error.path === 'steps[3].id')!.message,
+      /duplicate step id "version" \(first used by steps\[0\]\)/,
+    );
+  });
+
+  it('rejects references to later or missing steps, and steps in binding conditions', () => {
+    const raw = valid();
+    raw.steps[0]!.with = { url: 'https://x/${{ steps.announce.output.status }}' };
+    raw.steps[1]!.with = { version: '${{ steps.nope.output }}' };
+    raw.on[0]!.if = 'steps.version.output != null';
+    const errors = errorsOf(raw);
+    assert.deepEqual(
+      errors.map((error) => [error.path, error.message.replace(/\(steps\[\d\]\).*/, '')]),
+      [
+        ['on[0].if', 'a binding condition runs before any step, so it cannot read steps'],
+        ['steps[0].with.url', 'refers to steps.announce, which runs later '],
+        ['steps[1].with.version', 'refers to steps.nope, but no step has that id'],
+      ],
+    );
+  });
+
+  it('validates static inputs against the action schema but leaves expression values to run time', () => {
+    const raw = valid();
+    raw.steps[0]!.with = { url: '${{ event.url }}', method: 'GET', timeout: 'forever' } as never;
+    const errors = errorsOf(raw);
+    assert.deepEqual(
+      errors.map((error) => error.path),
+      ['steps[0].with.timeout'],
+    );
+  });
+
+  it('rejects expressions that do not parse and unsafe functions', () => {
+    const raw = valid();
+    raw.steps[2]!.if = 'vars.version ==';
+    raw.steps[1]!.with = { version: '${{ event.to.matches("(a+)+$") }}' };
+    const errors = errorsOf(raw);
+    assert.deepEqual(
+      errors.map((error) => error.path),
+      ['steps[1].with.version', 'steps[2].if'],
+    );
+  });
+
+  it('rejects credentials written into a definition', () => {
+    const raw = valid();
+    raw.steps[0]!.with = { url: 'https://x', headers: { Authorization: 'Bearer abc123' } } as never;
+    const errors = errorsOf(raw);
+    assert.deepEqual(
+      errors.map((error) => error.path),
+      ['steps[0].with.headers.Authorization'],
+    );
+    assert.match(errors[0]!.message, /secret_headers/);
+  });
+
+  it('limits the number of steps and rejects unknown keys', () => {
+    const raw = valid() as Record<string, unknown>;
+    raw['steps'] = Array.from({ length: 201 }, (_, index) => ({ id: `s${index}`, action: 'flow.set', with: {} }));
+    raw['stepz'] = [];
+    const errors = errorsOf(raw);
+    assert.ok(errors.some((error) => error.path === 'steps' && /at most 200 steps/.test(error.message)));
+    assert.ok(errors.some((error) => error.path === '(root)' && /stepz/.test(error.message)));
+  });
+});

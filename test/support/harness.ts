@@ -1,0 +1,111 @@
+import type { Client } from '@temporalio/client';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Express } from 'express';
+import type { Db } from 'mongodb';
+import { actionsById, createActivities, type ActivityDeps } from '../../activities';
+import { createApp } from '../../gateway/app';
+import type { HealthProbe } from '../../gateway/health';
+import { acceptEvent } from '../../intake';
+import { DefinitionStore, openMongo, type MongoHandle } from '../../registry';
+import { bundle, connectClient, connectWorker, testConfig, uniqueName } from './stack';
+
+let workflowBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** Flow's real workflow code, bundled once per test process. */
+export function flowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  workflowBundle ??= bundle(require.resolve('../../workflows'));
+  return workflowBundle;
+}
+
+/** A complete Flow on the test services: gateway app, store, client and (optionally) a worker, isolated per test. */
+export interface Harness {
+  readonly app: Express;
+  readonly token: string;
+  readonly client: Client;
+  readonly store: DefinitionStore;
+  readonly db: Db;
+  readonly taskQueue: string;
+  readonly worker?: Worker;
+  /** Authorization header value for the gateway. */
+  readonly auth: string;
+  stop(): Promise<void>;
+}
+
+/** Options for {@link startHarness}. */
+export interface HarnessOptions {
+  /** Start an in-process worker on the harness's task queue (default true). */
+  readonly worker?: boolean;
+  /** Overrides of the activities' dependencies, such as the environment. */
+  readonly deps?: Partial<ActivityDeps>;
+  /** Use this MongoDB instead of the fixture's, such as one the test stops and starts. */
+  readonly mongo?: MongoHandle;
+  readonly health?: Readonly<Record<string, HealthProbe>>;
+}
+
+/** Starts a harness with its own database and task queue. */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const config = testConfig();
+  const taskQueue = uniqueName('tq');
+  const ownMongo = options.mongo === undefined;
+  const mongo =
+    options.mongo ??
+    openMongo({
+      uri: config.mongodb.uri,
+      database: `${config.mongodb.database}_${uniqueName('h').replace(/-/g, '_')}`,
+    });
+  const catalog = actionsById();
+  const store = new DefinitionStore(mongo.db, catalog);
+  const { client, connection } = await connectClient();
+  const intake = { client, taskQueue };
+  const token = uniqueName('token');
+  const app = createApp({
+    health: options.health ?? {},
+    apiToken: token,
+    store,
+    catalog,
+    intake,
+    log: () => undefined,
+  });
+
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  const workerConnection = options.worker === false ? undefined : await connectWorker();
+  if (workerConnection) {
+    worker = await Worker.create({
+      connection: workerConnection,
+      namespace: config.temporal.namespace,
+      taskQueue,
+      workflowBundle: await flowBundle(),
+      activities: createActivities({
+        env: {},
+        fetch: globalThis.fetch,
+        emitEvent: (submission) => acceptEvent(intake, submission),
+        findDefinitionsForEvent: (source, type) => store.findForEvent(source, type),
+        ...options.deps,
+      }),
+    });
+    running = worker.run();
+  }
+  return {
+    app,
+    token,
+    client,
+    store,
+    db: mongo.db,
+    taskQueue,
+    ...(worker ? { worker } : {}),
+    auth: `Bearer ${token}`,
+    async stop() {
+      if (worker && running) {
+        worker.shutdown();
+        await running;
+      }
+      await workerConnection?.close();
+      await connection.close();
+      if (ownMongo) {
+        await mongo.db.dropDatabase().catch(() => undefined);
+        await mongo.client.close();
+      }
+    },
+  };
+}

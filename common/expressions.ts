@@ -294,8 +294,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function stringify(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value === null || value === undefined) return '';
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value as string | number | boolean | bigint);
+  // Numbers and booleans print the same through JSON; results never hold BigInts (fromCel converted them).
+  return JSON.stringify(value) ?? '';
 }
 
 function describe(value: unknown): string {
@@ -304,7 +304,7 @@ function describe(value: unknown): string {
     return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a map';
-  return `${typeof value} ${String(value as string | number | boolean | bigint)}`;
+  return `${typeof value} ${JSON.stringify(value) ?? ''}`;
 }
 
 function quote(expression: string): string {

@@ -123,22 +123,20 @@ function parseTimeout(value: string): number {
 }
 
 async function readLimited(response: Response): Promise<string> {
-  const reader: ReadableStreamDefaultReader<Uint8Array> | undefined = response.body?.getReader();
-  if (!reader) return '';
+  if (!response.body) return '';
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value }: ReadableStreamReadResult<Uint8Array> = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_RESPONSE_BYTES) {
-      await reader.cancel();
-      throw ApplicationFailure.nonRetryable(
-        `the response body is larger than ${MAX_RESPONSE_BYTES} bytes, too large to keep in workflow history`,
-        'HttpResponseTooLarge',
-      );
-    }
-    chunks.push(value);
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    // Leaving the loop early cancels the stream, so a huge body is never read to the end.
+    if (size > MAX_RESPONSE_BYTES) break;
+    chunks.push(chunk);
+  }
+  if (size > MAX_RESPONSE_BYTES) {
+    throw ApplicationFailure.nonRetryable(
+      `the response body is larger than ${MAX_RESPONSE_BYTES} bytes, too large to keep in workflow history`,
+      'HttpResponseTooLarge',
+    );
   }
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,0 +1,57 @@
+/**
+ * Records the histories replayed by `replay.test.ts`: runs every scenario on the real services and writes each
+ * dispatcher and interpreter history to `histories/<scenario>.<workflow type>.<n>.json`.
+ *
+ *   npm run record-histories
+ *
+ * Re-record only on purpose (a new scenario); an interpreter change must keep replaying the old files.
+ */
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import fs from 'node:fs';
+import path from 'node:path';
+import request from 'supertest';
+import type { DispatchResult } from '../../common/run-types';
+import { startHarness } from '../support/harness';
+import { HttpReceiver } from '../support/http-receiver';
+import { scenarios } from './scenarios';
+
+describe('record histories', () => {
+  it('records every scenario', async function () {
+    this.timeout(300_000);
+    const dir = path.join(__dirname, 'histories');
+    fs.mkdirSync(dir, { recursive: true });
+    for (const scenario of scenarios) {
+      const receiver = await HttpReceiver.start();
+      receiver.respondWith((req) => {
+        const status = Object.entries(scenario.statuses ?? {}).find(([prefix]) => req.path.startsWith(prefix))?.[1];
+        return status ? { status, body: { error: 'scripted' } } : { status: 200, body: { fixVersion: '2.4.0' } };
+      });
+      const harness = await startHarness();
+      try {
+        for (const definition of scenario.definitions) {
+          const body = JSON.parse(JSON.stringify(definition).replaceAll('RECEIVER', receiver.url)) as unknown;
+          const res = await request(harness.app).put(`/api/definitions/${definition.id}`).set('Authorization', harness.auth).send(body);
+          if (res.status !== 201) throw new Error(`saving ${definition.id}: ${JSON.stringify(res.body)}`);
+        }
+        const posted = await request(harness.app)
+          .post(`/events/${scenario.event.source}/${scenario.event.type}`)
+          .set('Authorization', harness.auth)
+          .set('Idempotency-Key', `${scenario.name}-1`)
+          .send(scenario.event.body);
+        const dispatcher = harness.client.workflow.getHandle(posted.body.workflowId as string);
+        const result = (await dispatcher.result()) as DispatchResult;
+        const handles = [dispatcher, ...result.matched.map((run) => harness.client.workflow.getHandle(run.workflowId))];
+        for (const [index, handle] of handles.entries()) {
+          await handle.result().catch(() => undefined);
+          const type = (await handle.describe()).type;
+          const file = path.join(dir, `${scenario.name}.${type}.${index}.json`);
+          fs.writeFileSync(file, `${historyToJSON(await handle.fetchHistory())}\n`);
+          console.log(`      wrote ${path.relative(process.cwd(), file)}`);
+        }
+      } finally {
+        await harness.stop();
+        await receiver.stop();
+      }
+    }
+  });
+});

@@ -1,0 +1,56 @@
+import type { Definition } from '../../common/definition';
+
+/**
+ * Sample runs whose histories are recorded (`npm run record-histories`) and replayed on every test run, so a change
+ * to the interpreter or dispatcher that would break runs in flight fails the tests.
+ */
+export interface Scenario {
+  readonly name: string;
+  readonly definitions: readonly Omit<Definition, 'enabled'>[];
+  readonly event: { readonly source: string; readonly type: string; readonly body: Record<string, unknown> };
+  /** Path prefix → status the receiver answers with; default 200. */
+  readonly statuses?: Readonly<Record<string, number>>;
+}
+
+/** `RECEIVER` in a URL is replaced with the local receiver's base URL. */
+export const scenarios: readonly Scenario[] = [
+  {
+    name: 'release-happy-path',
+    definitions: [
+      {
+        id: 'start-release',
+        name: 'Start release',
+        on: [{ source: 'jira', type: 'issue_transitioned', if: 'event.to == "Start Release"' }],
+        steps: [
+          { id: 'version', name: 'Read the fix version', action: 'http.request', with: { url: 'RECEIVER/issue/${{ event.issue }}' } },
+          { id: 'remember', action: 'flow.set', with: { version: '${{ steps.version.output.body.fixVersion }}' } },
+          { id: 'skipped', if: 'vars.version == ""', action: 'http.request', with: { url: 'RECEIVER/never' } },
+          { id: 'announce', action: 'http.request', with: { method: 'POST', url: 'RECEIVER/chat', json: { text: 'Release ${{ vars.version }}' } } },
+        ],
+      },
+      {
+        id: 'other-transition',
+        name: 'Only on Done',
+        on: [{ source: 'jira', type: 'issue_transitioned', if: 'event.to == "Done"' }],
+        steps: [{ id: 'noop', action: 'flow.set', with: { x: 1 } }],
+      },
+    ],
+    event: { source: 'jira', type: 'issue_transitioned', body: { issue: 'REL-7', to: 'Start Release', user: 'ana' } },
+  },
+  {
+    name: 'failing-step',
+    definitions: [
+      {
+        id: 'fails',
+        name: 'Fails on 404',
+        on: [{ source: 'ci', type: 'build_finished' }],
+        steps: [
+          { id: 'ok', action: 'http.request', with: { url: 'RECEIVER/ok' } },
+          { id: 'missing', action: 'http.request', with: { url: 'RECEIVER/missing' } },
+        ],
+      },
+    ],
+    event: { source: 'ci', type: 'build_finished', body: { job: 'app', number: 12 } },
+    statuses: { '/missing': 404 },
+  },
+];

@@ -30,7 +30,10 @@ describe('record histories', () => {
       try {
         for (const definition of scenario.definitions) {
           const body = JSON.parse(JSON.stringify(definition).replaceAll('RECEIVER', receiver.url)) as unknown;
-          const res = await request(harness.app).put(`/api/definitions/${definition.id}`).set('Authorization', harness.auth).send(body);
+          const res = await request(harness.app)
+            .put(`/api/definitions/${definition.id}`)
+            .set('Authorization', harness.auth)
+            .send(body);
           if (res.status !== 201) throw new Error(`saving ${definition.id}: ${JSON.stringify(res.body)}`);
         }
         const posted = await request(harness.app)

@@ -8,18 +8,31 @@ import { flowBundle } from '../support/harness';
 const dir = path.join(__dirname, 'histories');
 
 describe('workflows: replay of recorded histories', () => {
-  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((file) => file.endsWith('.json')).sort() : [];
+  const files = fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((file) => file.endsWith('.json'))
+        .sort()
+    : [];
 
   it('has recorded histories of both workflow types to replay', () => {
-    assert.ok(files.some((file) => file.includes('.dispatch.')), 'a dispatcher history');
-    assert.ok(files.some((file) => file.includes('.interpret.')), 'an interpreter history');
+    assert.ok(
+      files.some((file) => file.includes('.dispatch.')),
+      'a dispatcher history',
+    );
+    assert.ok(
+      files.some((file) => file.includes('.interpret.')),
+      'an interpreter history',
+    );
   });
 
   for (const file of files) {
     it(`replays ${file} without nondeterminism`, async () => {
       const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
       const results = [];
-      for await (const result of Worker.runReplayHistories({ workflowBundle: await flowBundle() }, [{ workflowId: file, history }])) {
+      for await (const result of Worker.runReplayHistories({ workflowBundle: await flowBundle() }, [
+        { workflowId: file, history },
+      ])) {
         results.push(result);
       }
       assert.equal(results.length, 1);

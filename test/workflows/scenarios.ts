@@ -22,10 +22,19 @@ export const scenarios: readonly Scenario[] = [
         name: 'Start release',
         on: [{ source: 'jira', type: 'issue_transitioned', if: 'event.to == "Start Release"' }],
         steps: [
-          { id: 'version', name: 'Read the fix version', action: 'http.request', with: { url: 'RECEIVER/issue/${{ event.issue }}' } },
+          {
+            id: 'version',
+            name: 'Read the fix version',
+            action: 'http.request',
+            with: { url: 'RECEIVER/issue/${{ event.issue }}' },
+          },
           { id: 'remember', action: 'flow.set', with: { version: '${{ steps.version.output.body.fixVersion }}' } },
           { id: 'skipped', if: 'vars.version == ""', action: 'http.request', with: { url: 'RECEIVER/never' } },
-          { id: 'announce', action: 'http.request', with: { method: 'POST', url: 'RECEIVER/chat', json: { text: 'Release ${{ vars.version }}' } } },
+          {
+            id: 'announce',
+            action: 'http.request',
+            with: { method: 'POST', url: 'RECEIVER/chat', json: { text: 'Release ${{ vars.version }}' } },
+          },
         ],
       },
       {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { dataDir, loadConfig, projectRoot, resolveApiToken, toolsDir } from '../config';
 import { describeExit, ManagedProcess } from './managed-process';
+import { loadExamplesOnce } from './load-examples';
 import { consoleProgress } from './progress';
 import { defaultServicesOptions, startServices, type RunningServices } from './services';
 import { onShutdownSignal } from './signals';
@@ -72,6 +73,13 @@ async function main(): Promise<void> {
     await spawnNode('gateway', 'gateway/main.ts').waitForMessage(isReady, 60_000);
 
     const gatewayUrl = `http://localhost:${config.gateway.port}`;
+    await loadExamplesOnce({
+      examplesDir: path.join(projectRoot, 'examples'),
+      dataDir: data,
+      gatewayUrl,
+      token: token.token,
+      progress,
+    });
     console.log('');
     console.log(`  Gateway       ${gatewayUrl}   (health: ${gatewayUrl}/healthz)`);
     if (services.temporal.uiUrl) console.log(`  Temporal UI   ${services.temporal.uiUrl}`);

@@ -95,6 +95,16 @@ describe('devstack: npm start', () => {
     const token = fs.readFileSync(path.join(scratch, 'api-token'), 'utf8').trim();
     assert.ok(running.output.includes(token), 'prints the generated API token');
 
+    const auth = { authorization: `Bearer ${token}` };
+    const definitions = (await (await fetch(`${gateway}/api/definitions`, { headers: auth })).json()) as {
+      items: { id: string }[];
+    };
+    assert.ok(
+      definitions.items.some((item) => item.id === 'hello'),
+      'loads the examples on first start',
+    );
+    assert.equal((await fetch(`${gateway}/api/definitions/hello`, { method: 'DELETE', headers: auth })).status, 200);
+
     const health = await fetch(`${gateway}/healthz`);
     assert.equal(health.status, 200);
     assert.deepEqual(await health.json(), { temporal: 'up', mongodb: 'up' });
@@ -118,6 +128,10 @@ describe('devstack: npm start', () => {
     running = StartedFlow.start(env);
     await running.waitFor('Flow is running', 240_000);
     assert.equal(fs.readFileSync(path.join(scratch, 'api-token'), 'utf8').trim(), token, 'keeps the API token');
+    const afterRestart = await fetch(`${gateway}/api/definitions/hello`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(afterRestart.status, 404, 'examples load only on the first start; a deleted one stays deleted');
     const mongoAgain = new MongoClient(mongoUri);
     const doc = await mongoAgain
       .db()

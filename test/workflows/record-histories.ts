@@ -29,7 +29,7 @@ describe('record histories', () => {
       const harness = await startHarness();
       try {
         for (const definition of scenario.definitions) {
-          const body = JSON.parse(JSON.stringify(definition).replaceAll('RECEIVER', receiver.url)) as unknown;
+          const body = JSON.parse(JSON.stringify(definition).replaceAll('RECEIVER', receiver.url)) as object;
           const res = await request(harness.app)
             .put(`/api/definitions/${definition.id}`)
             .set('Authorization', harness.auth)

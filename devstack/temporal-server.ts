@@ -13,6 +13,8 @@ export interface TemporalDevServerOptions {
   readonly dbFile?: string;
   readonly namespace: string;
   readonly logFile: string;
+  /** Server dynamic config overrides, such as `limit.historyCount.suggestContinueAsNew: 40` in tests. */
+  readonly dynamicConfig?: Readonly<Record<string, unknown>>;
 }
 
 /** Starts `temporal server start-dev` on loopback with Flow's search attributes registered. */
@@ -23,6 +25,7 @@ export function startTemporalDevServer(options: TemporalDevServerOptions): Manag
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   if (options.namespace !== 'default') args.push('--namespace', options.namespace);
   for (const spec of searchAttributeCliSpecs()) args.push('--search-attribute', spec);
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   return ManagedProcess.start('temporal', options.cli, args, { output: { logFile: options.logFile } });
 }
 

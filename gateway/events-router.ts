@@ -1,13 +1,13 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
 import { EVENT_NAME } from '../common/definition';
 import { acceptEvent, TemporalUnavailableError, type IntakeDeps } from '../intake';
 import { ProblemError } from './problem';
-import { requireJsonObject, routeParam } from './request-body';
+import { jsonBody, requireJsonObject, routeParam } from './request-body';
 
 /** `POST /events/:source/:type`: the generic, durable event intake. */
 export function eventsRouter(intake: IntakeDeps): Router {
   const router = Router();
-  router.post('/events/:source/:type', express.json({ limit: '1mb', type: () => true }), async (req, res) => {
+  router.post('/events/:source/:type', jsonBody, async (req, res) => {
     const source = routeParam(req, 'source');
     const type = routeParam(req, 'type');
     assertEventName('source', source);

@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
 import { EVENT_NAME } from '../common/definition';
 import { createExpressionEngine } from '../common/expressions';
 import { decideMatch } from '../common/matching';
@@ -6,7 +6,7 @@ import { runContext, runWorkflowId, type FlowEvent } from '../common/run-types';
 import { eventIdFor } from '../intake';
 import type { DefinitionStore } from '../registry';
 import { ProblemError } from './problem';
-import { requireJsonObject, routeParam } from './request-body';
+import { jsonBody, requireJsonObject, routeParam } from './request-body';
 
 /**
  * `POST /api/plan/:source/:type`: a dry run. Says which definitions an event with this body would start, which it
@@ -14,7 +14,7 @@ import { requireJsonObject, routeParam } from './request-body';
  */
 export function planRouter(store: DefinitionStore): Router {
   const router = Router();
-  router.post('/plan/:source/:type', express.json({ limit: '1mb', type: () => true }), async (req, res) => {
+  router.post('/plan/:source/:type', jsonBody, async (req, res) => {
     const source = routeParam(req, 'source');
     const type = routeParam(req, 'type');
     if (!EVENT_NAME.test(source) || !EVENT_NAME.test(type)) {

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
 import { ProblemError } from './problem';
 
 /** Requests must declare a JSON body; anything else is a 415 that says what to send. */
@@ -27,3 +27,16 @@ export function routeParam(req: Request, name: string): string {
   const value: unknown = req.params[name];
   return typeof value === 'string' ? value : '';
 }
+
+const parseJson = express.json({ limit: '1mb', type: () => true });
+
+/** Checks the Content-Type first (415), then parses up to 1 MB of JSON (413 beyond, 400 when malformed). */
+export const jsonBody: RequestHandler = (req, res, next) => {
+  try {
+    requireJsonContentType(req);
+  } catch (error) {
+    next(error);
+    return;
+  }
+  parseJson(req, res, next);
+};

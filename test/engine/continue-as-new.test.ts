@@ -1,0 +1,120 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createActivities } from '../../activities';
+import { validateDefinition } from '../../registry';
+import { actionsById } from '../../activities';
+import type { RunInput, RunResult } from '../../common/run-types';
+import { toolsDir } from '../../config';
+import type { ManagedProcess } from '../../devstack/managed-process';
+import { findFreePort } from '../../devstack/ports';
+import { silentProgress } from '../../devstack/progress';
+import { startTemporalDevServer, waitForTemporal } from '../../devstack/temporal-server';
+import { ensureTemporalCli } from '../../devstack/tools';
+import { flowBundle } from '../support/harness';
+import { HttpReceiver } from '../support/http-receiver';
+import { uniqueName } from '../support/stack';
+
+describe('engine: long runs continue as new', () => {
+  let scratch: string;
+  let server: ManagedProcess;
+  let address: string;
+  let receiver: HttpReceiver;
+  before(async function () {
+    this.timeout(120_000);
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'flow-can-'));
+    const cli = await ensureTemporalCli({ toolsDir: toolsDir(), env: process.env, progress: silentProgress });
+    const port = await findFreePort();
+    address = `localhost:${port}`;
+    // A server that suggests continue-as-new after 40 events, so a 12-step run crosses the line several times.
+    server = startTemporalDevServer({
+      cli: cli.path,
+      port,
+      uiPort: null,
+      namespace: 'default',
+      logFile: path.join(scratch, 'temporal.log'),
+      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 40 },
+    });
+    await waitForTemporal(address, 'default', { process: server });
+    receiver = await HttpReceiver.start();
+  });
+  after(async () => {
+    await server.stop();
+    await receiver.stop();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('carries step outputs and vars across runs and finishes every step exactly once', async function () {
+    this.timeout(120_000);
+    receiver.respondWith((req) => ({
+      status: 200,
+      body: { n: Number(new URL(req.path, 'http://x').searchParams.get('n')) },
+    }));
+    const steps = Array.from({ length: 12 }, (_, i) =>
+      i % 3 === 2
+        ? { id: `s${i}`, action: 'flow.set', with: { [`last`]: `\${{ steps.s${i - 1}.output.body.n }}` } }
+        : {
+            id: `s${i}`,
+            action: 'http.request',
+            with: { url: `${receiver.url}/step?n=${i}${i > 0 ? '&first=${{ steps.s0.output.body.n }}' : ''}` },
+          },
+    );
+    const validated = validateDefinition(
+      { id: 'long', name: 'Long', on: [{ source: 't', type: 'long' }], steps },
+      actionsById(),
+    );
+    assert.ok(validated.ok, JSON.stringify(!validated.ok && validated.errors));
+
+    const taskQueue = uniqueName('can');
+    const workerConnection = await NativeConnection.connect({ address });
+    const connection = await Connection.connect({ address });
+    try {
+      const worker = await Worker.create({
+        connection: workerConnection,
+        taskQueue,
+        workflowBundle: await flowBundle(),
+        activities: createActivities({
+          env: {},
+          fetch: globalThis.fetch,
+          emitEvent: () => Promise.reject(new Error('unused')),
+          findDefinitionsForEvent: () => Promise.reject(new Error('unused')),
+        }),
+      });
+      const client = new Client({ connection });
+      const input: RunInput = {
+        snapshot: { definition: validated.definition, revision: 1, actionDefaults: {} },
+        event: {
+          id: 't-1',
+          source: 't',
+          type: 'long',
+          body: {},
+          receivedAt: new Date(0).toISOString(),
+          causation: { rootEventId: 't-1', depth: 0 },
+        },
+      };
+      const workflowId = uniqueName('long');
+      const result = (await worker.runUntil(
+        client.workflow.execute('interpret', { taskQueue, workflowId, args: [input] }),
+      )) as RunResult;
+      assert.deepEqual(
+        result.steps.map((step) => step.id),
+        steps.map((step) => step.id),
+      );
+      assert.deepEqual(result.vars, { last: 10 });
+      assert.deepEqual(
+        receiver.to('/step').map((req) => req.path.replace(/.*n=(\d+).*/, '$1')),
+        ['0', '1', '3', '4', '6', '7', '9', '10'],
+      );
+
+      let runs = 0;
+      for await (const _ of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs++;
+      assert.ok(runs > 1, `expected the run to continue as new at least once, saw ${runs} run(s)`);
+    } finally {
+      await connection.close();
+      await workerConnection.close();
+    }
+  });
+});

@@ -2,7 +2,6 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import type { DispatchResult, RunResult } from '../../common/run-types';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
 
@@ -59,10 +58,7 @@ describe('engine: flow.emit_event', () => {
       .post('/events/ci/build_finished')
       .set('Authorization', harness.auth)
       .send({ version: '3.1.0' });
-    const dispatch = (await harness.client.workflow
-      .getHandle(posted.body.workflowId as string)
-      .result()) as DispatchResult;
-    const run = (await harness.client.workflow.getHandle(dispatch.matched[0]!.workflowId).result()) as RunResult;
+    const { run } = await harness.finished(posted.body.workflowId as string);
     assert.deepEqual(
       run.steps.map((s) => s.status),
       ['completed'],

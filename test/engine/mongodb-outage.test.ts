@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { toolsDir } from '../../config';
-import type { DispatchResult } from '../../common/run-types';
 import type { ManagedProcess } from '../../devstack/managed-process';
 import { startFerretDb, waitForMongo } from '../../devstack/mongodb-server';
 import { findFreePort } from '../../devstack/ports';
@@ -85,9 +84,8 @@ describe('engine: events accepted while MongoDB is down', () => {
 
     await start();
     for (const workflowId of accepted) {
-      const dispatch = (await harness.client.workflow.getHandle(workflowId).result()) as DispatchResult;
+      const { dispatch } = await harness.finished(workflowId);
       assert.equal(dispatch.matched.length, 1);
-      await harness.client.workflow.getHandle(dispatch.matched[0]!.workflowId).result();
     }
     const refs = await eventually(() =>
       receiver.to('/ping').length === 3 ? receiver.to('/ping').map((r) => (r.json as { ref: string }).ref) : undefined,

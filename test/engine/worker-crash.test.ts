@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { projectRoot } from '../../config';
 import { ManagedProcess } from '../../devstack/managed-process';
-import type { DispatchResult, RunResult } from '../../common/run-types';
 import { withDatabase } from '../support/global-fixture';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
@@ -101,8 +100,7 @@ describe('engine: a worker killed in the middle of a run', () => {
     releaseHeld();
     await startWorkerProcess();
 
-    const dispatch = (await harness.client.workflow.getHandle(posted.body.workflowId).result()) as DispatchResult;
-    const result = (await harness.client.workflow.getHandle(dispatch.matched[0]!.workflowId).result()) as RunResult;
+    const { run: result } = await harness.finished(posted.body.workflowId as string);
     assert.deepEqual(
       result.steps.map((step) => step.status),
       ['completed', 'completed', 'completed'],

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { actionsById } from '../../activities';
-import type { DispatchResult, RunResult } from '../../common/run-types';
+import type { RunResult } from '../../common/run-types';
 import { projectRoot } from '../../config';
 import { parseDefinitionText, validateDefinition } from '../../registry';
 import { startHarness, type Harness } from '../support/harness';
@@ -46,10 +46,7 @@ describe('examples: the shipped definitions', () => {
         .post('/events/demo/hello')
         .set('Authorization', harness.auth)
         .send(body);
-      const dispatch = (await harness.client.workflow
-        .getHandle(posted.body.workflowId as string)
-        .result()) as DispatchResult;
-      return (await harness.client.workflow.getHandle(dispatch.matched[0]!.workflowId).result()) as RunResult;
+      return (await harness.finished(posted.body.workflowId as string)).run;
     }
 
     it('greets by name and posts the greeting to the callback', async () => {

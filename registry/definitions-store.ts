@@ -30,11 +30,14 @@ interface RevisionDocument {
   createdAt: Date;
 }
 
-/** One (source, type) → definition edge; a scalar key keeps the lookup an indexed equality match on any backend. */
+/**
+ * The definitions bound to one (source, type), keyed by `_id = "source/type"`. Every read and write of the store is
+ * by `_id`: FerretDB v1 on SQLite pushes down only `_id` equality and scans the collection for any other filter,
+ * indexed or not, which would make a lookup among 10,000 definitions take seconds.
+ */
 interface BindingDocument {
   _id: string;
-  key: string;
-  definitionId: string;
+  definitionIds: string[];
 }
 
 /** A definition as the API returns it. */
@@ -77,18 +80,18 @@ export class DefinitionDeletedError extends Error {
 }
 
 const bindingKey = (source: string, type: string): string => `${source}/${type}`;
+const revisionId = (id: string, revision: number): string => `${id}@${revision}`;
 
 /**
  * The registry of definitions in MongoDB. Works without transactions (FerretDB v1 has none) by ordering writes so
- * that a crash at any point leaves a consistent registry: the immutable revision first, then new binding edges, then
- * the head (the commit point), then stale edges are removed. Lookups trust only the head, so a stale or early edge
- * is harmless.
+ * that a crash at any point leaves a consistent registry: the immutable revision first, then the new bindings, then
+ * the head (the commit point), then bindings the definition no longer has are removed. Lookups trust only the head,
+ * so an early or stale binding is harmless.
  */
 export class DefinitionStore {
   private readonly heads: Collection<HeadDocument>;
   private readonly revisionsCollection: Collection<RevisionDocument>;
   private readonly bindings: Collection<BindingDocument>;
-  private indexes: Promise<void> | undefined;
 
   /** Creates the store; nothing touches the database until the first call, so a process can start while it is down. */
   constructor(
@@ -100,49 +103,27 @@ export class DefinitionStore {
     this.bindings = db.collection<BindingDocument>('definition_bindings');
   }
 
-  /** Creates the indexes once per process; a failure (database down) is retried by the next call. */
-  private ensureIndexes(): Promise<void> {
-    this.indexes ??= Promise.all([
-      this.revisionsCollection.createIndex(
-        { definitionId: 1, revision: 1 },
-        { unique: true, name: 'definition_revision' },
-      ),
-      this.bindings.createIndex({ key: 1 }, { name: 'binding_key' }),
-      this.bindings.createIndex({ definitionId: 1 }, { name: 'binding_definition' }),
-    ]).then(
-      () => undefined,
-      (error: unknown) => {
-        this.indexes = undefined;
-        throw error;
-      },
-    );
-    return this.indexes;
-  }
-
   /** Stores a validated definition as a new revision, unless it equals the current one. */
   async save(definition: Definition, source: { text?: string; format: DefinitionFormat }): Promise<SaveResult> {
-    await this.ensureIndexes();
     const definitionJson = JSON.stringify(definition);
-    for (let attempt = 0; ; attempt++) {
-      const head = await this.heads.findOne({ _id: definition.id });
-      if (head && !head.deleted && head.definitionJson === definitionJson) {
-        // Same definition; a new revision only when the text changed too (say, its comments), so exports stay true.
-        const current = await this.revisionsCollection.findOne(
-          { _id: `${definition.id}@${head.revision}` },
-          { projection: { sourceText: 1 } },
-        );
-        if (source.text === undefined || current?.sourceText === source.text)
-          return { id: definition.id, revision: head.revision, unchanged: true };
+    const head = await this.heads.findOne({ _id: definition.id });
+    if (head && !head.deleted && head.definitionJson === definitionJson) {
+      // Same definition; a new revision only when the text changed too (say, its comments), so exports stay true.
+      const current = await this.revisionsCollection.findOne(
+        { _id: revisionId(definition.id, head.revision) },
+        { projection: { sourceText: 1 } },
+      );
+      if (source.text === undefined || current?.sourceText === source.text) {
+        return { id: definition.id, revision: head.revision, unchanged: true };
       }
-      const latest = await this.revisionsCollection
-        .find({ definitionId: definition.id })
-        .sort({ revision: -1 })
-        .limit(1)
-        .next();
-      const revision = Math.max(latest?.revision ?? 0, head?.revision ?? 0) + 1;
+    }
+    // Revision numbers are claimed by inserting `<id>@<n>`: a concurrent save, or a revision left by a crash before
+    // its head moved, makes the insert fail and the next number is tried.
+    let revision = (head?.revision ?? 0) + 1;
+    for (; ; revision++) {
       try {
         await this.revisionsCollection.insertOne({
-          _id: `${definition.id}@${revision}`,
+          _id: revisionId(definition.id, revision),
           definitionId: definition.id,
           revision,
           definitionJson,
@@ -150,50 +131,52 @@ export class DefinitionStore {
           sourceFormat: source.format,
           createdAt: new Date(),
         });
+        break;
       } catch (error) {
-        // Another save took this revision number first; read again and take the next one.
-        if (error instanceof MongoServerError && error.code === 11000 && attempt < 10) continue;
-        throw error;
+        if (!(error instanceof MongoServerError && error.code === 11000)) throw error;
       }
-      const keys = new Set(definition.on.map((binding) => bindingKey(binding.source, binding.type)));
-      await this.writeBindings(definition.id, keys);
-      await this.commitHead(definition, revision, definitionJson);
-      await this.bindings.deleteMany({ definitionId: definition.id, key: { $nin: [...keys] } });
-      return { id: definition.id, revision, unchanged: false };
     }
+    const keys = new Set(definition.on.map((binding) => bindingKey(binding.source, binding.type)));
+    await Promise.all([...keys].map((key) => this.bind(key, definition.id)));
+    await this.commitHead(definition, revision, definitionJson);
+    const previous = new Set(head?.bindings.map((binding) => bindingKey(binding.source, binding.type)) ?? []);
+    await Promise.all([...previous].filter((key) => !keys.has(key)).map((key) => this.unbind(key, definition.id)));
+    return { id: definition.id, revision, unchanged: false };
   }
 
   /** The current revision, or the given one. Null when the id (or revision) never existed. */
   async get(id: string, revision?: number): Promise<StoredDefinition | null> {
-    await this.ensureIndexes();
     if (revision === undefined) {
       const head = await this.heads.findOne({ _id: id });
       if (!head) return null;
       if (head.deleted) throw new DefinitionDeletedError(id, head.revision);
       revision = head.revision;
     }
-    const doc = await this.revisionsCollection.findOne({ _id: `${id}@${revision}` });
+    const doc = await this.revisionsCollection.findOne({ _id: revisionId(id, revision) });
     return doc ? toStored(doc) : null;
   }
 
-  /** Revisions of a definition, newest first. */
+  /** Revisions of a definition up to its current one, newest first. */
   async revisions(id: string): Promise<{ revision: number; createdAt: Date; current: boolean }[]> {
-    await this.ensureIndexes();
     const head = await this.heads.findOne({ _id: id }, { projection: { revision: 1, deleted: 1 } });
-    const docs = await this.revisionsCollection
-      .find({ definitionId: id }, { projection: { revision: 1, createdAt: 1 } })
-      .sort({ revision: -1 })
-      .toArray();
-    return docs.map((doc) => ({
-      revision: doc.revision,
-      createdAt: doc.createdAt,
-      current: !!head && !head.deleted && head.revision === doc.revision,
-    }));
+    if (!head) return [];
+    const numbers = Array.from({ length: head.revision }, (_, index) => head.revision - index);
+    const docs = await Promise.all(
+      numbers.map((n) =>
+        this.revisionsCollection.findOne({ _id: revisionId(id, n) }, { projection: { revision: 1, createdAt: 1 } }),
+      ),
+    );
+    return docs
+      .filter((doc): doc is RevisionDocument => doc !== null)
+      .map((doc) => ({
+        revision: doc.revision,
+        createdAt: doc.createdAt,
+        current: !head.deleted && head.revision === doc.revision,
+      }));
   }
 
   /** Definitions that are not deleted, ordered by id, `limit` at a time after `after`. */
   async list(options: { after?: string; limit: number }): Promise<DefinitionSummary[]> {
-    await this.ensureIndexes();
     const filter = options.after === undefined ? { deleted: false } : { deleted: false, _id: { $gt: options.after } };
     const docs = await this.heads
       .find(filter, { projection: { definitionJson: 0 } })
@@ -213,27 +196,24 @@ export class DefinitionStore {
 
   /** Marks a definition deleted: it stops matching events; its revisions stay for history and rollback. */
   async delete(id: string): Promise<{ revision: number } | null> {
-    await this.ensureIndexes();
     const head = await this.heads.findOneAndUpdate(
       { _id: id, deleted: false },
       { $set: { deleted: true, updatedAt: new Date() } },
     );
     if (!head) return null;
-    await this.bindings.deleteMany({ definitionId: id });
+    await Promise.all(head.bindings.map((binding) => this.unbind(bindingKey(binding.source, binding.type), id)));
     return { revision: head.revision };
   }
 
   /** Every definition bound to (source, type), enabled or not, with its current revision and action defaults. */
   async findForEvent(source: string, type: string): Promise<DefinitionSnapshot[]> {
-    await this.ensureIndexes();
     const key = bindingKey(source, type);
-    const edges = await this.bindings.find({ key }, { projection: { definitionId: 1 } }).toArray();
-    if (edges.length === 0) return [];
-    const heads = await this.heads
-      .find({ _id: { $in: edges.map((edge) => edge.definitionId) }, deleted: false })
-      .toArray();
+    const binding = await this.bindings.findOne({ _id: key });
+    if (!binding || binding.definitionIds.length === 0) return [];
+    const heads = await Promise.all(binding.definitionIds.map((id) => this.heads.findOne({ _id: id })));
     return heads
-      .filter((head) => head.bindings.some((binding) => bindingKey(binding.source, binding.type) === key))
+      .filter((head): head is HeadDocument => head !== null && !head.deleted)
+      .filter((head) => head.bindings.some((b) => bindingKey(b.source, b.type) === key))
       .sort((a, b) => (a._id < b._id ? -1 : 1))
       .map((head) => {
         const definition = JSON.parse(head.definitionJson) as Definition;
@@ -250,12 +230,17 @@ export class DefinitionStore {
     return defaults;
   }
 
-  private async writeBindings(definitionId: string, keys: Set<string>): Promise<void> {
-    await Promise.all(
-      [...keys].map((key) =>
-        this.bindings.updateOne({ _id: `${key}#${definitionId}` }, { $set: { key, definitionId } }, { upsert: true }),
-      ),
-    );
+  private async bind(key: string, definitionId: string): Promise<void> {
+    await this.bindings.updateOne({ _id: key }, { $addToSet: { definitionIds: definitionId } }, { upsert: true });
+  }
+
+  /** Removes a binding, then puts it back if a concurrent save committed a head that binds it again. */
+  private async unbind(key: string, definitionId: string): Promise<void> {
+    await this.bindings.updateOne({ _id: key }, { $pull: { definitionIds: definitionId } });
+    const head = await this.heads.findOne({ _id: definitionId }, { projection: { bindings: 1, deleted: 1 } });
+    if (head && !head.deleted && head.bindings.some((binding) => bindingKey(binding.source, binding.type) === key)) {
+      await this.bind(key, definitionId);
+    }
   }
 
   /** Moves the head to `revision` unless a concurrent save already moved it further. */

@@ -16,6 +16,7 @@ export { defineAction, defineMetaAction } from './define-action';
 export type { ActionContext, ActionDefinition, ActionExample, AnyAction, StepMeta } from './define-action';
 export type { ActionDeps, RegistryDeps } from './deps';
 export { MAX_EVENT_DEPTH } from './actions/flow-emit-event';
+export { FailureType, failureForStatus, missingConfiguration, peerUnreachable, requireEnv } from './failures';
 
 /** An activity implementing one action: the rendered `with` plus where the step runs. */
 export type ActionActivity = (input: unknown, step: StepMeta) => Promise<unknown>;
@@ -32,7 +33,7 @@ export interface InternalActivities {
 export function createActivities(deps: ActivityDeps): Record<string, (...args: never[]) => Promise<unknown>> {
   const byAction: Record<string, ActionActivity> = {};
   for (const action of actions) {
-    if (action.kind === 'activity') byAction[action.id] = toActivity(action, deps);
+    if (action.kind === 'activity') byAction[action.id] = actionActivity(action, deps);
   }
   const internal: InternalActivities = {
     findDefinitionsForEvent: (source, type) => deps.findDefinitionsForEvent(source, type),
@@ -40,7 +41,8 @@ export function createActivities(deps: ActivityDeps): Record<string, (...args: n
   return { ...byAction, ...internal };
 }
 
-function toActivity(action: AnyAction, deps: ActionDeps): ActionActivity {
+/** The activity that runs one action: validates input, runs it with its context, validates output. */
+export function actionActivity(action: AnyAction, deps: ActionDeps): ActionActivity {
   const run = action.run?.bind(action);
   if (!run) throw new Error(`action ${action.id} has kind "activity" but no run()`);
   return async (rawInput, step) => {

@@ -2,12 +2,13 @@ import type { AnyAction } from './define-action';
 import { flowEmitEvent } from './actions/flow-emit-event';
 import { flowSet } from './actions/flow-set';
 import { httpRequest } from './actions/http-request';
+import { versionNext } from './actions/version-next';
 
 /**
  * Every action Flow ships, in one explicit list. Adding an action is one file in `actions/` plus one line here; the
  * worker registration, the `/api/actions` catalog and save-time validation all come from this list.
  */
-export const actions: readonly AnyAction[] = [flowSet, flowEmitEvent, httpRequest];
+export const actions: readonly AnyAction[] = [flowSet, flowEmitEvent, httpRequest, versionNext];
 
 /** The actions by id. */
 export function actionsById(): ReadonlyMap<string, AnyAction> {

@@ -40,6 +40,8 @@ export interface ActionDefinition<Input extends z.ZodType = z.ZodType, Output ex
   readonly examples: readonly ActionExample[];
   /** Activity options for this action, overridden by a step's own. */
   readonly defaults?: StepOptions;
+  /** Worker environment variables the action reads (credentials, peer URLs); listed in docs/actions.md. */
+  readonly env?: readonly string[];
   /** `meta` actions run inside the interpreter (they only change workflow state) and have no handler. */
   readonly kind: 'activity' | 'meta';
   run?(input: z.output<Input>, context: ActionContext): Promise<z.input<Output>>;

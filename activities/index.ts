@@ -13,6 +13,8 @@ import type { ActionDeps, RegistryDeps } from './deps';
 
 export { actions, actionsById } from './catalog';
 export { defineAction, defineMetaAction } from './define-action';
+export { describeActions, renderActionDocs } from './describe-actions';
+export type { ActionDescription } from './describe-actions';
 export type { ActionContext, ActionDefinition, ActionExample, AnyAction, StepMeta } from './define-action';
 export type { ActionDeps, RegistryDeps } from './deps';
 export { MAX_EVENT_DEPTH } from './actions/flow-emit-event';

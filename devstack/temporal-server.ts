@@ -25,7 +25,8 @@ export function startTemporalDevServer(options: TemporalDevServerOptions): Manag
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   if (options.namespace !== 'default') args.push('--namespace', options.namespace);
   for (const spec of searchAttributeCliSpecs()) args.push('--search-attribute', spec);
-  for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? {}))
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   return ManagedProcess.start('temporal', options.cli, args, { output: { logFile: options.logFile } });
 }
 

@@ -10,6 +10,7 @@ import {
 import type { ActionActivity, StepMeta } from '../activities';
 import type { Step, StepOptions } from '../common/definition';
 import { createExpressionEngine, type ExpressionContext } from '../common/expressions';
+import { isMetaAction, runMetaAction } from '../common/meta-actions';
 import { runContext, type RunInput, type RunResult, type RunState, type StepResult } from '../common/run-types';
 
 /** Activity options when neither the step nor its action sets them. */
@@ -53,9 +54,10 @@ export async function interpret(input: RunInput): Promise<RunResult> {
     const rendered = evaluate(where, () => engine.render(step.with, context));
     let output: unknown;
     let vars = state.vars;
-    if (step.action === 'flow.set') {
-      output = rendered;
-      vars = { ...state.vars, ...(rendered as Record<string, unknown>) };
+    const action = step.action;
+    if (isMetaAction(action)) {
+      output = evaluate(where, () => runMetaAction(action, rendered), 'InvalidActionInput');
+      if (step.action === 'flow.set') vars = { ...state.vars, ...(output as Record<string, unknown>) };
     } else {
       const meta: StepMeta = {
         eventId: event.id,
@@ -108,13 +110,13 @@ function activityOptions(step: Step, defaults: StepOptions | undefined): Activit
   };
 }
 
-/** Expression errors are the definition's fault, not the world's: they fail the run without retrying. */
-function evaluate<T>(where: string, fn: () => T): T {
+/** Expression and meta-action input errors are the definition's fault, not the world's: no retry. */
+function evaluate<T>(where: string, fn: () => T, type = 'ExpressionError'): T {
   try {
     return fn();
   } catch (error) {
     throw ApplicationFailure.create({
-      type: 'ExpressionError',
+      type,
       message: `${where}: ${error instanceof Error ? error.message : String(error)}`,
       nonRetryable: true,
     });

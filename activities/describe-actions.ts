@@ -1,0 +1,112 @@
+import { stringify } from 'yaml';
+import { z } from 'zod';
+import type { AnyAction } from './define-action';
+
+/** One action as `GET /api/actions` and docs/actions.md describe it; generated from the action's declaration. */
+export interface ActionDescription {
+  readonly id: string;
+  readonly description: string;
+  readonly kind: 'activity' | 'meta';
+  readonly input: JsonSchema;
+  readonly output: JsonSchema;
+  readonly examples: readonly { title: string; with: Readonly<Record<string, unknown>> }[];
+  readonly defaults?: unknown;
+  readonly env: readonly string[];
+}
+
+/** The subset of JSON Schema the docs read. */
+interface JsonSchema {
+  readonly type?: string | string[];
+  readonly properties?: Readonly<Record<string, JsonSchema>>;
+  readonly required?: readonly string[];
+  readonly default?: unknown;
+  readonly enum?: readonly unknown[];
+  readonly items?: JsonSchema;
+  readonly description?: string;
+  readonly anyOf?: readonly JsonSchema[];
+  readonly additionalProperties?: JsonSchema | boolean;
+}
+
+/** Describes every action from its declaration: id, description, JSON Schemas, examples, defaults, environment. */
+export function describeActions(actions: Iterable<AnyAction>): ActionDescription[] {
+  return [...actions]
+    .sort((a, b) => a.id.localeCompare(b.id))
+    .map((action) => ({
+      id: action.id,
+      description: action.description,
+      kind: action.kind,
+      input: z.toJSONSchema(action.input, { io: 'input', unrepresentable: 'any' }) as JsonSchema,
+      output: z.toJSONSchema(action.output, { io: 'output', unrepresentable: 'any' }) as JsonSchema,
+      examples: action.examples,
+      ...(action.defaults ? { defaults: action.defaults } : {}),
+      env: action.env ?? [],
+    }));
+}
+
+/** docs/actions.md: the action reference, generated so it can never drift from the code (`npm run docs`). */
+export function renderActionDocs(actions: Iterable<AnyAction>): string {
+  const described = describeActions(actions);
+  const lines: string[] = [
+    '# Actions',
+    '',
+    '<!-- Generated from the action declarations by `npm run docs`; a test fails when this file is stale. -->',
+    '',
+    'Every step of a definition names one of these actions. Values in `with` may use `${{ expr }}` expressions.',
+    'Meta-actions run inside the workflow and cost no activity; the others run as activities whose type is the',
+    'action id, retried by Temporal on failure.',
+    '',
+    ...described.map((action) => `- [\`${action.id}\`](#${anchor(action.id)})`),
+    '',
+  ];
+  for (const action of described) {
+    lines.push(`## \`${action.id}\``, '', action.description, '');
+    if (action.kind === 'meta') lines.push('*Meta-action: evaluated in the workflow, no activity.*', '');
+    lines.push('**Input**', '', ...fieldTable(action.input), '');
+    lines.push('**Output**', '', ...fieldTable(action.output), '');
+    if (action.env.length > 0)
+      lines.push(`**Worker environment:** ${action.env.map((name) => `\`${name}\``).join(', ')}`, '');
+    if (action.defaults) lines.push(`**Step defaults:** \`${JSON.stringify(action.defaults)}\``, '');
+    lines.push('**Examples**', '');
+    for (const example of action.examples) {
+      lines.push(
+        `${example.title}:`,
+        '',
+        '```yaml',
+        stringify([{ id: 'step', action: action.id, with: example.with }], { lineWidth: 0 }).trimEnd(),
+        '```',
+        '',
+      );
+    }
+  }
+  return `${lines.join('\n').trimEnd()}\n`;
+}
+
+function fieldTable(schema: JsonSchema): string[] {
+  const properties = Object.entries(schema.properties ?? {});
+  if (properties.length === 0) {
+    return [schema.additionalProperties ? 'Any keys; each value may be any JSON value or expression.' : 'None.'];
+  }
+  const required = new Set(schema.required ?? []);
+  return [
+    '| Field | Type | Required | Default | Notes |',
+    '|---|---|---|---|---|',
+    ...properties.map(([name, field]) => {
+      const notes = (field.description ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+      const defaultValue = field.default === undefined ? '' : `\`${JSON.stringify(field.default)}\``;
+      return `| \`${name}\` | ${typeName(field)} | ${required.has(name) && field.default === undefined ? 'yes' : ''} | ${defaultValue} | ${notes} |`;
+    }),
+  ];
+}
+
+function typeName(schema: JsonSchema): string {
+  if (schema.enum) return schema.enum.map((value) => `\`${JSON.stringify(value)}\``).join(' \\| ');
+  if (schema.anyOf) return schema.anyOf.map(typeName).join(' \\| ');
+  if (schema.type === 'array') return `${schema.items ? typeName(schema.items) : 'any'}[]`;
+  if (Array.isArray(schema.type)) return schema.type.join(' \\| ');
+  if (schema.type === 'object') return 'object';
+  return schema.type ?? 'any';
+}
+
+function anchor(id: string): string {
+  return id.toLowerCase().replace(/[^a-z0-9_ -]/g, '');
+}

@@ -2,13 +2,30 @@ import type { AnyAction } from './define-action';
 import { flowEmitEvent } from './actions/flow-emit-event';
 import { flowSet } from './actions/flow-set';
 import { httpRequest } from './actions/http-request';
+import { jiraAddWatchers } from './actions/jira-add-watchers';
+import { jiraComment } from './actions/jira-comment';
+import { jiraGetIssue } from './actions/jira-get-issue';
+import { jiraLinkIssues } from './actions/jira-link-issues';
+import { jiraSearch } from './actions/jira-search';
+import { jiraTransition } from './actions/jira-transition';
 import { versionNext } from './actions/version-next';
 
 /**
  * Every action Flow ships, in one explicit list. Adding an action is one file in `actions/` plus one line here; the
  * worker registration, the `/api/actions` catalog and save-time validation all come from this list.
  */
-export const actions: readonly AnyAction[] = [flowSet, flowEmitEvent, httpRequest, versionNext];
+export const actions: readonly AnyAction[] = [
+  flowSet,
+  flowEmitEvent,
+  httpRequest,
+  versionNext,
+  jiraGetIssue,
+  jiraSearch,
+  jiraTransition,
+  jiraComment,
+  jiraLinkIssues,
+  jiraAddWatchers,
+];
 
 /** The actions by id. */
 export function actionsById(): ReadonlyMap<string, AnyAction> {

@@ -1,13 +1,18 @@
 import type { AnyAction } from './define-action';
+import { emailSend } from './actions/email-send';
 import { flowEmitEvent } from './actions/flow-emit-event';
 import { flowSet } from './actions/flow-set';
 import { httpRequest } from './actions/http-request';
+import { jenkinsGetArtifacts } from './actions/jenkins-get-artifacts';
+import { jenkinsTriggerBuild } from './actions/jenkins-trigger-build';
+import { jenkinsWaitForBuild } from './actions/jenkins-wait-for-build';
 import { jiraAddWatchers } from './actions/jira-add-watchers';
 import { jiraComment } from './actions/jira-comment';
 import { jiraGetIssue } from './actions/jira-get-issue';
 import { jiraLinkIssues } from './actions/jira-link-issues';
 import { jiraSearch } from './actions/jira-search';
 import { jiraTransition } from './actions/jira-transition';
+import { slackPostMessage } from './actions/slack-post-message';
 import { versionNext } from './actions/version-next';
 
 /**
@@ -25,6 +30,11 @@ export const actions: readonly AnyAction[] = [
   jiraComment,
   jiraLinkIssues,
   jiraAddWatchers,
+  slackPostMessage,
+  emailSend,
+  jenkinsTriggerBuild,
+  jenkinsWaitForBuild,
+  jenkinsGetArtifacts,
 ];
 
 /** The actions by id. */

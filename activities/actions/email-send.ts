@@ -1,0 +1,162 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { createTransport, type NodemailerError } from 'nodemailer';
+import { z } from 'zod';
+import { defineAction } from '../define-action';
+import { FailureType, peerUnreachable, requireEnv } from '../failures';
+
+const ID = 'email.send';
+
+/** Generous SMTP timeouts: a slow server is retried by Temporal, not waited on for nodemailer's 2-10 minutes. */
+const SMTP_TIMEOUTS = { connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000 } as const;
+
+/** Nodemailer error codes that are a problem with the configuration, which retrying cannot fix. */
+const CONFIGURATION_ERRORS = new Set(['ECONFIG', 'ENOAUTH', 'EREQUIRETLS']);
+
+const email = z.email('must be an email address such as release@example.com');
+
+/** `release@example.com` or `Release Bot <release@example.com>`. */
+const SENDER = /^\s*(?:([^<>\r\n]*?)\s*<([^<>\s]+)>|([^<>\s]+))\s*$/;
+
+const sender = z
+  .string()
+  .max(320)
+  .refine((value) => {
+    const match = SENDER.exec(value);
+    return email.safeParse(match?.[2] ?? match?.[3]).success;
+  }, 'must be an address such as release@example.com or "Release Bot <release@example.com>"');
+
+const body = z.string().max(500_000);
+
+/** Sends one email through the SMTP server named in the worker environment. */
+export const emailSend = defineAction({
+  id: ID,
+  description:
+    'Sends an email through the SMTP server in SMTP_URL (smtp://user:pass@host:587, or smtps:// for implicit TLS) ' +
+    'and returns {message_id, accepted, rejected}. The sender is `from`, else SMTP_FROM from the worker ' +
+    'environment. `text` is always sent; `html`, when given, is the alternative that mail clients prefer. When the ' +
+    'server refuses some recipients the mail still goes to the others and the refused ones are listed in ' +
+    '`rejected`; when it permanently refuses all of them (or the credentials) the step fails without retrying. ' +
+    'Connection failures and temporary (4xx) refusals are retried.',
+  input: z.strictObject({
+    to: z.array(email).min(1).max(100),
+    cc: z.array(email).max(100).optional(),
+    subject: z
+      .string()
+      .min(1)
+      .max(998)
+      .regex(/^[^\r\n]*$/, 'must be one line'),
+    text: body,
+    html: body.optional(),
+    from: sender.optional(),
+  }),
+  output: z.object({
+    message_id: z.string(),
+    accepted: z.array(z.string()),
+    rejected: z.array(z.string()),
+  }),
+  env: ['SMTP_URL', 'SMTP_FROM'],
+  defaults: { timeout: '2m' },
+  examples: [
+    {
+      title: 'Tell the release managers',
+      with: {
+        to: ['release-managers@example.com'],
+        subject: 'Release ${{ vars.version }} is ready for sign-off',
+        text: 'Release ${{ vars.version }} passed all checks and waits for your sign-off.',
+      },
+    },
+    {
+      title: 'Release notes from a named sender, with an HTML part',
+      with: {
+        from: 'Release Bot <release-bot@example.com>',
+        to: ['${{ event.reporter_email }}'],
+        cc: ['qa@example.com'],
+        subject: 'Release notes for ${{ vars.version }}',
+        text: '${{ vars.notes }}',
+        html: '<h1>Release ${{ vars.version }}</h1><p>${{ vars.notes }}</p>',
+      },
+    },
+  ],
+  async run(input, { deps, signal }) {
+    const { SMTP_URL } = requireEnv(deps.env, ID, ['SMTP_URL']);
+    const server = URL.canParse(SMTP_URL) ? new URL(SMTP_URL) : undefined;
+    if (!server || !/^smtps?:$/.test(server.protocol) || !server.hostname) {
+      // The value may hold a password, so the message describes it instead of quoting it.
+      throw ApplicationFailure.nonRetryable(
+        `${ID} needs SMTP_URL to be an smtp:// or smtps:// URL such as smtp://user:pass@mail.example.com:587`,
+        FailureType.MissingConfiguration,
+      );
+    }
+    const from = input.from ?? deps.env['SMTP_FROM'];
+    if (!from) {
+      throw ApplicationFailure.nonRetryable(
+        `${ID} needs a sender: set \`from\` in the step, or SMTP_FROM in the worker's environment`,
+        FailureType.MissingConfiguration,
+      );
+    }
+    const where = `${server.hostname}:${server.port || (server.protocol === 'smtps:' ? 465 : 587)}`;
+    const transport = createTransport({ url: SMTP_URL, ...SMTP_TIMEOUTS });
+    try {
+      const info = await transport.sendMail({
+        from,
+        to: input.to,
+        ...(input.cc?.length ? { cc: input.cc } : {}),
+        subject: input.subject,
+        text: input.text,
+        ...(input.html === undefined ? {} : { html: input.html }),
+        // Nothing from a definition may make the worker read its own files or fetch URLs into the message.
+        disableFileAccess: true,
+        disableUrlAccess: true,
+        signal,
+      });
+      return { message_id: info.messageId, accepted: info.accepted, rejected: info.rejected };
+    } catch (error) {
+      if (signal.aborted && signal.reason instanceof Error) throw signal.reason;
+      throw smtpFailure(error, where);
+    } finally {
+      transport.close();
+    }
+  },
+});
+
+/** Maps a nodemailer error to a Temporal failure: permanent SMTP refusals fail at once, the rest is retried. */
+function smtpFailure(error: unknown, where: string): ApplicationFailure {
+  const failure = (typeof error === 'object' && error !== null ? error : {}) as NodemailerError;
+  const reply = failure.response ? `: ${failure.response}` : '';
+  const details = {
+    code: failure.code ?? null,
+    response_code: failure.responseCode ?? null,
+    rejected: failure.rejected ?? [],
+  };
+  if (failure.code === 'EAUTH' && failure.permanent !== false) {
+    return ApplicationFailure.nonRetryable(
+      `${ID}: the SMTP server at ${where} refused the credentials in SMTP_URL${reply}`,
+      FailureType.PeerRejected,
+      details,
+    );
+  }
+  if (failure.code !== undefined && CONFIGURATION_ERRORS.has(failure.code)) {
+    return ApplicationFailure.nonRetryable(
+      `${ID}: cannot send through ${where} as configured (${failure.code}: ${failure.message})`,
+      FailureType.MissingConfiguration,
+      details,
+    );
+  }
+  if (failure.permanent === true) {
+    const what = failure.code === 'EENVELOPE' ? 'refused the sender or every recipient' : 'refused the message';
+    return ApplicationFailure.nonRetryable(
+      `${ID}: the SMTP server at ${where} ${what}${reply}`,
+      FailureType.PeerRejected,
+      details,
+    );
+  }
+  if (failure.responseCode !== undefined) {
+    return ApplicationFailure.retryable(
+      `${ID}: the SMTP server at ${where} deferred the message${reply}`,
+      FailureType.PeerUnavailable,
+      details,
+    );
+  }
+  const reason = error instanceof Error ? error.message : String(error);
+  return peerUnreachable(`${ID}: cannot reach the SMTP server at ${where} (${reason})`);
+}

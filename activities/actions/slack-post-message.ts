@@ -1,0 +1,159 @@
+import {
+  LogLevel,
+  WebAPIHTTPError,
+  WebAPIPlatformError,
+  WebAPIRateLimitedError,
+  WebAPIRequestError,
+  WebClient,
+} from '@slack/web-api';
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { defineAction } from '../define-action';
+import { FailureType, failureForStatus, peerUnreachable, requireEnv } from '../failures';
+
+const ID = 'slack.post_message';
+
+/** How long one request to Slack may take before it counts as a network failure (and is retried). */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** Slack error codes that say "try again later" rather than "this request is wrong". */
+const RETRYABLE_SLACK_ERRORS = new Set([
+  'ratelimited',
+  'internal_error',
+  'fatal_error',
+  'service_unavailable',
+  'request_timeout',
+]);
+
+/** What an operator should do about the Slack errors a misconfigured step or worker usually gets. */
+const SLACK_ERROR_HINTS: Readonly<Record<string, string>> = {
+  not_authed: 'set SLACK_TOKEN to a bot token',
+  invalid_auth: 'SLACK_TOKEN is not a valid token',
+  token_revoked: 'SLACK_TOKEN was revoked',
+  token_expired: 'SLACK_TOKEN has expired',
+  account_inactive: 'the SLACK_TOKEN app or user was deactivated',
+  missing_scope: 'the Slack app needs the chat:write scope',
+  channel_not_found: 'check the channel id or name, and that the app can see the channel',
+  not_in_channel: 'invite the Slack app to the channel',
+  is_archived: 'the channel is archived',
+  invalid_blocks: 'the blocks are not valid Block Kit',
+  msg_too_long: 'the message text is too long',
+};
+
+/** Posts a message to a Slack channel or thread through the Web API, with a bot token from the worker environment. */
+export const slackPostMessage = defineAction({
+  id: ID,
+  description:
+    'Posts a message to a Slack channel (id such as C0123ABCD, or #name) with chat.postMessage and returns ' +
+    '{channel, ts}; pass ts as thread_ts of a later step to reply in the thread. `text` is always required: it is ' +
+    'the whole message, or the notification and accessibility fallback when Block Kit `blocks` are given. Uses the ' +
+    'bot token in SLACK_TOKEN from the worker environment (SLACK_API_URL overrides the API base URL). Rate limits, ' +
+    'Slack outages and network errors are retried; errors such as channel_not_found, not_in_channel or ' +
+    'invalid_auth fail the step at once, naming the Slack error.',
+  input: z.strictObject({
+    channel: z.string().min(1).max(200),
+    text: z.string().min(1).max(40_000),
+    blocks: z
+      .array(z.looseObject({ type: z.string().min(1) }))
+      .max(50)
+      .optional(),
+    thread_ts: z
+      .string()
+      .regex(/^\d+\.\d+$/, 'must be the ts of a message, such as 1712345678.123456')
+      .optional(),
+  }),
+  output: z.object({ channel: z.string(), ts: z.string() }),
+  env: ['SLACK_TOKEN', 'SLACK_API_URL'],
+  defaults: { timeout: '1m' },
+  examples: [
+    { title: 'Announce a release', with: { channel: '#releases', text: 'Release ${{ vars.version }} is out' } },
+    {
+      title: 'Reply in the thread of an earlier message, with blocks',
+      with: {
+        channel: '${{ steps.announce.output.channel }}',
+        thread_ts: '${{ steps.announce.output.ts }}',
+        text: 'Build ${{ vars.version }} passed',
+        blocks: [
+          { type: 'section', text: { type: 'mrkdwn', text: '*Build ${{ vars.version }}* passed :white_check_mark:' } },
+        ],
+      },
+    },
+  ],
+  async run(input, { deps, signal }) {
+    const { SLACK_TOKEN } = requireEnv(deps.env, ID, ['SLACK_TOKEN']);
+    const client = new WebClient(SLACK_TOKEN, {
+      slackApiUrl: deps.env['SLACK_API_URL'] || undefined,
+      // Temporal retries the step with its own policy; the client retrying as well would multiply the attempts.
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      timeout: REQUEST_TIMEOUT_MS,
+      logLevel: LogLevel.ERROR,
+      // The client's fetch is the worker's, and a cancelled step aborts the request in flight.
+      fetch: (url, init) =>
+        deps.fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }),
+    });
+    let posted: { channel?: string; ts?: string };
+    try {
+      posted = await client.chat.postMessage({
+        channel: input.channel,
+        text: input.text,
+        ...(input.blocks ? { blocks: input.blocks } : {}),
+        ...(input.thread_ts ? { thread_ts: input.thread_ts } : {}),
+      });
+    } catch (error) {
+      throw slackFailure(error);
+    }
+    if (!posted.channel || !posted.ts) {
+      // The message is posted; retrying would post it twice.
+      throw ApplicationFailure.nonRetryable(
+        `${ID}: Slack accepted the message but did not say where (no channel or ts in the answer)`,
+        FailureType.PeerRejected,
+      );
+    }
+    return { channel: posted.channel, ts: posted.ts };
+  },
+});
+
+/** Maps an error of the Slack Web API client to a Temporal failure. */
+function slackFailure(error: unknown): unknown {
+  if (error instanceof WebAPIPlatformError) {
+    const code = error.data.error;
+    const hint = SLACK_ERROR_HINTS[code];
+    const message = `${ID}: Slack answered ${code}${hint ? ` (${hint})` : ''}`;
+    const retryable = RETRYABLE_SLACK_ERRORS.has(code);
+    return ApplicationFailure.create({
+      message,
+      type: retryable ? FailureType.PeerUnavailable : FailureType.PeerRejected,
+      nonRetryable: !retryable,
+      details: [{ slack_error: code }],
+    });
+  }
+  if (error instanceof WebAPIRateLimitedError) {
+    // Temporal waits at least as long as Slack asked before the next attempt.
+    return ApplicationFailure.create({
+      message: `${ID}: Slack rate-limited the request; retry after ${error.retryAfter}s`,
+      type: FailureType.PeerUnavailable,
+      details: [{ slack_error: 'ratelimited', retry_after_s: error.retryAfter }],
+      ...(error.retryAfter > 0 ? { nextRetryDelay: `${error.retryAfter}s` } : {}),
+    });
+  }
+  if (error instanceof WebAPIHTTPError) {
+    return failureForStatus(error.statusCode, `${ID}: Slack answered HTTP ${error.statusCode} ${error.statusMessage}`, {
+      status: error.statusCode,
+    });
+  }
+  if (error instanceof WebAPIRequestError) {
+    // Refused, reset, DNS failure or timeout; the message names the cause, never the token.
+    return peerUnreachable(`${ID}: Slack is unreachable (${describe(error.original)})`);
+  }
+  if (error instanceof Error && /rate limit|retry header/i.test(error.message)) {
+    // A 429 without a usable Retry-After header.
+    return ApplicationFailure.retryable(`${ID}: Slack rate-limited the request`, FailureType.PeerUnavailable);
+  }
+  return error;
+}
+
+function describe(error: Error): string {
+  const cause = (error as Error & { cause?: unknown }).cause;
+  return cause instanceof Error ? `${error.message}: ${cause.message}` : error.message;
+}

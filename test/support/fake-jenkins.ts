@@ -1,0 +1,331 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A result Jenkins records for a finished build. */
+export type BuildResult = 'SUCCESS' | 'UNSTABLE' | 'FAILURE' | 'NOT_BUILT' | 'ABORTED';
+
+/** How one build plays out, polled through the JSON API. */
+export interface ScriptedBuild {
+  /** The build number; the job's next number when omitted. */
+  readonly number?: number;
+  /** Queue polls that still show the item waiting before it shows the started build. */
+  readonly queuedFor?: number;
+  /** The queue item is cancelled instead of starting a build. */
+  readonly cancelledInQueue?: boolean;
+  /** Build polls that show `building: true` before the result. Infinity keeps it running. */
+  readonly buildingFor?: number;
+  readonly result?: BuildResult;
+  readonly durationMs?: number;
+  /** Archived artifacts, as paths relative to the workspace. */
+  readonly artifacts?: readonly string[];
+}
+
+/** A request the fake received. */
+export interface JenkinsRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: http.IncomingHttpHeaders;
+  /** The form-encoded body, decoded. */
+  readonly form: Readonly<Record<string, string>>;
+}
+
+/** Options of {@link FakeJenkins}. */
+export interface FakeJenkinsOptions {
+  /** The user and API token requests must carry as basic auth. */
+  readonly user: string;
+  readonly token: string;
+}
+
+interface Job {
+  nextNumber: number;
+  readonly scripts: ScriptedBuild[];
+  readonly builds: Map<number, Build>;
+}
+
+interface Build {
+  readonly number: number;
+  readonly script: ScriptedBuild;
+  readonly parameters: Readonly<Record<string, string>>;
+  readonly timestamp: number;
+  polls: number;
+}
+
+interface QueueItem {
+  readonly id: number;
+  readonly job: string;
+  readonly number: number;
+  readonly script: ScriptedBuild;
+  readonly parameters: Readonly<Record<string, string>>;
+  readonly inQueueSince: number;
+  polls: number;
+}
+
+const CRUMB_FIELD = 'Jenkins-Crumb';
+
+/**
+ * Jenkins' remote-access JSON API on loopback, for the real `jenkins` client: basic auth with an API token, a CSRF
+ * crumb (tied to its session cookie) required on every POST, jobs in folders, `build`/`buildWithParameters` answering
+ * 201 with the queue item in `Location`, queue items that turn into builds after scripted polls, and builds that run
+ * for scripted polls before recording a result and their artifacts.
+ */
+export class FakeJenkins {
+  readonly requests: JenkinsRequest[] = [];
+  private readonly jobs = new Map<string, Job>();
+  private readonly queue = new Map<number, QueueItem>();
+  private readonly failures: number[] = [];
+  private readonly crumbs = new Map<string, string>();
+  private server: http.Server | undefined;
+  private nextQueueId = 41;
+  private sessions = 0;
+
+  constructor(private readonly options: FakeJenkinsOptions) {}
+
+  async start(): Promise<this> {
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => this.handle(req, Buffer.concat(chunks).toString('utf8'), res));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    this.server = server;
+    return this;
+  }
+
+  /** The Jenkins root URL, such as `http://127.0.0.1:41234` (no trailing slash). */
+  get url(): string {
+    if (!this.server) throw new Error('FakeJenkins is not started');
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Creates a job (folders separated by `/`) whose next build gets `nextNumber`. */
+  addJob(name: string, nextNumber = 1): void {
+    this.jobs.set(name, { nextNumber, scripts: [], builds: new Map() });
+  }
+
+  /** Scripts the next build the job will be triggered for; unscripted builds succeed at the first poll. */
+  scriptNextBuild(name: string, script: ScriptedBuild): void {
+    this.job(name).scripts.push(script);
+  }
+
+  /** Adds a build that already left the queue (started earlier, by someone else or by a previous attempt). */
+  addBuild(name: string, script: ScriptedBuild & { readonly number: number }): void {
+    const job = this.job(name);
+    job.builds.set(script.number, { number: script.number, script, parameters: {}, timestamp: Date.now(), polls: 0 });
+    job.nextNumber = Math.max(job.nextNumber, script.number + 1);
+  }
+
+  /** Answers the next API requests (one each, in order; crumb requests aside) with these HTTP statuses. */
+  failNext(...statuses: number[]): void {
+    this.failures.push(...statuses);
+  }
+
+  /** The requests whose path starts with `prefix`. */
+  to(prefix: string): JenkinsRequest[] {
+    return this.requests.filter((request) => request.path.startsWith(prefix));
+  }
+
+  /** The build URL Jenkins reports for a job's build. */
+  buildUrl(name: string, number: number): string {
+    return `${this.url}${jobPath(name)}/${number}/`;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.server = undefined;
+  }
+
+  private job(name: string): Job {
+    const job = this.jobs.get(name);
+    if (!job) throw new Error(`FakeJenkins has no job ${name}; addJob first`);
+    return job;
+  }
+
+  private handle(req: http.IncomingMessage, body: string, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const method = req.method ?? '';
+    const form = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')
+      ? Object.fromEntries(new URLSearchParams(body))
+      : {};
+    this.requests.push({ method, path: `${url.pathname}${url.search}`, headers: req.headers, form });
+
+    if (req.headers.authorization !== `Basic ${basic(this.options.user, this.options.token)}`) {
+      res.writeHead(401, { 'content-type': 'text/html', 'www-authenticate': 'Basic realm="Jenkins"' });
+      res.end('<html><body>Authentication required</body></html>');
+      return;
+    }
+    if (method === 'GET' && url.pathname === '/crumbIssuer/api/json') return this.issueCrumb(res);
+
+    const status = this.failures.shift();
+    if (status !== undefined) return text(res, status, http.STATUS_CODES[status] ?? 'error');
+
+    if (method === 'POST' && !this.hasValidCrumb(req)) {
+      return text(res, 403, 'No valid crumb was included in the request');
+    }
+    const queueMatch = /^\/queue\/item\/(\d+)\/api\/json$/.exec(url.pathname);
+    if (method === 'GET' && queueMatch) return this.queueItem(Number(queueMatch[1]), res);
+
+    const target = parseJobPath(url.pathname);
+    const job = target && this.jobs.get(target.name);
+    if (!target || !job) return notFound(res);
+    if (method === 'POST' && (target.rest === 'build' || target.rest === 'buildWithParameters')) {
+      return this.trigger(target.name, job, target.rest === 'build' ? {} : form, res);
+    }
+    const buildMatch = /^(\d+)\/api\/json$/.exec(target.rest);
+    const build = buildMatch ? job.builds.get(Number(buildMatch[1])) : undefined;
+    if (method === 'GET' && build) return this.build(target.name, build, res);
+    notFound(res);
+  }
+
+  private issueCrumb(res: http.ServerResponse): void {
+    this.sessions += 1;
+    const session = `node0fake${this.sessions}`;
+    const crumb = `crumb-${this.sessions}-${Math.random().toString(16).slice(2)}`;
+    this.crumbs.set(session, crumb);
+    res.writeHead(200, {
+      'content-type': 'application/json;charset=utf-8',
+      'set-cookie': `JSESSIONID.fake=${session}; Path=/; HttpOnly`,
+    });
+    res.end(
+      JSON.stringify({
+        _class: 'hudson.security.csrf.DefaultCrumbIssuer',
+        crumb,
+        crumbRequestField: CRUMB_FIELD,
+      }),
+    );
+  }
+
+  /** A crumb is valid only with the session cookie it was issued with, as in Jenkins since 2.176. */
+  private hasValidCrumb(req: http.IncomingMessage): boolean {
+    const session = /JSESSIONID\.fake=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+    const crumb = req.headers[CRUMB_FIELD.toLowerCase()];
+    return session !== undefined && crumb !== undefined && this.crumbs.get(session) === crumb;
+  }
+
+  private trigger(name: string, job: Job, parameters: Record<string, string>, res: http.ServerResponse): void {
+    const script = job.scripts.shift() ?? {};
+    const number = script.number ?? job.nextNumber;
+    job.nextNumber = Math.max(job.nextNumber, number + 1);
+    const id = this.nextQueueId++;
+    this.queue.set(id, { id, job: name, number, script, parameters, inQueueSince: Date.now(), polls: 0 });
+    res.writeHead(201, { location: `${this.url}/queue/item/${id}/`, 'content-length': '0' });
+    res.end();
+  }
+
+  private queueItem(id: number, res: http.ServerResponse): void {
+    const item = this.queue.get(id);
+    if (!item) return notFound(res);
+    item.polls += 1;
+    const task = { _class: 'hudson.model.FreeStyleProject', name: item.job, url: `${this.url}${jobPath(item.job)}/` };
+    const common = { id, inQueueSince: item.inQueueSince, task, params: paramsText(item.parameters) };
+    if (item.script.cancelledInQueue) {
+      return json(res, { _class: 'hudson.model.Queue$LeftItem', ...common, cancelled: true, executable: null });
+    }
+    if (item.polls <= (item.script.queuedFor ?? 0)) {
+      return json(res, {
+        _class: 'hudson.model.Queue$WaitingItem',
+        ...common,
+        blocked: false,
+        buildable: false,
+        stuck: false,
+        why: 'In the quiet period. Expires in 4.9 sec',
+      });
+    }
+    const job = this.job(item.job);
+    if (!job.builds.has(item.number)) {
+      job.builds.set(item.number, {
+        number: item.number,
+        script: item.script,
+        parameters: item.parameters,
+        timestamp: Date.now(),
+        polls: 0,
+      });
+    }
+    json(res, {
+      _class: 'hudson.model.Queue$LeftItem',
+      ...common,
+      cancelled: false,
+      executable: {
+        _class: 'hudson.model.FreeStyleBuild',
+        number: item.number,
+        url: this.buildUrl(item.job, item.number),
+      },
+    });
+  }
+
+  private build(name: string, build: Build, res: http.ServerResponse): void {
+    build.polls += 1;
+    const building = build.polls <= (build.script.buildingFor ?? 0);
+    json(res, {
+      _class: 'hudson.model.FreeStyleBuild',
+      actions: [
+        {
+          _class: 'hudson.model.ParametersAction',
+          parameters: Object.entries(build.parameters).map(([key, value]) => ({ name: key, value })),
+        },
+      ],
+      artifacts: building
+        ? []
+        : (build.script.artifacts ?? []).map((path) => ({
+            displayPath: path.split('/').at(-1),
+            fileName: path.split('/').at(-1),
+            relativePath: path,
+          })),
+      building,
+      displayName: `#${build.number}`,
+      duration: building ? 0 : (build.script.durationMs ?? 61_000),
+      estimatedDuration: 60_000,
+      fullDisplayName: `${name.split('/').join(' » ')} #${build.number}`,
+      id: String(build.number),
+      number: build.number,
+      result: building ? null : (build.script.result ?? 'SUCCESS'),
+      timestamp: build.timestamp,
+      url: this.buildUrl(name, build.number),
+    });
+  }
+}
+
+/** `release/build-app` → `/job/release/job/build-app`. */
+function jobPath(name: string): string {
+  return name
+    .split('/')
+    .map((segment) => `/job/${encodeURIComponent(segment)}`)
+    .join('');
+}
+
+/** `/job/release/job/build-app/7/api/json` → `{ name: 'release/build-app', rest: '7/api/json' }`. */
+function parseJobPath(pathname: string): { name: string; rest: string } | undefined {
+  const parts = pathname.split('/').slice(1);
+  const names: string[] = [];
+  while (parts[0] === 'job' && parts[1] !== undefined) {
+    names.push(decodeURIComponent(parts[1]));
+    parts.splice(0, 2);
+  }
+  return names.length > 0 ? { name: names.join('/'), rest: parts.join('/') } : undefined;
+}
+
+function paramsText(parameters: Readonly<Record<string, string>>): string {
+  return Object.entries(parameters)
+    .map(([key, value]) => `\n${key}=${value}`)
+    .join('');
+}
+
+function basic(user: string, token: string): string {
+  return Buffer.from(`${user}:${token}`).toString('base64');
+}
+
+function json(res: http.ServerResponse, body: unknown): void {
+  res.writeHead(200, { 'content-type': 'application/json;charset=utf-8' });
+  res.end(JSON.stringify(body));
+}
+
+function text(res: http.ServerResponse, status: number, message: string): void {
+  res.writeHead(status, { 'content-type': 'text/html;charset=utf-8' });
+  res.end(`<html><body><h2>HTTP ERROR ${status} ${message}</h2></body></html>`);
+}
+
+function notFound(res: http.ServerResponse): void {
+  text(res, 404, 'Not Found');
+}

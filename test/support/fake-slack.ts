@@ -1,0 +1,166 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A channel the fake workspace has; the app can post only where it is a member. */
+export interface FakeChannel {
+  readonly id: string;
+  readonly name: string;
+  readonly member: boolean;
+}
+
+/** A message the fake accepted through chat.postMessage, with its form fields decoded. */
+export interface PostedMessage {
+  /** The channel id the message landed in, whatever name the request used. */
+  readonly channel: string;
+  readonly text: string | undefined;
+  /** `blocks` parsed from the JSON string Slack's form encoding carries; undefined when none were sent. */
+  readonly blocks: unknown;
+  readonly thread_ts: string | undefined;
+  readonly ts: string;
+}
+
+/** A Web API request the fake received. */
+export interface SlackRequest {
+  readonly method: string;
+  /** The API method, such as `chat.postMessage`. */
+  readonly apiMethod: string;
+  readonly headers: http.IncomingHttpHeaders;
+  /** The form-encoded body, decoded. */
+  readonly form: Readonly<Record<string, string>>;
+}
+
+/** How to fail one upcoming request: a Slack error code (HTTP 200, `ok: false`), or an HTTP status. */
+export type SlackFailure =
+  { readonly error: string } | { readonly status: number; readonly retryAfterSeconds?: number; readonly body?: string };
+
+/** Options of {@link FakeSlack}. */
+export interface FakeSlackOptions {
+  /** The bot token requests must carry as `Authorization: Bearer …`. */
+  readonly token: string;
+  readonly channels?: readonly FakeChannel[];
+}
+
+const DEFAULT_CHANNELS: readonly FakeChannel[] = [
+  { id: 'C0RELEASES', name: 'releases', member: true },
+  { id: 'C0GENERAL', name: 'general', member: false },
+];
+
+/**
+ * A Slack Web API on loopback, for the real `@slack/web-api` client: `chat.postMessage` with form-encoded arguments,
+ * bearer-token auth, channel lookup by id or name, membership, and Slack's `{ok: false, error}` answers.
+ */
+export class FakeSlack {
+  readonly messages: PostedMessage[] = [];
+  readonly requests: SlackRequest[] = [];
+  private readonly failures: SlackFailure[] = [];
+  private readonly channels: readonly FakeChannel[];
+  private server: http.Server | undefined;
+  private sequence = 0;
+
+  constructor(private readonly options: FakeSlackOptions) {
+    this.channels = options.channels ?? DEFAULT_CHANNELS;
+  }
+
+  async start(): Promise<this> {
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => this.handle(req, Buffer.concat(chunks).toString('utf8'), res));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    this.server = server;
+    return this;
+  }
+
+  /** The Web API base URL, ending in `/api/` like `https://slack.com/api/`. */
+  get url(): string {
+    if (!this.server) throw new Error('FakeSlack is not started');
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/api/`;
+  }
+
+  /** Answers the next requests (one each, in order) with these failures instead of handling them. */
+  failNext(...failures: SlackFailure[]): void {
+    this.failures.push(...failures);
+  }
+
+  /** Forgets recorded messages, requests and pending failures. */
+  reset(): void {
+    this.messages.length = 0;
+    this.requests.length = 0;
+    this.failures.length = 0;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.server = undefined;
+  }
+
+  private handle(req: http.IncomingMessage, body: string, res: http.ServerResponse): void {
+    const path = new URL(req.url ?? '/', 'http://fake').pathname;
+    const apiMethod = path.startsWith('/api/') ? path.slice('/api/'.length) : path;
+    const form = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')
+      ? Object.fromEntries(new URLSearchParams(body))
+      : {};
+    this.requests.push({ method: req.method ?? '', apiMethod, headers: req.headers, form });
+
+    const failure = this.failures.shift();
+    if (failure && 'status' in failure) {
+      const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain' };
+      if (failure.retryAfterSeconds !== undefined) headers['retry-after'] = String(failure.retryAfterSeconds);
+      res.writeHead(failure.status, headers);
+      res.end(failure.body ?? http.STATUS_CODES[failure.status] ?? '');
+      return;
+    }
+    if (failure) return answer(res, { ok: false, error: failure.error });
+
+    if (req.method !== 'POST' || !path.startsWith('/api/')) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found');
+      return;
+    }
+    const authorization = req.headers.authorization;
+    if (!authorization) return answer(res, { ok: false, error: 'not_authed' });
+    if (authorization !== `Bearer ${this.options.token}`) return answer(res, { ok: false, error: 'invalid_auth' });
+    if (apiMethod !== 'chat.postMessage') return answer(res, { ok: false, error: 'unknown_method' });
+    answer(res, this.postMessage(form));
+  }
+
+  private postMessage(form: Record<string, string>): Record<string, unknown> {
+    const wanted = form['channel'];
+    if (!wanted) return { ok: false, error: 'channel_not_found' };
+    const channel = this.channels.find(
+      (candidate) => candidate.id === wanted || candidate.name === wanted.replace(/^#/, ''),
+    );
+    if (!channel) return { ok: false, error: 'channel_not_found' };
+    if (!channel.member) return { ok: false, error: 'not_in_channel' };
+    let blocks: unknown;
+    if (form['blocks'] !== undefined) {
+      try {
+        blocks = JSON.parse(form['blocks']) as unknown;
+      } catch {
+        return { ok: false, error: 'invalid_blocks_format' };
+      }
+      if (!Array.isArray(blocks)) return { ok: false, error: 'invalid_blocks_format' };
+      if (blocks.length > 50) return { ok: false, error: 'invalid_blocks' };
+    }
+    const text = form['text'];
+    if (!text && blocks === undefined) return { ok: false, error: 'no_text' };
+    this.sequence += 1;
+    const ts = `${1_712_345_000 + this.sequence}.${String(this.sequence).padStart(6, '0')}`;
+    this.messages.push({ channel: channel.id, text, blocks, thread_ts: form['thread_ts'], ts });
+    return {
+      ok: true,
+      channel: channel.id,
+      ts,
+      message: { type: 'message', subtype: 'bot_message', text: text ?? '', ts, bot_id: 'B0FLOW' },
+    };
+  }
+}
+
+function answer(res: http.ServerResponse, body: Record<string, unknown>): void {
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(body));
+}

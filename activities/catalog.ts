@@ -1,7 +1,15 @@
 import type { AnyAction } from './define-action';
+import { buildRun } from './actions/build-run';
+import { deployHttpUpload } from './actions/deploy-http-upload';
+import { deployRsync } from './actions/deploy-rsync';
 import { emailSend } from './actions/email-send';
 import { flowEmitEvent } from './actions/flow-emit-event';
 import { flowSet } from './actions/flow-set';
+import { gitBumpVersion } from './actions/git-bump-version';
+import { gitChangelog } from './actions/git-changelog';
+import { gitCreateBranch } from './actions/git-create-branch';
+import { gitMerge } from './actions/git-merge';
+import { gitTag } from './actions/git-tag';
 import { httpRequest } from './actions/http-request';
 import { jenkinsGetArtifacts } from './actions/jenkins-get-artifacts';
 import { jenkinsTriggerBuild } from './actions/jenkins-trigger-build';
@@ -24,6 +32,11 @@ export const actions: readonly AnyAction[] = [
   flowEmitEvent,
   httpRequest,
   versionNext,
+  gitCreateBranch,
+  gitChangelog,
+  gitTag,
+  gitBumpVersion,
+  gitMerge,
   jiraGetIssue,
   jiraSearch,
   jiraTransition,
@@ -35,6 +48,9 @@ export const actions: readonly AnyAction[] = [
   jenkinsTriggerBuild,
   jenkinsWaitForBuild,
   jenkinsGetArtifacts,
+  buildRun,
+  deployRsync,
+  deployHttpUpload,
 ];
 
 /** The actions by id. */

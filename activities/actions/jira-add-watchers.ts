@@ -24,7 +24,16 @@ export const jiraAddWatchers = defineAction({
   input: z.strictObject({
     issue: issueKey,
     watchers: z.array(accountId).max(100).default([]),
-    emails: z.array(z.email()).max(100).default([]),
+    // Committer addresses are whatever git recorded (`dev@laptop.local`, no-reply aliases), so any `x@y` is looked up.
+    emails: z
+      .array(
+        z
+          .string()
+          .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address')
+          .max(254),
+      )
+      .max(100)
+      .default([]),
   }),
   output: z.object({ issue: z.string(), added: z.array(z.string()), unresolved: z.array(z.string()) }),
   defaults: { timeout: '5m', heartbeat: '1m' },

@@ -6,6 +6,7 @@ import type { DispatchResult, RunResult } from '../../common/run-types';
 import { flowSearchAttributes } from '../../common/search-attributes';
 import { startHarness, type Harness } from '../support/harness';
 import { HttpReceiver } from '../support/http-receiver';
+import { uniqueName } from '../support/stack';
 
 const releaseDefinition = (receiver: string): string => `
 # Announce a release when a ticket moves to "Start Release".
@@ -127,12 +128,14 @@ describe('engine: event to completed run, through HTTP', () => {
   });
 
   it('dispatches one idempotency key posted 10 times concurrently exactly once', async () => {
+    // Unique per run, so a rerun against a long-lived Temporal (TEMPORAL_ADDRESS) is not a duplicate of the last one.
+    const key = uniqueName('REL-9-transition');
     const responses = await Promise.all(
       Array.from({ length: 10 }, () =>
         request(harness.app)
           .post('/events/jira/issue_transitioned')
           .set('Authorization', harness.auth)
-          .set('Idempotency-Key', 'REL-9-transition-41')
+          .set('Idempotency-Key', key)
           .send({ issue: 'REL-9', to: 'Start Release', user: 'bo', callback: `${receiver.url}/hooks/chat` }),
       ),
     );
@@ -140,16 +143,16 @@ describe('engine: event to completed run, through HTTP', () => {
     assert.equal(responses.filter((res) => res.body.duplicate === false).length, 1);
     assert.deepEqual(
       new Set(responses.map((res) => res.body.workflowId as string)),
-      new Set(['event-jira-REL-9-transition-41']),
+      new Set([`event-jira-${key}`]),
     );
 
     const dispatch = (await harness.client.workflow
-      .getHandle('event-jira-REL-9-transition-41')
+      .getHandle(`event-jira-${key}`)
       .result()) as DispatchResult;
     await harness.client.workflow.getHandle(dispatch.matched[0]!.workflowId).result();
     const runs = [];
     for await (const execution of harness.client.workflow.list({
-      query: `FlowEventId = "jira-REL-9-transition-41" AND WorkflowType = "interpret"`,
+      query: `FlowEventId = "jira-${key}" AND WorkflowType = "interpret"`,
     }))
       runs.push(execution);
     assert.equal(runs.length, 1);

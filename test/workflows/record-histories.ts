@@ -13,6 +13,7 @@ import request from 'supertest';
 import type { DispatchResult } from '../../common/run-types';
 import { startHarness } from '../support/harness';
 import { HttpReceiver } from '../support/http-receiver';
+import { uniqueName } from '../support/stack';
 import { scenarios } from './scenarios';
 
 describe('record histories', () => {
@@ -39,7 +40,7 @@ describe('record histories', () => {
         const posted = await request(harness.app)
           .post(`/events/${scenario.event.source}/${scenario.event.type}`)
           .set('Authorization', harness.auth)
-          .set('Idempotency-Key', `${scenario.name}-1`)
+          .set('Idempotency-Key', uniqueName(scenario.name))
           .send(scenario.event.body);
         const dispatcher = harness.client.workflow.getHandle(posted.body.workflowId as string);
         const result = (await dispatcher.result()) as DispatchResult;

@@ -60,7 +60,7 @@ interface UploadContext {
 /** Uploads build output over HTTP PUT or WebDAV. */
 export const deployHttpUpload = defineAction({
   id: 'deploy.http_upload',
-  env: ['UPLOAD_USERNAME', 'UPLOAD_PASSWORD'],
+  env: ['UPLOAD_USERNAME', 'UPLOAD_PASSWORD', 'UPLOAD_ALLOWED_ORIGINS'],
   description:
     'Uploads a local file, or every regular file below a local directory (keeping relative paths, skipping ' +
     'symbolic links), with HTTP PUT, and returns {uploaded: [{path, url, bytes}]}. A single file goes to url ' +
@@ -93,7 +93,7 @@ export const deployHttpUpload = defineAction({
     if (request.mode === 'webdav' && base.search !== '') {
       throw ApplicationFailure.nonRetryable('url: a WebDAV url must not have a query string', 'InvalidActionInput');
     }
-    const credentials = readCredentials(deps.env);
+    const credentials = readCredentials(deps.env, base);
     const plan = await planUploads(request.source, base);
 
     const uploaded: { path: string; url: string; bytes: number }[] = [];
@@ -124,9 +124,20 @@ export const deployHttpUpload = defineAction({
   },
 });
 
-function readCredentials(env: ActionDeps['env']): Credentials | undefined {
+/**
+ * The worker's upload credentials, for origins listed in UPLOAD_ALLOWED_ORIGINS only: the url may come from event
+ * data, and credentials must never follow it to a host nobody chose.
+ */
+function readCredentials(env: ActionDeps['env'], url: URL): Credentials | undefined {
   if (!env['UPLOAD_USERNAME'] && !env['UPLOAD_PASSWORD']) return undefined;
-  const found = requireEnv(env, 'deploy.http_upload', ['UPLOAD_USERNAME', 'UPLOAD_PASSWORD']);
+  const found = requireEnv(env, 'deploy.http_upload', ['UPLOAD_USERNAME', 'UPLOAD_PASSWORD', 'UPLOAD_ALLOWED_ORIGINS']);
+  const allowed = found.UPLOAD_ALLOWED_ORIGINS.split(/[\s,]+/).filter(Boolean);
+  if (!allowed.includes(url.origin)) {
+    throw ApplicationFailure.nonRetryable(
+      `the worker's upload credentials may only be sent to ${allowed.join(', ')}; add ${url.origin} to UPLOAD_ALLOWED_ORIGINS to upload there`,
+      FailureType.MissingConfiguration,
+    );
+  }
   return { username: found.UPLOAD_USERNAME, password: found.UPLOAD_PASSWORD };
 }
 

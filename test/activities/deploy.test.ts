@@ -46,6 +46,11 @@ function readTree(root: string): Record<string, string> {
 
 type RsyncOutput = { source: string; destination: string; files_transferred: number; output_tail: string };
 
+/** Upload credentials for a url, with its origin allowed to receive them. */
+function credentialsFor(url: string, password: string): Record<string, string> {
+  return { UPLOAD_USERNAME: 'deployer', UPLOAD_PASSWORD: password, UPLOAD_ALLOWED_ORIGINS: new URL(url).origin };
+}
+
 describe('activities: deploy.rsync', () => {
   let dir: string;
   let source: string;
@@ -145,10 +150,9 @@ describe('activities: deploy.rsync', () => {
   });
 
   it('fails retryably when the remote shell cannot connect (ssh exit 255) or the rsync stream breaks (exit 12)', async () => {
-    for (const [shellExit, rsyncExit, meaning] of [
-      [255, 255, 'the remote shell failed'],
-      [1, 12, 'error in the rsync protocol data stream'],
-    ] as const) {
+    // When the remote shell dies, rsync reports either the shell's 255 or its own 12 (protocol stream broken),
+    // depending on which it notices first; both mean "the connection failed" and both must be retried.
+    for (const shellExit of [255, 1]) {
       const rsh = path.join(dir, `broken-ssh-${shellExit}.js`);
       fs.writeFileSync(
         rsh,
@@ -163,8 +167,12 @@ describe('activities: deploy.rsync', () => {
         ),
       );
       assert.equal(failure.type, 'CommandFailed');
-      assert.equal(failure.nonRetryable, false, `rsync exit ${rsyncExit}`);
-      assert.match(failure.message, new RegExp(`exited with code ${rsyncExit} \\(${meaning}\\)`));
+      assert.equal(failure.nonRetryable, false, `remote shell exit ${shellExit}`);
+      assert.match(
+        failure.message,
+        /exited with code (255 \(the remote shell failed\)|12 \(error in the rsync protocol data stream\))/,
+      );
+      if (shellExit === 1) assert.match(failure.message, /exited with code 12/);
       assert.match(failure.message, /Connection refused/);
     }
   });
@@ -260,7 +268,7 @@ describe('activities: deploy.http_upload', () => {
     const result = (await runAction(
       deployHttpUpload,
       { source: site, url: `${receiver.url}/releases/1.2.3` },
-      { env: { UPLOAD_USERNAME: 'deployer', UPLOAD_PASSWORD: 'pa55' } },
+      { env: credentialsFor(`${receiver.url}/releases/1.2.3`, 'pa55') },
     )) as UploadOutput;
     const sent = receiver.requests.map((request) => ({
       method: request.method,
@@ -359,6 +367,23 @@ describe('activities: deploy.http_upload', () => {
     assert.equal(receiver.requests.length, 0);
   });
 
+  it('never sends the worker credentials to an origin missing from UPLOAD_ALLOWED_ORIGINS', async () => {
+    const failure = await failureOf(
+      runAction(
+        deployHttpUpload,
+        { source: path.join(dir, 'site'), url: `${receiver.url}/r/` },
+        { env: { ...credentialsFor('https://artifacts.example.com/', 'pa55') } },
+      ),
+    );
+    assert.equal(failure.type, 'MissingConfiguration');
+    assert.equal(failure.nonRetryable, true);
+    assert.match(
+      failure.message,
+      /may only be sent to https:\/\/artifacts\.example\.com; add http:\/\/127\.0\.0\.1:\d+ to UPLOAD_ALLOWED_ORIGINS/,
+    );
+    assert.equal(receiver.requests.length, 0, 'nothing was sent');
+  });
+
   it('rejects unsafe sources and urls before uploading anything', async () => {
     const site = path.join(dir, 'site');
     const cases: [Record<string, unknown>, RegExp][] = [
@@ -414,7 +439,7 @@ describe('activities: deploy.http_upload', () => {
       const result = (await runAction(
         deployHttpUpload,
         { source: path.join(dir, 'site'), url: `${davUrl}/shares/docs/1.2.3/`, mode: 'webdav' },
-        { env: { UPLOAD_USERNAME: 'deployer', UPLOAD_PASSWORD: 'pa55' } },
+        { env: credentialsFor(`${davUrl}/shares/docs/1.2.3/`, 'pa55') },
       )) as UploadOutput;
       assert.deepEqual(readTree(path.join(davRoot, 'shares')), {
         'docs/1.2.3/assets/logo v2.svg': '<svg/>',
@@ -435,7 +460,7 @@ describe('activities: deploy.http_upload', () => {
       await runAction(
         deployHttpUpload,
         { source: path.join(dir, 'site'), url: `${davUrl}/shares/docs/1.2.3`, mode: 'webdav' },
-        { env: { UPLOAD_USERNAME: 'deployer', UPLOAD_PASSWORD: 'pa55' } },
+        { env: credentialsFor(`${davUrl}/shares/docs/1.2.3`, 'pa55') },
       );
       assert.equal(
         fs.readFileSync(path.join(davRoot, 'shares/docs/1.2.3/index.html'), 'utf8'),
@@ -447,7 +472,7 @@ describe('activities: deploy.http_upload', () => {
       await runAction(
         deployHttpUpload,
         { source: path.join(dir, 'site', 'index.html'), url: `${davUrl}/shares/home.html`, mode: 'webdav' },
-        { env: { UPLOAD_USERNAME: 'deployer', UPLOAD_PASSWORD: 'pa55' } },
+        { env: credentialsFor(`${davUrl}/shares/home.html`, 'pa55') },
       );
       assert.equal(fs.readFileSync(path.join(davRoot, 'shares/home.html'), 'utf8'), '<h1>1.2.3</h1>');
     });
@@ -457,7 +482,7 @@ describe('activities: deploy.http_upload', () => {
         runAction(
           deployHttpUpload,
           { source: path.join(dir, 'site'), url: `${davUrl}/shares/x/`, mode: 'webdav' },
-          { env: { UPLOAD_USERNAME: 'deployer', UPLOAD_PASSWORD: 'wrong' } },
+          { env: credentialsFor(`${davUrl}/shares/x/`, 'wrong') },
         ),
       );
       assert.equal(failure.type, 'PeerRejected');

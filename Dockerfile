@@ -18,6 +18,10 @@ RUN npm run build \
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
+# The worker's actions run git (with ssh for remotes) and rsync as real processes.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git rsync openssh-client ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 # webpack and @swc/core are dependencies of @temporalio/worker, so --omit=dev still installs the workflow bundler.
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev \

@@ -7,6 +7,7 @@ import { flowEmitEvent } from './actions/flow-emit-event';
 import { flowSet } from './actions/flow-set';
 import { gitBumpVersion } from './actions/git-bump-version';
 import { gitChangelog } from './actions/git-changelog';
+import { gitCheckout } from './actions/git-checkout';
 import { gitCreateBranch } from './actions/git-create-branch';
 import { gitMerge } from './actions/git-merge';
 import { gitTag } from './actions/git-tag';
@@ -37,6 +38,7 @@ export const actions: readonly AnyAction[] = [
   gitTag,
   gitBumpVersion,
   gitMerge,
+  gitCheckout,
   jiraGetIssue,
   jiraSearch,
   jiraTransition,

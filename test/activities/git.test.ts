@@ -7,7 +7,9 @@ import path from 'node:path';
 import type { z } from 'zod';
 import type { ActionDefinition, AnyAction } from '../../activities';
 import { gitBumpVersion } from '../../activities/actions/git-bump-version';
+import { buildRun } from '../../activities/actions/build-run';
 import { gitChangelog } from '../../activities/actions/git-changelog';
+import { gitCheckout } from '../../activities/actions/git-checkout';
 import { gitCreateBranch } from '../../activities/actions/git-create-branch';
 import { gitMerge } from '../../activities/actions/git-merge';
 import { gitTag } from '../../activities/actions/git-tag';
@@ -691,9 +693,40 @@ describe('activities: git actions', function () {
     });
   });
 
+  describe('git.checkout', () => {
+    it("checks a ref out into the run's own worktree, where a build step then runs", async () => {
+      const checkout = await run(gitCheckout, { repository: url, ref: 'v1.2.0' }, 'build-run-1');
+      assert.equal(checkout.commit, seed.release120);
+      assert.ok(checkout.path.startsWith(workspace), 'the worktree lives in the workspace cache');
+      assert.equal(JSON.parse(fs.readFileSync(path.join(checkout.path, 'package.json'), 'utf8')).version, '1.2.0');
+
+      const built = (await runAction(
+        buildRun,
+        { command: [process.execPath, '-e', "console.log(require('./package.json').version)"], cwd: checkout.path },
+        { env },
+      )) as { output_tail: string };
+      assert.match(built.output_tail, /^1\.2\.0$/m);
+
+      const other = await run(gitCheckout, { repository: url, ref: 'develop' }, 'build-run-2');
+      assert.notEqual(other.path, checkout.path, 'another run gets its own working copy');
+      assert.equal(
+        fs.readFileSync(path.join(checkout.path, 'VERSION'), 'utf8'),
+        '1.2.0\n',
+        'and leaves the first one alone',
+      );
+    });
+  });
+
   describe('examples', () => {
     it('every example is valid input once its expressions are replaced by values', () => {
-      for (const action of [gitCreateBranch, gitTag, gitChangelog, gitBumpVersion, gitMerge] as AnyAction[]) {
+      for (const action of [
+        gitCreateBranch,
+        gitTag,
+        gitChangelog,
+        gitBumpVersion,
+        gitMerge,
+        gitCheckout,
+      ] as AnyAction[]) {
         assert.ok(action.examples.length > 0, action.id);
         for (const example of action.examples) {
           const rendered = JSON.parse(JSON.stringify(example.with).replace(/\$\{\{[^}]*\}\}/g, '1.4.0'));

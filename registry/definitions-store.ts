@@ -92,6 +92,7 @@ export class DefinitionStore {
   private readonly heads: Collection<HeadDocument>;
   private readonly revisionsCollection: Collection<RevisionDocument>;
   private readonly bindings: Collection<BindingDocument>;
+  private readonly locks: Collection<LockDocument>;
 
   /** Creates the store; nothing touches the database until the first call, so a process can start while it is down. */
   constructor(
@@ -101,10 +102,18 @@ export class DefinitionStore {
     this.heads = db.collection<HeadDocument>('definitions');
     this.revisionsCollection = db.collection<RevisionDocument>('definition_revisions');
     this.bindings = db.collection<BindingDocument>('definition_bindings');
+    this.locks = db.collection<LockDocument>('registry_locks');
   }
 
   /** Stores a validated definition as a new revision, unless it equals the current one. */
   async save(definition: Definition, source: { text?: string; format: DefinitionFormat }): Promise<SaveResult> {
+    return this.withLock(`definition:${definition.id}`, () => this.saveLocked(definition, source));
+  }
+
+  private async saveLocked(
+    definition: Definition,
+    source: { text?: string; format: DefinitionFormat },
+  ): Promise<SaveResult> {
     const definitionJson = JSON.stringify(definition);
     const head = await this.heads.findOne({ _id: definition.id });
     if (head && !head.deleted && head.definitionJson === definitionJson) {
@@ -117,8 +126,8 @@ export class DefinitionStore {
         return { id: definition.id, revision: head.revision, unchanged: true };
       }
     }
-    // Revision numbers are claimed by inserting `<id>@<n>`: a concurrent save, or a revision left by a crash before
-    // its head moved, makes the insert fail and the next number is tried.
+    // Revision numbers are claimed by inserting `<id>@<n>`; a revision left by a crash before its head moved makes
+    // the insert fail and the next number is tried.
     let revision = (head?.revision ?? 0) + 1;
     for (; ; revision++) {
       try {
@@ -137,10 +146,12 @@ export class DefinitionStore {
       }
     }
     const keys = new Set(definition.on.map((binding) => bindingKey(binding.source, binding.type)));
-    await Promise.all([...keys].map((key) => this.bind(key, definition.id)));
-    await this.commitHead(definition, revision, definitionJson);
+    for (const key of keys) await this.updateBinding(key, definition.id, 'add');
+    await this.heads.replaceOne({ _id: definition.id }, headDocument(definition, revision, definitionJson), {
+      upsert: true,
+    });
     const previous = new Set(head?.bindings.map((binding) => bindingKey(binding.source, binding.type)) ?? []);
-    await Promise.all([...previous].filter((key) => !keys.has(key)).map((key) => this.unbind(key, definition.id)));
+    for (const key of previous) if (!keys.has(key)) await this.updateBinding(key, definition.id, 'remove');
     return { id: definition.id, revision, unchanged: false };
   }
 
@@ -196,13 +207,14 @@ export class DefinitionStore {
 
   /** Marks a definition deleted: it stops matching events; its revisions stay for history and rollback. */
   async delete(id: string): Promise<{ revision: number } | null> {
-    const head = await this.heads.findOneAndUpdate(
-      { _id: id, deleted: false },
-      { $set: { deleted: true, updatedAt: new Date() } },
-    );
-    if (!head) return null;
-    await Promise.all(head.bindings.map((binding) => this.unbind(bindingKey(binding.source, binding.type), id)));
-    return { revision: head.revision };
+    return this.withLock(`definition:${id}`, async () => {
+      const head = await this.heads.findOne({ _id: id });
+      if (!head || head.deleted) return null;
+      await this.heads.updateOne({ _id: id }, { $set: { deleted: true, updatedAt: new Date() } });
+      for (const binding of head.bindings)
+        await this.updateBinding(bindingKey(binding.source, binding.type), id, 'remove');
+      return { revision: head.revision };
+    });
   }
 
   /** Every definition bound to (source, type), enabled or not, with its current revision and action defaults. */
@@ -230,40 +242,75 @@ export class DefinitionStore {
     return defaults;
   }
 
-  private async bind(key: string, definitionId: string): Promise<void> {
-    await this.bindings.updateOne({ _id: key }, { $addToSet: { definitionIds: definitionId } }, { upsert: true });
+  /** Adds or removes a definition in a binding document, holding that binding's lock. */
+  private async updateBinding(key: string, definitionId: string, change: 'add' | 'remove'): Promise<void> {
+    await this.withLock(`binding:${key}`, async () => {
+      const current = (await this.bindings.findOne({ _id: key }))?.definitionIds ?? [];
+      const next =
+        change === 'add' ? [...new Set([...current, definitionId])] : current.filter((id) => id !== definitionId);
+      if (next.length === current.length && next.every((id, index) => id === current[index])) return;
+      await this.bindings.replaceOne({ _id: key }, { definitionIds: next }, { upsert: true });
+    });
   }
 
-  /** Removes a binding, then puts it back if a concurrent save committed a head that binds it again. */
-  private async unbind(key: string, definitionId: string): Promise<void> {
-    await this.bindings.updateOne({ _id: key }, { $pull: { definitionIds: definitionId } });
-    const head = await this.heads.findOne({ _id: definitionId }, { projection: { bindings: 1, deleted: 1 } });
-    if (head && !head.deleted && head.bindings.some((binding) => bindingKey(binding.source, binding.type) === key)) {
-      await this.bind(key, definitionId);
+  /**
+   * Runs `fn` holding a named lock. FerretDB v1 applies updates as read-modify-write without isolation, so two
+   * concurrent `$addToSet`s (or compare-and-set updates) on one document can lose one; inserting a document with a
+   * unique `_id` is the one atomic step it has, so a lock is that insert. A lock older than {@link LOCK_STALE_MS}
+   * was left by a crashed process and is taken over.
+   */
+  private async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const _id = `lock:${name}`;
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        await this.locks.insertOne({ _id, at: new Date() });
+        break;
+      } catch (error) {
+        if (!(error instanceof MongoServerError && error.code === 11000)) throw error;
+        const held = await this.locks.findOne({ _id });
+        if (held && Date.now() - held.at.getTime() > LOCK_STALE_MS) {
+          await this.locks.deleteOne({ _id, at: held.at });
+          continue;
+        }
+        if (Date.now() > deadline) {
+          throw new Error(`the registry is busy: ${name} stayed locked for ${LOCK_WAIT_MS / 1000}s; retry`, {
+            cause: error,
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+      }
     }
-  }
-
-  /** Moves the head to `revision` unless a concurrent save already moved it further. */
-  private async commitHead(definition: Definition, revision: number, definitionJson: string): Promise<void> {
-    const fields = {
-      revision,
-      deleted: false,
-      name: definition.name,
-      enabled: definition.enabled,
-      bindings: definition.on.map((binding) => ({ source: binding.source, type: binding.type })),
-      definitionJson,
-      updatedAt: new Date(),
-      ...(definition.description === undefined ? {} : { description: definition.description }),
-    };
-    const updated = await this.heads.updateOne({ _id: definition.id, revision: { $lt: revision } }, { $set: fields });
-    if (updated.matchedCount > 0) return;
     try {
-      await this.heads.insertOne({ _id: definition.id, ...fields });
-    } catch (error) {
-      // The head exists with a newer revision: a concurrent save won, which is fine.
-      if (!(error instanceof MongoServerError && error.code === 11000)) throw error;
+      return await fn();
+    } finally {
+      await this.locks.deleteOne({ _id });
     }
   }
+}
+
+/** How long a registry lock may be held before another process assumes its holder crashed. */
+const LOCK_STALE_MS = 30_000;
+/** How long a save waits for a lock before giving up with an error the caller can retry. */
+const LOCK_WAIT_MS = 20_000;
+
+/** A registry lock; see `withLock`. */
+interface LockDocument {
+  _id: string;
+  at: Date;
+}
+
+function headDocument(definition: Definition, revision: number, definitionJson: string): Omit<HeadDocument, '_id'> {
+  return {
+    revision,
+    deleted: false,
+    name: definition.name,
+    enabled: definition.enabled,
+    bindings: definition.on.map((binding) => ({ source: binding.source, type: binding.type })),
+    definitionJson,
+    updatedAt: new Date(),
+    ...(definition.description === undefined ? {} : { description: definition.description }),
+  };
 }
 
 function toStored(doc: RevisionDocument): StoredDefinition {

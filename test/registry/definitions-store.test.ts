@@ -79,6 +79,14 @@ describe('registry: definition store on the real MongoDB-wire server', () => {
     assert.equal(head?.definition.name, (await store.get('busy', 5))?.definition.name);
   });
 
+  it('keeps every definition findable when many are saved at once onto the same new binding', async () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `racer-${i}`);
+    await Promise.all(
+      ids.map((id) => store.save(definition(id, { on: [{ source: 'ci', type: 'race' }] }), { format: 'json' })),
+    );
+    assert.deepEqual((await store.findForEvent('ci', 'race')).map((s) => s.definition.id).sort(), [...ids].sort());
+  });
+
   it('finds definitions by binding, including disabled ones, and follows binding changes', async () => {
     await store.save(definition('on-jira'), { format: 'json' });
     await store.save(definition('off', { enabled: false }), { format: 'json' });

@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/common';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -7,17 +6,9 @@ import { buildRun } from '../../activities/actions/build-run';
 import { CommandStartError, runCommand } from '../../activities/process';
 import { eventually } from '../support/http-receiver';
 import { runAction } from '../support/run-action';
+import { failureOf } from '../support/failure-of';
 
 const node = process.execPath;
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(error)}`);
-  return error;
-}
 
 /** Whether a process is alive; a zombie waiting for its reaper counts as gone. */
 function isRunning(pid: number): boolean {

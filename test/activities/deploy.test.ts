@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/common';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type http from 'node:http';
@@ -10,17 +9,9 @@ import { deployHttpUpload } from '../../activities/actions/deploy-http-upload';
 import { deployRsync } from '../../activities/actions/deploy-rsync';
 import { HttpReceiver } from '../support/http-receiver';
 import { runAction } from '../support/run-action';
+import { failureOf } from '../support/failure-of';
 
 const node = process.execPath;
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(error)}`);
-  return error;
-}
 
 /** Writes files (relative path → content) below a directory. */
 function writeTree(root: string, files: Record<string, string>): void {

@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/common';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,6 +14,7 @@ import { gitMerge } from '../../activities/actions/git-merge';
 import { gitTag } from '../../activities/actions/git-tag';
 import { gitFailure, mirrorDir, removeRunWorktrees, worktreeDir } from '../../activities/git/workspace';
 import { runAction } from '../support/run-action';
+import { failureOf } from '../support/failure-of';
 
 const ALICE = { name: 'Alice Example', email: 'alice@example.com' };
 const BOB = { name: 'Bob Example', email: 'bob@example.com' };
@@ -127,15 +127,6 @@ function seedRepository(root: string): Seed {
   const template = path.join(root, 'template.git');
   git(root, ['clone', '--quiet', '--bare', work, template]);
   return { template, initial, rel10, release120, rel12, rel13, tidy, hotfix };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(error)}`);
-  return error;
 }
 
 function lsRemote(remote: string): Record<string, string> {

@@ -1,9 +1,9 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import { createActivities, type ActivityDeps, type StepMeta } from '../../activities';
 import { HttpReceiver } from '../support/http-receiver';
+import { failureOf } from '../support/failure-of';
 
 const step: StepMeta = {
   eventId: 'test-1',
@@ -25,15 +25,6 @@ async function callHttp(input: unknown, env: Record<string, string> = {}): Promi
   const activity = createActivities(deps)['http.request'] as (input: unknown, meta: StepMeta) => Promise<unknown>;
   // Failures are the point of several tests; the environment's own failure log would only repeat them.
   return new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') }).run(activity, input, step);
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(error)}`);
-  return error;
 }
 
 describe('activities: http.request', () => {

@@ -22,6 +22,8 @@ export interface FlowConfig {
   };
   readonly gateway: {
     readonly port: number;
+    /** Requests a minute accepted from one event source before 429 (`FLOW_RATE_LIMIT_PER_MINUTE`). */
+    readonly rateLimitPerMinute: number;
   };
   readonly worker: {
     /** Temporal SDK log level; WARN by default because INFO logs every workflow bundle build. */
@@ -54,7 +56,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlowConfig {
       taskQueue: nonEmpty(env, 'FLOW_TASK_QUEUE') ?? DEFAULTS.taskQueue,
     },
     mongodb: { uri: mongodbUri, database: databaseFromUri(mongodbUri) },
-    gateway: { port: parsePort(env, 'PORT', DEFAULTS.port) },
+    gateway: {
+      port: parsePort(env, 'PORT', DEFAULTS.port),
+      rateLimitPerMinute: parsePositiveInt(env, 'FLOW_RATE_LIMIT_PER_MINUTE', 600),
+    },
     worker: { logLevel: parseLogLevel(env) },
   };
 }
@@ -73,6 +78,14 @@ export function parsePort(env: NodeJS.ProcessEnv, name: string, fallback: number
     throw new ConfigError(name, `${name}=${JSON.stringify(raw)} is not a TCP port; use a number from 1 to 65535.`);
   }
   return port;
+}
+
+function parsePositiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^[1-9]\d{0,8}$/.test(raw))
+    throw new ConfigError(name, `${name}=${JSON.stringify(raw)} must be a positive whole number.`);
+  return Number(raw);
 }
 
 function parseLogLevel(env: NodeJS.ProcessEnv): WorkerLogLevel {

@@ -1,4 +1,8 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import { pino, type Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { EVENT_NAME } from '../common/definition';
 import type { AnyAction } from '../activities';
 import type { IntakeDeps } from '../intake';
 import type { DefinitionStore } from '../registry';
@@ -7,8 +11,12 @@ import { catalogRouter } from './catalog-router';
 import { definitionsRouter } from './definitions-router';
 import { eventsRouter } from './events-router';
 import { checkHealth, type HealthProbe } from './health';
+import { createMetrics, measuredIntake, type GatewayMetrics } from './metrics';
 import { planRouter } from './plan-router';
+import { perSourceRateLimit } from './rate-limit';
 import { notFound, problemErrorHandler, sendProblem } from './problem';
+import type { WebhookAdapter } from './webhooks/adapter';
+import { webhooksRouter } from './webhooks/router';
 
 /** Everything the gateway needs from the outside world; `main.ts` wires the real clients. */
 export interface GatewayDeps {
@@ -18,16 +26,35 @@ export interface GatewayDeps {
   readonly store: DefinitionStore;
   readonly catalog: ReadonlyMap<string, AnyAction>;
   readonly intake: IntakeDeps;
-  readonly log?: (message: string, error?: unknown) => void;
+  /** Webhook sources and the environment holding their secrets (`FLOW_WEBHOOK_SECRET_*`, `FLOW_ALLOW_UNSIGNED`). */
+  readonly webhooks: {
+    readonly adapters: readonly WebhookAdapter[];
+    readonly env: Readonly<Record<string, string | undefined>>;
+  };
+  /** Request and error log; silent when omitted (tests). Authorization headers and signatures are redacted. */
+  readonly logger?: Logger;
+  /** Requests a minute accepted from one event source before answering 429 (default 600). */
+  readonly rateLimitPerMinute?: number;
+  readonly metrics?: GatewayMetrics;
 }
 
 /** Builds the gateway's Express app. */
 export function createApp(deps: GatewayDeps): Express {
-  const log = deps.log ?? ((message: string, error?: unknown) => console.error(message, error));
+  const logger = deps.logger ?? pino({ level: 'silent' });
+  const metrics = deps.metrics ?? createMetrics();
+  const accept = measuredIntake(deps.intake, metrics);
+  const limit = perSourceRateLimit(deps.rateLimitPerMinute ?? 600);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.use(helmet());
+  app.use(pinoHttp({ logger, redact: { paths: REDACTED_HEADERS, censor: '[redacted]' } }));
+  app.use(countRejections(metrics));
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
 
   app.get('/healthz', async (_req, res) => {
     const report = await checkHealth(deps.health);
@@ -47,9 +74,14 @@ export function createApp(deps: GatewayDeps): Express {
     });
   });
 
+  // Webhooks authenticate by their own signatures, not by the API token.
+  app.use('/webhooks/:source', limit);
+  app.use(webhooksRouter({ accept, ...deps.webhooks }));
+
   const auth = requireBearer(deps.apiToken);
   app.use('/events', auth);
-  app.use(eventsRouter(deps.intake));
+  app.use('/events/:source', limit);
+  app.use(eventsRouter(accept));
   app.use(
     '/api',
     auth,
@@ -59,6 +91,33 @@ export function createApp(deps: GatewayDeps): Express {
   );
 
   app.use(notFound);
-  app.use(problemErrorHandler(log));
+  app.use(problemErrorHandler((message, error) => logger.error({ err: error }, message)));
   return app;
+}
+
+/** Headers that carry credentials; pino-http writes `[redacted]` instead. */
+const REDACTED_HEADERS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-hub-signature"]',
+  'req.headers["x-hub-signature-256"]',
+  'req.headers["x-gitlab-token"]',
+  'req.headers["x-flow-token"]',
+  'res.headers["set-cookie"]',
+];
+
+/** Counts refused event and webhook requests by source and status (unauthenticated ones under one label). */
+function countRejections(metrics: GatewayMetrics): RequestHandler {
+  return (req, res, next) => {
+    const match = /^\/(?:events|webhooks)\/([^/]+)/.exec(req.path);
+    if (match) {
+      res.on('finish', () => {
+        if (res.statusCode < 400) return;
+        // Label values must stay few: unknown and unauthenticated senders share one label.
+        const known = res.statusCode !== 401 && res.statusCode !== 404 && EVENT_NAME.test(match[1] ?? '');
+        metrics.rejected.inc({ source: known ? (match[1] ?? '') : 'other', status: String(res.statusCode) });
+      });
+    }
+    next();
+  };
 }

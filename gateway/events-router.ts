@@ -1,11 +1,12 @@
 import { Router } from 'express';
 import { EVENT_NAME } from '../common/definition';
-import { acceptEvent, TemporalUnavailableError, type IntakeDeps } from '../intake';
+import { TemporalUnavailableError } from '../intake';
+import type { AcceptFn } from './metrics';
 import { ProblemError } from './problem';
 import { jsonBody, requireJsonObject, routeParam } from './request-body';
 
 /** `POST /events/:source/:type`: the generic, durable event intake. */
-export function eventsRouter(intake: IntakeDeps): Router {
+export function eventsRouter(accept: AcceptFn): Router {
   const router = Router();
   router.post('/events/:source/:type', jsonBody, async (req, res) => {
     const source = routeParam(req, 'source');
@@ -18,7 +19,7 @@ export function eventsRouter(intake: IntakeDeps): Router {
       throw new ProblemError(400, 'Bad Request', 'The Idempotency-Key header must be 1-200 visible ASCII characters.');
     }
     try {
-      const accepted = await acceptEvent(intake, { source, type, body, ...(idempotencyKey ? { idempotencyKey } : {}) });
+      const accepted = await accept({ source, type, body, ...(idempotencyKey ? { idempotencyKey } : {}) });
       res.status(202).json(accepted);
     } catch (error) {
       if (error instanceof TemporalUnavailableError) {

@@ -3,7 +3,10 @@ import { Client, Connection } from '@temporalio/client';
 import { actionsById } from '../activities';
 import { DefinitionStore, openMongo, pingMongo } from '../registry';
 import { createApp } from './app';
+import { pino } from 'pino';
 import { temporalProbe } from './health';
+import { createMetrics } from './metrics';
+import { webhookAdapters } from './webhooks/adapters';
 
 /** Gateway entry point: `npm run start:gateway`. Stops accepting connections on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
@@ -24,6 +27,10 @@ async function main(): Promise<void> {
     store: new DefinitionStore(mongo.db, catalog),
     catalog,
     intake: { client, taskQueue: config.temporal.taskQueue },
+    webhooks: { adapters: webhookAdapters, env: process.env },
+    logger: pino({ level: process.env['FLOW_HTTP_LOG_LEVEL'] ?? 'info' }),
+    rateLimitPerMinute: config.gateway.rateLimitPerMinute,
+    metrics: createMetrics({ defaultMetrics: true }),
   });
   const server = app.listen(config.gateway.port, () => {
     console.log(`[gateway] listening on http://localhost:${config.gateway.port}`);

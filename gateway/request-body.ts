@@ -12,14 +12,61 @@ export function requireJsonContentType(req: Request): void {
   }
 }
 
-/** The parsed JSON body, which must be an object. */
+/** Deepest nesting of objects and arrays accepted in a JSON body. */
+export const MAX_JSON_DEPTH = 64;
+
+/** The parsed JSON body, which must be an object no deeper than {@link MAX_JSON_DEPTH}. */
 export function requireJsonObject(req: Request): Record<string, unknown> {
   requireJsonContentType(req);
-  const body: unknown = req.body;
+  return checkObject(req.body);
+}
+
+/** Parses a raw body as a JSON object: UTF-8 only, no deeper than {@link MAX_JSON_DEPTH}; 415/400 otherwise. */
+export function parseJsonObject(req: Request, raw: Buffer): Record<string, unknown> {
+  requireJsonContentType(req);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch {
+    throw new ProblemError(400, 'Bad Request', 'The body is not valid UTF-8; send JSON encoded as UTF-8.');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ProblemError(
+      400,
+      'Bad Request',
+      `The body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return checkObject(parsed);
+}
+
+function checkObject(body: unknown): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ProblemError(400, 'Bad Request', 'The body must be a JSON object, such as {"issue": "REL-7"}.');
   }
+  if (depthExceeds(body, MAX_JSON_DEPTH)) {
+    throw new ProblemError(
+      400,
+      'Bad Request',
+      `The body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels.`,
+    );
+  }
   return body as Record<string, unknown>;
+}
+
+/** True when `value` nests deeper than `limit`; iterative, so a hostile body cannot overflow the stack. */
+function depthExceeds(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** A route parameter as a single string. */

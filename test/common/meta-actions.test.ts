@@ -15,17 +15,27 @@ describe('common: meta-actions', () => {
       ['2.0.0-rc.1', 'major', '2.0.0'],
       ['1.2.4-beta.3', 'prerelease', '1.2.4-rc.0'],
     ];
-    for (const [version, bump, expected] of cases) assert.equal(nextVersion(version, bump), expected, `${version} ${bump}`);
+    for (const [version, bump, expected] of cases)
+      assert.equal(nextVersion(version, bump), expected, `${version} ${bump}`);
     assert.equal(nextVersion('1.2.3', 'prerelease', 'beta'), '1.2.4-beta.0');
   });
 
   it('rejects versions that are not semantic versions, saying what is expected', () => {
-    assert.throws(() => nextVersion('1.2', 'patch'), (e: unknown) => e instanceof MetaActionError && /"1.2" is not a semantic version/.test(e.message));
-    assert.throws(() => runMetaAction('version.next', { version: '1.0.0', bump: 'huge' }), /major, minor, patch or prerelease/);
+    assert.throws(
+      () => nextVersion('1.2', 'patch'),
+      (e: unknown) => e instanceof MetaActionError && /"1.2" is not a semantic version/.test(e.message),
+    );
+    assert.throws(
+      () => runMetaAction('version.next', { version: '1.0.0', bump: 'huge' }),
+      /major, minor, patch or prerelease/,
+    );
   });
 
   it('returns the previous and next version from version.next, and flow.set its input', () => {
-    assert.deepEqual(runMetaAction('version.next', { version: 'v3.9.9', bump: 'minor' }), { previous: '3.9.9', version: '3.10.0' });
+    assert.deepEqual(runMetaAction('version.next', { version: 'v3.9.9', bump: 'minor' }), {
+      previous: '3.9.9',
+      version: '3.10.0',
+    });
     assert.deepEqual(runMetaAction('flow.set', { a: 1 }), { a: 1 });
   });
 });

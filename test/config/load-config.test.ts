@@ -10,7 +10,7 @@ describe('config: loadConfig', () => {
     assert.deepEqual(config, {
       temporal: { address: 'localhost:7233', namespace: 'default', taskQueue: 'flow' },
       mongodb: { uri: 'mongodb://127.0.0.1:27017/flow', database: 'flow' },
-      gateway: { port: 3000 },
+      gateway: { port: 3000, rateLimitPerMinute: 600 },
       worker: { logLevel: 'WARN' },
     });
     assert.equal(config.temporal.address, DEFAULTS.temporalAddress);

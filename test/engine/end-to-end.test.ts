@@ -141,14 +141,9 @@ describe('engine: event to completed run, through HTTP', () => {
     );
     assert.deepEqual(new Set(responses.map((res) => res.status)), new Set([202]));
     assert.equal(responses.filter((res) => res.body.duplicate === false).length, 1);
-    assert.deepEqual(
-      new Set(responses.map((res) => res.body.workflowId as string)),
-      new Set([`event-jira-${key}`]),
-    );
+    assert.deepEqual(new Set(responses.map((res) => res.body.workflowId as string)), new Set([`event-jira-${key}`]));
 
-    const dispatch = (await harness.client.workflow
-      .getHandle(`event-jira-${key}`)
-      .result()) as DispatchResult;
+    const dispatch = (await harness.client.workflow.getHandle(`event-jira-${key}`).result()) as DispatchResult;
     await harness.client.workflow.getHandle(dispatch.matched[0]!.workflowId).result();
     const runs = [];
     for await (const execution of harness.client.workflow.list({

@@ -66,7 +66,7 @@ describe('gateway: POST /events/:source/:type', () => {
         catalog: actionsById(),
         store: new DefinitionStore(mongo.db, actionsById()),
         intake: { client: new Client({ connection }), taskQueue: 'unused', timeoutMs: 1_500 },
-        log: () => undefined,
+        webhooks: { adapters: [], env: {} },
       });
       const res = await request(app).post('/events/git/push').set('Authorization', 'Bearer t').send({ ref: 'main' });
       assert.equal(res.status, 503);

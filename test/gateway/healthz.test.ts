@@ -19,6 +19,7 @@ const stubDeps = {
   catalog: actionsById(),
   store: unused<DefinitionStore>('store'),
   intake: unused<IntakeDeps>('intake'),
+  webhooks: { adapters: [], env: {} },
 };
 
 function unused<T extends object>(name: string): T {

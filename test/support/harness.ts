@@ -4,7 +4,8 @@ import type { Express } from 'express';
 import type { Db } from 'mongodb';
 import { actionsById, createActivities, type ActivityDeps } from '../../activities';
 import type { DispatchResult, RunResult } from '../../common/run-types';
-import { createApp } from '../../gateway/app';
+import { createApp, type GatewayDeps } from '../../gateway/app';
+import { webhookAdapters } from '../../gateway/webhooks/adapters';
 import type { HealthProbe } from '../../gateway/health';
 import { acceptEvent } from '../../intake';
 import { DefinitionStore, openMongo, type MongoHandle } from '../../registry';
@@ -43,6 +44,10 @@ export interface HarnessOptions {
   /** Use this MongoDB instead of the fixture's, such as one the test stops and starts. */
   readonly mongo?: MongoHandle;
   readonly health?: Readonly<Record<string, HealthProbe>>;
+  /** The gateway environment for webhooks (`FLOW_WEBHOOK_SECRET_*`, `FLOW_ALLOW_UNSIGNED`). */
+  readonly webhookEnv?: Readonly<Record<string, string | undefined>>;
+  /** Gateway options passed through to `createApp`. */
+  readonly gateway?: Pick<GatewayDeps, 'logger' | 'rateLimitPerMinute' | 'metrics'>;
 }
 
 /** Starts a harness with its own database and task queue. */
@@ -67,7 +72,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     store,
     catalog,
     intake,
-    log: () => undefined,
+    webhooks: { adapters: webhookAdapters, env: options.webhookEnv ?? {} },
+    ...options.gateway,
   });
 
   let worker: Worker | undefined;

@@ -1,0 +1,625 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import fc from 'fast-check';
+import type { AdapterResult, WebhookRequest } from '../../gateway/webhooks/adapter';
+import { github, gitlab, jenkins, jira, webhookAdapters } from '../../gateway/webhooks/adapters';
+
+/** A trimmed copy of a real delivery from `fixtures/webhooks/`, parsed afresh so tests can change it. */
+function fixture(name: string): Record<string, unknown> {
+  const file = path.join(__dirname, 'fixtures', 'webhooks', `${name}.json`);
+  return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+}
+
+function req(body: Record<string, unknown>, headers: Record<string, string | undefined> = {}): WebhookRequest {
+  return { headers, body };
+}
+
+/** Narrows a result to an event, failing with the result itself so a wrong kind is easy to read. */
+function eventOf(result: AdapterResult): Extract<AdapterResult, { kind: 'event' }> {
+  assert.equal(result.kind, 'event', JSON.stringify(result));
+  return result;
+}
+
+describe('webhook adapters', () => {
+  describe('jira', () => {
+    it('turns an admin issue_updated webhook with a status change into issue_transitioned', () => {
+      const result = jira.normalize(
+        req(fixture('jira-issue-updated-status'), { 'x-atlassian-webhook-identifier': '7f3c9a52-1c1e-4f7b-9a1d' }),
+      );
+      assert.deepEqual(result, {
+        kind: 'event',
+        type: 'issue_transitioned',
+        deliveryKey: '7f3c9a52-1c1e-4f7b-9a1d',
+        body: { issue: 'REL-17', project: 'REL', from: 'In Review', to: 'Ready for release', user: 'Mia Krystof' },
+      });
+    });
+
+    it('turns a workflow post-function webhook into issue_transitioned with the transition name', () => {
+      const result = jira.normalize(req(fixture('jira-post-function')));
+      assert.deepEqual(result, {
+        kind: 'event',
+        type: 'issue_transitioned',
+        body: {
+          issue: 'OPS-204',
+          project: 'OPS',
+          transition: 'Approve deployment',
+          from: 'Awaiting approval',
+          to: 'Approved',
+          user: 'jsmith',
+        },
+      });
+    });
+
+    it('prefers the transition object even when a post-function payload also names a webhookEvent', () => {
+      const body = { ...fixture('jira-post-function'), webhookEvent: 'jira:issue_updated' };
+      assert.equal(eventOf(jira.normalize(req(body))).type, 'issue_transitioned');
+    });
+
+    it('reports issue_updated when the changelog has no status item, and omits the delivery key without the header', () => {
+      const body = fixture('jira-issue-updated-status');
+      const changelog = body['changelog'] as { items: { field: string }[] };
+      changelog.items = changelog.items.filter((item) => item.field !== 'status');
+      assert.deepEqual(jira.normalize(req(body)), {
+        kind: 'event',
+        type: 'issue_updated',
+        body: { issue: 'REL-17', project: 'REL', user: 'Mia Krystof' },
+      });
+    });
+
+    it('maps issue_created and issue_deleted to their own types', () => {
+      for (const [webhookEvent, type] of [
+        ['jira:issue_created', 'issue_created'],
+        ['jira:issue_deleted', 'issue_deleted'],
+      ] as const) {
+        const body: Record<string, unknown> = { ...fixture('jira-issue-updated-status'), webhookEvent };
+        delete body['changelog'];
+        assert.equal(eventOf(jira.normalize(req(body))).type, type);
+      }
+    });
+
+    it('maps comment_created with the comment text and falls back to the comment author', () => {
+      const { issue } = fixture('jira-issue-updated-status');
+      const result = jira.normalize(
+        req({
+          timestamp: 1715678400999,
+          webhookEvent: 'comment_created',
+          comment: { id: '10200', body: 'Ship it.', author: { accountId: '5b10ac8d82e05b22cc7d4ef5' } },
+          issue,
+        }),
+      );
+      assert.deepEqual(eventOf(result).body, {
+        issue: 'REL-17',
+        project: 'REL',
+        user: '5b10ac8d82e05b22cc7d4ef5',
+        comment: 'Ship it.',
+      });
+      assert.equal(eventOf(result).type, 'comment_created');
+    });
+
+    it('maps jira:version_released to version_released with the version name and project id', () => {
+      const result = jira.normalize(
+        req({
+          timestamp: 1715678400999,
+          webhookEvent: 'jira:version_released',
+          version: {
+            self: 'https://acme.atlassian.net/rest/api/2/version/10010',
+            id: '10010',
+            name: '1.4.0',
+            released: true,
+            projectId: 10000,
+          },
+        }),
+      );
+      assert.deepEqual(result, {
+        kind: 'event',
+        type: 'version_released',
+        body: { version: '1.4.0', project: '10000' },
+      });
+    });
+
+    it('passes other tame event names through without their prefix and rejects the rest', () => {
+      assert.equal(eventOf(jira.normalize(req({ webhookEvent: 'jira:worklog_updated' }))).type, 'worklog_updated');
+      assert.equal(eventOf(jira.normalize(req({ webhookEvent: 'sprint_started' }))).type, 'sprint_started');
+      const rejected = jira.normalize(req({ webhookEvent: 'jira:Issue Updated!' }));
+      assert.deepEqual(rejected, {
+        kind: 'invalid',
+        status: 422,
+        detail: 'Jira webhookEvent "jira:Issue Updated!" does not name an event Flow can match',
+      });
+    });
+
+    it('rejects issue events without issue.key', () => {
+      const body = fixture('jira-issue-updated-status');
+      delete (body['issue'] as Record<string, unknown>)['key'];
+      assert.deepEqual(jira.normalize(req(body)), {
+        kind: 'invalid',
+        status: 422,
+        detail: 'Jira "jira:issue_updated" payload has no issue.key',
+      });
+      const postFunction = fixture('jira-post-function');
+      delete postFunction['issue'];
+      assert.deepEqual(jira.normalize(req(postFunction)), {
+        kind: 'invalid',
+        status: 422,
+        detail: 'Jira transition payload has no issue.key',
+      });
+    });
+
+    it('rejects a payload with neither shape', () => {
+      assert.deepEqual(jira.normalize(req({ issue: { key: 'REL-1' } })), {
+        kind: 'invalid',
+        status: 422,
+        detail: 'Jira payload has no webhookEvent and no transition object',
+      });
+    });
+
+    it('reads only own fields, so a status item without toString gives null, not Object.prototype.toString', () => {
+      const result = jira.normalize(
+        req({
+          webhookEvent: 'jira:issue_updated',
+          issue: { key: 'REL-2' },
+          changelog: { items: [{ field: 'status' }] },
+        }),
+      );
+      assert.deepEqual(eventOf(result).body, { issue: 'REL-2', project: null, from: null, to: null, user: null });
+    });
+  });
+
+  describe('jenkins', () => {
+    it('turns a FINALIZED notification into build_finished keyed by job, number and phase', () => {
+      assert.deepEqual(jenkins.normalize(req(fixture('jenkins-finalized'))), {
+        kind: 'event',
+        type: 'build_finished',
+        deliveryKey: 'flow-release#128#FINALIZED',
+        body: {
+          job: 'flow-release',
+          number: 128,
+          status: 'SUCCESS',
+          url: 'https://ci.example.com/job/flow-release/128/',
+          parameters: { VERSION: '1.4.0', DRY_RUN: 'false' },
+          scm: {
+            url: 'https://github.com/acme/flow.git',
+            branch: 'origin/main',
+            commit: '0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c',
+            changes: ['CHANGELOG.md'],
+            culprits: ['octocat'],
+          },
+        },
+      });
+    });
+
+    it('maps each phase to its own type and delivery key', () => {
+      const seen = ['QUEUED', 'STARTED', 'COMPLETED', 'FINALIZED'].map((phase) => {
+        const body = fixture('jenkins-finalized');
+        (body['build'] as Record<string, unknown>)['phase'] = phase;
+        const result = eventOf(jenkins.normalize(req(body)));
+        return [result.type, result.deliveryKey];
+      });
+      assert.deepEqual(seen, [
+        ['build_queued', 'flow-release#128#QUEUED'],
+        ['build_started', 'flow-release#128#STARTED'],
+        ['build_completed', 'flow-release#128#COMPLETED'],
+        ['build_finished', 'flow-release#128#FINALIZED'],
+      ]);
+    });
+
+    it('accepts parameters as a list of name/value pairs, a string build number, no status and no scm', () => {
+      const result = jenkins.normalize(
+        req({
+          name: 'deploy',
+          url: 'job/deploy/',
+          build: {
+            number: '7',
+            phase: 'STARTED',
+            parameters: [
+              { name: 'ENV', value: 'prod' },
+              { name: 'CANARY', value: true },
+              { name: '__proto__', value: 'kept as a plain parameter' },
+              { value: 'no name' },
+            ],
+          },
+        }),
+      );
+      const event = eventOf(result);
+      assert.deepEqual(event.body, {
+        job: 'deploy',
+        number: 7,
+        status: null,
+        url: 'job/deploy/',
+        parameters: Object.fromEntries([
+          ['ENV', 'prod'],
+          ['CANARY', true],
+          ['__proto__', 'kept as a plain parameter'],
+        ]),
+        scm: {},
+      });
+      assert.equal(event.deliveryKey, 'deploy#7#STARTED');
+    });
+
+    it('rejects an unknown phase, a missing name and a missing build number, naming the field', () => {
+      const unknown = fixture('jenkins-finalized');
+      (unknown['build'] as Record<string, unknown>)['phase'] = 'DELETED';
+      assert.deepEqual(jenkins.normalize(req(unknown)), {
+        kind: 'invalid',
+        status: 422,
+        detail: 'Jenkins build.phase "DELETED" is not QUEUED, STARTED, COMPLETED or FINALIZED',
+      });
+      const nameless = fixture('jenkins-finalized');
+      delete nameless['name'];
+      assert.deepEqual(jenkins.normalize(req(nameless)), {
+        kind: 'invalid',
+        status: 422,
+        detail: 'Jenkins payload has no job name (name)',
+      });
+      const numberless = fixture('jenkins-finalized');
+      delete (numberless['build'] as Record<string, unknown>)['number'];
+      assert.deepEqual(jenkins.normalize(req(numberless)), {
+        kind: 'invalid',
+        status: 422,
+        detail: 'Jenkins payload has no build number (build.number)',
+      });
+    });
+  });
+
+  describe('github', () => {
+    const headers = (event: string): Record<string, string> => ({
+      'x-github-event': event,
+      'x-github-delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+      'x-hub-signature-256': 'sha256=not-checked-by-adapters',
+    });
+
+    it('turns a branch push into push with the branch, commits and the delivery id', () => {
+      assert.deepEqual(github.normalize(req(fixture('github-push'), headers('push'))), {
+        kind: 'event',
+        type: 'push',
+        deliveryKey: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+        body: {
+          ref: 'refs/heads/main',
+          branch: 'main',
+          tag: null,
+          before: '6113728f27ae82c7b1a177c8d03f9e96e0adf246',
+          after: '0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c',
+          repository: 'acme/flow',
+          pusher: 'octocat',
+          commits: [
+            {
+              id: '0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c',
+              message: 'Add release notes for 1.4.0',
+              author: 'octocat@github.com',
+            },
+          ],
+          created: false,
+          deleted: false,
+          forced: false,
+        },
+      });
+    });
+
+    it('reports a tag push with the tag and no branch', () => {
+      const body = { ...fixture('github-push'), ref: 'refs/tags/v1.4.0', created: true, commits: [] };
+      const event = eventOf(github.normalize(req(body, headers('push'))));
+      assert.deepEqual([event.body['branch'], event.body['tag'], event.body['created']], [null, 'v1.4.0', true]);
+    });
+
+    it('keeps at most 100 commits and caps each message at 1,000 characters', () => {
+      const commit = { id: 'c0ffee', message: 'x'.repeat(5_000), author: { email: 'a@example.com' } };
+      const body = { ...fixture('github-push'), commits: Array.from({ length: 250 }, () => commit) };
+      const commits = eventOf(github.normalize(req(body, headers('push')))).body['commits'] as { message: string }[];
+      assert.equal(commits.length, 100);
+      assert.equal(commits[0]?.message.length, 1_000);
+    });
+
+    it('turns pull_request into pull_request_<action>', () => {
+      assert.deepEqual(github.normalize(req(fixture('github-pull-request-closed'), headers('pull_request'))), {
+        kind: 'event',
+        type: 'pull_request_closed',
+        deliveryKey: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+        body: {
+          action: 'closed',
+          number: 42,
+          title: 'Bump semver to 7.8.6',
+          state: 'closed',
+          merged: true,
+          base: 'main',
+          head: 'bump-semver',
+          repository: 'acme/flow',
+          user: 'octocat',
+          url: 'https://github.com/acme/flow/pull/42',
+        },
+      });
+    });
+
+    it('turns release into release_<action>', () => {
+      assert.deepEqual(github.normalize(req(fixture('github-release-published'), headers('release'))), {
+        kind: 'event',
+        type: 'release_published',
+        deliveryKey: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+        body: {
+          action: 'published',
+          tag: 'v1.4.0',
+          name: 'Flow 1.4.0',
+          prerelease: false,
+          draft: false,
+          repository: 'acme/flow',
+          url: 'https://github.com/acme/flow/releases/tag/v1.4.0',
+        },
+      });
+    });
+
+    it('ignores ping and events Flow does not handle, naming the event', () => {
+      assert.deepEqual(github.normalize(req({ zen: 'Design for failure.', hook_id: 1 }, headers('ping'))), {
+        kind: 'ignored',
+        reason: 'GitHub ping',
+      });
+      assert.deepEqual(github.normalize(req({ action: 'opened' }, headers('issues'))), {
+        kind: 'ignored',
+        reason: 'GitHub event "issues" is not handled by Flow',
+      });
+    });
+
+    it('rejects a delivery without X-GitHub-Event with 400 and an action it cannot use with 422', () => {
+      assert.deepEqual(github.normalize(req(fixture('github-push'))), {
+        kind: 'invalid',
+        status: 400,
+        detail: 'GitHub delivery has no X-GitHub-Event header',
+      });
+      const body = { ...fixture('github-pull-request-closed'), action: 'Closed Now' };
+      assert.deepEqual(github.normalize(req(body, headers('pull_request'))), {
+        kind: 'invalid',
+        status: 422,
+        detail: 'GitHub pull_request payload has no valid action',
+      });
+    });
+  });
+
+  describe('gitlab', () => {
+    it('turns a push hook into push, preferring Idempotency-Key as the delivery key', () => {
+      const result = gitlab.normalize(
+        req(fixture('gitlab-push'), {
+          'x-gitlab-event': 'Push Hook',
+          'x-gitlab-event-uuid': '13792a34-cac6-4fda-95a8-c58e00a3954e',
+          'idempotency-key': 'f5fb6f87-9e11-4b2b-9b7c-3c2f2b6a1d10',
+        }),
+      );
+      assert.deepEqual(result, {
+        kind: 'event',
+        type: 'push',
+        deliveryKey: 'f5fb6f87-9e11-4b2b-9b7c-3c2f2b6a1d10',
+        body: {
+          ref: 'refs/heads/release/1.4',
+          branch: 'release/1.4',
+          tag: null,
+          before: '95790bf891e76fee5e1747ab589903a6a1f80f22',
+          after: 'da1560886d4f094c3e6c9ef40349f7d38b5d27d7',
+          repository: 'platform/flow',
+          user: 'jsmith',
+          commits: [
+            {
+              id: 'b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327',
+              message: 'Update Catalan translation to e38cb41.\n',
+              author: 'jordi@softcatala.org',
+            },
+            {
+              id: 'da1560886d4f094c3e6c9ef40349f7d38b5d27d7',
+              message: 'fixed readme',
+              author: 'gitlabdev@dv6700.(none)',
+            },
+          ],
+        },
+      });
+    });
+
+    it('turns a tag push hook into tag_push keyed by X-Gitlab-Event-UUID when there is no Idempotency-Key', () => {
+      const result = gitlab.normalize(
+        req(fixture('gitlab-tag-push'), { 'x-gitlab-event-uuid': '13792a34-cac6-4fda-95a8-c58e00a3954e' }),
+      );
+      assert.deepEqual(result, {
+        kind: 'event',
+        type: 'tag_push',
+        deliveryKey: '13792a34-cac6-4fda-95a8-c58e00a3954e',
+        body: {
+          ref: 'refs/tags/v1.4.0',
+          branch: null,
+          tag: 'v1.4.0',
+          before: '0000000000000000000000000000000000000000',
+          after: '82b3d5ae55f7080f1e6022629cdb57bfae7cccc7',
+          repository: 'platform/flow',
+          user: 'jsmith',
+          commits: [],
+        },
+      });
+    });
+
+    it('ignores other object kinds and rejects a payload without object_kind', () => {
+      assert.deepEqual(gitlab.normalize(req({ object_kind: 'merge_request', event_type: 'merge_request' })), {
+        kind: 'ignored',
+        reason: 'GitLab "merge_request" events are not handled by Flow',
+      });
+      assert.deepEqual(gitlab.normalize(req({ event_name: 'push' })), {
+        kind: 'invalid',
+        status: 422,
+        detail: 'GitLab payload has no object_kind',
+      });
+    });
+  });
+
+  describe('the adapter list', () => {
+    it('lists every source once, each with its auth scheme', () => {
+      assert.deepEqual(
+        webhookAdapters.map((adapter) => [adapter.source, adapter.auth]),
+        [
+          ['jira', { kind: 'hmac-sha256', header: 'x-hub-signature', prefix: 'sha256=' }],
+          ['jenkins', { kind: 'token', header: 'x-flow-token' }],
+          ['github', { kind: 'hmac-sha256', header: 'x-hub-signature-256', prefix: 'sha256=' }],
+          ['gitlab', { kind: 'token', header: 'x-gitlab-token' }],
+        ],
+      );
+    });
+  });
+
+  describe('totality (property-based)', () => {
+    // Keys and values the adapters look for, mixed with arbitrary ones, so generated objects reach deep branches.
+    const fieldNames = [
+      'webhookEvent',
+      'transition',
+      'transitionName',
+      'from_status',
+      'to_status',
+      'issue',
+      'key',
+      'fields',
+      'project',
+      'user',
+      'changelog',
+      'items',
+      'field',
+      'fieldId',
+      'fromString',
+      'toString',
+      'version',
+      'name',
+      'projectId',
+      'comment',
+      'body',
+      'author',
+      'build',
+      'number',
+      'phase',
+      'status',
+      'parameters',
+      'value',
+      'scm',
+      'full_url',
+      'url',
+      'ref',
+      'commits',
+      'id',
+      'message',
+      'email',
+      'repository',
+      'full_name',
+      'pusher',
+      'action',
+      'pull_request',
+      'base',
+      'head',
+      'release',
+      'tag_name',
+      'object_kind',
+      'path_with_namespace',
+      'user_username',
+      '__proto__',
+      'constructor',
+      'hasOwnProperty',
+    ];
+    const fieldValues = [
+      'jira:issue_updated',
+      'jira:issue_created',
+      'jira:version_released',
+      'comment_created',
+      'status',
+      'QUEUED',
+      'FINALIZED',
+      'refs/heads/main',
+      'refs/tags/v1',
+      'push',
+      'tag_push',
+      'opened',
+      'constructor',
+      '__proto__',
+    ];
+    const key = fc.oneof(fc.constantFrom(...fieldNames), fc.string({ maxLength: 8 }));
+    const { value } = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.constant(null),
+        fc.boolean(),
+        fc.integer(),
+        fc.double(),
+        fc.string({ maxLength: 12 }),
+        fc.constantFrom(...fieldValues),
+        fc.array(tie('value'), { maxLength: 4 }),
+        fc.dictionary(key, tie('value'), { maxKeys: 6 }),
+      ),
+    }));
+    const body = fc.dictionary(key, value, { maxKeys: 8 });
+    const headerName = fc.oneof(
+      fc.constantFrom(
+        'x-github-event',
+        'x-github-delivery',
+        'x-atlassian-webhook-identifier',
+        'x-gitlab-event-uuid',
+        'idempotency-key',
+        'constructor',
+      ),
+      fc.string({ maxLength: 8 }),
+    );
+    const headerValue = fc.option(
+      fc.oneof(fc.constantFrom('push', 'pull_request', 'release', 'ping', 'issues', ''), fc.string({ maxLength: 40 })),
+      { nil: undefined },
+    );
+    const headers = fc.dictionary(headerName, headerValue, { maxKeys: 4 });
+
+    /** The checks every result must pass, whatever the input. */
+    function assertWellFormed(result: AdapterResult): void {
+      switch (result.kind) {
+        case 'event':
+          assert.match(result.type, /^[a-z0-9][a-z0-9_.-]{0,63}$/);
+          assert.equal(typeof result.body, 'object');
+          assert.ok(result.deliveryKey === undefined || typeof result.deliveryKey === 'string');
+          JSON.stringify(result.body);
+          break;
+        case 'ignored':
+          assert.ok(result.reason.length > 0);
+          break;
+        case 'invalid':
+          assert.ok(result.status === 400 || result.status === 422);
+          assert.ok(result.detail.length > 0);
+          break;
+        default:
+          assert.fail(`unexpected result ${JSON.stringify(result)}`);
+      }
+    }
+
+    it('never throws and always returns an event, an ignored reason or an invalid detail', () => {
+      fc.assert(
+        fc.property(body, headers, (generatedBody, generatedHeaders) => {
+          for (const adapter of webhookAdapters) {
+            assertWellFormed(adapter.normalize({ headers: generatedHeaders, body: generatedBody }));
+          }
+        }),
+        { numRuns: 2_000 },
+      );
+    });
+
+    // Arbitrary objects rarely get past the first check, so real payloads with fields overwritten reach the rest.
+    it('never throws on real payloads whose fields are overwritten with arbitrary values', () => {
+      const real = [
+        'jira-issue-updated-status',
+        'jira-post-function',
+        'jenkins-finalized',
+        'github-push',
+        'github-pull-request-closed',
+        'github-release-published',
+        'gitlab-push',
+        'gitlab-tag-push',
+      ];
+      fc.assert(
+        fc.property(fc.constantFrom(...real), body, body, headers, (name, top, nested, generatedHeaders) => {
+          const payload = fixture(name);
+          for (const child of Object.values(payload)) {
+            if (typeof child === 'object' && child !== null && !Array.isArray(child)) {
+              Object.assign(child, nested);
+            }
+          }
+          Object.assign(payload, top);
+          for (const adapter of webhookAdapters) {
+            assertWellFormed(adapter.normalize({ headers: generatedHeaders, body: payload }));
+          }
+        }),
+        { numRuns: 2_000 },
+      );
+    });
+  });
+});

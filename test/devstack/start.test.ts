@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,12 +43,29 @@ class StartedFlow {
     return this.exited;
   }
 
-  groupIsGone(): boolean {
+  /** The processes still in the launcher's group, for a failure message that says which one survived. */
+  survivors(): string {
     try {
-      process.kill(-this.child.pid!, 0);
-      return false;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'ESRCH';
+      return execFileSync('ps', ['-o', 'pid=,args=', '-g', String(this.child.pid)], { encoding: 'utf8' }).trim();
+    } catch {
+      return '';
+    }
+  }
+
+  /**
+   * True once no process of the launcher's group is left. Grandchildren (such as a compiler service a child started)
+   * get the same Ctrl-C and exit on their own a moment after the launcher, so this waits up to five seconds.
+   */
+  async groupIsGone(): Promise<boolean> {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      try {
+        process.kill(-this.child.pid!, 0);
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code === 'ESRCH';
+      }
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 }
@@ -60,7 +77,7 @@ describe('devstack: npm start', () => {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'flow-start-'));
   });
   after(async () => {
-    if (running && !running.groupIsGone()) process.kill(-running.child.pid!, 'SIGKILL');
+    if (running && !(await running.groupIsGone())) process.kill(-running.child.pid!, 'SIGKILL');
     fs.rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -122,7 +139,7 @@ describe('devstack: npm start', () => {
     await connection.close();
 
     assert.equal(await running.interrupt(), 0);
-    assert.ok(running.groupIsGone(), 'no process of the launcher survives Ctrl-C');
+    assert.ok(await running.groupIsGone(), `no process of the launcher survives Ctrl-C; left: ${running.survivors()}`);
     assert.match(running.output, /Stopping the gateway, the worker and the services/);
 
     running = StartedFlow.start(env);
@@ -146,6 +163,6 @@ describe('devstack: npm start', () => {
     assert.equal(description.type, 'restartProbe');
 
     assert.equal(await running.interrupt(), 0);
-    assert.ok(running.groupIsGone());
+    assert.ok(await running.groupIsGone(), `no process of the launcher survives Ctrl-C; left: ${running.survivors()}`);
   });
 });

@@ -6,7 +6,7 @@ import { EVENT_NAME } from '../common/definition';
 import type { AnyAction } from '../activities';
 import type { IntakeDeps } from '../intake';
 import type { DefinitionStore } from '../registry';
-import { requireBearer } from './auth';
+import { requireScope, type ApiToken } from './auth';
 import { catalogRouter } from './catalog-router';
 import { definitionsRouter } from './definitions-router';
 import { eventsRouter } from './events-router';
@@ -22,7 +22,10 @@ import { webhooksRouter } from './webhooks/router';
 export interface GatewayDeps {
   /** Probes for `/healthz`, keyed by service name (`temporal`, `mongodb`). */
   readonly health: Readonly<Record<string, HealthProbe>>;
+  /** The write-scoped API token (`FLOW_API_TOKEN`). */
   readonly apiToken: string;
+  /** More tokens with their scopes (`FLOW_API_TOKENS`). */
+  readonly extraTokens?: readonly ApiToken[];
   readonly store: DefinitionStore;
   readonly catalog: ReadonlyMap<string, AnyAction>;
   readonly intake: IntakeDeps;
@@ -78,17 +81,17 @@ export function createApp(deps: GatewayDeps): Express {
   app.use('/webhooks/:source', limit);
   app.use(webhooksRouter({ accept, ...deps.webhooks }));
 
-  const auth = requireBearer(deps.apiToken);
-  app.use('/events', auth);
+  const tokens: ApiToken[] = [{ token: deps.apiToken, scope: 'write' }, ...(deps.extraTokens ?? [])];
+  const read = requireScope(tokens, 'read');
+  const write = requireScope(tokens, 'write');
+  app.use('/events', write);
   app.use('/events/:source', limit);
   app.use(eventsRouter(accept));
-  app.use(
-    '/api',
-    auth,
-    catalogRouter(deps.catalog),
-    definitionsRouter(deps.store, deps.catalog),
-    planRouter(deps.store),
+  // Reading and planning need the read scope; anything that changes the registry needs write.
+  app.use('/api', (req, res, next) =>
+    (req.method === 'GET' || req.method === 'HEAD' || req.path.startsWith('/plan/') ? read : write)(req, res, next),
   );
+  app.use('/api', catalogRouter(deps.catalog), definitionsRouter(deps.store, deps.catalog), planRouter(deps.store));
 
   app.use(notFound);
   app.use(problemErrorHandler((message, error) => logger.error({ err: error }, message)));

@@ -2,12 +2,41 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { ProblemError } from './problem';
 
+/** What a token may do: `read` may GET and plan; `write` may also save, delete, restore and post events. */
+export type Scope = 'read' | 'write';
+
+/** One accepted token and its scope. */
+export interface ApiToken {
+  readonly token: string;
+  readonly scope: Scope;
+}
+
 /**
- * Requires `Authorization: Bearer <token>`. Tokens are compared as SHA-256 digests with `timingSafeEqual`, so
- * neither the content nor the length of the expected token leaks through timing. Tokens are never logged.
+ * Parses `FLOW_API_TOKENS`, a comma-separated list of `scope:token` entries (such as
+ * `read:dashboard-token,write:ci-token`), for tokens besides `FLOW_API_TOKEN` (which has the write scope).
  */
-export function requireBearer(expectedToken: string): RequestHandler {
-  const expected = digest(expectedToken);
+export function parseApiTokens(value: string | undefined): ApiToken[] {
+  return (value ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const match = /^(read|write):(\S{16,})$/.exec(entry);
+      if (!match)
+        throw new Error(
+          'FLOW_API_TOKENS entries must be read:<token> or write:<token>, with tokens of 16 or more characters',
+        );
+      return { scope: match[1] as Scope, token: match[2]! };
+    });
+}
+
+/**
+ * Requires `Authorization: Bearer <token>` with at least `needed` scope. Tokens are compared as SHA-256 digests with
+ * `timingSafeEqual`, against every configured token, so neither a token's content nor its length leaks through
+ * timing. Tokens are never logged.
+ */
+export function requireScope(tokens: readonly ApiToken[], needed: Scope): RequestHandler {
+  const known = tokens.map((entry) => ({ digest: digest(entry.token), scope: entry.scope }));
   return (req, _res, next) => {
     const header = req.get('authorization');
     if (!header) {
@@ -18,11 +47,23 @@ export function requireBearer(expectedToken: string): RequestHandler {
       );
       return;
     }
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match?.[1] || !timingSafeEqual(digest(match[1]), expected)) {
+    const given = digest(/^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? '');
+    let scope: Scope | undefined;
+    for (const entry of known) if (timingSafeEqual(given, entry.digest)) scope = entry.scope;
+    if (!scope) {
       next(
         unauthorized(
           'The bearer token is not valid. Use the value of FLOW_API_TOKEN (kept in .data/api-token by npm start).',
+        ),
+      );
+      return;
+    }
+    if (needed === 'write' && scope !== 'write') {
+      next(
+        new ProblemError(
+          403,
+          'Forbidden',
+          `This token has the read scope; ${req.method} ${req.path} needs a token with the write scope.`,
         ),
       );
       return;

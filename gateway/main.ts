@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { actionsById } from '../activities';
 import { DefinitionStore, openMongo, pingMongo } from '../registry';
 import { createApp } from './app';
+import { parseApiTokens } from './auth';
 import { pino } from 'pino';
 import { temporalProbe } from './health';
 import { createMetrics } from './metrics';
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
   const app = createApp({
     health: { temporal: temporalHealth.probe, mongodb: () => pingMongo(mongo.db) },
     apiToken: token.token,
+    extraTokens: parseApiTokens(process.env['FLOW_API_TOKENS']),
     store: new DefinitionStore(mongo.db, catalog),
     catalog,
     intake: { client, taskQueue: config.temporal.taskQueue },

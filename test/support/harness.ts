@@ -47,7 +47,7 @@ export interface HarnessOptions {
   /** The gateway environment for webhooks (`FLOW_WEBHOOK_SECRET_*`, `FLOW_ALLOW_UNSIGNED`). */
   readonly webhookEnv?: Readonly<Record<string, string | undefined>>;
   /** Gateway options passed through to `createApp`. */
-  readonly gateway?: Pick<GatewayDeps, 'logger' | 'rateLimitPerMinute' | 'metrics'>;
+  readonly gateway?: Pick<GatewayDeps, 'logger' | 'rateLimitPerMinute' | 'metrics' | 'extraTokens'>;
 }
 
 /** Starts a harness with its own database and task queue. */

@@ -22,9 +22,3 @@ export function findFreePort(host = '127.0.0.1'): Promise<number> {
     });
   });
 }
-
-/** Splits `host:port`, defaulting the port when absent. */
-export function parseHostPort(address: string, defaultPort: number): { host: string; port: number } {
-  const match = /^(.*?)(?::(\d+))?$/.exec(address);
-  return { host: match?.[1] || 'localhost', port: match?.[2] ? Number(match[2]) : defaultPort };
-}

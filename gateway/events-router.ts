@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import { EVENT_NAME } from '../common/definition';
-import { TemporalUnavailableError } from '../intake';
 import type { AcceptFn } from './metrics';
 import { ProblemError } from './problem';
 import { jsonBody, requireJsonObject, routeParam } from './request-body';
@@ -18,22 +17,8 @@ export function eventsRouter(accept: AcceptFn): Router {
     if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {
       throw new ProblemError(400, 'Bad Request', 'The Idempotency-Key header must be 1-200 visible ASCII characters.');
     }
-    try {
-      const accepted = await accept({ source, type, body, ...(idempotencyKey ? { idempotencyKey } : {}) });
-      res.status(202).json(accepted);
-    } catch (error) {
-      if (error instanceof TemporalUnavailableError) {
-        throw new ProblemError(
-          503,
-          'Service Unavailable',
-          'Temporal is unreachable, so the event was not accepted. Retry it; the Idempotency-Key makes retries safe.',
-          {
-            headers: { 'Retry-After': '5' },
-          },
-        );
-      }
-      throw error;
-    }
+    const accepted = await accept({ source, type, body, ...(idempotencyKey ? { idempotencyKey } : {}) });
+    res.status(202).json(accepted);
   });
   return router;
 }

@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { TemporalUnavailableError } from '../intake';
 
 /** One field-level problem inside a problem+json response, such as `steps[2].with.url`. */
 export interface ProblemFieldError {
@@ -93,8 +94,16 @@ export function problemErrorHandler(log: (message: string, error: unknown) => vo
   };
 }
 
-/** Errors from the database driver: the registry is unreachable, which the client can retry. */
+/** Errors from unreachable services, which the client can retry: Temporal (nothing accepted) or MongoDB. */
 function mapKnownError(error: unknown): ProblemError | undefined {
+  if (error instanceof TemporalUnavailableError) {
+    return new ProblemError(
+      503,
+      'Service Unavailable',
+      'Temporal is unreachable, so the event was not accepted. Retry it; its Idempotency-Key or delivery id makes retries safe.',
+      { headers: { 'Retry-After': '5' } },
+    );
+  }
   const name = (error as { name?: unknown }).name;
   if (typeof name === 'string' && /^Mongo(ServerSelection|Network|NetworkTimeout|TopologyClosed)Error$/.test(name)) {
     return new ProblemError(

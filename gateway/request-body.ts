@@ -15,9 +15,8 @@ export function requireJsonContentType(req: Request): void {
 /** Deepest nesting of objects and arrays accepted in a JSON body. */
 export const MAX_JSON_DEPTH = 64;
 
-/** The parsed JSON body, which must be an object no deeper than {@link MAX_JSON_DEPTH}. */
+/** The body {@link jsonBody} parsed, which must be an object no deeper than {@link MAX_JSON_DEPTH}. */
 export function requireJsonObject(req: Request): Record<string, unknown> {
-  requireJsonContentType(req);
   return checkObject(req.body);
 }
 

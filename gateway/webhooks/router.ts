@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import express, { Router, type Request } from 'express';
-import { TemporalUnavailableError } from '../../intake';
 import type { AcceptFn } from '../metrics';
 import { ProblemError } from '../problem';
 import { parseJsonObject, routeParam } from '../request-body';
@@ -37,9 +36,10 @@ export function webhooksRouter(deps: WebhookDeps): Router {
       );
     }
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    authenticate(adapter, deps.env, allowUnsigned, headersOf(req), rawBody);
+    const headers = headersOf(req);
+    authenticate(adapter, deps.env, allowUnsigned, headers, rawBody);
     const body = parseJsonObject(req, rawBody);
-    const result = adapter.normalize({ headers: headersOf(req), body });
+    const result = adapter.normalize({ headers, body });
     if (result.kind === 'invalid')
       throw new ProblemError(
         result.status,
@@ -52,27 +52,13 @@ export function webhooksRouter(deps: WebhookDeps): Router {
     }
     const idempotencyKey =
       result.deliveryKey ?? `body-${createHash('sha256').update(rawBody).digest('hex').slice(0, 40)}`;
-    try {
-      const accepted = await deps.accept({
-        source,
-        type: result.type,
-        body: { ...result.body, raw: body },
-        idempotencyKey,
-      });
-      res.status(202).json({ ...accepted, type: result.type });
-    } catch (error) {
-      if (error instanceof TemporalUnavailableError) {
-        throw new ProblemError(
-          503,
-          'Service Unavailable',
-          'Temporal is unreachable, so the delivery was not accepted; the sender should redeliver it.',
-          {
-            headers: { 'Retry-After': '5' },
-          },
-        );
-      }
-      throw error;
-    }
+    const accepted = await deps.accept({
+      source,
+      type: result.type,
+      body: { ...result.body, raw: body },
+      idempotencyKey,
+    });
+    res.status(202).json({ ...accepted, type: result.type });
   });
   return router;
 }

@@ -1,30 +1,12 @@
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
 import assert from 'node:assert/strict';
-import { createActivities, type ActivityDeps, type StepMeta } from '../../activities';
-import { HttpReceiver } from '../support/http-receiver';
+import { httpRequest } from '../../activities/actions/http-request';
 import { failureOf } from '../support/failure-of';
-
-const step: StepMeta = {
-  eventId: 'test-1',
-  definition: 'def',
-  revision: 1,
-  stepId: 'call',
-  workflowId: 'def-test-1',
-  causation: { rootEventId: 'test-1', depth: 0 },
-};
+import { HttpReceiver } from '../support/http-receiver';
+import { runAction } from '../support/run-action';
 
 /** Runs the real http.request activity with an activity context, against a real local HTTP server. */
-async function callHttp(input: unknown, env: Record<string, string> = {}): Promise<unknown> {
-  const deps: ActivityDeps = {
-    env,
-    fetch: globalThis.fetch,
-    emitEvent: () => Promise.reject(new Error('not used')),
-    findDefinitionsForEvent: () => Promise.reject(new Error('not used')),
-  };
-  const activity = createActivities(deps)['http.request'] as (input: unknown, meta: StepMeta) => Promise<unknown>;
-  // Failures are the point of several tests; the environment's own failure log would only repeat them.
-  return new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') }).run(activity, input, step);
+function callHttp(input: unknown, env: Record<string, string> = {}): Promise<unknown> {
+  return runAction(httpRequest, input, { env });
 }
 
 describe('activities: http.request', () => {

@@ -6,6 +6,7 @@ export const DEFAULTS = {
   mongodbUri: 'mongodb://127.0.0.1:27017/flow',
   port: 3000,
   temporalUiPort: 8233,
+  workerMetricsPort: 9464,
 } as const;
 
 /** Settings shared by the worker, the gateway and the dev launcher. */
@@ -28,6 +29,8 @@ export interface FlowConfig {
   readonly worker: {
     /** Temporal SDK log level; WARN by default because INFO logs every workflow bundle build. */
     readonly logLevel: WorkerLogLevel;
+    /** Port of the worker's Prometheus `/metrics` (`FLOW_WORKER_METRICS_PORT`); null when set to `off`. */
+    readonly metricsPort: number | null;
   };
 }
 
@@ -60,7 +63,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlowConfig {
       port: parsePort(env, 'PORT', DEFAULTS.port),
       rateLimitPerMinute: parsePositiveInt(env, 'FLOW_RATE_LIMIT_PER_MINUTE', 600),
     },
-    worker: { logLevel: parseLogLevel(env) },
+    worker: {
+      logLevel: parseLogLevel(env),
+      metricsPort: parsePortOrOff(env, 'FLOW_WORKER_METRICS_PORT', DEFAULTS.workerMetricsPort),
+    },
   };
 }
 
@@ -78,6 +84,17 @@ export function parsePort(env: NodeJS.ProcessEnv, name: string, fallback: number
     throw new ConfigError(name, `${name}=${JSON.stringify(raw)} is not a TCP port; use a number from 1 to 65535.`);
   }
   return port;
+}
+
+/** Like {@link parsePort}, but `off` turns the listener off (null). */
+function parsePortOrOff(env: NodeJS.ProcessEnv, name: string, fallback: number): number | null {
+  if (nonEmpty(env, name)?.toLowerCase() === 'off') return null;
+  try {
+    return parsePort(env, name, fallback);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(name, error.message.replace(/\.$/, ', or "off".'));
+    throw error;
+  }
 }
 
 function parsePositiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -85,6 +85,11 @@ async function main(): Promise<void> {
     if (services.temporal.uiUrl) console.log(`  Temporal UI   ${services.temporal.uiUrl}`);
     else console.log(`  Temporal      ${services.temporal.address} (external; use its own Web UI)`);
     console.log(`  MongoDB       ${services.mongodb.uri}  (${services.mongodb.origin})`);
+    if (config.worker.metricsPort !== null) {
+      console.log(
+        `  Metrics       ${gatewayUrl}/metrics  (worker: http://localhost:${config.worker.metricsPort}/metrics)`,
+      );
+    }
     console.log(
       `  API token     ${token.token}${token.file ? `  (kept in ${path.relative(projectRoot, token.file)})` : ''}`,
     );

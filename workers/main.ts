@@ -1,10 +1,13 @@
+import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import type { Registry } from 'prom-client';
 import { actionsById } from '../activities';
 import { loadConfig } from '../config';
 import { acceptEvent } from '../intake';
 import { DefinitionStore, openMongo } from '../registry';
 import { createWorker } from './create-worker';
+import { createWorkerMetrics, serveMetrics } from './metrics';
 import { ensureSearchAttributes } from './search-attributes';
 
 /** Worker entry point: `npm run start:worker`. Runs until SIGINT/SIGTERM, then drains in-flight tasks. */
@@ -19,8 +22,12 @@ async function main(): Promise<void> {
   const mongo = openMongo(config.mongodb);
   const store = new DefinitionStore(mongo.db, actionsById());
 
+  const metrics = createWorkerMetrics({ defaultMetrics: true });
+  const metricsServer = await startMetricsServer(metrics.registry, config.worker.metricsPort);
+
   const connection = await NativeConnection.connect({ address });
   const worker = await createWorker({
+    metrics,
     connection,
     namespace,
     taskQueue,
@@ -36,7 +43,25 @@ async function main(): Promise<void> {
   try {
     await worker.run();
   } finally {
+    metricsServer?.close();
     await Promise.allSettled([connection.close(), clientConnection.close(), mongo.client.close()]);
+  }
+}
+
+async function startMetricsServer(registry: Registry, port: number | null): Promise<Server | undefined> {
+  if (port === null) return undefined;
+  try {
+    const server = await serveMetrics(registry, port);
+    console.log(`[worker] metrics at http://localhost:${port}/metrics`);
+    return server;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(
+        `port ${port} for the worker's metrics is in use (another worker on this machine?); set FLOW_WORKER_METRICS_PORT to a free port, or to "off".`,
+        { cause: error },
+      );
+    }
+    throw error;
   }
 }
 

@@ -3,6 +3,8 @@ import {
   ApplicationFailure,
   continueAsNew,
   proxyActivities,
+  proxySinks,
+  TemporalFailure,
   setCurrentDetails,
   workflowInfo,
   type ActivityOptions,
@@ -12,6 +14,7 @@ import type { Step, StepOptions } from '../common/definition';
 import { createExpressionEngine, type ExpressionContext } from '../common/expressions';
 import { isMetaAction, runMetaAction } from '../common/meta-actions';
 import { runContext, type RunInput, type RunResult, type RunState, type StepResult } from '../common/run-types';
+import type { FlowSinks } from '../common/sinks';
 
 /** Activity options when neither the step nor its action sets them. */
 export const STEP_DEFAULTS = {
@@ -25,6 +28,26 @@ export const STEP_DEFAULTS = {
  * reads the registry and later edits never change it.
  */
 export async function interpret(input: RunInput): Promise<RunResult> {
+  const { runs } = proxySinks<FlowSinks>();
+  const definitionId = input.snapshot.definition.id;
+  if (input.resume === undefined) runs.started(definitionId);
+  try {
+    const result = await runSteps(input);
+    runs.completed(definitionId);
+    return result;
+  } catch (error) {
+    // Only Temporal failures end the run. Continue-as-new goes on in a new run, and any other error fails just the
+    // workflow task, which Temporal retries.
+    if (error instanceof TemporalFailure) runs.failed(definitionId, failureType(error));
+    throw error;
+  }
+}
+
+function failureType(error: TemporalFailure): string {
+  return error instanceof ApplicationFailure ? (error.type ?? 'ApplicationFailure') : error.name;
+}
+
+async function runSteps(input: RunInput): Promise<RunResult> {
   const { definition, revision, actionDefaults } = input.snapshot;
   const { event } = input;
   const engine = createExpressionEngine();

@@ -11,7 +11,7 @@ describe('config: loadConfig', () => {
       temporal: { address: 'localhost:7233', namespace: 'default', taskQueue: 'flow' },
       mongodb: { uri: 'mongodb://127.0.0.1:27017/flow', database: 'flow' },
       gateway: { port: 3000, rateLimitPerMinute: 600 },
-      worker: { logLevel: 'WARN' },
+      worker: { logLevel: 'WARN', metricsPort: 9464 },
     });
     assert.equal(config.temporal.address, DEFAULTS.temporalAddress);
   });
@@ -24,6 +24,7 @@ describe('config: loadConfig', () => {
       MONGODB_URI: 'mongodb://user:secret@db.internal:27017/flowprod?authSource=admin',
       PORT: '8080',
       FLOW_LOG_LEVEL: 'info',
+      FLOW_WORKER_METRICS_PORT: '9100',
     });
     assert.deepEqual(config.temporal, {
       address: 'temporal.internal:7233',
@@ -33,6 +34,16 @@ describe('config: loadConfig', () => {
     assert.equal(config.mongodb.database, 'flowprod');
     assert.equal(config.gateway.port, 8080);
     assert.equal(config.worker.logLevel, 'INFO');
+    assert.equal(config.worker.metricsPort, 9100);
+  });
+
+  it('turns the worker metrics endpoint off with FLOW_WORKER_METRICS_PORT=off, and rejects other words', () => {
+    assert.equal(loadConfig({ FLOW_WORKER_METRICS_PORT: 'off' }).worker.metricsPort, null);
+    assert.equal(loadConfig({ FLOW_WORKER_METRICS_PORT: 'OFF' }).worker.metricsPort, null);
+    assert.throws(
+      () => loadConfig({ FLOW_WORKER_METRICS_PORT: 'none' }),
+      /FLOW_WORKER_METRICS_PORT.*1 to 65535, or "off"/,
+    );
   });
 
   it('uses the flow database when the URI names none', () => {

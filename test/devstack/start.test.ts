@@ -83,7 +83,8 @@ describe('devstack: npm start', () => {
 
   it('starts services, worker and gateway; stops all on Ctrl-C; keeps runs and data across a restart', async function () {
     this.timeout(300_000);
-    const [temporalPort, uiPort, mongoPort, gatewayPort] = await Promise.all([
+    const [temporalPort, uiPort, mongoPort, gatewayPort, workerMetricsPort] = await Promise.all([
+      findFreePort(),
       findFreePort(),
       findFreePort(),
       findFreePort(),
@@ -96,6 +97,7 @@ describe('devstack: npm start', () => {
       FLOW_LOCAL_TEMPORAL_UI_PORT: String(uiPort),
       FLOW_LOCAL_MONGODB_PORT: String(mongoPort),
       PORT: String(gatewayPort),
+      FLOW_WORKER_METRICS_PORT: String(workerMetricsPort),
     };
     // The launcher must start its own services here, not reuse the test fixture's.
     delete env['TEMPORAL_ADDRESS'];
@@ -126,6 +128,10 @@ describe('devstack: npm start', () => {
     assert.equal(health.status, 200);
     assert.deepEqual(await health.json(), { temporal: 'up', mongodb: 'up' });
     assert.equal((await fetch(`http://127.0.0.1:${uiPort}/`)).status, 200, 'the Temporal Web UI answers');
+    assert.match(running.output, new RegExp(`worker: http://localhost:${workerMetricsPort}/metrics`));
+    const workerMetrics = await (await fetch(`http://127.0.0.1:${workerMetricsPort}/metrics`)).text();
+    assert.match(workerMetrics, /flow_worker_process_resident_memory_bytes \d+/, 'the worker serves its metrics');
+    assert.match(workerMetrics, /# TYPE flow_runs_started_total counter/);
 
     const mongo = new MongoClient(mongoUri);
     await mongo

@@ -1,26 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { projectRoot } from '../../config';
-import { FakeJenkins } from '../support/fake-jenkins';
-import { FakeJira } from '../support/fake-jira';
-import { FakeSlack } from '../support/fake-slack';
 import { startHarness, type Harness } from '../support/harness';
+import { adfText, git, ReleaseWorld } from '../support/release-world';
 import { uniqueName } from '../support/stack';
-import { SmtpReceiver } from '../support/smtp-receiver';
-
-const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
-
-/** Text of an Atlassian Document Format comment body. */
-function adfText(node: unknown): string {
-  if (typeof node !== 'object' || node === null) return '';
-  const { text, content } = node as { text?: string; content?: unknown[] };
-  if (typeof text === 'string') return text;
-  return (content ?? []).map(adfText).join((node as { type?: string }).type === 'doc' ? '\n' : '');
-}
 
 /**
  * The release train of examples/start-release.yaml and examples/preproduction-build-ready.yaml, end to end: real
@@ -29,65 +13,20 @@ function adfText(node: unknown): string {
  * rsync into a temporary directory.
  */
 describe('engine: the release use case, end to end', () => {
+  let world: ReleaseWorld;
+  let harness: Harness;
   let scratch: string;
   let bare: string;
-  let harness: Harness;
-  let jira: FakeJira;
-  let jenkins: FakeJenkins;
-  let slack: FakeSlack;
-  let smtp: SmtpReceiver;
   let developBefore: string;
 
   before(async function () {
     this.timeout(120_000);
-    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'flow-release-'));
-    bare = seedRepository(scratch);
-    developBefore = git(bare, 'rev-parse', 'refs/heads/develop');
-
-    jira = await FakeJira.start();
-    jira.addIssue('REL-100', { summary: 'Release 2.4.0', status: 'Start Release', fixVersions: ['2.4.0'] });
-    jira.addIssue('REL-12', { summary: 'Checkout rounding' });
-    jira.addIssue('REL-15', { summary: 'Coupon codes' });
-    jira.addUser('5b10ac8d82e05b22cc7d4ef5', 'ana@example.com', 'Ana');
-    jira.addUser('60f1aa9f2c3b4d0069a1b2c3', 'bo@example.com', 'Bo');
-    jenkins = await new FakeJenkins({ user: 'flow', token: 'jenkins-token' }).start();
-    jenkins.addJob('shop-preproduction');
-    slack = await new FakeSlack({ token: 'xoxb-test' }).start();
-    smtp = await new SmtpReceiver({ user: 'flow', pass: 'smtp-secret' }).start();
-
-    const artifacts = path.join(scratch, 'artifacts', 'shop', '2.4.0');
-    fs.mkdirSync(artifacts, { recursive: true });
-    fs.writeFileSync(path.join(artifacts, 'app.tar.gz'), 'the 2.4.0 build');
-    fs.writeFileSync(path.join(artifacts, 'app.tar.gz.sha256'), 'checksum');
-    fs.writeFileSync(path.join(artifacts, 'README.txt'), 'release notes');
-    fs.mkdirSync(path.join(scratch, 'test-env', 'shop'), { recursive: true });
-    fs.writeFileSync(path.join(scratch, 'test-env', 'shop', 'old-build.tar.gz'), 'stale');
-
-    harness = await startHarness({
-      deps: {
-        env: {
-          ...jira.env(),
-          JENKINS_URL: jenkins.url,
-          JENKINS_USER: 'flow',
-          JENKINS_TOKEN: 'jenkins-token',
-          SLACK_TOKEN: 'xoxb-test',
-          SLACK_API_URL: slack.url,
-          SMTP_URL: `smtp://flow:smtp-secret@127.0.0.1:${smtp.port}`,
-          SMTP_FROM: 'Flow <flow@example.com>',
-          FLOW_WORKSPACE_DIR: path.join(scratch, 'workspaces'),
-          FLOW_GIT_ALLOW_FILE_URLS: 'true',
-        },
-      },
-    });
-    // The shipped examples, pointed at this test's repository and directories instead of the documented ones.
-    for (const file of ['start-release.yaml', 'preproduction-build-ready.yaml']) {
-      const yaml = fs
-        .readFileSync(path.join(projectRoot, 'examples', file), 'utf8')
-        .replaceAll('https://git.example.com/acme/shop.git', `file://${bare}`)
-        .replaceAll('/srv/artifacts/', `${scratch}/artifacts/`)
-        .replaceAll('/srv/test-env/', `${scratch}/test-env/`);
+    world = await ReleaseWorld.start();
+    ({ scratch, bare, developBefore } = world);
+    harness = await startHarness({ deps: { env: world.workerEnv() } });
+    for (const { id, yaml } of world.examples()) {
       const saved = await request(harness.app)
-        .put(`/api/definitions/${file.replace('.yaml', '')}`)
+        .put(`/api/definitions/${id}`)
         .set('Authorization', harness.auth)
         .type('application/yaml')
         .send(yaml);
@@ -97,8 +36,7 @@ describe('engine: the release use case, end to end', () => {
 
   after(async () => {
     await harness?.stop();
-    await Promise.all([jira?.stop(), jenkins?.stop(), slack?.stop(), smtp?.stop()]);
-    fs.rmSync(scratch, { recursive: true, force: true });
+    await world?.stop();
   });
 
   it('starts a release when the Jira ticket moves to "Start Release"', async function () {
@@ -131,7 +69,7 @@ describe('engine: the release use case, end to end', () => {
     assert.equal(git(bare, 'rev-parse', 'refs/heads/release/2.4.0'), developBefore);
 
     // Jira: every changelog ticket linked, committers watching, the status comment.
-    const release = jira.issue('REL-100');
+    const release = world.jira.issue('REL-100');
     assert.deepEqual(release.links.map((link) => [link.type, link.inwardIssue, link.outwardIssue]).sort(), [
       ['Relates', 'REL-100', 'REL-12'],
       ['Relates', 'REL-100', 'REL-15'],
@@ -144,7 +82,7 @@ describe('engine: the release use case, end to end', () => {
     assert.match(comment, /3 commits, tickets: REL-15, REL-12\./);
 
     // Jenkins: the preproduction build, with the release's parameters.
-    const triggers = jenkins.to('/job/shop-preproduction/buildWithParameters');
+    const triggers = world.jenkins.to('/job/shop-preproduction/buildWithParameters');
     assert.equal(triggers.length, 1);
     assert.deepEqual(
       {
@@ -156,10 +94,10 @@ describe('engine: the release use case, end to end', () => {
     );
 
     // Slack.
-    assert.equal(slack.messages.length, 1);
-    assert.equal(slack.messages[0]!.channel, 'C0RELEASES');
+    assert.equal(world.slack.messages.length, 1);
+    assert.equal(world.slack.messages[0]!.channel, 'C0RELEASES');
     assert.equal(
-      slack.messages[0]!.text,
+      world.slack.messages[0]!.text,
       ':rocket: Release 2.4.0 started by ana (REL-100): 2 tickets, preproduction build queued.',
     );
   });
@@ -174,7 +112,7 @@ describe('engine: the release use case, end to end', () => {
         job: 'shop-preproduction',
         number: 1,
         status: 'SUCCESS',
-        url: `${jenkins.url}job/shop-preproduction/1/`,
+        url: `${world.jenkins.url}job/shop-preproduction/1/`,
         parameters: { BRANCH: 'release/2.4.0', VERSION: '2.4.0', RELEASE_TICKET: 'REL-100' },
       });
     const { run } = await harness.finished(posted.body.workflowId as string);
@@ -197,17 +135,17 @@ describe('engine: the release use case, end to end', () => {
     assert.equal(fs.readFileSync(path.join(testEnv, 'app.tar.gz'), 'utf8'), 'the 2.4.0 build');
 
     // Jira comment, Slack message and email.
-    const comments = jira.issue('REL-100').comments.map((c) => adfText(c.body));
+    const comments = world.jira.issue('REL-100').comments.map((c) => adfText(c.body));
     assert.equal(comments.length, 2);
     assert.match(comments[1]!, /Preproduction build #1 of 2\.4\.0 succeeded/);
     assert.match(comments[1]!, /Tagged v2\.4\.0, deployed to the test environment \(2 files\)\./);
     assert.match(comments[1]!, /develop now builds 2\.5\.0\./);
     assert.equal(
-      slack.messages.at(-1)?.text,
+      world.slack.messages.at(-1)?.text,
       ':white_check_mark: 2.4.0 is on the test environment (REL-100, build #1).',
     );
-    assert.equal(smtp.received.length, 1);
-    const mail = smtp.received[0]!;
+    assert.equal(world.smtp.received.length, 1);
+    const mail = world.smtp.received[0]!;
     assert.deepEqual(mail.envelopeTo, ['release-stakeholders@example.com']);
     assert.equal(mail.mail.subject, 'Release 2.4.0 is ready for testing');
     assert.match(mail.mail.text ?? '', /Release 2\.4\.0 \(REL-100\) passed its preproduction build/);
@@ -233,32 +171,3 @@ describe('engine: the release use case, end to end', () => {
     assert.match(dispatch.skipped[0]?.reason ?? '', /on\[0\]\.if .* is false/);
   });
 });
-
-/** A bare repository with master, develop, a v2.3.0 tag and three commits since, by three people. */
-function seedRepository(scratch: string): string {
-  const bare = path.join(scratch, 'shop.git');
-  const work = path.join(scratch, 'seed');
-  execFileSync('git', ['init', '--bare', '--initial-branch=master', bare]);
-  execFileSync('git', ['init', '--initial-branch=master', work]);
-  const commit = (message: string, author: string, files: Record<string, string>): void => {
-    for (const [file, content] of Object.entries(files)) fs.writeFileSync(path.join(work, file), content);
-    git(work, 'add', '-A');
-    const [name, email] = author.split('|') as [string, string];
-    execFileSync('git', ['-c', `user.name=${name}`, '-c', `user.email=${email}`, 'commit', '-q', '-m', message], {
-      cwd: work,
-    });
-  };
-  commit('Initial shop', 'Ana|ana@example.com', {
-    'package.json': `${JSON.stringify({ name: 'shop', version: '2.3.0' }, null, 2)}\n`,
-    'README.md': 'shop\n',
-  });
-  git(work, '-c', 'user.name=Ana', '-c', 'user.email=ana@example.com', 'tag', '-a', 'v2.3.0', '-m', 'Release 2.3.0');
-  git(work, 'checkout', '-q', '-b', 'develop');
-  commit('Start 2.4.0', 'Flow|flow@localhost', {
-    'package.json': `${JSON.stringify({ name: 'shop', version: '2.4.0' }, null, 2)}\n`,
-  });
-  commit('REL-12 fix checkout rounding', 'Ana|ana@example.com', { 'checkout.js': 'round()\n' });
-  commit('REL-15 add coupon codes', 'Bo|bo@example.com', { 'coupons.js': 'coupons()\n' });
-  git(work, 'push', '-q', bare, 'master', 'develop', '--tags');
-  return bare;
-}

@@ -9,6 +9,7 @@ import { webhookAdapters } from '../../gateway/webhooks/adapters';
 import type { HealthProbe } from '../../gateway/health';
 import { acceptEvent } from '../../intake';
 import { DefinitionStore, openMongo, type MongoHandle } from '../../registry';
+import { metricsWorkerOptions, type WorkerMetrics } from '../../workers/metrics';
 import { bundle, connectClient, connectWorker, testConfig, uniqueName } from './stack';
 
 let workflowBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -46,6 +47,8 @@ export interface HarnessOptions {
   readonly health?: Readonly<Record<string, HealthProbe>>;
   /** The gateway environment for webhooks (`FLOW_WEBHOOK_SECRET_*`, `FLOW_ALLOW_UNSIGNED`). */
   readonly webhookEnv?: Readonly<Record<string, string | undefined>>;
+  /** Count runs and step attempts of the in-process worker here. */
+  readonly workerMetrics?: WorkerMetrics;
   /** Gateway options passed through to `createApp`. */
   readonly gateway?: Pick<GatewayDeps, 'logger' | 'rateLimitPerMinute' | 'metrics' | 'extraTokens'>;
 }
@@ -92,6 +95,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         findDefinitionsForEvent: (source, type) => store.findForEvent(source, type),
         ...options.deps,
       }),
+      ...(options.workerMetrics ? metricsWorkerOptions(options.workerMetrics) : {}),
     });
     running = worker.run();
   }

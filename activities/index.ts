@@ -10,6 +10,7 @@ import type { DefinitionSnapshot } from '../common/run-types';
 import { actions } from './catalog';
 import type { AnyAction, StepMeta } from './define-action';
 import type { ActionDeps, RegistryDeps } from './deps';
+import { SecretScrubber } from './secrets';
 
 export { actions, actionsById } from './catalog';
 export { defineAction, defineMetaAction } from './define-action';
@@ -47,17 +48,22 @@ export function createActivities(deps: ActivityDeps): Record<string, (...args: n
 export function actionActivity(action: AnyAction, deps: ActionDeps): ActionActivity {
   const run = action.run?.bind(action);
   if (!run) throw new Error(`action ${action.id} has kind "activity" but no run()`);
+  const scrubber = new SecretScrubber(deps.env);
   return async (rawInput, step) => {
-    const input = parseOrFail(action.input, rawInput, `input of ${action.id}`, 'InvalidActionInput');
-    const context = Context.current();
-    const result = await run(input, {
-      deps,
-      step,
-      heartbeat: (details) => context.heartbeat(details),
-      lastHeartbeat: context.info.heartbeatDetails,
-      signal: context.cancellationSignal,
-    });
-    return parseOrFail(action.output, result, `output of ${action.id}`, 'InvalidActionOutput');
+    try {
+      const input = parseOrFail(action.input, rawInput, `input of ${action.id}`, 'InvalidActionInput');
+      const context = Context.current();
+      const result = await run(input, {
+        deps,
+        step,
+        heartbeat: (details) => context.heartbeat(scrubber.scrub(details)),
+        lastHeartbeat: context.info.heartbeatDetails,
+        signal: context.cancellationSignal,
+      });
+      return scrubber.scrub(parseOrFail(action.output, result, `output of ${action.id}`, 'InvalidActionOutput'));
+    } catch (error) {
+      throw scrubber.scrubError(error);
+    }
   };
 }
 

@@ -141,7 +141,10 @@ function findSecrets(value: unknown, at: string): DefinitionError[] {
         message: `looks like a credential written into the definition; definitions are readable by everyone. Keep it in the worker's environment (http.request: secret_headers)`,
       });
     } else if (isObject(inner)) {
-      for (const [childKey, child] of Object.entries(inner)) walk(child, `${path}.${childKey}`, childKey);
+      for (const [childKey, child] of Object.entries(inner)) {
+        // `secret_headers` maps header names to the names of worker variables, never to values.
+        if (childKey !== 'secret_headers') walk(child, `${path}.${childKey}`, childKey);
+      }
     }
   };
   walk(value, at, undefined);

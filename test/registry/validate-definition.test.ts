@@ -106,6 +106,13 @@ describe('registry: definition validation', () => {
     assert.match(errors[0]!.message, /secret_headers/);
   });
 
+  it('accepts secret_headers, whose values name worker variables rather than hold credentials', () => {
+    const raw = valid();
+    raw.steps[0]!.with = { url: 'https://x', secret_headers: { Authorization: 'TRACKER_TOKEN' } } as never;
+    const result = validateDefinition(raw, catalog);
+    assert.equal(result.ok, true, JSON.stringify(result));
+  });
+
   it('limits the number of steps and rejects unknown keys', () => {
     const raw = valid() as Record<string, unknown>;
     raw['steps'] = Array.from({ length: 201 }, (_, index) => ({ id: `s${index}`, action: 'flow.set', with: {} }));

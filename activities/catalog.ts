@@ -5,6 +5,7 @@ import { deployRsync } from './actions/deploy-rsync';
 import { emailSend } from './actions/email-send';
 import { flowEmitEvent } from './actions/flow-emit-event';
 import { flowSet } from './actions/flow-set';
+import { flowSleep } from './actions/flow-sleep';
 import { gitBumpVersion } from './actions/git-bump-version';
 import { gitChangelog } from './actions/git-changelog';
 import { gitCheckout } from './actions/git-checkout';
@@ -30,6 +31,7 @@ import { versionNext } from './actions/version-next';
  */
 export const actions: readonly AnyAction[] = [
   flowSet,
+  flowSleep,
   flowEmitEvent,
   httpRequest,
   versionNext,

@@ -80,3 +80,24 @@ export function runMetaAction(action: (typeof META_ACTIONS)[number], input: unkn
     }
   }
 }
+
+/** Durations `flow.sleep` takes: a whole number and a unit, such as 90s, 30m, 4h or 2d. */
+export const SLEEP_DURATION = /^([1-9]\d{0,5})(s|m|h|d)$/;
+/** The longest sleep: runs that wait longer should wait for an event instead. */
+export const MAX_SLEEP_MS = 90 * 24 * 3600 * 1000;
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/**
+ * Milliseconds `flow.sleep` waits for its rendered input. The interpreter turns them into a durable Temporal timer:
+ * the only meta-action that adds history events (one timer), because waiting is its purpose.
+ */
+export function sleepMillis(input: unknown): { duration: string; ms: number } {
+  const duration = (input as { duration?: unknown } | null)?.duration;
+  const match = typeof duration === 'string' ? SLEEP_DURATION.exec(duration) : null;
+  if (typeof duration !== 'string' || !match) {
+    throw new MetaActionError('flow.sleep needs `duration`, a whole number and a unit: s, m, h or d (such as 30m)');
+  }
+  const ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+  if (ms > MAX_SLEEP_MS) throw new MetaActionError(`flow.sleep waits at most 90d; "${duration}" is longer`);
+  return { duration, ms };
+}

@@ -1,6 +1,6 @@
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
-import { metricsWorkerOptions, type WorkerMetrics } from './metrics';
+import { createWorkerMetrics, metricsWorkerOptions, type WorkerMetrics } from './metrics';
 
 /** What a Flow worker needs: a connection to Temporal and the activities' dependencies. */
 export interface WorkerDeps {
@@ -8,7 +8,7 @@ export interface WorkerDeps {
   readonly namespace: string;
   readonly taskQueue: string;
   readonly activityDeps: ActivityDeps;
-  /** Where runs and step attempts are counted; without it the worker records no metrics. */
+  /** Where runs and step attempts are counted; by default a registry nobody serves. */
   readonly metrics?: WorkerMetrics;
   /** Overrides for tests, such as a prebuilt `workflowBundle`. */
   readonly options?: Partial<WorkerOptions>;
@@ -22,7 +22,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     taskQueue: deps.taskQueue,
     workflowsPath: require.resolve('../workflows'),
     activities: createActivities(deps.activityDeps),
-    ...(deps.metrics ? metricsWorkerOptions(deps.metrics) : {}),
+    ...metricsWorkerOptions(deps.metrics ?? createWorkerMetrics()),
     ...deps.options,
   });
 }

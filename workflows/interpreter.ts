@@ -4,6 +4,7 @@ import {
   continueAsNew,
   proxyActivities,
   proxySinks,
+  sleep,
   TemporalFailure,
   setCurrentDetails,
   workflowInfo,
@@ -12,7 +13,7 @@ import {
 import type { ActionActivity, StepMeta } from '../activities';
 import type { Step, StepOptions } from '../common/definition';
 import { createExpressionEngine, type ExpressionContext } from '../common/expressions';
-import { isMetaAction, runMetaAction } from '../common/meta-actions';
+import { isMetaAction, runMetaAction, sleepMillis } from '../common/meta-actions';
 import { runContext, type RunInput, type RunResult, type RunState, type StepResult } from '../common/run-types';
 import type { FlowSinks } from '../common/sinks';
 
@@ -78,7 +79,12 @@ async function runSteps(input: RunInput): Promise<RunResult> {
     let output: unknown;
     let vars = state.vars;
     const action = step.action;
-    if (isMetaAction(action)) {
+    if (action === 'flow.sleep') {
+      const { duration, ms } = evaluate(where, () => sleepMillis(rendered), 'InvalidActionInput');
+      setCurrentDetails(`Step ${index + 1}/${total}: ${label} (sleeping ${duration})`);
+      await sleep(ms);
+      output = { duration, woke_at: new Date().toISOString() };
+    } else if (isMetaAction(action)) {
       output = evaluate(where, () => runMetaAction(action, rendered), 'InvalidActionInput');
       if (step.action === 'flow.set') vars = { ...state.vars, ...(output as Record<string, unknown>) };
     } else {

@@ -14,6 +14,7 @@ import { findFreePort } from '../../devstack/ports';
 import { silentProgress } from '../../devstack/progress';
 import { startTemporalDevServer, waitForTemporal } from '../../devstack/temporal-server';
 import { ensureTemporalCli } from '../../devstack/tools';
+import { createWorkerMetrics, metricsWorkerOptions } from '../../workers/metrics';
 import { flowBundle } from '../support/harness';
 import { HttpReceiver } from '../support/http-receiver';
 import { uniqueName } from '../support/stack';
@@ -76,6 +77,7 @@ describe('engine: long runs continue as new', () => {
         connection: workerConnection,
         taskQueue,
         workflowBundle: await flowBundle(),
+        ...metricsWorkerOptions(createWorkerMetrics()),
         activities: createActivities({
           env: {},
           fetch: globalThis.fetch,

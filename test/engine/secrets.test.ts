@@ -8,6 +8,7 @@ import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { projectRoot } from '../../config';
 import { findFreePort } from '../../devstack/ports';
+import { withDatabase } from '../support/global-fixture';
 import { HttpReceiver } from '../support/http-receiver';
 import { ReleaseWorld } from '../support/release-world';
 import { testConfig, uniqueName } from '../support/stack';
@@ -121,7 +122,7 @@ describe('security: planted secrets appear in no history, log, stored document o
       return undefined;
     });
     const config = testConfig();
-    const mongoUri = config.mongodb.uri.replace(/\/[^/?]*(\?|$)/, `/${database}$1`);
+    const mongoUri = withDatabase(config.mongodb.uri, database);
     const common: NodeJS.ProcessEnv = {
       ...process.env,
       TEMPORAL_ADDRESS: config.temporal.address,

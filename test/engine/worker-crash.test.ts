@@ -40,6 +40,7 @@ describe('engine: a worker killed in the middle of a run', () => {
           MONGODB_URI: withDatabase(config.mongodb.uri, harness.db.databaseName),
           FLOW_TASK_QUEUE: harness.taskQueue,
           FLOW_LOG_LEVEL: 'ERROR',
+          FLOW_WORKER_METRICS_PORT: 'off',
         },
         output: { prefix: '    ' },
         ipc: true,

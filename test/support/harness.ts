@@ -9,7 +9,7 @@ import { webhookAdapters } from '../../gateway/webhooks/adapters';
 import type { HealthProbe } from '../../gateway/health';
 import { acceptEvent } from '../../intake';
 import { DefinitionStore, openMongo, type MongoHandle } from '../../registry';
-import { metricsWorkerOptions, type WorkerMetrics } from '../../workers/metrics';
+import { createWorkerMetrics, metricsWorkerOptions, type WorkerMetrics } from '../../workers/metrics';
 import { bundle, connectClient, connectWorker, testConfig, uniqueName } from './stack';
 
 let workflowBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -95,7 +95,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         findDefinitionsForEvent: (source, type) => store.findForEvent(source, type),
         ...options.deps,
       }),
-      ...(options.workerMetrics ? metricsWorkerOptions(options.workerMetrics) : {}),
+      // Always wired: a workflow calling a sink the worker lacks makes the SDK log an error.
+      ...metricsWorkerOptions(options.workerMetrics ?? createWorkerMetrics()),
     });
     running = worker.run();
   }

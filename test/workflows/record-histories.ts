@@ -2,7 +2,8 @@
  * Records the histories replayed by `replay.test.ts`: runs every scenario on the real services and writes each
  * dispatcher and interpreter history to `histories/<scenario>.<workflow type>.<n>.json`.
  *
- *   npm run record-histories
+ *   npm run record-histories                            # every scenario
+ *   FLOW_RECORD_ONLY=soak-sleep npm run record-histories # just the new one
  *
  * Re-record only on purpose (a new scenario); an interpreter change must keep replaying the old files.
  */
@@ -21,7 +22,8 @@ describe('record histories', () => {
     this.timeout(300_000);
     const dir = path.join(__dirname, 'histories');
     fs.mkdirSync(dir, { recursive: true });
-    for (const scenario of scenarios) {
+    const only = process.env['FLOW_RECORD_ONLY']?.split(',');
+    for (const scenario of scenarios.filter((candidate) => !only || only.includes(candidate.name))) {
       const receiver = await HttpReceiver.start();
       receiver.respondWith((req) => {
         const status = Object.entries(scenario.statuses ?? {}).find(([prefix]) => req.path.startsWith(prefix))?.[1];

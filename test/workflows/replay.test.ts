@@ -3,6 +3,7 @@ import { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { createWorkerMetrics, metricsWorkerOptions } from '../../workers/metrics';
 import { flowBundle } from '../support/harness';
 
 const dir = path.join(__dirname, 'histories');
@@ -30,13 +31,17 @@ describe('workflows: replay of recorded histories', () => {
     it(`replays ${file} without nondeterminism`, async () => {
       const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
       const results = [];
-      for await (const result of Worker.runReplayHistories({ workflowBundle: await flowBundle() }, [
-        { workflowId: file, history },
-      ])) {
+      const metrics = createWorkerMetrics();
+      const options = { workflowBundle: await flowBundle(), ...metricsWorkerOptions(metrics) };
+      for await (const result of Worker.runReplayHistories(options, [{ workflowId: file, history }])) {
         results.push(result);
       }
       assert.equal(results.length, 1);
       assert.equal(results[0]?.error, undefined, String(results[0]?.error));
+      // Replaying a run must not count it again.
+      for (const counter of [metrics.runsStarted, metrics.runsCompleted, metrics.runsFailed]) {
+        assert.deepEqual((await counter.get()).values, []);
+      }
     });
   }
 });

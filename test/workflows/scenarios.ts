@@ -62,4 +62,24 @@ export const scenarios: readonly Scenario[] = [
     event: { source: 'ci', type: 'build_finished', body: { job: 'app', number: 12 } },
     statuses: { '/missing': 404 },
   },
+  {
+    name: 'soak-sleep',
+    definitions: [
+      {
+        id: 'soak',
+        name: 'Soak, then promote',
+        on: [{ source: 'deploy', type: 'finished' }],
+        steps: [
+          { id: 'stage', action: 'flow.set', with: { target: '${{ event.env }}' } },
+          { id: 'soak', action: 'flow.sleep', with: { duration: '1s' } },
+          {
+            id: 'promote',
+            action: 'http.request',
+            with: { method: 'POST', url: 'RECEIVER/promote/${{ vars.target }}' },
+          },
+        ],
+      },
+    ],
+    event: { source: 'deploy', type: 'finished', body: { env: 'staging' } },
+  },
 ];

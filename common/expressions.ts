@@ -23,6 +23,12 @@ export const EXPRESSION_ROOTS = ['event', 'steps', 'vars', 'run'] as const;
 /** Longest accepted expression, in characters. */
 export const MAX_EXPRESSION_LENGTH = 2_000;
 const MAX_COMPREHENSION_NESTING = 2;
+/** Most iterations a comprehension may make: the largest list or map in the context, to the power of the nesting. */
+export const MAX_COMPREHENSION_ITERATIONS = 1_000_000;
+/** Most iterations times the longest string in the context: bounds string work (and memory) inside comprehensions. */
+export const MAX_COMPREHENSION_STRING_WORK = 200_000_000;
+/** Largest rendered value (approximate JSON bytes): it becomes an activity input, and Temporal limits payloads. */
+export const MAX_RENDERED_BYTES = 1_000_000;
 const COMPREHENSIONS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
 const FORBIDDEN_FUNCTIONS: Readonly<Record<string, string>> = {
   matches:
@@ -73,9 +79,10 @@ export function createExpressionEngine(): ExpressionEngine {
     limits: { maxAstNodes: 500, maxDepth: 32, maxListElements: 200, maxMapEntries: 200, maxCallArguments: 16 },
   });
   for (const root of EXPRESSION_ROOTS) environment.registerVariable(root, 'dyn');
-  const parsed = new Map<string, ReturnType<Environment['parse']>>();
+  type Parsed = ReturnType<Environment['parse']> & { readonly comprehensionDepth: number };
+  const parsed = new Map<string, Parsed>();
 
-  const parse = (expression: string): ReturnType<Environment['parse']> => {
+  const parse = (expression: string): Parsed => {
     const cached = parsed.get(expression);
     if (cached) return cached;
     if (expression.length > MAX_EXPRESSION_LENGTH) {
@@ -88,16 +95,19 @@ export function createExpressionEngine(): ExpressionEngine {
     } catch (error) {
       throw new ExpressionError(expression, `cannot parse ${quote(expression)}: ${firstLine(error)}`);
     }
-    const problem = inspect(result.ast).problem;
+    const { problem, comprehensionDepth } = inspect(result.ast);
     if (problem) throw new ExpressionError(expression, problem);
-    parsed.set(expression, result);
-    return result;
+    const program = Object.assign(result, { comprehensionDepth });
+    parsed.set(expression, program);
+    return program;
   };
 
   const evaluate = (expression: string, context: ExpressionContext): unknown => {
     const program = parse(expression);
+    const converted = toCelContext(context);
+    if (program.comprehensionDepth > 0) checkComprehensionBudget(expression, program.comprehensionDepth, converted);
     try {
-      return fromCel(program(toCelContext(context)));
+      return fromCel(program(converted.values));
     } catch (error) {
       throw new ExpressionError(expression, `${quote(expression)} failed: ${firstLine(error)}`);
     }
@@ -148,9 +158,57 @@ export function createExpressionEngine(): ExpressionEngine {
         }
         return value;
       };
-      return renderValue(template);
+      const rendered = renderValue(template);
+      const size = approximateJsonSize(rendered, MAX_RENDERED_BYTES);
+      if (size > MAX_RENDERED_BYTES) {
+        throw new ExpressionError(
+          '',
+          `the rendered value is larger than the limit of ${MAX_RENDERED_BYTES / 1_000_000} MB; pass less data between steps`,
+        );
+      }
+      return rendered;
     },
   };
+}
+
+/** Refuses comprehensions whose iterations over this context's data would take too long or use too much memory. */
+function checkComprehensionBudget(expression: string, depth: number, context: CelContext): void {
+  const iterations = Math.max(1, context.largestCollection) ** depth;
+  if (iterations > MAX_COMPREHENSION_ITERATIONS) {
+    throw new ExpressionError(
+      expression,
+      `${quote(expression)} nests comprehensions ${depth} deep over a list or map of ${context.largestCollection} entries: ` +
+        `up to ${iterations} iterations, above the limit of ${MAX_COMPREHENSION_ITERATIONS}`,
+    );
+  }
+  if (iterations * Math.max(1, context.longestString) > MAX_COMPREHENSION_STRING_WORK) {
+    throw new ExpressionError(
+      expression,
+      `${quote(expression)} iterates up to ${iterations} times over data with strings of up to ${context.longestString} ` +
+        `characters, which exceeds the evaluation limit of ${MAX_COMPREHENSION_STRING_WORK} (iterations × longest string)`,
+    );
+  }
+}
+
+/** JSON size of `value`, approximately; stops counting once past `limit` (shared references count each time). */
+function approximateJsonSize(value: unknown, limit: number): number {
+  let size = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0 && size <= limit) {
+    const current = stack.pop();
+    if (typeof current === 'string') size += current.length + 2;
+    else if (Array.isArray(current)) {
+      size += 2 + current.length;
+      for (const item of current) stack.push(item);
+    } else if (typeof current === 'object' && current !== null) {
+      for (const [key, item] of Object.entries(current)) {
+        size += key.length + 4;
+        stack.push(item);
+      }
+      size += 2;
+    } else size += 8;
+  }
+  return size;
 }
 
 /** Every `${{ }}` expression inside a JSON value, with paths such as `with.json.text`. */
@@ -171,17 +229,23 @@ export function findUnclosedTemplates(value: unknown, path: string): string[] {
   return found;
 }
 
-/** Calls `visit` for every string inside a JSON value with its path (`a.b[2]["odd key"]`). */
+/**
+ * Calls `visit` for every string inside a JSON value with its path (`a.b[2]["odd key"]`), in document order.
+ * Iterative, so a hostile value nested thousands deep cannot overflow the stack.
+ */
 function walkStrings(value: unknown, path: string, visit: (text: string, at: string) => void): void {
-  if (typeof value === 'string') visit(value, path);
-  else if (Array.isArray(value)) value.forEach((item, index) => walkStrings(item, `${path}[${index}]`, visit));
-  else if (isPlainObject(value)) {
-    for (const [key, item] of Object.entries(value)) {
-      walkStrings(
-        item,
-        /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`,
-        visit,
-      );
+  const stack: [unknown, string][] = [[value, path]];
+  while (stack.length > 0) {
+    const [current, at] = stack.pop()!;
+    if (typeof current === 'string') visit(current, at);
+    else if (Array.isArray(current)) {
+      for (let index = current.length - 1; index >= 0; index--) stack.push([current[index], `${at}[${index}]`]);
+    } else if (isPlainObject(current)) {
+      const entries = Object.entries(current);
+      for (let index = entries.length - 1; index >= 0; index--) {
+        const [key, item] = entries[index]!;
+        stack.push([item, /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${at}.${key}` : `${at}[${JSON.stringify(key)}]`]);
+      }
     }
   }
 }
@@ -194,11 +258,14 @@ export function isStatic(value: unknown): boolean {
 interface Inspection {
   readonly steps: string[];
   readonly problem?: string;
+  /** Deepest nesting of comprehensions; 0 when there are none. */
+  readonly comprehensionDepth: number;
 }
 
 function inspect(ast: ASTNode): Inspection {
   const steps = new Set<string>();
   let problem: string | undefined;
+  let deepest = 0;
   const visit = (node: unknown, comprehensionDepth: number): void => {
     if (!isAstNode(node)) {
       if (Array.isArray(node)) for (const item of node) visit(item, comprehensionDepth);
@@ -207,10 +274,11 @@ function inspect(ast: ASTNode): Inspection {
     let depth = comprehensionDepth;
     if (node.op === 'call' || node.op === 'rcall') {
       const name = node.args[0];
-      const forbidden = FORBIDDEN_FUNCTIONS[name];
+      const forbidden = Object.hasOwn(FORBIDDEN_FUNCTIONS, name) ? FORBIDDEN_FUNCTIONS[name] : undefined;
       if (forbidden) problem ??= forbidden;
       if (node.op === 'rcall' && COMPREHENSIONS.has(name)) {
         depth += 1;
+        deepest = Math.max(deepest, depth);
         if (depth > MAX_COMPREHENSION_NESTING) {
           problem ??= `comprehensions (map, filter, all, exists) may be nested at most ${MAX_COMPREHENSION_NESTING} deep`;
         }
@@ -226,7 +294,7 @@ function inspect(ast: ASTNode): Inspection {
     else visit(args, depth);
   };
   visit(ast, 0);
-  return { steps: [...steps], problem };
+  return { steps: [...steps], problem, comprehensionDepth: deepest };
 }
 
 function isAstNode(value: unknown): value is ASTNode {
@@ -237,25 +305,44 @@ function isRoot(node: unknown, name: string): boolean {
   return isAstNode(node) && node.op === 'id' && node.args === name;
 }
 
-/** JSON integers become CEL ints (BigInt) so `event.number + 1` type-checks; other numbers stay doubles. */
-function toCelContext(context: ExpressionContext): Record<string, unknown> {
-  return {
+/** The context converted for CEL, with the sizes {@link checkComprehensionBudget} needs. */
+interface CelContext {
+  readonly values: Record<string, unknown>;
+  readonly largestCollection: number;
+  readonly longestString: number;
+}
+
+/**
+ * JSON integers become CEL ints (BigInt) so `event.number + 1` type-checks; other numbers stay doubles. Objects
+ * become `Map`s: cel-js tells a value's type by its `constructor`, which a payload key named "constructor" on a plain
+ * object would otherwise decide.
+ */
+function toCelContext(context: ExpressionContext): CelContext {
+  const stats = { largestCollection: 0, longestString: 0 };
+  const toCel = (value: unknown): unknown => {
+    if (typeof value === 'number') return Number.isSafeInteger(value) ? BigInt(value) : value;
+    if (typeof value === 'string') {
+      if (value.length > stats.longestString) stats.longestString = value.length;
+      return value;
+    }
+    if (Array.isArray(value)) {
+      if (value.length > stats.largestCollection) stats.largestCollection = value.length;
+      return value.map(toCel);
+    }
+    if (isPlainObject(value)) {
+      const entries = Object.entries(value);
+      if (entries.length > stats.largestCollection) stats.largestCollection = entries.length;
+      return new Map(entries.map(([key, inner]) => [key, toCel(inner)]));
+    }
+    return value;
+  };
+  const values = {
     event: toCel(context.event),
     steps: toCel(context.steps),
     vars: toCel(context.vars),
     run: toCel(context.run),
   };
-}
-
-function toCel(value: unknown): unknown {
-  if (typeof value === 'number') return Number.isSafeInteger(value) ? BigInt(value) : value;
-  if (Array.isArray(value)) return value.map(toCel);
-  if (isPlainObject(value)) {
-    const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) setOwn(out, key, toCel(inner));
-    return out;
-  }
-  return value;
+  return { values, ...stats };
 }
 
 /** CEL results back to JSON: ints to numbers (or decimal strings beyond 2^53), maps to plain objects. */

@@ -63,7 +63,7 @@ export function requireScope(tokens: readonly ApiToken[], needed: Scope): Reques
         new ProblemError(
           403,
           'Forbidden',
-          `This token has the read scope; ${req.method} ${req.path} needs a token with the write scope.`,
+          `This token has the read scope; ${req.method} ${req.originalUrl.split('?')[0]} needs a token with the write scope.`,
         ),
       );
       return;

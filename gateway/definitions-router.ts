@@ -1,4 +1,4 @@
-import express, { Router, type Request, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { AnyAction } from '../activities';
 import { DEFINITION_ID } from '../common/definition';
 import {
@@ -12,19 +12,20 @@ import {
   type StoredDefinition,
 } from '../registry';
 import { ProblemError } from './problem';
-import { routeParam } from './request-body';
+import { decodeUtf8, depthExceeds, MAX_JSON_DEPTH, rawBody, rawBodyOf, routeParam } from './request-body';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
 
 /** `/api/definitions`: save (new revision), read, export as YAML, list, revisions, restore and delete. */
 export function definitionsRouter(store: DefinitionStore, catalog: ReadonlyMap<string, AnyAction>): Router {
   const router = Router();
-  const text = express.text({ limit: '1mb', type: () => true });
-
-  router.put('/definitions/:id', text, async (req, res) => {
+  router.put('/definitions/:id', rawBody, async (req, res) => {
     const id = definitionIdParam(req);
     const format = bodyFormat(req);
-    const source = typeof req.body === 'string' ? req.body : '';
+    const source = decodeUtf8(req, rawBodyOf(req));
+    if (source.trim() === '') {
+      throw new ProblemError(400, 'Bad Request', `The body is empty; send the definition as ${format.toUpperCase()}.`);
+    }
     let raw: unknown;
     try {
       raw = parseDefinitionText(source, format);
@@ -35,6 +36,13 @@ export function definitionsRouter(store: DefinitionStore, catalog: ReadonlyMap<s
         400,
         'Bad Request',
         `The definition is not valid ${format.toUpperCase()}${where}: ${error.message}`,
+      );
+    }
+    if (depthExceeds(raw, MAX_JSON_DEPTH)) {
+      throw new ProblemError(
+        400,
+        'Bad Request',
+        `The definition nests objects and lists deeper than ${MAX_JSON_DEPTH} levels.`,
       );
     }
     if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {

@@ -63,7 +63,7 @@ export const notFound: RequestHandler = (req, res) => {
 
 /** Turns thrown errors, including body-parser failures, into problem+json; unexpected errors become a bare 500. */
 export function problemErrorHandler(log: (message: string, error: unknown) => void): ErrorRequestHandler {
-  return (error: unknown, _req, res, next) => {
+  return (error: unknown, req, res, next) => {
     if (res.headersSent) {
       next(error);
       return;
@@ -81,7 +81,8 @@ export function problemErrorHandler(log: (message: string, error: unknown) => vo
     }
     const status = (error as { status?: unknown }).status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      sendProblem(res, { type: 'about:blank', title: 'Bad Request', status, detail: bodyParserDetail(error, status) });
+      const detail = bodyParserDetail(error, status, req.get('content-encoding'));
+      sendProblem(res, { type: 'about:blank', title: titleFor(status), status, detail });
       return;
     }
     log('unhandled error', error);
@@ -119,10 +120,23 @@ function mapKnownError(error: unknown): ProblemError | undefined {
 }
 
 /** Body-parser errors, reworded so the sender knows what to change. */
-function bodyParserDetail(error: unknown, status: number): string {
+function bodyParserDetail(error: unknown, status: number, contentEncoding: string | undefined): string {
   const type = (error as { type?: unknown }).type;
+  const message = error instanceof Error ? error.message : String(error);
   if (type === 'entity.too.large') return 'The request body is larger than the limit of 1 MB.';
-  if (type === 'entity.parse.failed') return `The body is not valid JSON: ${(error as Error).message}`;
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return 'The body must be UTF-8 encoded.';
-  return status === 413 ? 'The request body is too large.' : (error as Error).message;
+  if (type === 'entity.parse.failed') return `The body is not valid JSON: ${message}`;
+  if (type === 'charset.unsupported') return 'The body must be UTF-8 encoded.';
+  if (type === 'encoding.unsupported') {
+    return `Content-Encoding ${JSON.stringify((contentEncoding ?? '').slice(0, 40))} is not supported; send the body uncompressed, or with gzip or deflate.`;
+  }
+  if (status === 400 && contentEncoding) {
+    return `The body could not be decompressed as Content-Encoding ${JSON.stringify(contentEncoding.slice(0, 40))}: ${message}`;
+  }
+  return status === 413 ? 'The request body is too large.' : message;
+}
+
+function titleFor(status: number): string {
+  if (status === 413) return 'Content Too Large';
+  if (status === 415) return 'Unsupported Media Type';
+  return 'Bad Request';
 }

@@ -1,4 +1,5 @@
 import express, { type Request, type RequestHandler } from 'express';
+import { depthExceeds, MAX_JSON_DEPTH } from '../common/json-depth';
 import { ProblemError } from './problem';
 
 /** Requests must declare a JSON body; anything else is a 415 that says what to send. */
@@ -12,8 +13,7 @@ export function requireJsonContentType(req: Request): void {
   }
 }
 
-/** Deepest nesting of objects and arrays accepted in a JSON body. */
-export const MAX_JSON_DEPTH = 64;
+export { depthExceeds, MAX_JSON_DEPTH } from '../common/json-depth';
 
 /** The body {@link jsonBody} parsed, which must be an object no deeper than {@link MAX_JSON_DEPTH}. */
 export function requireJsonObject(req: Request): Record<string, unknown> {
@@ -23,11 +23,9 @@ export function requireJsonObject(req: Request): Record<string, unknown> {
 /** Parses a raw body as a JSON object: UTF-8 only, no deeper than {@link MAX_JSON_DEPTH}; 415/400 otherwise. */
 export function parseJsonObject(req: Request, raw: Buffer): Record<string, unknown> {
   requireJsonContentType(req);
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
-  } catch {
-    throw new ProblemError(400, 'Bad Request', 'The body is not valid UTF-8; send JSON encoded as UTF-8.');
+  const text = decodeUtf8(req, raw);
+  if (text.trim() === '') {
+    throw new ProblemError(400, 'Bad Request', 'The body is empty; send a JSON object, such as {"issue": "REL-7"}.');
   }
   let parsed: unknown;
   try {
@@ -40,6 +38,34 @@ export function parseJsonObject(req: Request, raw: Buffer): Record<string, unkno
     );
   }
   return checkObject(parsed);
+}
+
+/**
+ * Decodes a body as UTF-8, the only encoding Flow accepts: a `charset` other than UTF-8 is a 415, and bytes that are
+ * not UTF-8 are a 400 (rather than being replaced with U+FFFD and accepted).
+ */
+export function decodeUtf8(req: Request, raw: Buffer): string {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(req.get('content-type') ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new ProblemError(
+      415,
+      'Unsupported Media Type',
+      `The body must be UTF-8 encoded, but the Content-Type names charset=${charset.slice(0, 40)}.`,
+    );
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch {
+    throw new ProblemError(400, 'Bad Request', 'The body is not valid UTF-8; send it encoded as UTF-8.');
+  }
+}
+
+/** Raw bytes of a body up to 1 MB, inflated when sent with gzip or deflate `Content-Encoding`. */
+export const rawBody: RequestHandler = express.raw({ limit: '1mb', type: () => true });
+
+/** The raw body {@link rawBody} read; empty when there was none. */
+export function rawBodyOf(req: Request): Buffer {
+  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
 }
 
 function checkObject(body: unknown): Record<string, unknown> {
@@ -56,27 +82,16 @@ function checkObject(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-/** True when `value` nests deeper than `limit`; iterative, so a hostile body cannot overflow the stack. */
-function depthExceeds(value: unknown, limit: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (typeof current !== 'object' || current === null) continue;
-    if (depth > limit) return true;
-    for (const child of Object.values(current)) stack.push([child, depth + 1]);
-  }
-  return false;
-}
-
 /** A route parameter as a single string. */
 export function routeParam(req: Request, name: string): string {
   const value: unknown = req.params[name];
   return typeof value === 'string' ? value : '';
 }
 
-const parseJson = express.json({ limit: '1mb', type: () => true });
-
-/** Checks the Content-Type first (415), then parses up to 1 MB of JSON (413 beyond, 400 when malformed). */
+/**
+ * Checks the Content-Type first (415), then reads up to 1 MB (413 beyond) and parses it with
+ * {@link parseJsonObject}: UTF-8, a JSON object, at most {@link MAX_JSON_DEPTH} deep (400 otherwise).
+ */
 export const jsonBody: RequestHandler = (req, res, next) => {
   try {
     requireJsonContentType(req);
@@ -84,5 +99,16 @@ export const jsonBody: RequestHandler = (req, res, next) => {
     next(error);
     return;
   }
-  parseJson(req, res, next);
+  rawBody(req, res, (error?: unknown) => {
+    if (error) {
+      next(error);
+      return;
+    }
+    try {
+      req.body = parseJsonObject(req, rawBodyOf(req));
+      next();
+    } catch (parseError) {
+      next(parseError);
+    }
+  });
 };

@@ -26,19 +26,23 @@ export function parseDefinitionText(text: string, format: DefinitionFormat): unk
     try {
       return JSON.parse(text) as unknown;
     } catch (error) {
-      throw new DefinitionSyntaxError(
-        'json',
-        `invalid JSON: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      throw new DefinitionSyntaxError('json', error instanceof Error ? error.message : String(error));
     }
   }
-  const document = parseDocument(text, { schema: 'core', uniqueKeys: true, prettyErrors: true, strict: true });
+  let document: ReturnType<typeof parseDocument>;
+  try {
+    document = parseDocument(text, { schema: 'core', uniqueKeys: true, prettyErrors: true, strict: true });
+  } catch (error) {
+    // The parser recurses; a hostile document nested tens of thousands deep overflows the stack.
+    if (error instanceof RangeError) throw new DefinitionSyntaxError('yaml', 'the document nests too deeply');
+    throw error;
+  }
   const first = document.errors[0];
   if (first) {
     const position = first instanceof YAMLParseError ? first.linePos?.[0] : undefined;
     throw new DefinitionSyntaxError(
       'yaml',
-      `invalid YAML: ${first.message.split('\n')[0]}`,
+      first.message.split('\n')[0] ?? first.message,
       position?.line,
       position?.col,
     );
@@ -46,7 +50,8 @@ export function parseDefinitionText(text: string, format: DefinitionFormat): unk
   try {
     return document.toJS({ maxAliasCount: 50 }) as unknown;
   } catch (error) {
-    throw new DefinitionSyntaxError('yaml', `invalid YAML: ${error instanceof Error ? error.message : String(error)}`);
+    if (error instanceof RangeError) throw new DefinitionSyntaxError('yaml', 'the document nests too deeply');
+    throw new DefinitionSyntaxError('yaml', error instanceof Error ? error.message : String(error));
   }
 }
 

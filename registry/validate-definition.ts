@@ -1,3 +1,4 @@
+import { depthExceeds, MAX_JSON_DEPTH } from '../common/json-depth';
 import type { z } from 'zod';
 import type { AnyAction } from '../activities';
 import { definitionSchema, type Definition } from '../common/definition';
@@ -27,6 +28,12 @@ const SECRET_KEY = /(pass(word)?|secret|token|api[_-]?key|authorization|credenti
  * are missing or come later, duplicate step ids, and credentials written into the definition. Reports every error.
  */
 export function validateDefinition(raw: unknown, catalog: ReadonlyMap<string, AnyAction>): ValidationResult {
+  if (depthExceeds(raw, MAX_JSON_DEPTH)) {
+    return {
+      ok: false,
+      errors: [{ path: '(root)', message: `nests objects and lists deeper than ${MAX_JSON_DEPTH} levels` }],
+    };
+  }
   const errors: DefinitionError[] = [];
   const parsed = definitionSchema.safeParse(raw);
   if (!parsed.success) errors.push(...zodErrors(parsed.error, ''));
@@ -118,7 +125,10 @@ function stripDynamic(value: unknown, path: string[], dynamic: Set<string>): unk
     const out: Record<string, unknown> = {};
     for (const [key, inner] of Object.entries(value)) {
       const stripped = stripDynamic(inner, [...path, key], dynamic);
-      if (stripped !== undefined || isStatic(inner)) out[key] = stripped;
+      // defineProperty, not assignment: a "__proto__" key must stay a key the schema sees, not become the prototype.
+      if (stripped !== undefined || isStatic(inner)) {
+        Object.defineProperty(out, key, { value: stripped, enumerable: true, writable: true, configurable: true });
+      }
     }
     return out;
   }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import express, { Router, type Request } from 'express';
+import { Router, type Request } from 'express';
 import type { AcceptFn } from '../metrics';
 import { ProblemError } from '../problem';
-import { parseJsonObject, routeParam } from '../request-body';
+import { parseJsonObject, rawBody, rawBodyOf, routeParam } from '../request-body';
 import type { WebhookAdapter } from './adapter';
 import { verifyDelivery, WebhookAuthError } from './verify';
 
@@ -25,7 +25,7 @@ export function webhooksRouter(deps: WebhookDeps): Router {
   const bySource = new Map(deps.adapters.map((adapter) => [adapter.source, adapter]));
   const allowUnsigned = new Set((deps.env['FLOW_ALLOW_UNSIGNED'] ?? '').split(/[\s,]+/).filter(Boolean));
   const router = Router();
-  router.post('/webhooks/:source', express.raw({ type: () => true, limit: '1mb' }), async (req, res) => {
+  router.post('/webhooks/:source', rawBody, async (req, res) => {
     const source = routeParam(req, 'source');
     const adapter = bySource.get(source);
     if (!adapter) {
@@ -35,10 +35,10 @@ export function webhooksRouter(deps: WebhookDeps): Router {
         `There is no webhook source ${JSON.stringify(source.slice(0, 64))}; the sources are ${[...bySource.keys()].join(', ')}. Other tools can POST /events/:source/:type.`,
       );
     }
-    const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const raw = rawBodyOf(req);
     const headers = headersOf(req);
-    authenticate(adapter, deps.env, allowUnsigned, headers, rawBody);
-    const body = parseJsonObject(req, rawBody);
+    authenticate(adapter, deps.env, allowUnsigned, headers, raw);
+    const body = parseJsonObject(req, raw);
     const result = adapter.normalize({ headers, body });
     if (result.kind === 'invalid')
       throw new ProblemError(
@@ -50,8 +50,7 @@ export function webhooksRouter(deps: WebhookDeps): Router {
       res.status(200).json({ ignored: true, reason: result.reason });
       return;
     }
-    const idempotencyKey =
-      result.deliveryKey ?? `body-${createHash('sha256').update(rawBody).digest('hex').slice(0, 40)}`;
+    const idempotencyKey = result.deliveryKey ?? `body-${createHash('sha256').update(raw).digest('hex').slice(0, 40)}`;
     const accepted = await deps.accept({
       source,
       type: result.type,

@@ -83,6 +83,51 @@ describe('common: expressions', () => {
     assert.equal(engine.check('event.labels.all(a, event.labels.exists(b, a == b))').error, undefined);
   });
 
+  it('bounds the work of comprehensions by the size of the data they could iterate', () => {
+    const withEvent = (event: unknown): ExpressionContext => ({ ...context, event });
+    // Small data: nested comprehensions work as usual.
+    const commits = { commits: [{ tickets: ['REL-1', 'REL-2'] }, { tickets: ['REL-3'] }] };
+    assert.equal(
+      engine.evaluate('event.commits.exists(c, c.tickets.exists(t, t == "REL-3"))', withEvent(commits)),
+      true,
+    );
+    // Nested over 2,000 entries would be 4,000,000 iterations.
+    const list = Array.from({ length: 2_000 }, () => 0);
+    assert.throws(
+      () => engine.evaluate('event.list.exists(a, event.list.exists(b, b == 1))', withEvent({ list })),
+      (error: unknown) =>
+        error instanceof ExpressionError && /4000000 iterations, above the limit of 1000000/.test(error.message),
+    );
+    // One level over 2,000 entries is fine, unless it may work on very long strings each time.
+    assert.equal(engine.evaluate('event.list.exists(a, a == 1)', withEvent({ list })), false);
+    const big = 'x'.repeat(200_000);
+    assert.throws(
+      () => engine.evaluate('event.list.map(a, event.big + "!")', withEvent({ list, big })),
+      (error: unknown) => error instanceof ExpressionError && /strings of up to 200000 characters/.test(error.message),
+    );
+  });
+
+  it('refuses to render a value larger than 1 MB', () => {
+    const chunk = 'y'.repeat(100_000);
+    const list = Array.from({ length: 20 }, () => 0);
+    assert.throws(
+      () => engine.render({ text: '${{ event.list.map(a, event.chunk) }}' }, { ...context, event: { list, chunk } }),
+      (error: unknown) => error instanceof ExpressionError && /larger than the limit of 1 MB/.test(error.message),
+    );
+  });
+
+  it('reads payload keys named like JavaScript internals as plain data', () => {
+    const event = JSON.parse(
+      '{"to":"Done","constructor":{"name":"Evil"},"__proto__":{"x":1},"toString":"s"}',
+    ) as unknown;
+    const hostile = { ...context, event };
+    assert.equal(engine.evaluateCondition('event.to == "Done"', hostile), true);
+    assert.equal(engine.evaluate('event.constructor.name', hostile), 'Evil');
+    assert.equal(engine.evaluate('event.toString', hostile), 's');
+    assert.deepEqual(engine.render('${{ event }}', hostile), event);
+    assert.equal(({} as Record<string, unknown>)['x'], undefined);
+  });
+
   it('reports parse errors, unknown variables and the steps an expression reads', () => {
     assert.match(engine.check('event.to ==').error ?? '', /cannot parse "event.to =="/);
     assert.match(engine.check('evnt.to == "x"').error ?? '', /is invalid/);

@@ -1,4 +1,5 @@
 import { Environment, type ASTNode } from '@marcbachmann/cel-js';
+import { depthExceeds, MAX_JSON_DEPTH } from './json-depth';
 
 /**
  * Flow's expression language: CEL, through `@marcbachmann/cel-js`. CEL is not Turing complete, has no I/O and no
@@ -104,13 +105,23 @@ export function createExpressionEngine(): ExpressionEngine {
 
   const evaluate = (expression: string, context: ExpressionContext): unknown => {
     const program = parse(expression);
-    const converted = toCelContext(context);
-    if (program.comprehensionDepth > 0) checkComprehensionBudget(expression, program.comprehensionDepth, converted);
+    let result: unknown;
     try {
-      return fromCel(program(converted.values));
+      const converted = toCelContext(context);
+      if (program.comprehensionDepth > 0) checkComprehensionBudget(expression, program.comprehensionDepth, converted);
+      result = program(converted.values);
     } catch (error) {
+      if (error instanceof ExpressionError) throw error;
       throw new ExpressionError(expression, `${quote(expression)} failed: ${firstLine(error)}`);
     }
+    // Measured before converting: a result that shares one list many times would otherwise be copied out in full.
+    if (approximateJsonSize(result, MAX_RENDERED_BYTES) > MAX_RENDERED_BYTES) {
+      throw new ExpressionError(
+        expression,
+        `${quote(expression)} gives a value larger than the limit of ${MAX_RENDERED_BYTES / 1_000_000} MB`,
+      );
+    }
+    return fromCel(result, expression);
   };
 
   return {
@@ -141,6 +152,9 @@ export function createExpressionEngine(): ExpressionEngine {
       return value;
     },
     render(template, context) {
+      if (depthExceeds(template, MAX_JSON_DEPTH)) {
+        throw new ExpressionError('', `the template nests objects and lists deeper than ${MAX_JSON_DEPTH} levels`);
+      }
       const renderValue = (value: unknown): unknown => {
         if (typeof value === 'string') {
           const exact = EXACT.exec(value);
@@ -197,7 +211,13 @@ function approximateJsonSize(value: unknown, limit: number): number {
   while (stack.length > 0 && size <= limit) {
     const current = stack.pop();
     if (typeof current === 'string') size += current.length + 2;
-    else if (Array.isArray(current)) {
+    else if (current instanceof Map) {
+      size += 2;
+      for (const [key, item] of current) {
+        size += String(key).length + 4;
+        stack.push(item);
+      }
+    } else if (Array.isArray(current)) {
       size += 2 + current.length;
       for (const item of current) stack.push(item);
     } else if (typeof current === 'object' && current !== null) {
@@ -271,17 +291,30 @@ function inspect(ast: ASTNode): Inspection {
       if (Array.isArray(node)) for (const item of node) visit(item, comprehensionDepth);
       return;
     }
-    let depth = comprehensionDepth;
     if (node.op === 'call' || node.op === 'rcall') {
       const name = node.args[0];
       const forbidden = Object.hasOwn(FORBIDDEN_FUNCTIONS, name) ? FORBIDDEN_FUNCTIONS[name] : undefined;
       if (forbidden) problem ??= forbidden;
+      if (node.op === 'rcall' && name === 'bind' && isRoot(node.args[1], 'cel')) {
+        problem ??=
+          'cel.bind() is not allowed: reused intermediate values can grow exponentially. Use flow.set instead.';
+      }
       if (node.op === 'rcall' && COMPREHENSIONS.has(name)) {
-        depth += 1;
+        // The list iterated is evaluated once, outside the loop; only the body runs per element.
+        const [, range, body] = node.args as [string, unknown, unknown];
+        if (!isDataRange(range)) {
+          problem ??=
+            `${name}() must iterate over data (such as event.commits or steps.changelog.output.authors), a list ` +
+            'literal, or the result of filter() or map() over those; not over a list built while evaluating';
+        }
+        const depth = comprehensionDepth + 1;
         deepest = Math.max(deepest, depth);
         if (depth > MAX_COMPREHENSION_NESTING) {
           problem ??= `comprehensions (map, filter, all, exists) may be nested at most ${MAX_COMPREHENSION_NESTING} deep`;
         }
+        visit(range, comprehensionDepth);
+        visit(body, depth);
+        return;
       }
     }
     if ((node.op === '.' || node.op === '.?') && isRoot(node.args[0], 'steps')) steps.add(node.args[1]);
@@ -290,11 +323,36 @@ function inspect(ast: ASTNode): Inspection {
       if (isAstNode(key) && key.op === 'value' && typeof key.args === 'string') steps.add(key.args);
     }
     const args: unknown = node.args;
-    if (Array.isArray(args)) for (const arg of args) visit(arg, depth);
-    else visit(args, depth);
+    if (Array.isArray(args)) for (const arg of args) visit(arg, comprehensionDepth);
+    else visit(args, comprehensionDepth);
   };
   visit(ast, 0);
   return { steps: [...steps], problem, comprehensionDepth: deepest };
+}
+
+/**
+ * True for what a comprehension may iterate: data reached through fields and indexes (of the context or of a loop
+ * variable), a list literal, or filter()/map() over one of those. Their sizes are known before evaluating, which is
+ * what the comprehension budget relies on; a list built at run time (`split`, `+`) could be arbitrarily large.
+ */
+function isDataRange(node: unknown): boolean {
+  if (!isAstNode(node)) return false;
+  switch (node.op) {
+    case 'id':
+    case 'list':
+      return true;
+    case '.':
+    case '.?':
+    case '[]':
+    case '[?]':
+      return isDataRange((node.args as unknown[])[0]);
+    case 'rcall': {
+      const [name, target] = node.args as unknown as [string, unknown];
+      return (name === 'filter' || name === 'map') && isDataRange(target);
+    }
+    default:
+      return false;
+  }
 }
 
 function isAstNode(value: unknown): value is ASTNode {
@@ -345,8 +403,11 @@ function toCelContext(context: ExpressionContext): CelContext {
   return { values, ...stats };
 }
 
-/** CEL results back to JSON: ints to numbers (or decimal strings beyond 2^53), maps to plain objects. */
-export function fromCel(value: unknown): unknown {
+/**
+ * CEL results back to JSON: ints to numbers (or decimal strings beyond 2^53), maps to plain objects. Values JSON
+ * cannot hold (timestamps, durations, types, unsigned ints) are an error naming a conversion, not a silent `{}`.
+ */
+export function fromCel(value: unknown, expression = ''): unknown {
   if (typeof value === 'bigint') {
     return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
       ? Number(value)
@@ -355,14 +416,21 @@ export function fromCel(value: unknown): unknown {
   if (value instanceof Uint8Array) return Array.from(value);
   if (value instanceof Map) {
     const out: Record<string, unknown> = {};
-    for (const [key, inner] of value) setOwn(out, String(key), fromCel(inner));
+    for (const [key, inner] of value) setOwn(out, String(key), fromCel(inner, expression));
     return out;
   }
-  if (Array.isArray(value)) return value.map(fromCel);
+  if (Array.isArray(value)) return value.map((inner) => fromCel(inner, expression));
   if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) setOwn(out, key, fromCel(inner));
-    return out;
+    if (isPlainObject(value)) {
+      const out: Record<string, unknown> = {};
+      for (const [key, inner] of Object.entries(value)) setOwn(out, key, fromCel(inner, expression));
+      return out;
+    }
+    const kind = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    throw new ExpressionError(
+      expression,
+      `${quote(expression)} gives a CEL ${typeof kind === 'string' ? kind : 'value'} that JSON cannot hold; convert it, for example with string() or int()`,
+    );
   }
   return value;
 }

@@ -1,7 +1,7 @@
 import { depthExceeds, MAX_JSON_DEPTH } from '../common/json-depth';
 import type { z } from 'zod';
 import type { AnyAction } from '../activities';
-import { definitionSchema, type Definition } from '../common/definition';
+import { definitionSchema, MAX_STEPS, type Definition } from '../common/definition';
 import {
   createExpressionEngine,
   findTemplateExpressions,
@@ -37,9 +37,12 @@ export function validateDefinition(raw: unknown, catalog: ReadonlyMap<string, An
   const errors: DefinitionError[] = [];
   const parsed = definitionSchema.safeParse(raw);
   if (!parsed.success) errors.push(...zodErrors(parsed.error, ''));
+  const record = isObject(raw) ? raw : {};
+  // Far too many steps: say so and stop, rather than check thousands of steps nobody will run.
+  if (Array.isArray(record['steps']) && record['steps'].length > MAX_STEPS) return { ok: false, errors };
+  errors.push(...protoKeys(raw));
   const engine = createExpressionEngine();
 
-  const record = isObject(raw) ? raw : {};
   const bindings = Array.isArray(record['on']) ? (record['on'] as unknown[]) : [];
   bindings.forEach((binding, index) => {
     if (!isObject(binding) || typeof binding['if'] !== 'string') return;
@@ -53,6 +56,11 @@ export function validateDefinition(raw: unknown, catalog: ReadonlyMap<string, An
   });
 
   const steps = Array.isArray(record['steps']) ? (record['steps'] as unknown[]) : [];
+  const positions = new Map<string, number>();
+  steps.forEach((step, index) => {
+    if (isObject(step) && typeof step['id'] === 'string' && !positions.has(step['id']))
+      positions.set(step['id'], index);
+  });
   const seen = new Map<string, number>();
   steps.forEach((step, index) => {
     if (!isObject(step)) return;
@@ -68,7 +76,7 @@ export function validateDefinition(raw: unknown, catalog: ReadonlyMap<string, An
       const check = engine.check(expression);
       if (check.error) errors.push({ path, message: check.error });
       for (const referenced of check.steps) {
-        const position = steps.findIndex((other) => isObject(other) && other['id'] === referenced);
+        const position = positions.get(referenced) ?? -1;
         if (position === -1) errors.push({ path, message: `refers to steps.${referenced}, but no step has that id` });
         else if (position >= index) {
           errors.push({
@@ -159,6 +167,24 @@ function findSecrets(value: unknown, at: string): DefinitionError[] {
   };
   walk(value, at, undefined);
   return errors;
+}
+
+/** `__proto__` keys anywhere: the schemas would silently drop them, so a value the author wrote would vanish. */
+function protoKeys(value: unknown): DefinitionError[] {
+  const errors: DefinitionError[] = [];
+  const stack: [unknown, string][] = [[value, '']];
+  while (stack.length > 0) {
+    const [current, path] = stack.pop()!;
+    if (Array.isArray(current)) current.forEach((item, index) => stack.push([item, `${path}[${index}]`]));
+    else if (isObject(current)) {
+      for (const [key, item] of Object.entries(current)) {
+        const at = path ? `${path}.${key}` : key;
+        if (key === '__proto__') errors.push({ path: at, message: 'the key "__proto__" is not allowed; rename it' });
+        else stack.push([item, at]);
+      }
+    }
+  }
+  return errors.reverse();
 }
 
 function zodErrors(error: z.ZodError, prefix: string): DefinitionError[] {

@@ -1,0 +1,25 @@
+/**
+ * Hand-written Temporal workflows: the baseline Flow is measured against. They do what Flow's definitions in the
+ * benchmarks do, the way a Temporal user would write them directly. Bundled on their own, apart from Flow's workflows.
+ */
+import type { Duration } from '@temporalio/common';
+import { proxyActivities, sleep } from '@temporalio/workflow';
+import type { BaselineActivities } from './activities';
+
+/** The same activity options as a Flow step without options of its own (`STEP_DEFAULTS` in the interpreter). */
+const activities = {
+  startToCloseTimeout: '5m',
+  retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+} as const;
+
+/** Calls `bench.noop` `steps` times in a row: the baseline of an N-step definition. */
+export async function noopSequence(steps: number): Promise<number> {
+  const { 'bench.noop': noop } = proxyActivities<BaselineActivities>(activities);
+  for (let step = 0; step < steps; step++) await noop({});
+  return steps;
+}
+
+/** Waits on a durable timer, as a `flow.sleep` step does: the baseline of a run held at a waiting step. */
+export async function sleepThenReturn(duration: Duration): Promise<void> {
+  await sleep(duration);
+}

@@ -1,0 +1,166 @@
+import { dispatchWorkflowId, WORKFLOW_TYPES } from '../../common/run-types';
+import { progress, type BenchContext } from '../context';
+import { flowEvent } from '../definitions';
+import { runLoad, waitUntil, type LoadResult } from '../load';
+import { BreakdownCollector, compared, goal, RepValues, type Goal, type Metric, type Scenario } from '../scenario';
+import { percentile, sum } from '../stats';
+
+const SOURCE = 'bench-intake';
+const TYPE = 'ping';
+const LEVELS = [1, 16, 64] as const;
+
+/** Events sent per level and side: enough for a stable p99 at full size; a few per caller when quick. */
+function eventsAt(concurrency: number, quick: boolean): number {
+  return quick ? Math.max(10, concurrency) : Math.max(200, concurrency * 10);
+}
+
+/**
+ * Scenario 1: events accepted per second through the gateway (HTTP, auth, rate limit, request log, durable start of
+ * the dispatcher) against `client.workflow.start` of the same dispatcher workflow from the load generator itself.
+ */
+export const intake: Scenario = {
+  name: 'intake',
+  title: 'Intake: events accepted through the gateway vs raw workflow starts',
+  async run(ctx, { quick, reps }) {
+    const values = new RepValues();
+    const send = {
+      gateway: async (key: string, index: number): Promise<void> => {
+        const answer = await ctx.postEvent(SOURCE, TYPE, { n: index }, key);
+        if (answer.status !== 202)
+          throw new Error(`the gateway answered ${answer.status}: ${answer.body.detail ?? ''}`);
+      },
+      raw: async (key: string, index: number): Promise<void> => {
+        const event = flowEvent(SOURCE, TYPE, { n: index }, `${SOURCE}-${key}`);
+        await ctx.client.workflow.start(WORKFLOW_TYPES.dispatch, {
+          taskQueue: ctx.flowTaskQueue,
+          workflowId: dispatchWorkflowId(event.id),
+          args: [event],
+        });
+      },
+    };
+    const phase = async (
+      side: keyof typeof send,
+      label: string,
+      total: number,
+      concurrency: number,
+    ): Promise<LoadResult & { startCallMs?: number }> => {
+      // Quick runs only check that everything works, so they skip the waits that make the sides comparable.
+      if (!quick) await drained(ctx);
+      const before = side === 'gateway' ? await ctx.gatewayStartCalls(SOURCE) : undefined;
+      const result = await runLoad(total, concurrency, (index) => send[side](`${ctx.tag}-${label}-${index}`, index));
+      if (!before) return result;
+      const after = await ctx.gatewayStartCalls(SOURCE);
+      return { ...result, startCallMs: ((after.seconds - before.seconds) / (after.count - before.count)) * 1000 };
+    };
+
+    const phases = {
+      http: 'in the gateway process and on the wire, outside the start call: HTTP, auth, rate limit, body parsing, request log',
+      start: "the gateway's `client.workflow.start` of the dispatcher (its `flow_dispatch_latency_seconds`)",
+    };
+    const breakdowns = new Map(
+      LEVELS.map((c) => [c, new BreakdownCollector(`Mean request through the gateway at concurrency ${c}`, phases)]),
+    );
+    progress('intake: warming up both paths');
+    const warmUp = quick ? 8 : 32;
+    await phase('gateway', 'warm-g', warmUp, 8);
+    await phase('raw', 'warm-r', warmUp, 8);
+
+    for (let rep = 0; rep < reps; rep++) {
+      for (const concurrency of LEVELS) {
+        const total = eventsAt(concurrency, quick);
+        const order: (keyof typeof send)[] = rep % 2 === 0 ? ['gateway', 'raw'] : ['raw', 'gateway'];
+        for (const side of order) {
+          const result = await phase(side, `${side[0]}${rep}c${concurrency}`, total, concurrency);
+          values.add(`c${concurrency}.${side}.throughput`, result.throughput);
+          values.add(`c${concurrency}.${side}.p50`, percentile(result.latencies, 50));
+          values.add(`c${concurrency}.${side}.p99`, percentile(result.latencies, 99));
+          const mean = sum(result.latencies) / result.latencies.length;
+          if (result.startCallMs !== undefined) {
+            breakdowns.get(concurrency)!.add({ http: mean - result.startCallMs, start: result.startCallMs });
+            values.add(`c${concurrency}.gateway.start`, result.startCallMs);
+          } else {
+            values.add(`c${concurrency}.raw.start`, mean);
+          }
+        }
+        breakdowns.get(concurrency)!.endRep();
+        progress(
+          `intake rep ${rep + 1}/${reps}, concurrency ${concurrency}: gateway ${last(values, `c${concurrency}.gateway.throughput`).toFixed(0)}/s, raw ${last(values, `c${concurrency}.raw.throughput`).toFixed(0)}/s`,
+        );
+      }
+    }
+    await drained(ctx);
+
+    const metrics: Metric[] = [];
+    const goals: Goal[] = [];
+    for (const concurrency of LEVELS) {
+      const of = (side: string, what: string): number[] => values.get(`c${concurrency}.${side}.${what}`);
+      const throughput = compared(
+        `c${concurrency}.throughput`,
+        `Throughput at concurrency ${concurrency}`,
+        'events/s',
+        of('gateway', 'throughput'),
+        of('raw', 'throughput'),
+      );
+      const p50 = compared(
+        `c${concurrency}.p50`,
+        `p50 latency at concurrency ${concurrency}`,
+        'ms',
+        of('gateway', 'p50'),
+        of('raw', 'p50'),
+      );
+      const p99 = compared(
+        `c${concurrency}.p99`,
+        `p99 latency at concurrency ${concurrency}`,
+        'ms',
+        of('gateway', 'p99'),
+        of('raw', 'p99'),
+      );
+      const start = compared(
+        `c${concurrency}.start`,
+        `Mean start call at concurrency ${concurrency}, in the gateway vs raw`,
+        'ms',
+        of('gateway', 'start'),
+        of('raw', 'start'),
+      );
+      metrics.push(throughput, p50, p99, start);
+      goals.push(
+        goal(throughput, `Gateway throughput at least 0.9x raw at concurrency ${concurrency}`, { atLeast: 0.9 }),
+        goal(p99, `Gateway p99 latency at most 1.5x raw at concurrency ${concurrency}`, { atMost: 1.5 }),
+      );
+    }
+    return {
+      name: intake.name,
+      title: intake.title,
+      measures:
+        `A closed loop of senders at concurrency 1, 16 and 64 (${LEVELS.map((c) => eventsAt(c, quick)).join(', ')} events a side) ` +
+        'POSTs events with an Idempotency-Key to the real gateway process (`gateway/main.ts`: bearer token, rate limit, ' +
+        'request log, one durable `dispatch` start). Throughput is events over the wall time; latency is per request.',
+      baseline: '`client.workflow.start` of the same `dispatch` workflow with the same event, from the load generator.',
+      metrics,
+      goals,
+      breakdowns: LEVELS.map((c) => breakdowns.get(c)!.result()),
+      notes: [
+        'Both sides start the same dispatcher on the same task queue; the Flow worker runs them (they match nothing). ' +
+          (quick
+            ? "Quick runs do not wait for one phase's dispatchers to finish before the next phase."
+            : 'Each phase waits until the dispatchers of the previous one have finished.'),
+        'The gateway also sets three search attributes and a static summary on each start, and logs every request at info level to a file, as it does by default; the raw start sets neither.',
+      ],
+    };
+  },
+};
+
+/** Waits until no dispatcher of an earlier phase is still running, so one phase's backlog does not slow the next. */
+async function drained(ctx: BenchContext): Promise<void> {
+  const query = `TaskQueue = "${ctx.flowTaskQueue}" AND WorkflowType = "${WORKFLOW_TYPES.dispatch}" AND ExecutionStatus = "Running"`;
+  await waitUntil(
+    'the intake dispatchers to finish',
+    async () => (await ctx.client.workflow.count(query)).count === 0,
+    300_000,
+    250,
+  );
+}
+
+function last(values: RepValues, key: string): number {
+  return values.get(key).at(-1)!;
+}

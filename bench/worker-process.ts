@@ -1,0 +1,132 @@
+/**
+ * A benchmark worker, run as its own process so the load generator never shares its event loop and its memory can
+ * be read on its own: `kind: flow` is Flow's worker (every catalog action plus `bench.noop`, metrics sinks and
+ * interceptors, as `workers/main.ts` wires them); `kind: baseline` runs the hand-written workflows. Both load a
+ * workflow bundle that the runner built once. The parent talks to it over IPC (see `WorkerRequest`).
+ */
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { actionActivity, createActivities, type ActivityDeps } from '../activities';
+import { loadConfig } from '../config';
+import { acceptEvent } from '../intake';
+import { DefinitionStore, openMongo } from '../registry';
+import { createWorker } from '../workers/create-worker';
+import { createWorkerMetrics } from '../workers/metrics';
+import { baselineActivities } from './baseline/activities';
+import { benchCatalog, benchNoop } from './noop-action';
+
+/** How the runner configures a worker process (JSON in `BENCH_WORKER`). */
+export interface WorkerProcessOptions {
+  readonly kind: 'flow' | 'baseline';
+  readonly taskQueue: string;
+  /** The prebuilt workflow bundle (`bundleWorkflowCode`'s code, written to a file). */
+  readonly bundlePath: string;
+  readonly maxCachedWorkflows?: number;
+}
+
+/** What the parent may ask. */
+export type WorkerRequest =
+  { readonly id: number; readonly type: 'status'; readonly gc?: boolean } | { readonly type: 'stop' };
+
+/** The answer to a `status` request. */
+export interface WorkerStatusReply {
+  readonly id: number;
+  readonly type: 'status';
+  readonly cachedWorkflows: number;
+  readonly inFlightActivations: number;
+  readonly inFlightActivities: number;
+  /** `process.memoryUsage()`; after a full garbage collection when the request asked for one (`--expose-gc`). */
+  readonly memory: NodeJS.MemoryUsage;
+}
+
+async function main(): Promise<void> {
+  const options = JSON.parse(process.env['BENCH_WORKER'] ?? '') as WorkerProcessOptions;
+  const config = loadConfig();
+  Runtime.install({ logger: new DefaultLogger(config.worker.logLevel) });
+  const { address, namespace } = config.temporal;
+  const connection = await NativeConnection.connect({ address });
+  const closers: (() => Promise<void>)[] = [() => connection.close()];
+  const common = {
+    workflowBundle: { codePath: options.bundlePath },
+    ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
+  };
+
+  let worker: Worker;
+  if (options.kind === 'flow') {
+    const clientConnection = Connection.lazy({ address });
+    const client = new Client({ connection: clientConnection, namespace });
+    const mongo = openMongo(config.mongodb);
+    const store = new DefinitionStore(mongo.db, benchCatalog());
+    closers.push(
+      () => clientConnection.close(),
+      () => mongo.client.close(),
+    );
+    const activityDeps: ActivityDeps = {
+      env: process.env,
+      fetch: globalThis.fetch,
+      emitEvent: (submission) => acceptEvent({ client, taskQueue: options.taskQueue }, submission),
+      findDefinitionsForEvent: (source, type) => store.findForEvent(source, type),
+    };
+    worker = await createWorker({
+      connection,
+      namespace,
+      taskQueue: options.taskQueue,
+      activityDeps,
+      metrics: createWorkerMetrics({ defaultMetrics: true }),
+      options: {
+        // The runner bundled the workflows once; without this the SDK warns that it ignores the path.
+        workflowsPath: undefined,
+        ...common,
+        activities: { ...createActivities(activityDeps), [benchNoop.id]: actionActivity(benchNoop, activityDeps) },
+      },
+    });
+  } else {
+    worker = await Worker.create({
+      connection,
+      namespace,
+      taskQueue: options.taskQueue,
+      activities: baselineActivities,
+      ...common,
+    });
+  }
+
+  process.on('message', (message: WorkerRequest) => {
+    if (message.type === 'stop') worker.shutdown();
+    else if (message.type === 'status') process.send?.(status(worker, message.id, message.gc === true));
+  });
+  // The runner is gone (crashed or killed): stop rather than poll forever.
+  process.on('disconnect', () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+  });
+  process.once('SIGTERM', () => worker.shutdown());
+  process.once('SIGINT', () => worker.shutdown());
+
+  const running = worker.run();
+  process.send?.({ type: 'ready' });
+  try {
+    await running;
+  } finally {
+    await Promise.allSettled(closers.map((close) => close()));
+  }
+}
+
+function status(worker: Worker, id: number, gc: boolean): WorkerStatusReply {
+  if (gc) (globalThis as { gc?: () => void }).gc?.();
+  const current = worker.getStatus();
+  return {
+    id,
+    type: 'status',
+    cachedWorkflows: current.numCachedWorkflows,
+    inFlightActivations: current.numInFlightWorkflowActivations,
+    inFlightActivities: current.numInFlightActivities,
+    memory: process.memoryUsage(),
+  };
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(`[bench worker] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(1);
+  },
+);

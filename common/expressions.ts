@@ -10,7 +10,10 @@ import { depthExceeds, MAX_JSON_DEPTH } from './json-depth';
  * size and nesting of expressions, so every evaluation finishes quickly whatever the event holds.
  */
 
-/** The variables an expression can read. */
+/**
+ * The variables an expression can read. A context is immutable once used: an engine converts it for CEL once and
+ * reuses that for every expression evaluated against the same object.
+ */
 export interface ExpressionContext {
   readonly event: unknown;
   readonly steps: Readonly<Record<string, { readonly output: unknown }>>;
@@ -103,11 +106,17 @@ export function createExpressionEngine(): ExpressionEngine {
     return program;
   };
 
+  // A context is converted once, however many expressions read it (a step's `if` and every template in its `with`).
+  const convertedContexts = new WeakMap<ExpressionContext, CelContext>();
   const evaluate = (expression: string, context: ExpressionContext): unknown => {
     const program = parse(expression);
     let result: unknown;
     try {
-      const converted = toCelContext(context);
+      let converted = convertedContexts.get(context);
+      if (!converted) {
+        converted = toCelContext(context);
+        convertedContexts.set(context, converted);
+      }
       if (program.comprehensionDepth > 0) checkComprehensionBudget(expression, program.comprehensionDepth, converted);
       result = program(converted.values);
     } catch (error) {

@@ -12,7 +12,8 @@ import {
   type StoredDefinition,
 } from '../registry';
 import { ProblemError } from './problem';
-import { decodeUtf8, depthExceeds, MAX_JSON_DEPTH, rawBody, rawBodyOf, routeParam } from './request-body';
+import { depthExceeds, MAX_JSON_DEPTH } from '../common/json-depth';
+import { decodeUtf8, rawBody, rawBodyOf, routeParam } from './request-body';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
 

@@ -13,11 +13,13 @@ export function requireJsonContentType(req: Request): void {
   }
 }
 
-export { depthExceeds, MAX_JSON_DEPTH } from '../common/json-depth';
-
-/** The body {@link jsonBody} parsed, which must be an object no deeper than {@link MAX_JSON_DEPTH}. */
+/** The body {@link jsonBody} parsed and checked: a JSON object no deeper than {@link MAX_JSON_DEPTH}. */
 export function requireJsonObject(req: Request): Record<string, unknown> {
-  return checkObject(req.body);
+  const body: unknown = req.body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new Error('requireJsonObject needs the jsonBody middleware on the route');
+  }
+  return body as Record<string, unknown>;
 }
 
 /** Parses a raw body as a JSON object: UTF-8 only, no deeper than {@link MAX_JSON_DEPTH}; 415/400 otherwise. */

@@ -128,6 +128,26 @@ describe('common: expressions', () => {
     assert.equal(({} as Record<string, unknown>)['x'], undefined);
   });
 
+  it('converts a context once for all the expressions that read it', () => {
+    let reads = 0;
+    const counted: ExpressionContext = {
+      get event() {
+        reads += 1;
+        return { issue: 'REL-7', number: 41 };
+      },
+      steps: {},
+      vars: { version: '2.4.0' },
+      run: {},
+    };
+    const rendered = engine.render(
+      { a: '${{ event.issue }}', b: 'v${{ vars.version }}', c: '${{ event.number + 1 }}' },
+      counted,
+    );
+    assert.deepEqual(rendered, { a: 'REL-7', b: 'v2.4.0', c: 42 });
+    assert.equal(engine.evaluateCondition('event.number == 41', counted), true);
+    assert.equal(reads, 1);
+  });
+
   it('reports parse errors, unknown variables and the steps an expression reads', () => {
     assert.match(engine.check('event.to ==').error ?? '', /cannot parse "event.to =="/);
     assert.match(engine.check('evnt.to == "x"').error ?? '', /is invalid/);

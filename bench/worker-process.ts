@@ -25,8 +25,7 @@ export interface WorkerProcessOptions {
 }
 
 /** What the parent may ask. */
-export type WorkerRequest =
-  { readonly id: number; readonly type: 'status'; readonly gc?: boolean } | { readonly type: 'stop' };
+export type WorkerRequest = { readonly id: number; readonly type: 'status'; readonly gc?: boolean };
 
 /** The answer to a `status` request. */
 export interface WorkerStatusReply {
@@ -91,8 +90,7 @@ async function main(): Promise<void> {
   }
 
   process.on('message', (message: WorkerRequest) => {
-    if (message.type === 'stop') worker.shutdown();
-    else if (message.type === 'status') process.send?.(status(worker, message.id, message.gc === true));
+    if (message.type === 'status') process.send?.(status(worker, message.id, message.gc === true));
   });
   // The runner is gone (crashed or killed): stop rather than poll forever.
   process.on('disconnect', () => {
@@ -102,7 +100,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => worker.shutdown());
 
   const running = worker.run();
-  process.send?.({ type: 'ready' });
+  process.send?.({ ready: 'bench-worker' });
   try {
     await running;
   } finally {

@@ -3,6 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 
+/** The IPC message Flow's entry points (`workers/main.ts`, `gateway/main.ts`) send once they are ready. */
+export const isReadyMessage = (message: unknown): message is { ready: string } =>
+  typeof message === 'object' && message !== null && 'ready' in message;
+
 /** How a managed process's output is handled: appended to a log file, or echoed line by line after a prefix. */
 export type OutputMode = { readonly logFile: string } | { readonly prefix: string };
 

@@ -1,13 +1,11 @@
 import path from 'node:path';
 import { dataDir, loadConfig, projectRoot, resolveApiToken, toolsDir } from '../config';
-import { describeExit, ManagedProcess } from './managed-process';
+import { describeExit, isReadyMessage, ManagedProcess } from './managed-process';
 import { loadExamplesOnce } from './load-examples';
 import { consoleProgress } from './progress';
 import { defaultServicesOptions, startServices, type RunningServices } from './services';
 import { onShutdownSignal } from './signals';
 
-const isReady = (message: unknown): message is { ready: string } =>
-  typeof message === 'object' && message !== null && 'ready' in message;
 
 /**
  * `npm start`: brings up the services that the environment does not provide, then a worker, then the gateway, and
@@ -68,9 +66,9 @@ async function main(): Promise<void> {
     };
 
     progress.step('Starting the worker');
-    await spawnNode('worker', 'workers/main.ts').waitForMessage(isReady, 120_000);
+    await spawnNode('worker', 'workers/main.ts').waitForMessage(isReadyMessage, 120_000);
     progress.step('Starting the gateway');
-    await spawnNode('gateway', 'gateway/main.ts').waitForMessage(isReady, 60_000);
+    await spawnNode('gateway', 'gateway/main.ts').waitForMessage(isReadyMessage, 60_000);
 
     const gatewayUrl = `http://localhost:${config.gateway.port}`;
     await loadExamplesOnce({

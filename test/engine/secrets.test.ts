@@ -1,12 +1,13 @@
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Client, Connection } from '@temporalio/client';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { projectRoot } from '../../config';
+import { isReadyMessage, ManagedProcess } from '../../devstack/managed-process';
 import { findFreePort } from '../../devstack/ports';
 import { withDatabase } from '../support/global-fixture';
 import { HttpReceiver } from '../support/http-receiver';
@@ -16,38 +17,20 @@ import { testConfig, uniqueName } from '../support/stack';
 /** A value no code path could produce by accident, so any occurrence of it is a leak. */
 const plant = (what: string): string => `planted-${what}-${randomBytes(12).toString('hex')}`;
 
-/** A Flow process (the real worker or gateway entry point) whose every output line is kept. */
-class FlowProcess {
-  output = '';
-  private constructor(readonly child: ChildProcess) {
-    const keep = (chunk: Buffer): void => {
-      this.output += chunk.toString('utf8');
-    };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-  }
-
-  static async start(entry: string, env: NodeJS.ProcessEnv): Promise<FlowProcess> {
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(projectRoot, entry)], {
-      cwd: projectRoot,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
-    const started = new FlowProcess(child);
-    await new Promise<void>((resolve, reject) => {
-      child.once('message', () => resolve());
-      child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}:\n${started.output}`)));
-    });
-    return started;
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill('SIGTERM');
-    await exited;
-  }
+/** Starts a Flow entry point (the real worker or gateway) with its output in a log file, and waits until it is ready. */
+async function startFlowProcess(entry: string, env: NodeJS.ProcessEnv, logDir: string): Promise<ManagedProcess> {
+  const name = path.basename(entry, '.ts');
+  const child = ManagedProcess.start(name, process.execPath, ['--require', 'tsx/cjs', path.join(projectRoot, entry)], {
+    cwd: projectRoot,
+    env,
+    output: { logFile: path.join(logDir, `${name}.log`) },
+    ipc: true,
+  });
+  await child.waitForMessage(isReadyMessage, 120_000);
+  return child;
 }
+
+const logOf = (child: ManagedProcess): string => readFileSync(child.logPath!, 'utf8');
 
 /**
  * Secrets never leak: the release use case runs through the real worker and gateway processes with planted
@@ -73,8 +56,9 @@ describe('security: planted secrets appear in no history, log, stored document o
   const responses: string[] = [];
   let world: ReleaseWorld;
   let tracker: HttpReceiver;
-  let worker: FlowProcess;
-  let gateway: FlowProcess;
+  let worker: ManagedProcess;
+  let gateway: ManagedProcess;
+  const logDir = mkdtempSync(path.join(os.tmpdir(), 'flow-secrets-'));
   let base: string;
   let connection: Connection;
   let client: Client;
@@ -131,22 +115,30 @@ describe('security: planted secrets appear in no history, log, stored document o
       FLOW_TASK_QUEUE: taskQueue,
     };
     const [gatewayPort, metricsPort] = await Promise.all([findFreePort(), findFreePort()]);
-    worker = await FlowProcess.start('workers/main.ts', {
-      ...common,
-      ...world.workerEnv(),
-      FLOW_SECRET_TRACKER_TOKEN: secrets.tracker,
-      FLOW_LOG_LEVEL: 'DEBUG',
-      FLOW_WORKER_METRICS_PORT: String(metricsPort),
-    });
-    gateway = await FlowProcess.start('gateway/main.ts', {
-      ...common,
-      PORT: String(gatewayPort),
-      FLOW_API_TOKEN: secrets.apiToken,
-      FLOW_API_TOKENS: `read:${secrets.readToken}`,
-      FLOW_WEBHOOK_SECRET_JIRA: secrets.jiraWebhook,
-      FLOW_WEBHOOK_SECRET_JENKINS: secrets.jenkinsWebhook,
-      FLOW_HTTP_LOG_LEVEL: 'debug',
-    });
+    worker = await startFlowProcess(
+      'workers/main.ts',
+      {
+        ...common,
+        ...world.workerEnv(),
+        FLOW_SECRET_TRACKER_TOKEN: secrets.tracker,
+        FLOW_LOG_LEVEL: 'DEBUG',
+        FLOW_WORKER_METRICS_PORT: String(metricsPort),
+      },
+      logDir,
+    );
+    gateway = await startFlowProcess(
+      'gateway/main.ts',
+      {
+        ...common,
+        PORT: String(gatewayPort),
+        FLOW_API_TOKEN: secrets.apiToken,
+        FLOW_API_TOKENS: `read:${secrets.readToken}`,
+        FLOW_WEBHOOK_SECRET_JIRA: secrets.jiraWebhook,
+        FLOW_WEBHOOK_SECRET_JENKINS: secrets.jenkinsWebhook,
+        FLOW_HTTP_LOG_LEVEL: 'debug',
+      },
+      logDir,
+    );
     base = `http://127.0.0.1:${gatewayPort}`;
     connection = await Connection.connect({ address: config.temporal.address });
     client = new Client({ connection, namespace: config.temporal.namespace });
@@ -161,6 +153,7 @@ describe('security: planted secrets appear in no history, log, stored document o
       .dropDatabase()
       .catch(() => undefined);
     await Promise.allSettled([mongo?.close(), connection?.close(), tracker?.stop(), world?.stop()]);
+    rmSync(logDir, { recursive: true, force: true });
   });
 
   it('runs the release train, a rejected credential and an echoed one, and finds no planted value anywhere', async () => {
@@ -277,12 +270,12 @@ describe('security: planted secrets appear in no history, log, stored document o
     await Promise.allSettled([gateway.stop(), worker.stop()]);
     const places: Record<string, string> = {
       'workflow histories': decoded.join('\n'),
-      'worker log': worker.output,
-      'gateway log': gateway.output,
+      'worker log': logOf(worker),
+      'gateway log': logOf(gateway),
       'API responses': responses.join('\n'),
       'MongoDB documents': stored,
     };
-    assert.ok(worker.output.length > 0 && gateway.output.includes('"url":"/webhooks/jira"'), 'logs were captured');
+    assert.ok(logOf(worker).length > 0 && logOf(gateway).includes('"url":"/webhooks/jira"'), 'logs were captured');
     const hits: string[] = [];
     for (const [place, text] of Object.entries(places)) {
       for (const [name, value] of Object.entries(secrets)) {

@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { projectRoot } from '../../config';
-import { ManagedProcess } from '../../devstack/managed-process';
+import { isReadyMessage, ManagedProcess } from '../../devstack/managed-process';
 import { withDatabase } from '../support/global-fixture';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
 import { testConfig } from '../support/stack';
 import path from 'node:path';
 
-const isReady = (message: unknown): message is { ready: string } =>
-  typeof message === 'object' && message !== null && 'ready' in message;
 
 describe('engine: a worker killed in the middle of a run', () => {
   let harness: Harness;
@@ -47,7 +45,7 @@ describe('engine: a worker killed in the middle of a run', () => {
       },
     );
     workers.push(worker);
-    await worker.waitForMessage(isReady, 120_000);
+    await worker.waitForMessage(isReadyMessage, 120_000);
     return worker;
   }
 

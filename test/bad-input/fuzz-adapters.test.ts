@@ -6,6 +6,7 @@ import { EVENT_NAME } from '../../common/definition';
 import type { AdapterResult } from '../../gateway/webhooks/adapter';
 import { webhookAdapters } from '../../gateway/webhooks/adapters';
 import { assertPrototypesIntact, FUZZ_TIMEOUT_MS, fuzzParameters, POLLUTION_KEYS, RUNS } from './fuzz-runs';
+import { editAt, put, snapshot, type Container, type TreeEdit } from './json-tree';
 
 /**
  * Every adapter in `webhookAdapters` gets the same hostile deliveries, so a new source is fuzzed without touching
@@ -98,15 +99,6 @@ function assertWellFormed(result: AdapterResult, inputSize: number): void {
     default:
       assert.fail(`unexpected result ${JSON.stringify(result)}`);
   }
-}
-
-/** A deep copy that keeps prototypes (null ones included) and own `__proto__` keys, to detect changes exactly. */
-function snapshot(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map(snapshot);
-  const copy = Object.create(Object.getPrototypeOf(value) as object | null) as Record<string, unknown>;
-  for (const [name, inner] of Object.entries(value)) put(copy, name, snapshot(inner));
-  return copy;
 }
 
 /**
@@ -263,12 +255,7 @@ const headerValue = fc.option(
 const headers = fc.dictionary(headerName, headerValue, { maxKeys: 4 });
 
 /** One change to a JSON tree at a path chosen by index among all of its paths. */
-type Mutation =
-  | { op: 'delete'; at: number }
-  | { op: 'set'; at: number; value: unknown }
-  | { op: 'rename'; at: number; to: string }
-  | { op: 'wrap'; at: number; key: string }
-  | { op: 'repeat'; at: number; times: number };
+type Mutation = TreeEdit & { at: number };
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('delete' as const), at: fc.nat() }),
@@ -282,71 +269,8 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('repeat' as const), at: fc.nat(), times: fc.integer({ min: 2, max: 150 }) }),
 );
 
-type Container = Record<string, unknown> | unknown[];
-
-/** Every (container, key) pair inside `root`, the root itself excluded. */
-function slots(root: Container): [Container, string | number][] {
-  const found: [Container, string | number][] = [];
-  const visit = (node: unknown): void => {
-    if (Array.isArray(node)) {
-      node.forEach((item, index) => {
-        found.push([node, index]);
-        visit(item);
-      });
-    } else if (typeof node === 'object' && node !== null) {
-      for (const [name, item] of Object.entries(node)) {
-        found.push([node as Record<string, unknown>, name]);
-        visit(item);
-      }
-    }
-  };
-  visit(root);
-  return found;
-}
-
-/** Sets an own property even for `__proto__`, as JSON.parse does. */
-function put(container: Container, slot: string | number, item: unknown): void {
-  if (slot === '__proto__') {
-    Object.defineProperty(container, slot, { value: item, enumerable: true, writable: true, configurable: true });
-  } else {
-    (container as Record<string | number, unknown>)[slot] = item;
-  }
-}
-
 function mutate(root: Record<string, unknown>, change: Mutation): void {
-  const all = slots(root);
-  if (all.length === 0) return;
-  const [container, slot] = all[change.at % all.length]!;
-  const current = (container as Record<string | number, unknown>)[slot];
-  switch (change.op) {
-    case 'delete':
-      if (Array.isArray(container)) container.splice(Number(slot), 1);
-      else delete container[slot as string];
-      break;
-    case 'set':
-      put(container, slot, snapshot(change.value));
-      break;
-    case 'rename':
-      if (!Array.isArray(container)) {
-        delete container[slot as string];
-        put(container, change.to, current);
-      }
-      break;
-    case 'wrap': {
-      const wrapper = {};
-      put(wrapper, change.key, current);
-      put(container, slot, wrapper);
-      break;
-    }
-    case 'repeat':
-      // The same entry many times over, as a long list in a real payload; more than LIST_MAX reaches the caps.
-      put(
-        container,
-        slot,
-        Array.from({ length: change.times }, () => current),
-      );
-      break;
-  }
+  editAt(root, change.at, change);
 }
 
 describe('bad input: webhook adapters (gateway/webhooks/adapters)', function () {

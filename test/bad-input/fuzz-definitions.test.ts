@@ -20,6 +20,7 @@ import {
   RUNS,
   runIsolated,
 } from './fuzz-runs';
+import { editAt, put, slots, snapshot, type Container } from './json-tree';
 
 /**
  * The validator behind `PUT /api/definitions/:id` (and revision restores): whatever it is given, it answers with a
@@ -28,28 +29,6 @@ import {
 const catalog = actionsById();
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type Container = Record<string, unknown> | unknown[];
-
-/** Sets an own property even for `__proto__`, as JSON.parse does. */
-function put(container: Container, slot: string | number, value: unknown): void {
-  if (slot === '__proto__') {
-    Object.defineProperty(container, slot, { value, enumerable: true, writable: true, configurable: true });
-  } else {
-    (container as Record<string | number, unknown>)[slot] = value;
-  }
-}
-
-/** A deep copy that keeps prototypes (null ones included) and own `__proto__` keys, to detect changes exactly. */
-function snapshot<T>(value: T): T {
-  if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map(snapshot) as T;
-  const proto = Object.getPrototypeOf(value) as object | null;
-  if (proto !== Object.prototype && proto !== null) return value;
-  const copy = Object.create(proto) as Record<string, unknown>;
-  for (const [name, inner] of Object.entries(value)) put(copy, name, snapshot(inner));
-  return copy as T;
-}
-
 /**
  * Validates `raw`, failing the property on a throw, a malformed answer, a changed input or a polluted prototype.
  * `json` inputs are compared as JSON text, which is cheaper than a deep copy and enough for what JSON can hold.
@@ -260,7 +239,9 @@ describe('bad input: definitions (registry/validate-definition.ts)', function ()
 
   /** One change to a definition at a path chosen by index among all of its paths. */
   type Mutation =
-    | { op: 'delete' | 'duplicate-step' | 'wrap-proto'; at: number }
+    | { op: 'delete'; at: number }
+    | { op: 'duplicate-step'; at: number }
+    | { op: 'wrap-proto'; at: number }
     | { op: 'set'; at: number; value: unknown }
     | { op: 'rename'; at: number; to: string }
     | { op: 'step-id'; at: number; id: string }
@@ -270,7 +251,10 @@ describe('bad input: definitions (registry/validate-definition.ts)', function ()
     | { op: 'many-steps'; count: number };
 
   const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-    fc.record({ op: fc.constantFrom('delete', 'duplicate-step', 'wrap-proto'), at: fc.nat() }),
+    fc.record({
+      op: fc.constantFrom('delete' as const, 'duplicate-step' as const, 'wrap-proto' as const),
+      at: fc.nat(),
+    }),
     fc.record({ op: fc.constant('set' as const), at: fc.nat(), value }),
     fc.record({ op: fc.constant('rename' as const), at: fc.nat(), to: key }),
     fc.record({ op: fc.constant('step-id' as const), at: fc.nat(), id: stepId }),
@@ -284,26 +268,6 @@ describe('bad input: definitions (registry/validate-definition.ts)', function ()
     fc.record({ op: fc.constant('nest' as const), at: fc.nat(), depth: fc.integer({ min: 1, max: 200 }) }),
     fc.record({ op: fc.constant('many-steps' as const), count: fc.integer({ min: 2, max: 40 }) }),
   );
-
-  /** Every (container, key) pair inside `root`, the root itself excluded. */
-  function slots(root: Container): [Container, string | number][] {
-    const found: [Container, string | number][] = [];
-    const visit = (node: unknown): void => {
-      if (Array.isArray(node)) {
-        node.forEach((item, index) => {
-          found.push([node, index]);
-          visit(item);
-        });
-      } else if (typeof node === 'object' && node !== null) {
-        for (const [name, item] of Object.entries(node)) {
-          found.push([node as Record<string, unknown>, name]);
-          visit(item);
-        }
-      }
-    };
-    visit(root);
-    return found;
-  }
 
   function stepsOf(root: Record<string, unknown>): Record<string, unknown>[] {
     const steps = root['steps'];
@@ -368,37 +332,8 @@ describe('bad input: definitions (registry/validate-definition.ts)', function ()
       default:
         break;
     }
-    const all = slots(root);
-    if (all.length === 0) return;
-    const [container, slot] = all[change.at % all.length]!;
-    const current = (container as Record<string | number, unknown>)[slot];
-    switch (change.op) {
-      case 'delete':
-        if (Array.isArray(container)) container.splice(Number(slot), 1);
-        else delete container[slot as string];
-        return;
-      case 'set':
-        put(container, slot, snapshot(change.value));
-        return;
-      case 'rename':
-        if (!Array.isArray(container)) {
-          delete container[slot as string];
-          put(container, change.to, current);
-        }
-        return;
-      case 'wrap-proto': {
-        const wrapper = {};
-        put(wrapper, '__proto__', current);
-        put(container, slot, wrapper);
-        return;
-      }
-      case 'nest': {
-        let nested: unknown = current;
-        for (let level = 0; level < change.depth; level++) nested = level % 2 === 0 ? [nested] : { v: nested };
-        put(container, slot, nested);
-        return;
-      }
-    }
+    // The rest are generic tree edits, at any slot of the definition.
+    editAt(root, change.at, change.op === 'wrap-proto' ? { op: 'wrap', key: '__proto__' } : change);
   }
 
   const nearValid = fc.tuple(validBase, fc.array(mutation, { minLength: 1, maxLength: 3 })).map(([base, changes]) => {

@@ -33,6 +33,9 @@ export interface ExpectedProblem {
   readonly errors?: readonly { readonly path: string; readonly message: RegExp }[];
 }
 
+/** Titles that must go with a status, whichever layer answers (a handler or the body parser). */
+const TITLES: Readonly<Record<number, string>> = { 413: 'Content Too Large', 415: 'Unsupported Media Type' };
+
 /** Asserts `res` is an RFC 9457 problem with the expected status and a detail (and errors) naming the problem. */
 export function assertProblem(res: request.Response, expected: ExpectedProblem): void {
   const summary = `${res.status} ${res.headers['content-type'] ?? '(no content-type)'} ${res.text.slice(0, 600)}`;
@@ -40,6 +43,8 @@ export function assertProblem(res: request.Response, expected: ExpectedProblem):
   assert.match(res.headers['content-type'] ?? '', /^application\/problem\+json/, summary);
   const problem = JSON.parse(res.text) as { status?: unknown; detail?: unknown; errors?: unknown };
   assert.equal(problem.status, expected.status, `the body's status differs from the response's: ${summary}`);
+  const title = TITLES[expected.status];
+  if (title) assert.equal((problem as { title?: unknown }).title, title, summary);
   assert.equal(typeof problem.detail, 'string', summary);
   assert.match(problem.detail as string, expected.detail, summary);
   if (expected.errors) {

@@ -5,7 +5,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { toolsDir } from '../../config';
 import { silentProgress } from '../../devstack/progress';
-import { ensureFerretDb, ensureTemporalCli, MissingPrerequisiteError, PINNED } from '../../devstack/tools';
+import {
+  ensureFerretDb,
+  ensureTemporalCli,
+  FERRETDB_PATCHES,
+  MissingPrerequisiteError,
+  patchFerretDbSource,
+  PINNED,
+  ToolInstallError,
+} from '../../devstack/tools';
 
 describe('devstack: tool resolution', () => {
   let scratch: string;
@@ -69,5 +77,34 @@ describe('devstack: tool resolution', () => {
     assert.match(error.message, /FerretDB v1\.24\.2/);
     assert.match(error.message, /mongod on PATH/);
     assert.match(error.message, /docker compose up/);
+  });
+
+  it('patches a copy of the FerretDB source, and refuses a source its patches no longer fit', () => {
+    const src = path.join(scratch, 'ferretdb');
+    const write = (text: string): void => {
+      for (const patch of FERRETDB_PATCHES) {
+        fs.mkdirSync(path.dirname(path.join(src, patch.file)), { recursive: true });
+        fs.writeFileSync(path.join(src, patch.file), text.replace('%', patch.from));
+      }
+      fs.mkdirSync(path.join(src, 'build', 'version'), { recursive: true });
+    };
+    write('before\n\t%\nafter\n');
+    patchFerretDbSource(src);
+    for (const patch of FERRETDB_PATCHES) {
+      assert.equal(fs.readFileSync(path.join(src, patch.file), 'utf8'), `before\n\t${patch.to}\nafter\n`);
+    }
+    assert.equal(fs.readFileSync(path.join(src, 'build', 'version', 'version.txt'), 'utf8'), `${PINNED.ferretdb}\n`);
+
+    write('a later release changed this line\n');
+    const error = (() => {
+      try {
+        patchFerretDbSource(src);
+      } catch (e) {
+        return e;
+      }
+    })();
+    assert.ok(error instanceof ToolInstallError);
+    assert.match(error.message, /no longer contains/);
+    assert.match(error.message, /FERRETDB_PATCHES in devstack\/tools\.ts/);
   });
 });

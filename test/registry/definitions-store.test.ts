@@ -153,4 +153,33 @@ describe('registry: definition store on the real MongoDB-wire server', () => {
       ['c'],
     );
   });
+
+  it('finds every registry document by _id through the _id index, never by scanning', async () => {
+    // Each read the registry does is a lookup by _id; on a large registry a scan would cost a third of a second.
+    // The local FerretDB is built with a patch for this (devstack/tools.ts, FERRETDB_PATCHES).
+    await store.save(definition('indexed'), { format: 'json' });
+    const lookups: [string, string][] = [
+      ['definitions', 'indexed'],
+      ['definition_revisions', 'indexed@1'],
+      ['definition_bindings', 'jira/issue_transitioned'],
+      ['registry_locks', 'lock:indexed'],
+    ];
+    for (const [collection, id] of lookups) {
+      const plan = await mongo.db.collection<{ _id: string }>(collection).find({ _id: id }).explain();
+      assert.ok(usesIdIndex(plan), `${collection}: lookup by _id does not use the _id index: ${JSON.stringify(plan)}`);
+    }
+  });
 });
+
+/** True when an explain() answer from FerretDB (SQLite query plan) or MongoDB (winning plan) is an _id index lookup. */
+function usesIdIndex(plan: Record<string, unknown>): boolean {
+  const planner = plan.queryPlanner as { Plan?: string[]; winningPlan?: unknown } | undefined;
+  if (Array.isArray(planner?.Plan)) {
+    return (
+      planner.Plan.some((line) => /SEARCH .* USING INDEX \S+__id_ /.test(line)) &&
+      !planner.Plan.some((line) => /SCAN/.test(line))
+    );
+  }
+  const stages = JSON.stringify(planner?.winningPlan ?? {});
+  return /"stage":"(IDHACK|EXPRESS_IXSCAN|IXSCAN)"/.test(stages) && !stages.includes('COLLSCAN');
+}

@@ -1,7 +1,6 @@
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import { pino, type Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 import { EVENT_NAME } from '../common/definition';
 import type { AnyAction } from '../activities';
 import type { IntakeDeps } from '../intake';
@@ -14,6 +13,7 @@ import { checkHealth, type HealthProbe } from './health';
 import { createMetrics, measuredIntake, type GatewayMetrics } from './metrics';
 import { planRouter } from './plan-router';
 import { perSourceRateLimit } from './rate-limit';
+import { requestLog } from './request-log';
 import { notFound, problemErrorHandler, sendProblem } from './problem';
 import type { WebhookAdapter } from './webhooks/adapter';
 import { webhooksRouter } from './webhooks/router';
@@ -34,7 +34,7 @@ export interface GatewayDeps {
     readonly adapters: readonly WebhookAdapter[];
     readonly env: Readonly<Record<string, string | undefined>>;
   };
-  /** Request and error log; silent when omitted (tests). Authorization headers and signatures are redacted. */
+  /** Request and error log; silent when omitted (tests). Only listed headers are logged (`request-log.ts`). */
   readonly logger?: Logger;
   /** Requests a minute accepted from one event source before answering 429 (default 600). */
   readonly rateLimitPerMinute?: number;
@@ -52,7 +52,7 @@ export function createApp(deps: GatewayDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(helmet());
-  app.use(pinoHttp({ logger, redact: { paths: REDACTED_HEADERS, censor: '[redacted]' } }));
+  app.use(requestLog(logger));
   app.use(countRejections(metrics));
 
   app.get('/metrics', async (_req, res) => {
@@ -97,17 +97,6 @@ export function createApp(deps: GatewayDeps): Express {
   app.use(problemErrorHandler((message, error) => logger.error({ err: error }, message)));
   return app;
 }
-
-/** Headers that carry credentials; pino-http writes `[redacted]` instead. */
-const REDACTED_HEADERS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-hub-signature"]',
-  'req.headers["x-hub-signature-256"]',
-  'req.headers["x-gitlab-token"]',
-  'req.headers["x-flow-token"]',
-  'res.headers["set-cookie"]',
-];
 
 /** Counts refused event and webhook requests by source and status (unauthenticated ones under one label). */
 function countRejections(metrics: GatewayMetrics): RequestHandler {

@@ -1,4 +1,4 @@
-import type { DefinitionSnapshot } from '../common/run-types';
+import type { DefinitionSnapshot, StartRunsInput, StartRunsResult } from '../common/run-types';
 import type { AcceptedEvent, EventSubmission } from '../intake';
 
 /** What actions may use from the outside world; `workers/main.ts` wires the real ones, tests their own. */
@@ -13,4 +13,6 @@ export interface ActionDeps {
 /** What the dispatcher's internal activities need. */
 export interface RegistryDeps {
   readonly findDefinitionsForEvent: (source: string, type: string) => Promise<DefinitionSnapshot[]>;
+  /** Starts the matched runs on the worker's task queue (`startRuns` from `intake`). */
+  readonly startRuns: (input: StartRunsInput) => Promise<StartRunsResult>;
 }

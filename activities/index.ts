@@ -6,7 +6,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
-import type { DefinitionSnapshot } from '../common/run-types';
+import type { DefinitionSnapshot, StartRunsInput, StartRunsResult } from '../common/run-types';
 import { actions } from './catalog';
 import type { AnyAction, StepMeta } from './define-action';
 import type { ActionDeps, RegistryDeps } from './deps';
@@ -30,6 +30,8 @@ export type ActivityDeps = ActionDeps & RegistryDeps;
 /** Internal activities of the dispatcher; their names are not action ids, so definitions cannot call them. */
 export interface InternalActivities {
   findDefinitionsForEvent(source: string, type: string): Promise<DefinitionSnapshot[]>;
+  /** Starts one interpreter run per match; idempotent, so it may be retried (see `intake/start-runs.ts`). */
+  startRuns(input: StartRunsInput): Promise<StartRunsResult>;
 }
 
 /** Builds every activity the worker registers: one per action, plus the dispatcher's internal ones. */
@@ -40,6 +42,7 @@ export function createActivities(deps: ActivityDeps): Record<string, (...args: n
   }
   const internal: InternalActivities = {
     findDefinitionsForEvent: (source, type) => deps.findDefinitionsForEvent(source, type),
+    startRuns: (input) => deps.startRuns(input),
   };
   return { ...byAction, ...internal };
 }

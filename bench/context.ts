@@ -13,6 +13,7 @@ import { startServices, type RunningServices } from '../devstack/services';
 import { DefinitionStore, openMongo, parseDefinitionText, validateDefinition } from '../registry';
 import { ReleaseWorld } from '../test/support/release-world';
 import { ensureSearchAttributes } from '../workers/search-attributes';
+import { bundleFlowWorkflows } from '../workers/create-worker';
 import { nowMs } from './load';
 import { benchCatalog } from './noop-action';
 import { GatewayProcess, WorkerProcess, type SpawnSettings } from './processes';
@@ -269,7 +270,7 @@ async function writeBundles(scratch: string): Promise<{ flow: string; baseline: 
     baseline: path.join(scratch, 'baseline-workflows.js'),
   };
   const [flow, baseline] = await Promise.all([
-    bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quiet }),
+    bundleFlowWorkflows(quiet),
     bundleWorkflowCode({ workflowsPath: require.resolve('./baseline/workflows'), logger: quiet }),
   ]);
   fs.writeFileSync(paths.flow, flow.code);

@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { actionActivity, createActivities, type ActivityDeps } from '../activities';
 import { loadConfig } from '../config';
-import { acceptEvent } from '../intake';
+import { acceptEvent, startRuns } from '../intake';
 import { DefinitionStore, openMongo } from '../registry';
 import { createWorker } from '../workers/create-worker';
 import { createWorkerMetrics } from '../workers/metrics';
@@ -65,6 +65,7 @@ async function main(): Promise<void> {
       fetch: globalThis.fetch,
       emitEvent: (submission) => acceptEvent({ client, taskQueue: options.taskQueue }, submission),
       findDefinitionsForEvent: (source, type) => store.findForEvent(source, type),
+      startRuns: (input) => startRuns({ client, taskQueue: options.taskQueue }, input),
     };
     worker = await createWorker({
       connection,

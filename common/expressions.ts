@@ -412,6 +412,16 @@ function toCelContext(context: ExpressionContext): CelContext {
   return { values, ...stats };
 }
 
+/** What to say about a CEL value JSON cannot hold, by its class: only conversions the engine really has. */
+const NON_JSON_HINTS: Readonly<Record<string, string>> = {
+  Date:
+    'a timestamp, which JSON cannot hold; take its parts, for example .getFullYear(), .getMonth() or .getHours(), ' +
+    'or use the original string',
+  Duration: 'a duration, which JSON cannot hold; take its length, for example .getSeconds() or .getMinutes()',
+  UnsignedInt: 'an unsigned int, which JSON cannot hold; convert it with string(), or compute with int values',
+  Type: 'a type, which JSON cannot hold; compare it instead, for example type(x) == string',
+};
+
 /**
  * CEL results back to JSON: ints to numbers (or decimal strings beyond 2^53), maps to plain objects. Values JSON
  * cannot hold (timestamps, durations, types, unsigned ints) are an error naming a conversion, not a silent `{}`.
@@ -436,10 +446,8 @@ export function fromCel(value: unknown, expression = ''): unknown {
       return out;
     }
     const kind = (value as { constructor?: { name?: unknown } }).constructor?.name;
-    throw new ExpressionError(
-      expression,
-      `${quote(expression)} gives a CEL ${typeof kind === 'string' ? kind : 'value'} that JSON cannot hold; convert it, for example with string() or int()`,
-    );
+    const hint = (typeof kind === 'string' && NON_JSON_HINTS[kind]) || 'a CEL value that JSON cannot hold';
+    throw new ExpressionError(expression, `${quote(expression)} gives ${hint}`);
   }
   return value;
 }

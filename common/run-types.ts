@@ -65,6 +65,18 @@ export interface MatchedRun {
   readonly workflowId: string;
 }
 
+/** What the dispatcher asks the `startRuns` activity to start: one run per matched definition, for one event. */
+export interface StartRunsInput {
+  readonly event: FlowEvent;
+  readonly runs: readonly { readonly workflowId: string; readonly snapshot: DefinitionSnapshot }[];
+}
+
+/** How many of the runs this attempt started, and how many an earlier attempt had already started. */
+export interface StartRunsResult {
+  readonly started: number;
+  readonly alreadyStarted: number;
+}
+
 /** A definition bound to the event that did not run, and why. */
 export interface SkippedDefinition {
   readonly definition: string;
@@ -92,6 +104,15 @@ export function dispatchWorkflowId(eventId: string): string {
 /** Workflow id of one definition's run for an event: readable, and the same however often the event is dispatched. */
 export function runWorkflowId(definitionId: string, eventId: string): string {
   return `${definitionId}-${eventId}`;
+}
+
+/** `Start release r3 · jira/issue_transitioned · issue=REL-7 to=Start Release`: what the UI's run list shows. */
+export function runSummary(name: string, revision: number, event: FlowEvent): string {
+  const keyFields = Object.entries(event.body)
+    .filter(([, value]) => typeof value === 'string' || typeof value === 'number')
+    .slice(0, 3)
+    .map(([key, value]) => `${key}=${String(value).slice(0, 40)}`);
+  return [`${name} r${revision}`, `${event.source}/${event.type}`, ...keyFields].join(' · ').slice(0, 200);
 }
 
 /** The `run` variable expressions see. */

@@ -1,4 +1,4 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 
 /**
  * The custom search attributes Flow sets on every run, so release managers can filter runs in the Temporal UI
@@ -11,6 +11,21 @@ export const flowSearchAttributes = {
   FlowEventType: defineSearchAttributeKey('FlowEventType', SearchAttributeType.KEYWORD),
   FlowEventId: defineSearchAttributeKey('FlowEventId', SearchAttributeType.KEYWORD),
 } as const;
+
+/** The search attributes of one definition's run for one event. */
+export function runSearchAttributes(
+  definitionId: string,
+  revision: number,
+  event: { readonly id: string; readonly source: string; readonly type: string },
+): SearchAttributePair[] {
+  return [
+    { key: flowSearchAttributes.FlowDefinition, value: definitionId },
+    { key: flowSearchAttributes.FlowRevision, value: revision },
+    { key: flowSearchAttributes.FlowSource, value: event.source },
+    { key: flowSearchAttributes.FlowEventType, value: event.type },
+    { key: flowSearchAttributes.FlowEventId, value: event.id },
+  ];
+}
 
 /** Names of Flow's search attributes with the type names the Temporal CLI's `--search-attribute` flag expects. */
 export function searchAttributeCliSpecs(): string[] {

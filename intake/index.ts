@@ -4,3 +4,5 @@
  */
 export { acceptEvent, eventIdFor, TemporalUnavailableError } from './accept-event';
 export type { AcceptedEvent, EventSubmission, IntakeDeps } from './accept-event';
+export { startRuns } from './start-runs';
+export type { RunStarterDeps } from './start-runs';

@@ -4,7 +4,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Registry } from 'prom-client';
 import { actionsById } from '../activities';
 import { loadConfig } from '../config';
-import { acceptEvent } from '../intake';
+import { acceptEvent, startRuns } from '../intake';
 import { DefinitionStore, openMongo } from '../registry';
 import { createWorker } from './create-worker';
 import { createWorkerMetrics, serveMetrics } from './metrics';
@@ -36,6 +36,7 @@ async function main(): Promise<void> {
       fetch: globalThis.fetch,
       emitEvent: (submission) => acceptEvent({ client, taskQueue }, submission),
       findDefinitionsForEvent: (source, type) => store.findForEvent(source, type),
+      startRuns: (input) => startRuns({ client, taskQueue }, input),
     },
   });
   console.log(`[worker] polling task queue "${taskQueue}" in namespace "${namespace}" at ${address}`);

@@ -1,10 +1,12 @@
-import { ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
+import { ParentClosePolicy, patched, proxyActivities, startChild } from '@temporalio/workflow';
 import type { InternalActivities } from '../activities';
 import { decideMatch } from '../common/matching';
 import { createExpressionEngine } from '../common/expressions';
-import { flowSearchAttributes } from '../common/search-attributes';
+import { runSearchAttributes } from '../common/search-attributes';
 import {
+  runSummary,
   runWorkflowId,
+  type DefinitionSnapshot,
   type DispatchResult,
   type FlowEvent,
   type MatchedRun,
@@ -13,53 +15,54 @@ import {
 import { interpret } from './interpreter';
 
 /**
+ * The patch that moved run starts from child workflows to the `startRuns` activity. Dispatchers recorded before it
+ * (with `StartChildWorkflowExecution` commands) replay through the old branch; remove that branch, and this id with
+ * `deprecatePatch`, once no such dispatcher can still be open.
+ */
+export const START_RUNS_ACTIVITY_PATCH = 'start-runs-activity';
+
+/**
  * One dispatcher per accepted event: finds the definitions bound to it, evaluates their conditions, and starts one
- * interpreter run per match as an abandoned child, so runs outlive the dispatcher. The registry lookup retries
- * without limit, so events accepted while MongoDB is down run once it is back.
+ * interpreter run per match. The runs are independent workflows, so they outlive the dispatcher. Both activities
+ * retry without limit, so events accepted while MongoDB or the worker's client is down run once it is back.
  */
 export async function dispatch(event: FlowEvent): Promise<DispatchResult> {
-  const { findDefinitionsForEvent } = proxyActivities<InternalActivities>({
-    startToCloseTimeout: '30s',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
-  });
+  const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
+  const { findDefinitionsForEvent } = proxyActivities<InternalActivities>({ startToCloseTimeout: '30s', retry });
+  // A thousand starts take seconds; the limit only bounds an attempt that hangs.
+  const { startRuns } = proxyActivities<InternalActivities>({ startToCloseTimeout: '5m', retry });
   const snapshots = await findDefinitionsForEvent(event.source, event.type);
   const engine = createExpressionEngine();
   const skipped: SkippedDefinition[] = [];
-  const starts: Promise<MatchedRun>[] = [];
+  const runs: { workflowId: string; snapshot: DefinitionSnapshot }[] = [];
   for (const snapshot of snapshots) {
     const { definition, revision } = snapshot;
     const decision = decideMatch(engine, definition, revision, event);
-    if (!decision.matched) {
-      skipped.push({ definition: definition.id, revision, reason: decision.reason });
-      continue;
-    }
-    const workflowId = runWorkflowId(definition.id, event.id);
-    starts.push(
-      startChild(interpret, {
-        workflowId,
-        args: [{ snapshot, event }],
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        staticSummary: runSummary(definition.name, revision, event),
-        staticDetails: definition.description,
-        typedSearchAttributes: [
-          { key: flowSearchAttributes.FlowDefinition, value: definition.id },
-          { key: flowSearchAttributes.FlowRevision, value: revision },
-          { key: flowSearchAttributes.FlowSource, value: event.source },
-          { key: flowSearchAttributes.FlowEventType, value: event.type },
-          { key: flowSearchAttributes.FlowEventId, value: event.id },
-        ],
-      }).then(() => ({ definition: definition.id, revision, workflowId })),
-    );
+    if (decision.matched) runs.push({ workflowId: runWorkflowId(definition.id, event.id), snapshot });
+    else skipped.push({ definition: definition.id, revision, reason: decision.reason });
   }
-  const matched = await Promise.all(starts);
+  if (patched(START_RUNS_ACTIVITY_PATCH)) {
+    if (runs.length > 0) await startRuns({ event, runs });
+  } else {
+    await Promise.all(runs.map((run) => startChildRun(run.workflowId, run.snapshot, event)));
+  }
+  const matched: MatchedRun[] = runs.map(({ workflowId, snapshot }) => ({
+    definition: snapshot.definition.id,
+    revision: snapshot.revision,
+    workflowId,
+  }));
   return { eventId: event.id, source: event.source, type: event.type, matched, skipped };
 }
 
-/** `Start release r3 · jira/issue_transitioned · issue=REL-7 to=Start Release`: what the UI's run list shows. */
-function runSummary(name: string, revision: number, event: FlowEvent): string {
-  const keyFields = Object.entries(event.body)
-    .filter(([, value]) => typeof value === 'string' || typeof value === 'number')
-    .slice(0, 3)
-    .map(([key, value]) => `${key}=${String(value).slice(0, 40)}`);
-  return [`${name} r${revision}`, `${event.source}/${event.type}`, ...keyFields].join(' · ').slice(0, 200);
+/** How runs were started before {@link START_RUNS_ACTIVITY_PATCH}: kept only to replay dispatchers from then. */
+function startChildRun(workflowId: string, snapshot: DefinitionSnapshot, event: FlowEvent): Promise<unknown> {
+  const { definition, revision } = snapshot;
+  return startChild(interpret, {
+    workflowId,
+    args: [{ snapshot, event }],
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    staticSummary: runSummary(definition.name, revision, event),
+    staticDetails: definition.description,
+    typedSearchAttributes: runSearchAttributes(definition.id, revision, event),
+  });
 }

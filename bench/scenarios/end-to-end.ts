@@ -21,7 +21,7 @@ export const endToEnd: Scenario = {
     const values = new RepValues();
     const breakdown = new BreakdownCollector('One release run', {
       gateway: 'webhook sent → dispatcher started (signature check, adapter, the start call)',
-      dispatcher: 'dispatcher started → run started (registry lookup, CEL `if`, the child start)',
+      dispatcher: 'dispatcher started → run started (registry lookup, CEL `if`, the startRuns activity)',
       interpreter: 'workflow tasks of the run on the worker (WorkflowTaskStarted → Completed), summed',
       activities: 'the 8 actions, scheduled → completed, summed (git, Jira, Jenkins, Slack)',
       temporal: 'the rest of the run: task queueing and persistence in Temporal',

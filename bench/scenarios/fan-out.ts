@@ -18,7 +18,7 @@ export const fanOut: Scenario = {
     const breakdown = new BreakdownCollector(`One event matching ${width} definitions`, {
       gateway: 'POST sent → dispatcher started',
       lookup: `the registry lookup of ${width} definitions, scheduled → completed`,
-      starting: 'lookup completed → the last run started (CEL `if`s and the child starts)',
+      starting: 'lookup completed → the last run started (CEL `if`s and the startRuns activity)',
     });
     const definitions = Array.from({ length: width }, (_, index) =>
       noopDefinition(`bench-fan-${String(index + 1).padStart(3, '0')}`, EVENT),

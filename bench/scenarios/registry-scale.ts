@@ -36,7 +36,7 @@ export const registryScale: Scenario = {
     const breakdown = new BreakdownCollector(`One event at ${scales.at(-1)!.toLocaleString('en')} definitions`, {
       gateway: 'POST sent → dispatcher started (HTTP, auth, the start call)',
       lookup: 'the registry lookup activity, scheduled → completed',
-      dispatcher: 'the rest of the dispatcher until the run started (workflow tasks, CEL `if`, the child start)',
+      dispatcher: 'the rest of the dispatcher until the run started (workflow tasks, CEL `if`, the startRuns activity)',
     });
 
     let stored = 0;

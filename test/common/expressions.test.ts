@@ -116,6 +116,26 @@ describe('common: expressions', () => {
     );
   });
 
+  it('refuses values JSON cannot hold with a conversion the engine really has', () => {
+    const engine = createExpressionEngine();
+    const cases: [string, RegExp, string, unknown][] = [
+      ['timestamp("2026-11-27T10:00:00Z")', /gives a timestamp.*\.getFullYear\(\)/, '.getFullYear()', 2026],
+      ['duration("90m")', /gives a duration.*\.getSeconds\(\)/, '.getSeconds()', 5400],
+      ['uint(7)', /gives an unsigned int.*string\(\)/, 'string(X)', '7'],
+      ['type(1)', /gives a type.*type\(x\) == string/, 'X == int', true],
+    ];
+    for (const [expression, message, conversion, expected] of cases) {
+      assert.throws(
+        () => engine.evaluate(expression, context),
+        (error: unknown) => error instanceof ExpressionError && message.test(error.message),
+        expression,
+      );
+      // The suggested conversion works on the same value.
+      const converted = conversion.includes('X') ? conversion.replace('X', expression) : `${expression}${conversion}`;
+      assert.deepEqual(engine.evaluate(converted, context), expected, converted);
+    }
+  });
+
   it('reads payload keys named like JavaScript internals as plain data', () => {
     const event = JSON.parse(
       '{"to":"Done","constructor":{"name":"Evil"},"__proto__":{"x":1},"toString":"s"}',

@@ -83,6 +83,7 @@ describe('engine: long runs continue as new', () => {
           fetch: globalThis.fetch,
           emitEvent: () => Promise.reject(new Error('unused')),
           findDefinitionsForEvent: () => Promise.reject(new Error('unused')),
+          startRuns: () => Promise.reject(new Error('unused')),
         }),
       });
       const client = new Client({ connection });

@@ -7,16 +7,16 @@ import type { DispatchResult, RunResult } from '../../common/run-types';
 import { createApp, type GatewayDeps } from '../../gateway/app';
 import { webhookAdapters } from '../../gateway/webhooks/adapters';
 import type { HealthProbe } from '../../gateway/health';
-import { acceptEvent } from '../../intake';
+import { acceptEvent, startRuns } from '../../intake';
 import { DefinitionStore, openMongo, type MongoHandle } from '../../registry';
 import { createWorkerMetrics, metricsWorkerOptions, type WorkerMetrics } from '../../workers/metrics';
-import { bundle, connectClient, connectWorker, testConfig, uniqueName } from './stack';
+import { bundleFlow, connectClient, connectWorker, testConfig, uniqueName } from './stack';
 
 let workflowBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** Flow's real workflow code, bundled once per test process. */
 export function flowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  workflowBundle ??= bundle(require.resolve('../../workflows'));
+  workflowBundle ??= bundleFlow();
   return workflowBundle;
 }
 
@@ -93,6 +93,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         fetch: globalThis.fetch,
         emitEvent: (submission) => acceptEvent(intake, submission),
         findDefinitionsForEvent: (source, type) => store.findForEvent(source, type),
+        startRuns: (input) => startRuns(intake, input),
         ...options.deps,
       }),
       // Always wired: a workflow calling a sink the worker lacks makes the SDK log an error.

@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { bundleFlowWorkflows } from '../../workers/create-worker';
 import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { loadConfig, type FlowConfig } from '../../config';
@@ -34,6 +35,11 @@ export function uniqueName(prefix: string): string {
 /** Bundles a workflows module once per test file (bundling takes seconds), silencing webpack's report. */
 export function bundle(workflowsPath: string): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+}
+
+/** Bundles Flow's own workflows exactly as the worker does, silencing webpack's report. */
+export function bundleFlow(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleFlowWorkflows(quietLogger);
 }
 
 const quietLogger = {

@@ -27,6 +27,20 @@ describe('workflows: replay of recorded histories', () => {
     );
   });
 
+  it('has dispatcher histories from both sides of the start-runs patch, so both branches replay', () => {
+    const dispatchers = files
+      .filter((file) => file.includes('.dispatch.'))
+      .map((file) => fs.readFileSync(path.join(dir, file), 'utf8'));
+    assert.ok(
+      dispatchers.some((text) => text.includes('EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED')),
+      'a dispatcher that started its runs as children (before the patch)',
+    );
+    assert.ok(
+      dispatchers.some((text) => text.includes('"startRuns"') && text.includes('EVENT_TYPE_MARKER_RECORDED')),
+      'a dispatcher that started its runs from the startRuns activity (after the patch)',
+    );
+  });
+
   for (const file of files) {
     it(`replays ${file} without nondeterminism`, async () => {
       const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));

@@ -82,4 +82,23 @@ export const scenarios: readonly Scenario[] = [
     ],
     event: { source: 'deploy', type: 'finished', body: { env: 'staging' } },
   },
+  {
+    // Recorded after the dispatcher started runs from its `startRuns` activity (START_RUNS_ACTIVITY_PATCH).
+    name: 'fan-out-activity',
+    definitions: [
+      ...['notify-qa', 'notify-ops', 'tag-build'].map((id) => ({
+        id,
+        name: `Fan-out ${id}`,
+        on: [{ source: 'ci', type: 'build_green', if: 'event.branch == "main"' }],
+        steps: [{ id: 'post', action: 'http.request', with: { method: 'POST', url: `RECEIVER/${id}` } }],
+      })),
+      {
+        id: 'release-only',
+        name: 'Only for release branches',
+        on: [{ source: 'ci', type: 'build_green', if: 'event.branch.startsWith("release/")' }],
+        steps: [{ id: 'noop', action: 'flow.set', with: { x: 1 } }],
+      },
+    ],
+    event: { source: 'ci', type: 'build_green', body: { branch: 'main', build: 41 } },
+  },
 ];

@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowStartOptions } from '@temporalio/client';
 import { createHash, randomUUID } from 'node:crypto';
 import { flowSearchAttributes } from '../common/search-attributes';
 import { dispatchWorkflowId, WORKFLOW_TYPES, type Causation, type FlowEvent } from '../common/run-types';
@@ -48,6 +48,26 @@ export function eventIdFor(source: string, idempotencyKey: string | undefined): 
 }
 
 /**
+ * How an event's dispatcher is started: its id, the dedupe policies that make a second submission a duplicate, a
+ * summary for the UI's list, and the search attributes to filter by. The bench starts the same way for comparison.
+ */
+export function dispatchStartOptions(event: FlowEvent, taskQueue: string) {
+  return {
+    workflowId: dispatchWorkflowId(event.id),
+    taskQueue,
+    args: [event] as [FlowEvent],
+    workflowIdConflictPolicy: 'FAIL',
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    staticSummary: `${event.source}/${event.type} event ${event.id}`,
+    typedSearchAttributes: [
+      { key: flowSearchAttributes.FlowSource, value: event.source },
+      { key: flowSearchAttributes.FlowEventType, value: event.type },
+      { key: flowSearchAttributes.FlowEventId, value: event.id },
+    ],
+  } satisfies WorkflowStartOptions;
+}
+
+/**
  * Accepts an event durably by starting its dispatcher workflow. Once this resolves the event cannot be lost:
  * Temporal holds it even while MongoDB is down. A second submission with the same key finds the first dispatcher and
  * reports `duplicate` (for as long as Temporal retains the first one; the namespace's retention period).
@@ -66,19 +86,7 @@ export async function acceptEvent(deps: IntakeDeps, submission: EventSubmission)
   };
   try {
     await deps.client.connection.withDeadline(Date.now() + (deps.timeoutMs ?? 10_000), () =>
-      deps.client.workflow.start(WORKFLOW_TYPES.dispatch, {
-        workflowId,
-        taskQueue: deps.taskQueue,
-        args: [event],
-        workflowIdConflictPolicy: 'FAIL',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        staticSummary: `${submission.source}/${submission.type} event ${eventId}`,
-        typedSearchAttributes: [
-          { key: flowSearchAttributes.FlowSource, value: submission.source },
-          { key: flowSearchAttributes.FlowEventType, value: submission.type },
-          { key: flowSearchAttributes.FlowEventId, value: eventId },
-        ],
-      }),
+      deps.client.workflow.start(WORKFLOW_TYPES.dispatch, dispatchStartOptions(event, deps.taskQueue)),
     );
     return { eventId, workflowId, duplicate: false };
   } catch (error) {

@@ -2,7 +2,7 @@
  * Durable event intake, shared by the gateway and the `flow.emit_event` action: an accepted event is one
  * dispatcher workflow started in Temporal, whose id is derived from the source and the idempotency key.
  */
-export { acceptEvent, eventIdFor, TemporalUnavailableError } from './accept-event';
+export { acceptEvent, dispatchStartOptions, eventIdFor, TemporalUnavailableError } from './accept-event';
 export type { AcceptedEvent, EventSubmission, IntakeDeps } from './accept-event';
 export { startRuns } from './start-runs';
 export type { RunStarterDeps } from './start-runs';

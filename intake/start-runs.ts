@@ -10,7 +10,7 @@ import {
 } from '../common/run-types';
 
 /** How many starts are in flight at once; enough to keep the server busy without flooding it. */
-const PARALLEL_STARTS = 16;
+const PARALLEL_STARTS = 64;
 
 /** What starting runs needs: a client and the task queue the runs go to. */
 export interface RunStarterDeps {

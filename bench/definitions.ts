@@ -3,7 +3,7 @@ import type { AnyAction } from '../activities';
 import type { DefinitionSnapshot, FlowEvent } from '../common/run-types';
 import { validateDefinition } from '../registry';
 import { progress, type BenchContext } from './context';
-import { mapLimit } from './load';
+import { mapLimit } from '../common/map-limit';
 
 /** A definition of `steps` `bench.noop` steps bound to one event. */
 export function noopDefinition(id: string, on: { source: string; type: string }, steps = 1): Record<string, unknown> {

@@ -1,4 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { mapLimit } from '../common/map-limit';
 import { runSearchAttributes } from '../common/search-attributes';
 import {
   dispatchWorkflowId,
@@ -31,33 +32,27 @@ export interface RunStarterDeps {
  */
 export async function startRuns(deps: RunStarterDeps, input: StartRunsInput): Promise<StartRunsResult> {
   const { event } = input;
-  let started = 0;
-  let alreadyStarted = 0;
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < input.runs.length) {
-      const { workflowId, snapshot } = input.runs[next++]!;
-      const { definition, revision } = snapshot;
-      try {
-        await deps.client.workflow.start(WORKFLOW_TYPES.interpret, {
-          workflowId,
-          taskQueue: deps.taskQueue,
-          args: [{ snapshot, event }],
-          workflowIdConflictPolicy: 'FAIL',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          staticSummary: runSummary(definition.name, revision, event),
-          staticDetails: runDetails(definition.description, event),
-          typedSearchAttributes: runSearchAttributes(definition.id, revision, event),
-        });
-        started++;
-      } catch (error) {
-        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-        alreadyStarted++;
-      }
+  const outcomes = await mapLimit(input.runs, PARALLEL_STARTS, async ({ workflowId, snapshot }) => {
+    const { definition, revision } = snapshot;
+    try {
+      await deps.client.workflow.start(WORKFLOW_TYPES.interpret, {
+        workflowId,
+        taskQueue: deps.taskQueue,
+        args: [{ snapshot, event }],
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: runSummary(definition.name, revision, event),
+        staticDetails: runDetails(definition.description, event),
+        typedSearchAttributes: runSearchAttributes(definition.id, revision, event),
+      });
+      return 'started';
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) return 'alreadyStarted';
+      throw error;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_STARTS, input.runs.length) }, worker));
-  return { started, alreadyStarted };
+  });
+  const started = outcomes.filter((outcome) => outcome === 'started').length;
+  return { started, alreadyStarted: outcomes.length - started };
 }
 
 /** The run's details in the UI: the definition's description, then which event and dispatcher started it. */

@@ -3,7 +3,8 @@ import type { DispatchResult } from '../../common/run-types';
 import { progress, timedPost } from '../context';
 import { noopDefinition, seedDefinitions } from '../definitions';
 import { historyFacts, timestampMs } from '../histories';
-import { mapLimit, nowMs } from '../load';
+import { mapLimit } from '../../common/map-limit';
+import { nowMs } from '../load';
 import { BreakdownCollector, compared, RepValues, type Scenario } from '../scenario';
 
 const EVENT = { source: 'bench-fanout', type: 'go' };

@@ -126,11 +126,20 @@ async function holdRuns(
       300_000,
       250,
     );
-    for (const workflowId of [ids[0]!, ids.at(-1)!]) {
-      const facts = await historyFacts(ctx.client, workflowId);
-      if (facts.timers !== 1 || facts.closedAt !== undefined)
-        throw new Error(`${workflowId} is not waiting on its timer`);
-    }
+    // The worker counts a run as idle once it has sent its timer command; the server records the timer a moment
+    // later. A run that never waits (or finished instead) makes this time out, naming the runs.
+    await waitUntil(
+      `${side} runs ${ids[0]} and ${ids.at(-1)} to be recorded waiting on their timer`,
+      async () => {
+        for (const workflowId of [ids[0]!, ids.at(-1)!]) {
+          const facts = await historyFacts(ctx.client, workflowId);
+          if (facts.timers !== 1 || facts.closedAt !== undefined) return false;
+        }
+        return true;
+      },
+      30_000,
+      250,
+    );
     const held = await rss(worker);
     return { idle, held };
   } finally {

@@ -29,14 +29,14 @@ export interface WorkerDeps {
  * and holds nothing about a run: it is loaded once and shared by all of them. Everything of Flow's own, which may
  * keep per-run state, stays per workflow.
  */
-export const flowBundleOptions = {
+const flowBundleOptions = {
   workflowsPath: require.resolve('../workflows'),
   preloadModules: ['@marcbachmann/cel-js'],
-} as const satisfies Pick<BundleOptions, 'workflowsPath' | 'preloadModules'>;
+};
 
 /** Bundles Flow's workflows ahead of time (tests and the bench reuse one bundle across workers). */
 export function bundleFlowWorkflows(logger?: BundleOptions['logger']): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ ...flowBundleOptions, preloadModules: [...flowBundleOptions.preloadModules], logger });
+  return bundleWorkflowCode({ ...flowBundleOptions, logger });
 }
 
 /** Creates a worker that runs Flow's workflows and every registered action as activities. */
@@ -46,7 +46,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
     workflowsPath: flowBundleOptions.workflowsPath,
-    bundlerOptions: { preloadModules: [...flowBundleOptions.preloadModules] },
+    bundlerOptions: { preloadModules: flowBundleOptions.preloadModules },
     activities: createActivities(deps.activityDeps),
     ...metricsWorkerOptions(deps.metrics ?? createWorkerMetrics()),
     ...deps.options,

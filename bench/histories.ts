@@ -24,6 +24,12 @@ export interface HistoryFacts {
   readonly activities: number;
   /** Activity durations by activity type, summed. */
   readonly activityMsByType: Readonly<Record<string, number>>;
+  /**
+   * Local activities by activity type: the summed duration of the workflow tasks that ran them (WorkflowTaskStarted →
+   * WorkflowTaskCompleted). History has no exact time for a local activity, so this is an upper bound: it includes
+   * the rest of that workflow task.
+   */
+  readonly localActivityMsByType: Readonly<Record<string, number>>;
   /** When each child workflow was reported started, in history order. */
   readonly childrenStartedAt: readonly number[];
   /** Whether a timer was started, so the run is waiting on it. */
@@ -42,6 +48,8 @@ export function factsOf(workflowId: string, events: readonly HistoryEvent[]): Hi
   const activityTypeOf = new Map<number, string>();
   const byType: Record<string, number> = {};
   const activityMsByType: Record<string, number> = {};
+  const localActivityMsByType: Record<string, number> = {};
+  const taskStartedOf = new Map<number, number>();
   const childrenStartedAt: number[] = [];
   let startedAt: number | undefined;
   let closedAt: number | undefined;
@@ -71,7 +79,20 @@ export function factsOf(workflowId: string, events: readonly HistoryEvent[]): Hi
       case EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED: {
         workflowTasks++;
         const started = timeOf.get(toNumber(event.workflowTaskCompletedEventAttributes?.startedEventId));
-        if (started !== undefined) workflowTaskMs += at - started;
+        if (started !== undefined) {
+          workflowTaskMs += at - started;
+          taskStartedOf.set(id, started);
+        }
+        break;
+      }
+      case EventType.EVENT_TYPE_MARKER_RECORDED: {
+        const attributes = event.markerRecordedEventAttributes;
+        const activityType = attributes?.markerName === LOCAL_ACTIVITY_MARKER ? localActivityType(attributes) : undefined;
+        const completedId = toNumber(attributes?.workflowTaskCompletedEventId);
+        const taskStarted = taskStartedOf.get(completedId);
+        const taskCompleted = timeOf.get(completedId);
+        if (activityType !== undefined && taskStarted !== undefined && taskCompleted !== undefined)
+          localActivityMsByType[activityType] = (localActivityMsByType[activityType] ?? 0) + (taskCompleted - taskStarted);
         break;
       }
       case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
@@ -108,9 +129,36 @@ export function factsOf(workflowId: string, events: readonly HistoryEvent[]): Hi
     activityMs,
     activities,
     activityMsByType,
+    localActivityMsByType,
     childrenStartedAt,
     timers: byType['TimerStarted'] ?? 0,
   };
+}
+
+/** The marker Temporal's Core SDK records for a local activity. */
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+
+/** The activity type in a local activity marker's `data` payload (JSON written by Core). */
+function localActivityType(
+  attributes: temporal.api.history.v1.IMarkerRecordedEventAttributes,
+): string | undefined {
+  const data = attributes.details?.['data']?.payloads?.[0]?.data;
+  if (!data) return undefined;
+  try {
+    const parsed = JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: unknown };
+    return typeof parsed.activity_type === 'string' ? parsed.activity_type : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The dispatcher's registry lookup: its local activity (the workflow task that ran it), plus the durable activity
+ * that takes over when the local one failed.
+ */
+export function lookupMs(facts: HistoryFacts): number {
+  const type = 'findDefinitionsForEvent';
+  return (facts.localActivityMsByType[type] ?? 0) + (facts.activityMsByType[type] ?? 0);
 }
 
 /**

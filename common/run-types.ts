@@ -94,7 +94,7 @@ export interface DispatchResult {
 }
 
 /** Workflow type names, shared by the client side and the worker. */
-export const WORKFLOW_TYPES = { dispatch: 'dispatch', interpret: 'interpret' } as const;
+export const WORKFLOW_TYPES = { dispatch: 'dispatchEvent', interpret: 'interpret' } as const;
 
 /** Workflow id of the dispatcher for an event. */
 export function dispatchWorkflowId(eventId: string): string {

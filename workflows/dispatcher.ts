@@ -1,68 +1,91 @@
-import { ParentClosePolicy, patched, proxyActivities, startChild } from '@temporalio/workflow';
+import { isCancellation, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { InternalActivities } from '../activities';
 import { decideMatch } from '../common/matching';
 import { createExpressionEngine } from '../common/expressions';
-import { runSearchAttributes } from '../common/search-attributes';
 import {
-  runSummary,
   runWorkflowId,
   type DefinitionSnapshot,
   type DispatchResult,
   type FlowEvent,
-  type MatchedRun,
   type SkippedDefinition,
 } from '../common/run-types';
-import { interpret } from './interpreter';
+
+/** Retries of the durable activities: without a limit, backing off to every 30 s while MongoDB or the client is down. */
+const DURABLE_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
+
+/** A matched run, before it is started. */
+export interface PlannedRun {
+  readonly workflowId: string;
+  readonly snapshot: DefinitionSnapshot;
+}
 
 /**
- * The patch that moved run starts from child workflows to the `startRuns` activity. Dispatchers recorded before it
- * (with `StartChildWorkflowExecution` commands) replay through the old branch; remove that branch, and this id with
- * `deprecatePatch`, once no such dispatcher can still be open.
+ * One dispatcher per accepted event (workflow type `dispatchEvent`): finds the definitions bound to it, evaluates
+ * their conditions, and starts one interpreter run per match. The runs are independent workflows, so they outlive the
+ * dispatcher.
+ *
+ * The registry lookup runs as a local activity first: inside the dispatcher's first workflow task, with no activity
+ * task to schedule. A dispatcher that matches nothing is then one workflow task. If the quick lookup fails (MongoDB
+ * is down or slow), a durable activity takes over and retries without limit, so an event accepted during an outage
+ * runs once MongoDB is back, and a long outage does not grow the history.
  */
-export const START_RUNS_ACTIVITY_PATCH = 'start-runs-activity';
+export async function dispatchEvent(event: FlowEvent): Promise<DispatchResult> {
+  const snapshots = await lookUpDefinitions(event);
+  const { runs, skipped } = planRuns(event, snapshots);
+  if (runs.length > 0) {
+    // A thousand starts take seconds; the limit only bounds an attempt that hangs.
+    const { startRuns } = proxyActivities<InternalActivities>({ startToCloseTimeout: '5m', retry: DURABLE_RETRY });
+    await startRuns({ event, runs });
+  }
+  return dispatchResult(event, runs, skipped);
+}
 
-/**
- * One dispatcher per accepted event: finds the definitions bound to it, evaluates their conditions, and starts one
- * interpreter run per match. The runs are independent workflows, so they outlive the dispatcher. Both activities
- * retry without limit, so events accepted while MongoDB or the worker's client is down run once it is back.
- */
-export async function dispatch(event: FlowEvent): Promise<DispatchResult> {
-  const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
-  const { findDefinitionsForEvent } = proxyActivities<InternalActivities>({ startToCloseTimeout: '30s', retry });
-  // A thousand starts take seconds; the limit only bounds an attempt that hangs.
-  const { startRuns } = proxyActivities<InternalActivities>({ startToCloseTimeout: '5m', retry });
-  const snapshots = await findDefinitionsForEvent(event.source, event.type);
+async function lookUpDefinitions(event: FlowEvent): Promise<DefinitionSnapshot[]> {
+  const quick = proxyLocalActivities<InternalActivities>({
+    startToCloseTimeout: '5s',
+    retry: { initialInterval: '500ms', maximumAttempts: 2 },
+  });
+  try {
+    return await quick.findDefinitionsForEvent(event.source, event.type);
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    const durable = proxyActivities<InternalActivities>({ startToCloseTimeout: '30s', retry: DURABLE_RETRY });
+    return await durable.findDefinitionsForEvent(event.source, event.type);
+  }
+}
+
+/** Evaluates each snapshot's bindings against the event: the runs to start, and the definitions skipped with why. */
+export function planRuns(
+  event: FlowEvent,
+  snapshots: readonly DefinitionSnapshot[],
+): { runs: PlannedRun[]; skipped: SkippedDefinition[] } {
   const engine = createExpressionEngine();
   const skipped: SkippedDefinition[] = [];
-  const runs: { workflowId: string; snapshot: DefinitionSnapshot }[] = [];
+  const runs: PlannedRun[] = [];
   for (const snapshot of snapshots) {
     const { definition, revision } = snapshot;
     const decision = decideMatch(engine, definition, revision, event);
     if (decision.matched) runs.push({ workflowId: runWorkflowId(definition.id, event.id), snapshot });
     else skipped.push({ definition: definition.id, revision, reason: decision.reason });
   }
-  if (patched(START_RUNS_ACTIVITY_PATCH)) {
-    if (runs.length > 0) await startRuns({ event, runs });
-  } else {
-    await Promise.all(runs.map((run) => startChildRun(run.workflowId, run.snapshot, event)));
-  }
-  const matched: MatchedRun[] = runs.map(({ workflowId, snapshot }) => ({
-    definition: snapshot.definition.id,
-    revision: snapshot.revision,
-    workflowId,
-  }));
-  return { eventId: event.id, source: event.source, type: event.type, matched, skipped };
+  return { runs, skipped };
 }
 
-/** How runs were started before {@link START_RUNS_ACTIVITY_PATCH}: kept only to replay dispatchers from then. */
-function startChildRun(workflowId: string, snapshot: DefinitionSnapshot, event: FlowEvent): Promise<unknown> {
-  const { definition, revision } = snapshot;
-  return startChild(interpret, {
-    workflowId,
-    args: [{ snapshot, event }],
-    parentClosePolicy: ParentClosePolicy.ABANDON,
-    staticSummary: runSummary(definition.name, revision, event),
-    staticDetails: definition.description,
-    typedSearchAttributes: runSearchAttributes(definition.id, revision, event),
-  });
+/** The dispatcher's result: the answer to "why didn't my workflow fire?". */
+export function dispatchResult(
+  event: FlowEvent,
+  runs: readonly PlannedRun[],
+  skipped: readonly SkippedDefinition[],
+): DispatchResult {
+  return {
+    eventId: event.id,
+    source: event.source,
+    type: event.type,
+    matched: runs.map(({ workflowId, snapshot }) => ({
+      definition: snapshot.definition.id,
+      revision: snapshot.revision,
+      workflowId,
+    })),
+    skipped,
+  };
 }

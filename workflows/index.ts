@@ -1,9 +1,11 @@
 /**
  * Workflow code, bundled into Temporal's deterministic sandbox. Nothing here does I/O, imports Node builtins or
- * keeps module-level state; activities are reached only through `proxyActivities`.
+ * keeps module-level state; activities are reached only through `proxyActivities` and `proxyLocalActivities`.
  *
- * - `dispatch`: one per accepted event; matches definitions and starts their runs.
+ * - `dispatchEvent`: one per accepted event; matches definitions and starts their runs.
  * - `interpret`: one per (definition revision, event); runs the steps.
+ * - `dispatch`: the dispatcher of events accepted by earlier versions; kept until none is open.
  */
-export { dispatch } from './dispatcher';
+export { dispatchEvent } from './dispatcher';
 export { interpret } from './interpreter';
+export { dispatch } from './legacy-dispatcher';

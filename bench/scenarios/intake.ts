@@ -144,8 +144,9 @@ export const intake: Scenario = {
       measures:
         `A closed loop of senders at concurrency 1, 16 and 64 (${LEVELS.map((c) => eventsAt(c, quick)).join(', ')} events a side) ` +
         'POSTs events with an Idempotency-Key to the real gateway process (`gateway/main.ts`: bearer token, rate limit, ' +
-        'request log, one durable `dispatch` start). Throughput is events over the wall time; latency is per request.',
-      baseline: '`client.workflow.start` of the same `dispatch` workflow with the same event, from the load generator.',
+        'request log, one durable `dispatchEvent` start). Throughput is events over the wall time; latency is per request.',
+      baseline:
+        '`client.workflow.start` of the same `dispatchEvent` workflow with the same event, from the load generator.',
       metrics,
       goals,
       breakdowns: LEVELS.map((c) => breakdowns.get(c)!.result()),

@@ -1,5 +1,9 @@
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { parseBenchArgs } from '../../bench/bench-options';
+import { factsOf, lookupMs, timestampMs } from '../../bench/histories';
 import { renderMarkdown, type BenchReport } from '../../bench/report';
 import { compared, goal } from '../../bench/scenario';
 import { median, percentile, summarize } from '../../bench/stats';
@@ -73,5 +77,29 @@ describe('bench: statistics, goals and options', () => {
     assert.match(markdown, /\| \*\*missed\*\* \| Wall time at most 1\.05x \| 1\.08x \| ≤ 1\.05x \|/);
     assert.match(markdown, /\| Wall time \(ms\) \| 108 \(105–110\) \| 100 \(100–100\) \| 1\.08x \(1\.05x–1\.10x\) \|/);
     assert.match(markdown, /\| interpreter \| 4\.00 \(3\.00–5\.00\) \| 100% \| tasks \|/);
+  });
+
+  it('times the registry lookup of a dispatcher whether it ran as a local or a durable activity', () => {
+    const events = (file: string) =>
+      historyFromJSON(JSON.parse(fs.readFileSync(path.join(__dirname, '../workflows/histories', file), 'utf8')))
+        .events ?? [];
+    // dispatchEvent: the lookup is a local activity, timed by the workflow task that ran it (events 3 → 4).
+    const local = events('dispatch-event.dispatchEvent.0.json');
+    const localFacts = factsOf('local', local);
+    assert.deepEqual(Object.keys(localFacts.localActivityMsByType), ['findDefinitionsForEvent']);
+    assert.equal(localFacts.activityMsByType['findDefinitionsForEvent'], undefined);
+    assert.equal(lookupMs(localFacts), timestampMs(local[3]!.eventTime) - timestampMs(local[2]!.eventTime));
+    assert.ok(lookupMs(localFacts) > 0);
+    // The legacy dispatch: the lookup is an activity, scheduled → completed.
+    const durable = events('fan-out-activity.dispatch.0.json');
+    const durableFacts = factsOf('durable', durable);
+    assert.deepEqual(durableFacts.localActivityMsByType, {});
+    const scheduled = durable.find(
+      (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'findDefinitionsForEvent',
+    )!;
+    const completed = durable.find(
+      (event) => String(event.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled.eventId),
+    )!;
+    assert.equal(lookupMs(durableFacts), timestampMs(completed.eventTime) - timestampMs(scheduled.eventTime));
   });
 });

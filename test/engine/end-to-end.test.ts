@@ -1,5 +1,6 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { DispatchResult, RunResult } from '../../common/run-types';
@@ -7,6 +8,8 @@ import { flowSearchAttributes } from '../../common/search-attributes';
 import { startHarness, type Harness } from '../support/harness';
 import { HttpReceiver } from '../support/http-receiver';
 import { uniqueName } from '../support/stack';
+
+const EventType = temporal.api.enums.v1.EventType;
 
 const releaseDefinition = (receiver: string): string => `
 # Announce a release when a ticket moves to "Start Release".
@@ -125,6 +128,19 @@ describe('engine: event to completed run, through HTTP', () => {
       { definition: 'start-release', revision: 1, reason: 'on[0].if "event.to == \\"Start Release\\"" is false' },
     ]);
     assert.deepEqual(receiver.requests, []);
+    // An event that matches nothing costs Temporal one workflow task: the lookup is a local activity.
+    const history = await harness.client.workflow.getHandle(posted.body.workflowId).fetchHistory();
+    assert.deepEqual(
+      (history.events ?? []).map((event) => EventType[event.eventType ?? 0]),
+      [
+        'EVENT_TYPE_WORKFLOW_EXECUTION_STARTED',
+        'EVENT_TYPE_WORKFLOW_TASK_SCHEDULED',
+        'EVENT_TYPE_WORKFLOW_TASK_STARTED',
+        'EVENT_TYPE_WORKFLOW_TASK_COMPLETED',
+        'EVENT_TYPE_MARKER_RECORDED',
+        'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
+      ],
+    );
   });
 
   it('dispatches one idempotency key posted 10 times concurrently exactly once', async () => {

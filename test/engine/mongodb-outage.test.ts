@@ -1,3 +1,4 @@
+import type { WorkflowHandle } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -75,10 +76,27 @@ describe('engine: events accepted while MongoDB is down', () => {
       assert.equal(res.status, 202, 'accepted although MongoDB is down');
       accepted.push(res.body.workflowId as string);
     }
-    // While the registry is down the dispatchers wait, retrying their lookup; nothing has run.
+    // The quick lookup (a local activity) fails, and each dispatcher hands the lookup to a durable activity.
+    const lengths = new Map<string, number>();
+    for (const workflowId of accepted) {
+      const handle = harness.client.workflow.getHandle(workflowId);
+      await eventually(
+        async () => ((await durableLookups(handle)) === 1 ? true : undefined),
+        30_000,
+        `${workflowId} to wait for the registry in a durable activity`,
+      );
+      lengths.set(workflowId, (await handle.describe()).historyLength);
+    }
+    // While it waits, the activity retries on the server: the history does not grow, and nothing has run.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     for (const workflowId of accepted) {
-      assert.equal((await harness.client.workflow.getHandle(workflowId).describe()).status.name, 'RUNNING');
+      const description = await harness.client.workflow.getHandle(workflowId).describe();
+      assert.equal(description.status.name, 'RUNNING');
+      assert.equal(
+        description.historyLength,
+        lengths.get(workflowId),
+        `${workflowId}'s history grew during the outage`,
+      );
     }
     assert.equal(receiver.to('/ping').length, 0);
 
@@ -93,3 +111,11 @@ describe('engine: events accepted while MongoDB is down', () => {
     assert.deepEqual(refs.sort(), ['develop', 'main', 'release/2.4']);
   });
 });
+
+/** How often a dispatcher scheduled its registry lookup as a durable (not local) activity. */
+async function durableLookups(handle: WorkflowHandle): Promise<number> {
+  const history = await handle.fetchHistory();
+  return (history.events ?? []).filter(
+    (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'findDefinitionsForEvent',
+  ).length;
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import request from 'supertest';
-import type { DispatchResult } from '../../common/run-types';
+import { WORKFLOW_TYPES, type DispatchResult } from '../../common/run-types';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
 import { uniqueName } from '../support/stack';
@@ -53,7 +53,7 @@ describe('gateway: native webhooks at /webhooks/:source', () => {
   async function dispatchers(): Promise<number> {
     let count = 0;
     for await (const _ of harness.client.workflow.list({
-      query: `TaskQueue = "${harness.taskQueue}" AND WorkflowType = "dispatch"`,
+      query: `TaskQueue = "${harness.taskQueue}" AND WorkflowType = "${WORKFLOW_TYPES.dispatch}"`,
     }))
       count++;
     return count;

@@ -3,10 +3,13 @@ import { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { WORKFLOW_TYPES } from '../../common/run-types';
 import { createWorkerMetrics, metricsWorkerOptions } from '../../workers/metrics';
 import { flowBundle } from '../support/harness';
 
 const dir = path.join(__dirname, 'histories');
+/** The workflow type of dispatchers accepted before `dispatchEvent` (`workflows/legacy-dispatcher.ts`). */
+const LEGACY_DISPATCH = 'dispatch';
 
 describe('workflows: replay of recorded histories', () => {
   const files = fs.existsSync(dir)
@@ -16,21 +19,32 @@ describe('workflows: replay of recorded histories', () => {
         .sort()
     : [];
 
-  it('has recorded histories of both workflow types to replay', () => {
+  const read = (file: string): string => fs.readFileSync(path.join(dir, file), 'utf8');
+
+  it('has recorded histories of every workflow type to replay', () => {
+    for (const type of [WORKFLOW_TYPES.dispatch, WORKFLOW_TYPES.interpret, LEGACY_DISPATCH]) {
+      assert.ok(
+        files.some((file) => file.includes(`.${type}.`)),
+        `a ${type} history`,
+      );
+    }
+  });
+
+  it('has a dispatchEvent history whose registry lookup is a local activity, so that path replays', () => {
+    const dispatchers = files.filter((file) => file.includes(`.${WORKFLOW_TYPES.dispatch}.`)).map(read);
     assert.ok(
-      files.some((file) => file.includes('.dispatch.')),
-      'a dispatcher history',
-    );
-    assert.ok(
-      files.some((file) => file.includes('.interpret.')),
-      'an interpreter history',
+      dispatchers.some(
+        (text) =>
+          text.includes('EVENT_TYPE_MARKER_RECORDED') &&
+          text.includes('"startRuns"') &&
+          !text.includes('"findDefinitionsForEvent"'),
+      ),
+      'a dispatchEvent that looked its definitions up in a local activity, then started runs from startRuns',
     );
   });
 
-  it('has dispatcher histories from both sides of the start-runs patch, so both branches replay', () => {
-    const dispatchers = files
-      .filter((file) => file.includes('.dispatch.'))
-      .map((file) => fs.readFileSync(path.join(dir, file), 'utf8'));
+  it('has legacy dispatch histories from both sides of the start-runs patch, so both branches replay', () => {
+    const dispatchers = files.filter((file) => file.includes(`.${LEGACY_DISPATCH}.`)).map(read);
     assert.ok(
       dispatchers.some((text) => text.includes('EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED')),
       'a dispatcher that started its runs as children (before the patch)',

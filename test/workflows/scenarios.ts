@@ -83,7 +83,7 @@ export const scenarios: readonly Scenario[] = [
     event: { source: 'deploy', type: 'finished', body: { env: 'staging' } },
   },
   {
-    // Recorded after the dispatcher started runs from its `startRuns` activity (START_RUNS_ACTIVITY_PATCH).
+    // Recorded with the legacy `dispatch` workflow after START_RUNS_ACTIVITY_PATCH: runs started from `startRuns`.
     name: 'fan-out-activity',
     definitions: [
       ...['notify-qa', 'notify-ops', 'tag-build'].map((id) => ({
@@ -100,5 +100,24 @@ export const scenarios: readonly Scenario[] = [
       },
     ],
     event: { source: 'ci', type: 'build_green', body: { branch: 'main', build: 41 } },
+  },
+  {
+    // Recorded with `dispatchEvent`: the registry lookup is a local activity, the runs start from `startRuns`.
+    name: 'dispatch-event',
+    definitions: [
+      ...['deploy-staging', 'announce'].map((id) => ({
+        id,
+        name: `On merge ${id}`,
+        on: [{ source: 'git', type: 'merged', if: 'event.target == "main"' }],
+        steps: [{ id: 'post', action: 'http.request', with: { method: 'POST', url: `RECEIVER/${id}` } }],
+      })),
+      {
+        id: 'hotfix-only',
+        name: 'Only for hotfix targets',
+        on: [{ source: 'git', type: 'merged', if: 'event.target.startsWith("hotfix/")' }],
+        steps: [{ id: 'noop', action: 'flow.set', with: { x: 1 } }],
+      },
+    ],
+    event: { source: 'git', type: 'merged', body: { target: 'main', pr: 88 } },
   },
 ];

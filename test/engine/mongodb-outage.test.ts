@@ -1,53 +1,24 @@
-import type { WorkflowHandle } from '@temporalio/client';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import request from 'supertest';
-import { toolsDir } from '../../config';
-import type { ManagedProcess } from '../../devstack/managed-process';
-import { startFerretDb, waitForMongo } from '../../devstack/mongodb-server';
-import { findFreePort } from '../../devstack/ports';
-import { silentProgress } from '../../devstack/progress';
-import { ensureFerretDb } from '../../devstack/tools';
-import { openMongo, type MongoHandle } from '../../registry';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
+import { durableLookups, StoppableMongo } from '../support/stoppable-mongo';
 
 describe('engine: events accepted while MongoDB is down', () => {
-  let scratch: string;
-  let ferret: ManagedProcess | undefined;
-  let mongo: MongoHandle;
+  let mongo: StoppableMongo;
   let harness: Harness;
   let receiver: HttpReceiver;
-  let start: () => Promise<void>;
 
   before(async function () {
     this.timeout(600_000);
-    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'flow-outage-'));
-    const binary = await ensureFerretDb({ toolsDir: toolsDir(), env: process.env, progress: silentProgress });
-    const port = await findFreePort();
-    const uri = `mongodb://127.0.0.1:${port}/flow`;
-    start = async () => {
-      ferret = startFerretDb({
-        binary: binary.path,
-        port,
-        dataDir: path.join(scratch, 'data'),
-        logFile: path.join(scratch, 'ferretdb.log'),
-      });
-      await waitForMongo(uri, { process: ferret });
-    };
-    await start();
+    mongo = await StoppableMongo.start();
     receiver = await HttpReceiver.start();
-    mongo = openMongo({ uri, database: 'flow' });
-    harness = await startHarness({ mongo });
+    harness = await startHarness({ mongo: mongo.handle });
   });
   after(async () => {
     await harness.stop();
-    await mongo.client.close();
-    await ferret?.stop();
+    await mongo.stop();
     await receiver.stop();
-    fs.rmSync(scratch, { recursive: true, force: true });
   });
 
   it('accepts every event with 202 and runs them all once MongoDB is back', async function () {
@@ -69,7 +40,7 @@ describe('engine: events accepted while MongoDB is down', () => {
       });
     assert.equal(saved.status, 201);
 
-    await ferret!.stop();
+    await mongo.outage();
     const accepted = [];
     for (const ref of ['main', 'develop', 'release/2.4']) {
       const res = await request(harness.app).post('/events/git/push').set('Authorization', harness.auth).send({ ref });
@@ -100,7 +71,7 @@ describe('engine: events accepted while MongoDB is down', () => {
     }
     assert.equal(receiver.to('/ping').length, 0);
 
-    await start();
+    await mongo.resume();
     for (const workflowId of accepted) {
       const { dispatch } = await harness.finished(workflowId);
       assert.equal(dispatch.matched.length, 1);
@@ -111,11 +82,3 @@ describe('engine: events accepted while MongoDB is down', () => {
     assert.deepEqual(refs.sort(), ['develop', 'main', 'release/2.4']);
   });
 });
-
-/** How often a dispatcher scheduled its registry lookup as a durable (not local) activity. */
-async function durableLookups(handle: WorkflowHandle): Promise<number> {
-  const history = await handle.fetchHistory();
-  return (history.events ?? []).filter(
-    (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'findDefinitionsForEvent',
-  ).length;
-}

@@ -13,8 +13,9 @@ import path from 'node:path';
 import request from 'supertest';
 import type { DispatchResult } from '../../common/run-types';
 import { startHarness } from '../support/harness';
-import { HttpReceiver } from '../support/http-receiver';
+import { eventually, HttpReceiver } from '../support/http-receiver';
 import { uniqueName } from '../support/stack';
+import { durableLookups, StoppableMongo } from '../support/stoppable-mongo';
 import { scenarios } from './scenarios';
 
 describe('record histories', () => {
@@ -29,7 +30,8 @@ describe('record histories', () => {
         const status = Object.entries(scenario.statuses ?? {}).find(([prefix]) => req.path.startsWith(prefix))?.[1];
         return status ? { status, body: { error: 'scripted' } } : { status: 200, body: { fixVersion: '2.4.0' } };
       });
-      const harness = await startHarness();
+      const registry = scenario.registryOutage ? await StoppableMongo.start() : undefined;
+      const harness = await startHarness(registry ? { mongo: registry.handle } : {});
       try {
         for (const definition of scenario.definitions) {
           const body = JSON.parse(JSON.stringify(definition).replaceAll('RECEIVER', receiver.url)) as object;
@@ -39,12 +41,17 @@ describe('record histories', () => {
             .send(body);
           if (res.status !== 201) throw new Error(`saving ${definition.id}: ${JSON.stringify(res.body)}`);
         }
+        await registry?.outage();
         const posted = await request(harness.app)
           .post(`/events/${scenario.event.source}/${scenario.event.type}`)
           .set('Authorization', harness.auth)
           .set('Idempotency-Key', uniqueName(scenario.name))
           .send(scenario.event.body);
         const dispatcher = harness.client.workflow.getHandle(posted.body.workflowId as string);
+        if (registry) {
+          await eventually(async () => ((await durableLookups(dispatcher)) > 0 ? true : undefined), 30_000);
+          await registry.resume();
+        }
         const result = (await dispatcher.result()) as DispatchResult;
         const handles = [dispatcher, ...result.matched.map((run) => harness.client.workflow.getHandle(run.workflowId))];
         for (const [index, handle] of handles.entries()) {
@@ -56,6 +63,7 @@ describe('record histories', () => {
         }
       } finally {
         await harness.stop();
+        await registry?.stop();
         await receiver.stop();
       }
     }

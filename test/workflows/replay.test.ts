@@ -43,6 +43,19 @@ describe('workflows: replay of recorded histories', () => {
     );
   });
 
+  it('has a dispatchEvent history whose local lookup failed and a durable activity took over, so that path replays', () => {
+    const dispatchers = files.filter((file) => file.includes(`.${WORKFLOW_TYPES.dispatch}.`)).map(read);
+    assert.ok(
+      dispatchers.some(
+        (text) =>
+          text.includes('EVENT_TYPE_MARKER_RECORDED') &&
+          text.includes('"findDefinitionsForEvent"') &&
+          text.includes('"startRuns"'),
+      ),
+      'a dispatchEvent recorded during a registry outage (scenario lookup-outage)',
+    );
+  });
+
   it('has legacy dispatch histories from both sides of the start-runs patch, so both branches replay', () => {
     const dispatchers = files.filter((file) => file.includes(`.${LEGACY_DISPATCH}.`)).map(read);
     assert.ok(

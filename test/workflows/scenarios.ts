@@ -10,6 +10,8 @@ export interface Scenario {
   readonly event: { readonly source: string; readonly type: string; readonly body: Record<string, unknown> };
   /** Path prefix → status the receiver answers with; default 200. */
   readonly statuses?: Readonly<Record<string, number>>;
+  /** The registry is down when the event arrives, and back once the dispatcher waits in its durable lookup. */
+  readonly registryOutage?: boolean;
 }
 
 /** `RECEIVER` in a URL is replaced with the local receiver's base URL. */
@@ -119,5 +121,19 @@ export const scenarios: readonly Scenario[] = [
       },
     ],
     event: { source: 'git', type: 'merged', body: { target: 'main', pr: 88 } },
+  },
+  {
+    // Recorded with `dispatchEvent` while MongoDB was down: the local lookup failed, the durable activity took over.
+    name: 'lookup-outage',
+    definitions: [
+      {
+        id: 'ping-on-push',
+        name: 'Ping on push',
+        on: [{ source: 'git', type: 'push' }],
+        steps: [{ id: 'ping', action: 'http.request', with: { method: 'POST', url: 'RECEIVER/ping' } }],
+      },
+    ],
+    event: { source: 'git', type: 'push', body: { ref: 'main' } },
+    registryOutage: true,
   },
 ];

@@ -14,6 +14,7 @@ import { DefinitionStore, openMongo, parseDefinitionText, validateDefinition } f
 import { ReleaseWorld } from '../test/support/release-world';
 import { ensureSearchAttributes } from '../workers/search-attributes';
 import { bundleFlowWorkflows } from '../workers/create-worker';
+import { childPidsNamed, cpuMsByProcess } from './cpu';
 import { nowMs } from './load';
 import { benchCatalog } from './noop-action';
 import { GatewayProcess, WorkerProcess, type SpawnSettings } from './processes';
@@ -60,6 +61,11 @@ export interface BenchContext {
   saveDefinition(raw: unknown): Promise<void>;
   /** Empties the registry (drops the benchmark database), so a large registry does not slow later scenarios. */
   resetRegistry(): Promise<void>;
+  /**
+   * CPU milliseconds used so far by the runner, the gateway, the Flow worker, and the Temporal and MongoDB-wire servers
+   * when this run started them (see `bench/cpu.ts`).
+   */
+  cpuMs(): Record<string, number>;
   /** Starts an extra worker process (Flow or baseline) on its own task queue, such as for a memory measurement. */
   startWorker(name: string, options: Omit<WorkerProcessOptions, 'bundlePath'>): Promise<WorkerProcess>;
 }
@@ -175,11 +181,17 @@ export async function openContext(options: ContextOptions): Promise<OpenContext>
       return worker;
     };
     progress('starting the Flow and baseline workers');
-    const [gateway] = await Promise.all([
+    const [gateway, flowWorker] = await Promise.all([
       gatewayStarted,
       startWorker('flow-worker', { kind: 'flow', taskQueue: flowTaskQueue }),
       startWorker('baseline-worker', { kind: 'baseline', taskQueue: baselineTaskQueue }),
     ]);
+    const cpuPids = {
+      gateway: gateway.pid,
+      'flow worker': flowWorker.pid,
+      'Temporal server': childPidsNamed('temporal')[0],
+      'MongoDB server': childPidsNamed('ferretdb')[0] ?? childPidsNamed('mongod')[0],
+    };
 
     const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
     cleanups.push(async () => agent.destroy());
@@ -227,6 +239,7 @@ export async function openContext(options: ContextOptions): Promise<OpenContext>
       resetRegistry: async () => {
         await mongo.db.dropDatabase();
       },
+      cpuMs: () => cpuMsByProcess(cpuPids),
       startWorker,
     };
     return { ctx, close };

@@ -87,12 +87,14 @@ export function factsOf(workflowId: string, events: readonly HistoryEvent[]): Hi
       }
       case EventType.EVENT_TYPE_MARKER_RECORDED: {
         const attributes = event.markerRecordedEventAttributes;
-        const activityType = attributes?.markerName === LOCAL_ACTIVITY_MARKER ? localActivityType(attributes) : undefined;
+        const activityType =
+          attributes?.markerName === LOCAL_ACTIVITY_MARKER ? localActivityType(attributes) : undefined;
         const completedId = toNumber(attributes?.workflowTaskCompletedEventId);
         const taskStarted = taskStartedOf.get(completedId);
         const taskCompleted = timeOf.get(completedId);
         if (activityType !== undefined && taskStarted !== undefined && taskCompleted !== undefined)
-          localActivityMsByType[activityType] = (localActivityMsByType[activityType] ?? 0) + (taskCompleted - taskStarted);
+          localActivityMsByType[activityType] =
+            (localActivityMsByType[activityType] ?? 0) + (taskCompleted - taskStarted);
         break;
       }
       case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
@@ -139,9 +141,7 @@ export function factsOf(workflowId: string, events: readonly HistoryEvent[]): Hi
 const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
 
 /** The activity type in a local activity marker's `data` payload (JSON written by Core). */
-function localActivityType(
-  attributes: temporal.api.history.v1.IMarkerRecordedEventAttributes,
-): string | undefined {
+function localActivityType(attributes: temporal.api.history.v1.IMarkerRecordedEventAttributes): string | undefined {
   const data = attributes.details?.['data']?.payloads?.[0]?.data;
   if (!data) return undefined;
   try {

@@ -59,6 +59,10 @@ export class GatewayProcess {
     return this.child.logPath!;
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   async stop(): Promise<void> {
     await this.child.stop(STOP_GRACE_MS);
   }

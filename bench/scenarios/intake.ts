@@ -54,14 +54,22 @@ export const intake: Scenario = {
       label: string,
       total: number,
       concurrency: number,
-    ): Promise<LoadResult & { startCallMs?: number }> => {
+    ): Promise<LoadResult & { startCallMs?: number; cpuMsPerEvent: Record<string, number> }> => {
       // Quick runs only check that everything works, so they skip the waits that make the sides comparable.
       if (!quick) await drained(ctx);
+      const cpuBefore = ctx.cpuMs();
       const before = side === 'gateway' ? await ctx.gatewayStartCalls(SOURCE) : undefined;
       const result = await runLoad(total, concurrency, (index) => send[side](`${ctx.tag}-${label}-${index}`, index));
-      if (!before) return result;
-      const after = await ctx.gatewayStartCalls(SOURCE);
-      return { ...result, startCallMs: ((after.seconds - before.seconds) / (after.count - before.count)) * 1000 };
+      const after = before && (await ctx.gatewayStartCalls(SOURCE));
+      // The phase's CPU includes running its dispatchers, so it waits for them before reading the counters.
+      if (!quick) await drained(ctx);
+      const cpuAfter = ctx.cpuMs();
+      const cpuMsPerEvent = Object.fromEntries(
+        Object.entries(cpuAfter).map(([name, ms]) => [name, (ms - (cpuBefore[name] ?? 0)) / total]),
+      );
+      if (!before || !after) return { ...result, cpuMsPerEvent };
+      const startCallMs = ((after.seconds - before.seconds) / (after.count - before.count)) * 1000;
+      return { ...result, startCallMs, cpuMsPerEvent };
     };
 
     const phases = {
@@ -70,6 +78,25 @@ export const intake: Scenario = {
     };
     const breakdowns = new Map(
       LEVELS.map((c) => [c, new BreakdownCollector(`Mean request through the gateway at concurrency ${c}`, phases)]),
+    );
+    // CPU time per event by process (`ms` in these tables is CPU milliseconds), dispatchers included.
+    const cpuPhases = {
+      runner: 'the load generator: HTTP client, or Temporal client for raw starts',
+      gateway: 'the gateway process',
+      'flow worker': 'the Flow worker, running the dispatchers',
+      'Temporal server': 'the Temporal dev server, when this run started it',
+      'MongoDB server': 'the MongoDB-wire server, when this run started it',
+    };
+    const cpuBreakdowns = new Map(
+      LEVELS.flatMap((c) =>
+        (['gateway', 'raw'] as const).map((side) => [
+          `${c}.${side}`,
+          new BreakdownCollector(
+            `CPU time per event at concurrency ${c}, ${side === 'gateway' ? 'through the gateway' : 'raw starts'} (CPU ms)`,
+            cpuPhases,
+          ),
+        ]),
+      ),
     );
     progress('intake: warming up both paths');
     const warmUp = quick ? 8 : 32;
@@ -88,6 +115,12 @@ export const intake: Scenario = {
           values.add(`c${concurrency}.${side}.throughput`, result.throughput);
           values.add(`c${concurrency}.${side}.p50`, percentile(result.latencies, 50));
           values.add(`c${concurrency}.${side}.p99`, percentile(result.latencies, 99));
+          values.add(`c${concurrency}.${side}.cpu`, sum(Object.values(result.cpuMsPerEvent)));
+          if (side !== 'options') {
+            const collector = cpuBreakdowns.get(`${concurrency}.${side}`)!;
+            collector.add(result.cpuMsPerEvent);
+            collector.endRep();
+          }
           const mean = sum(result.latencies) / result.latencies.length;
           if (result.startCallMs !== undefined) {
             breakdowns.get(concurrency)!.add({ http: mean - result.startCallMs, start: result.startCallMs });
@@ -133,6 +166,8 @@ export const intake: Scenario = {
         'options',
       );
       metrics.push(throughput, p50, p99, start, optionsCost, gatewayCost);
+      // Where a gap comes from when the services share the benchmark's cores: CPU spent per event, in total.
+      metrics.push(vs('cpu', `CPU time per event ${at}, all processes read`, 'ms', 'cpu', 'gateway', 'raw'));
       goals.push(
         goal(throughput, `Gateway throughput at least 0.9x raw at concurrency ${concurrency}`, { atLeast: 0.9 }),
         goal(p99, `Gateway p99 latency at most 1.5x raw at concurrency ${concurrency}`, { atMost: 1.5 }),
@@ -149,7 +184,10 @@ export const intake: Scenario = {
         '`client.workflow.start` of the same `dispatchEvent` workflow with the same event, from the load generator.',
       metrics,
       goals,
-      breakdowns: LEVELS.map((c) => breakdowns.get(c)!.result()),
+      breakdowns: [
+        ...LEVELS.map((c) => breakdowns.get(c)!.result()),
+        ...LEVELS.flatMap((c) => ['gateway', 'raw'].map((side) => cpuBreakdowns.get(`${c}.${side}`)!.result())),
+      ],
       notes: [
         'Both sides start the same dispatcher on the same task queue; the Flow worker runs them (they match nothing). ' +
           (quick

@@ -34,7 +34,7 @@ export interface BenchEnvironment {
 /** An answer of the gateway. */
 export interface GatewayAnswer {
   readonly status: number;
-  readonly body: { workflowId?: string; eventId?: string; detail?: string };
+  readonly body: { workflowId?: string; eventId?: string; duplicate?: boolean; detail?: string };
 }
 
 /** Everything a scenario uses: one Flow stack and one baseline worker on the same Temporal server. */

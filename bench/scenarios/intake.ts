@@ -34,6 +34,8 @@ export const intake: Scenario = {
         const answer = await ctx.postEvent(SOURCE, TYPE, { n: index }, key);
         if (answer.status !== 202)
           throw new Error(`the gateway answered ${answer.status}: ${answer.body.detail ?? ''}`);
+        // Every key is new: a duplicate would mean a start was retried after it had succeeded.
+        if (answer.body.duplicate !== false) throw new Error(`the gateway called new event ${key} a duplicate`);
       },
       raw: async (key: string, index: number): Promise<void> => {
         const event = flowEvent(SOURCE, TYPE, { n: index }, `${SOURCE}-${key}`);
@@ -87,14 +89,16 @@ export const intake: Scenario = {
       'Temporal server': 'the Temporal dev server, when this run started it',
       'MongoDB server': 'the MongoDB-wire server, when this run started it',
     };
+    const sideTitles = {
+      gateway: 'through the gateway',
+      raw: 'raw starts',
+      options: "raw starts with Flow's start options",
+    } as const;
     const cpuBreakdowns = new Map(
       LEVELS.flatMap((c) =>
-        (['gateway', 'raw'] as const).map((side) => [
+        (Object.keys(sideTitles) as (keyof typeof sideTitles)[]).map((side) => [
           `${c}.${side}`,
-          new BreakdownCollector(
-            `CPU time per event at concurrency ${c}, ${side === 'gateway' ? 'through the gateway' : 'raw starts'} (CPU ms)`,
-            cpuPhases,
-          ),
+          new BreakdownCollector(`CPU time per event at concurrency ${c}, ${sideTitles[side]} (CPU ms)`, cpuPhases),
         ]),
       ),
     );
@@ -116,11 +120,9 @@ export const intake: Scenario = {
           values.add(`c${concurrency}.${side}.p50`, percentile(result.latencies, 50));
           values.add(`c${concurrency}.${side}.p99`, percentile(result.latencies, 99));
           values.add(`c${concurrency}.${side}.cpu`, sum(Object.values(result.cpuMsPerEvent)));
-          if (side !== 'options') {
-            const collector = cpuBreakdowns.get(`${concurrency}.${side}`)!;
-            collector.add(result.cpuMsPerEvent);
-            collector.endRep();
-          }
+          const collector = cpuBreakdowns.get(`${concurrency}.${side}`)!;
+          collector.add(result.cpuMsPerEvent);
+          collector.endRep();
           const mean = sum(result.latencies) / result.latencies.length;
           if (result.startCallMs !== undefined) {
             breakdowns.get(concurrency)!.add({ http: mean - result.startCallMs, start: result.startCallMs });
@@ -186,7 +188,7 @@ export const intake: Scenario = {
       goals,
       breakdowns: [
         ...LEVELS.map((c) => breakdowns.get(c)!.result()),
-        ...LEVELS.flatMap((c) => ['gateway', 'raw'].map((side) => cpuBreakdowns.get(`${c}.${side}`)!.result())),
+        ...LEVELS.flatMap((c) => Object.keys(sideTitles).map((side) => cpuBreakdowns.get(`${c}.${side}`)!.result())),
       ],
       notes: [
         'Both sides start the same dispatcher on the same task queue; the Flow worker runs them (they match nothing). ' +

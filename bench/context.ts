@@ -14,7 +14,7 @@ import { DefinitionStore, openMongo, parseDefinitionText, validateDefinition } f
 import { ReleaseWorld } from '../test/support/release-world';
 import { ensureSearchAttributes } from '../workers/search-attributes';
 import { bundleFlowWorkflows } from '../workers/create-worker';
-import { childPidsNamed, cpuMsByProcess } from './cpu';
+import { cpuMsByProcess } from './cpu';
 import { nowMs } from './load';
 import { benchCatalog } from './noop-action';
 import { GatewayProcess, WorkerProcess, type SpawnSettings } from './processes';
@@ -189,8 +189,8 @@ export async function openContext(options: ContextOptions): Promise<OpenContext>
     const cpuPids = {
       gateway: gateway.pid,
       'flow worker': flowWorker.pid,
-      'Temporal server': childPidsNamed('temporal')[0],
-      'MongoDB server': childPidsNamed('ferretdb')[0] ?? childPidsNamed('mongod')[0],
+      'Temporal server': services.temporal.pid,
+      'MongoDB server': services.mongodb.pid,
     };
 
     const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });

@@ -4,9 +4,9 @@ import fs from 'node:fs';
 const TICKS_PER_SECOND = 100;
 
 /**
- * CPU time, in milliseconds, that each process of the benchmark has used so far: the runner itself, and each local
- * child by name. Children are read from `/proc`, so on other systems, and for services on another machine
- * (`TEMPORAL_ADDRESS`, `MONGODB_URI`), only the runner is reported.
+ * CPU time, in milliseconds, that each process of the benchmark has used so far: the runner itself, and each child
+ * by name. Children are read from `/proc`, so on other systems only the runner is reported; a child without a pid
+ * (a service on another machine: `TEMPORAL_ADDRESS`, `MONGODB_URI`) or one that has ended is left out.
  */
 export function cpuMsByProcess(children: Readonly<Record<string, number | undefined>>): Record<string, number> {
   const usage = process.cpuUsage();
@@ -29,26 +29,4 @@ function processCpuMs(pid: number): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The direct children of this process with the given command name (`temporal`, `ferretdb`, `mongod`). */
-export function childPidsNamed(name: string): number[] {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
-  } catch {
-    return [];
-  }
-  const pids: number[] = [];
-  for (const entry of entries) {
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (comm === name && parent === process.pid) pids.push(Number(entry));
-    } catch {
-      // The process ended while we read.
-    }
-  }
-  return pids;
 }

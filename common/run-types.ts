@@ -65,10 +65,16 @@ export interface MatchedRun {
   readonly workflowId: string;
 }
 
+/** A run the dispatcher matched, before it is started. */
+export interface PlannedRun {
+  readonly workflowId: string;
+  readonly snapshot: DefinitionSnapshot;
+}
+
 /** What the dispatcher asks the `startRuns` activity to start: one run per matched definition, for one event. */
 export interface StartRunsInput {
   readonly event: FlowEvent;
-  readonly runs: readonly { readonly workflowId: string; readonly snapshot: DefinitionSnapshot }[];
+  readonly runs: readonly PlannedRun[];
 }
 
 /** How many of the runs this attempt started, and how many an earlier attempt had already started. */

@@ -31,8 +31,15 @@ export interface RunningServices {
     readonly address: string;
     readonly uiUrl?: string;
     readonly origin: 'TEMPORAL_ADDRESS' | 'temporal dev server';
+    /** The process id, when this process started the server. */
+    readonly pid?: number;
   };
-  readonly mongodb: { readonly uri: string; readonly origin: 'MONGODB_URI' | 'mongod' | 'FerretDB' };
+  readonly mongodb: {
+    readonly uri: string;
+    readonly origin: 'MONGODB_URI' | 'mongod' | 'FerretDB';
+    /** The process id, when this process started the server. */
+    readonly pid?: number;
+  };
   stop(): Promise<void>;
 }
 
@@ -133,7 +140,7 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
       });
       started.push(child);
       const uiUrl = options.temporal.uiPort === null ? undefined : `http://localhost:${options.temporal.uiPort}`;
-      temporal = { address, uiUrl, origin: 'temporal dev server' };
+      temporal = { address, uiUrl, origin: 'temporal dev server', pid: child.pid };
       temporalReady = waitForTemporal(address, options.namespace, { process: child, timeoutMs: 90_000 });
     }
 
@@ -155,7 +162,7 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
         logFile: path.join(logs, `${mongoBinary.kind.toLowerCase()}.log`),
       });
       started.push(child);
-      mongodb = { uri, origin: mongoBinary.kind };
+      mongodb = { uri, origin: mongoBinary.kind, pid: child.pid };
       mongoReady = waitForMongo(uri, { process: child, timeoutMs: 60_000 });
     }
     await Promise.all([temporalReady, mongoReady]);

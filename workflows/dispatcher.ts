@@ -7,17 +7,12 @@ import {
   type DefinitionSnapshot,
   type DispatchResult,
   type FlowEvent,
+  type PlannedRun,
   type SkippedDefinition,
 } from '../common/run-types';
 
 /** Retries of the durable activities: without a limit, backing off to every 30 s while MongoDB or the client is down. */
 const DURABLE_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
-
-/** A matched run, before it is started. */
-export interface PlannedRun {
-  readonly workflowId: string;
-  readonly snapshot: DefinitionSnapshot;
-}
 
 /**
  * One dispatcher per accepted event (workflow type `dispatchEvent`): finds the definitions bound to it, evaluates

@@ -8,7 +8,7 @@ import { interpret } from './interpreter';
 /**
  * The patch that moved run starts from child workflows to the `startRuns` activity, in the `dispatch` workflow.
  */
-export const START_RUNS_ACTIVITY_PATCH = 'start-runs-activity';
+const START_RUNS_ACTIVITY_PATCH = 'start-runs-activity';
 
 /**
  * The dispatcher of events accepted before `dispatchEvent` (workflow type `dispatch`). The worker still runs it so

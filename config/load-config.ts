@@ -31,6 +31,11 @@ export interface FlowConfig {
     readonly logLevel: WorkerLogLevel;
     /** Port of the worker's Prometheus `/metrics` (`FLOW_WORKER_METRICS_PORT`); null when set to `off`. */
     readonly metricsPort: number | null;
+    /**
+     * Minutes between sweeps that remove the git worktrees of ended runs (`FLOW_WORKSPACE_SWEEP_MINUTES`, default
+     * 60); null when set to `off`.
+     */
+    readonly workspaceSweepMinutes: number | null;
   };
 }
 
@@ -65,7 +70,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlowConfig {
     },
     worker: {
       logLevel: parseLogLevel(env),
-      metricsPort: parsePortOrOff(env, 'FLOW_WORKER_METRICS_PORT', DEFAULTS.workerMetricsPort),
+      metricsPort: parseOrOff(env, 'FLOW_WORKER_METRICS_PORT', DEFAULTS.workerMetricsPort, parsePort),
+      workspaceSweepMinutes: parseOrOff(env, 'FLOW_WORKSPACE_SWEEP_MINUTES', 60, parsePositiveInt),
     },
   };
 }
@@ -86,11 +92,16 @@ export function parsePort(env: NodeJS.ProcessEnv, name: string, fallback: number
   return port;
 }
 
-/** Like {@link parsePort}, but `off` turns the listener off (null). */
-function parsePortOrOff(env: NodeJS.ProcessEnv, name: string, fallback: number): number | null {
+/** Reads `env[name]` with `parse`, except that `off` turns the setting off (null); errors then mention `off`. */
+function parseOrOff(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  parse: (env: NodeJS.ProcessEnv, name: string, fallback: number) => number,
+): number | null {
   if (nonEmpty(env, name)?.toLowerCase() === 'off') return null;
   try {
-    return parsePort(env, name, fallback);
+    return parse(env, name, fallback);
   } catch (error) {
     if (error instanceof ConfigError) throw new ConfigError(name, error.message.replace(/\.$/, ', or "off".'));
     throw error;

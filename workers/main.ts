@@ -3,12 +3,14 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Registry } from 'prom-client';
 import { actionsById } from '../activities';
+import { sweepWorkspace, workspaceDir } from '../activities/git';
 import { loadConfig } from '../config';
 import { acceptEvent, startRuns } from '../intake';
 import { DefinitionStore, openMongo } from '../registry';
 import { createWorker } from './create-worker';
 import { createWorkerMetrics, serveMetrics } from './metrics';
 import { ensureSearchAttributes } from './search-attributes';
+import { openRunIds, startWorkspaceSweeper } from './workspace-sweeper';
 
 /** Worker entry point: `npm run start:worker`. Runs until SIGINT/SIGTERM, then drains in-flight tasks. */
 async function main(): Promise<void> {
@@ -39,11 +41,25 @@ async function main(): Promise<void> {
       startRuns: (input) => startRuns({ client, taskQueue }, input),
     },
   });
+  const sweepMinutes = config.worker.workspaceSweepMinutes;
+  const sweeper =
+    sweepMinutes === null
+      ? undefined
+      : startWorkspaceSweeper({
+          sweep: () => sweepWorkspace({ env: process.env, openWorkflowIds: openRunIds(client) }),
+          intervalMs: sweepMinutes * 60_000,
+          log: (line) => console.log(line),
+        });
   console.log(`[worker] polling task queue "${taskQueue}" in namespace "${namespace}" at ${address}`);
+  if (sweepMinutes !== null)
+    console.log(
+      `[worker] removing ended runs' git worktrees from ${workspaceDir(process.env)} every ${sweepMinutes} min (FLOW_WORKSPACE_SWEEP_MINUTES)`,
+    );
   process.send?.({ ready: 'worker' });
   try {
     await worker.run();
   } finally {
+    await sweeper?.stop();
     metricsServer?.close();
     await Promise.allSettled([connection.close(), clientConnection.close(), mongo.client.close()]);
   }

@@ -11,7 +11,8 @@ export const gitCheckout = defineAction({
   description:
     "Checks out a branch, tag or commit into the run's own worktree (one per run and repository, never shared with " +
     'another run) and returns its path, for `build.run` and `deploy.*` steps that follow. The checkout is detached ' +
-    'and clean; a later git step of the same run on the same repository reuses and resets it.',
+    'and clean; a later git step of the same run on the same repository reuses and resets it. Once the run has ' +
+    'ended, the worker removes it (`FLOW_WORKSPACE_SWEEP_MINUTES`).',
   input: z.strictObject({ repository: repositoryUrl, ref: refName.default('develop') }),
   output: z.object({ path: z.string(), commit: z.string(), ref: z.string() }),
   defaults: { timeout: '10m' },

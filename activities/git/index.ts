@@ -18,4 +18,6 @@ export {
   worktreeDir,
 } from './workspace';
 export type { RefTarget, WorkerEnv, WorkspaceOptions } from './workspace';
+export { SWEEP_GRACE_MS, sweepWorkspace } from './workspace-sweep';
+export type { SweepOptions, SweepResult } from './workspace-sweep';
 export { GIT_ENV } from './workspace';

@@ -11,7 +11,8 @@ import { FailureType, peerUnreachable } from '../failures';
  * The git workspace cache. Each repository URL gets one bare mirror, `<FLOW_WORKSPACE_DIR>/mirrors/<hash>.git`
  * (`git clone --mirror` once, then `git fetch --prune` before every action reads it), and each run gets its own
  * worktree of that mirror, `<FLOW_WORKSPACE_DIR>/worktrees/<run>/<hash>` (`git worktree add`), which later steps
- * of the same run reuse. Parallel runs therefore share objects but never a working copy.
+ * of the same run reuse. Parallel runs therefore share objects but never a working copy. The worker removes a run's
+ * worktrees once the run has ended (`workspace-sweep.ts`); the mirrors stay.
  *
  * Worktrees are always on a detached HEAD and the mirror's refs are only ever what the remote has: actions commit
  * on a detached HEAD and push `<sha>:refs/heads/<branch>`. So `fetch --prune` never meets a checked-out branch,
@@ -438,8 +439,15 @@ async function cloneMirror(repository: string, dir: string, options: WorkspaceOp
  * Removes every worktree of a run (for cleanup when the run ends): deletes the directories and unregisters them
  * from their mirrors. Returns the directories removed.
  */
-export async function removeRunWorktrees(env: WorkerEnv, workflowId: string): Promise<string[]> {
-  const dir = runDir(env, workflowId);
+export function removeRunWorktrees(env: WorkerEnv, workflowId: string): Promise<string[]> {
+  return removeRunDirectory(env, runDir(env, workflowId));
+}
+
+/**
+ * Removes one run's directory under `<workspace>/worktrees`: each worktree in it while holding its mirror's lock (so
+ * no action of this process is changing that mirror's worktrees meanwhile), then the directory itself.
+ */
+export async function removeRunDirectory(env: WorkerEnv, dir: string): Promise<string[]> {
   const entries = await fs.readdir(dir).catch(() => [] as string[]);
   const removed: string[] = [];
   for (const key of entries) {

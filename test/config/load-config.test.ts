@@ -11,7 +11,7 @@ describe('config: loadConfig', () => {
       temporal: { address: 'localhost:7233', namespace: 'default', taskQueue: 'flow' },
       mongodb: { uri: 'mongodb://127.0.0.1:27017/flow', database: 'flow' },
       gateway: { port: 3000, rateLimitPerMinute: 600 },
-      worker: { logLevel: 'WARN', metricsPort: 9464 },
+      worker: { logLevel: 'WARN', metricsPort: 9464, workspaceSweepMinutes: 60 },
     });
     assert.equal(config.temporal.address, DEFAULTS.temporalAddress);
   });
@@ -25,6 +25,7 @@ describe('config: loadConfig', () => {
       PORT: '8080',
       FLOW_LOG_LEVEL: 'info',
       FLOW_WORKER_METRICS_PORT: '9100',
+      FLOW_WORKSPACE_SWEEP_MINUTES: '15',
     });
     assert.deepEqual(config.temporal, {
       address: 'temporal.internal:7233',
@@ -35,6 +36,20 @@ describe('config: loadConfig', () => {
     assert.equal(config.gateway.port, 8080);
     assert.equal(config.worker.logLevel, 'INFO');
     assert.equal(config.worker.metricsPort, 9100);
+    assert.equal(config.worker.workspaceSweepMinutes, 15);
+  });
+
+  it('turns the workspace sweep off with FLOW_WORKSPACE_SWEEP_MINUTES=off, and rejects other values', () => {
+    assert.equal(loadConfig({ FLOW_WORKSPACE_SWEEP_MINUTES: 'off' }).worker.workspaceSweepMinutes, null);
+    for (const value of ['0', '-5', 'hourly', '1.5']) {
+      assert.throws(
+        () => loadConfig({ FLOW_WORKSPACE_SWEEP_MINUTES: value }),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.variable === 'FLOW_WORKSPACE_SWEEP_MINUTES' &&
+          /must be a positive whole number, or "off"\.$/.test(error.message),
+      );
+    }
   });
 
   it('turns the worker metrics endpoint off with FLOW_WORKER_METRICS_PORT=off, and rejects other words', () => {

@@ -1,5 +1,9 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import assert from 'node:assert/strict';
 import request from 'supertest';
+import { WORKFLOW_TYPES } from '../../common/run-types';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
 import { durableLookups, StoppableMongo } from '../support/stoppable-mongo';
@@ -80,5 +84,59 @@ describe('engine: events accepted while MongoDB is down', () => {
       receiver.to('/ping').length === 3 ? receiver.to('/ping').map((r) => (r.json as { ref: string }).ref) : undefined,
     );
     assert.deepEqual(refs.sort(), ['develop', 'main', 'release/2.4']);
+  });
+
+  it('cancels a dispatcher that waits for the registry: it ends cancelled and starts nothing when MongoDB is back', async function () {
+    this.timeout(180_000);
+    const saved = await request(harness.app)
+      .put('/api/definitions/ping-on-tag')
+      .set('Authorization', harness.auth)
+      .send({
+        id: 'ping-on-tag',
+        name: 'Ping on tag',
+        on: [{ source: 'git', type: 'tag' }],
+        steps: [
+          {
+            id: 'ping',
+            action: 'http.request',
+            with: { method: 'POST', url: `${receiver.url}/tag`, json: { tag: '${{ event.tag }}' } },
+          },
+        ],
+      });
+    assert.equal(saved.status, 201);
+
+    await mongo.outage();
+    const res = await request(harness.app)
+      .post('/events/git/tag')
+      .set('Authorization', harness.auth)
+      .send({ tag: 'v1' });
+    assert.equal(res.status, 202);
+    const handle = harness.client.workflow.getHandle(res.body.workflowId as string);
+    await eventually(
+      async () => ((await durableLookups(handle)) === 1 ? true : undefined),
+      30_000,
+      'the dispatcher to wait for the registry in a durable activity',
+    );
+    await handle.cancel();
+    const failure = await handle.result().then(
+      () => assert.fail('a cancelled dispatcher returned a result'),
+      (error: unknown) => error,
+    );
+    assert.ok(failure instanceof WorkflowFailedError, String(failure));
+    assert.ok(failure.cause instanceof CancelledFailure, String(failure.cause));
+    assert.equal((await handle.describe()).status.name, 'CANCELLED');
+    // The durable lookup was told to stop, so the server does not retry it.
+    const { events } = await handle.fetchHistory();
+    const EventType = temporal.api.enums.v1.EventType;
+    assert.ok(events?.some((event) => event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED));
+
+    await mongo.resume();
+    // Long enough for a lookup retry (at most 30 s apart) to have started a run, were one still scheduled.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const runs = await harness.client.workflow.count(
+      `FlowEventId = "${res.body.eventId as string}" AND WorkflowType = "${WORKFLOW_TYPES.interpret}"`,
+    );
+    assert.equal(runs.count, 0);
+    assert.equal(receiver.to('/tag').length, 0);
   });
 });

@@ -136,4 +136,27 @@ export const scenarios: readonly Scenario[] = [
     event: { source: 'git', type: 'push', body: { ref: 'main' } },
     registryOutage: true,
   },
+  {
+    // Recorded before expressions refused results JSON cannot hold: the infinite ratio was sent as null.
+    name: 'non-finite-result',
+    definitions: [
+      {
+        id: 'report-ratio',
+        name: 'Report the pass ratio',
+        on: [{ source: 'ci', type: 'tests_finished' }],
+        steps: [
+          {
+            id: 'report',
+            action: 'http.request',
+            with: {
+              method: 'POST',
+              url: 'RECEIVER/ratio',
+              json: { ratio: '${{ double(event.passed) / double(event.total) }}' },
+            },
+          },
+        ],
+      },
+    ],
+    event: { source: 'ci', type: 'tests_finished', body: { passed: 3, total: 0 } },
+  },
 ];

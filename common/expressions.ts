@@ -77,8 +77,19 @@ export interface ExpressionEngine {
 const EXACT = /^\$\{\{([\s\S]*?)\}\}$/;
 const EMBEDDED = /\$\{\{([\s\S]*?)\}\}/g;
 
+/** How an engine treats results. */
+export interface ExpressionEngineOptions {
+  /**
+   * Asked when a result holds NaN or an infinity: true (the default) makes it an error, false keeps the old
+   * behaviour, where JSON turned it into `null`. The interpreter answers with a patch check, so that runs which
+   * rendered such a value before the change replay as they ran.
+   */
+  readonly refuseNonFinite?: () => boolean;
+}
+
 /** Creates an expression engine. Holds no global state, so it is safe in the workflow sandbox. */
-export function createExpressionEngine(): ExpressionEngine {
+export function createExpressionEngine(options: ExpressionEngineOptions = {}): ExpressionEngine {
+  const refuseNonFinite = options.refuseNonFinite ?? (() => true);
   const environment = new Environment({
     limits: { maxAstNodes: 500, maxDepth: 32, maxListElements: 200, maxMapEntries: 200, maxCallArguments: 16 },
   });
@@ -130,7 +141,7 @@ export function createExpressionEngine(): ExpressionEngine {
         `${quote(expression)} gives a value larger than the limit of ${MAX_RENDERED_BYTES / 1_000_000} MB`,
       );
     }
-    return fromCel(result, expression);
+    return fromCel(result, expression, refuseNonFinite);
   };
 
   return {
@@ -424,9 +435,16 @@ const NON_JSON_HINTS: Readonly<Record<string, string>> = {
 
 /**
  * CEL results back to JSON: ints to numbers (or decimal strings beyond 2^53), maps to plain objects. Values JSON
- * cannot hold (timestamps, durations, types, unsigned ints) are an error naming a conversion, not a silent `{}`.
+ * cannot hold (timestamps, durations, types, unsigned ints, NaN and infinities) are an error naming a conversion,
+ * not a silent `{}` or `null`.
  */
-export function fromCel(value: unknown, expression = ''): unknown {
+export function fromCel(value: unknown, expression = '', refuseNonFinite: () => boolean = () => true): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value) && refuseNonFinite()) {
+    throw new ExpressionError(
+      expression,
+      `${quote(expression)} gives ${String(value)}, which JSON cannot hold; guard the division or conversion that made it, for example total > 0.0 ? passed / total : 0.0`,
+    );
+  }
   if (typeof value === 'bigint') {
     return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
       ? Number(value)
@@ -435,14 +453,14 @@ export function fromCel(value: unknown, expression = ''): unknown {
   if (value instanceof Uint8Array) return Array.from(value);
   if (value instanceof Map) {
     const out: Record<string, unknown> = {};
-    for (const [key, inner] of value) setOwn(out, String(key), fromCel(inner, expression));
+    for (const [key, inner] of value) setOwn(out, String(key), fromCel(inner, expression, refuseNonFinite));
     return out;
   }
-  if (Array.isArray(value)) return value.map((inner) => fromCel(inner, expression));
+  if (Array.isArray(value)) return value.map((inner) => fromCel(inner, expression, refuseNonFinite));
   if (typeof value === 'object' && value !== null) {
     if (isPlainObject(value)) {
       const out: Record<string, unknown> = {};
-      for (const [key, inner] of Object.entries(value)) setOwn(out, key, fromCel(inner, expression));
+      for (const [key, inner] of Object.entries(value)) setOwn(out, key, fromCel(inner, expression, refuseNonFinite));
       return out;
     }
     const kind = (value as { constructor?: { name?: unknown } }).constructor?.name;

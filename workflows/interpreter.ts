@@ -2,6 +2,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   continueAsNew,
+  patched,
   proxyActivities,
   proxySinks,
   sleep,
@@ -16,6 +17,9 @@ import { createExpressionEngine, type ExpressionContext } from '../common/expres
 import { isMetaAction, runMetaAction, sleepMillis } from '../common/meta-actions';
 import { runContext, type RunInput, type RunResult, type RunState, type StepResult } from '../common/run-types';
 import type { FlowSinks } from '../common/sinks';
+
+/** Marks runs in which an expression result of NaN or an infinity is an error rather than `null`. */
+const REFUSE_NON_FINITE_PATCH = 'refuse-non-finite-results';
 
 /** Activity options when neither the step nor its action sets them. */
 export const STEP_DEFAULTS = {
@@ -51,7 +55,8 @@ function failureType(error: TemporalFailure): string {
 async function runSteps(input: RunInput): Promise<RunResult> {
   const { definition, revision, actionDefaults } = input.snapshot;
   const { event } = input;
-  const engine = createExpressionEngine();
+  // Runs that rendered NaN or an infinity (as null) before results JSON cannot hold became errors replay as they ran.
+  const engine = createExpressionEngine({ refuseNonFinite: () => patched(REFUSE_NON_FINITE_PATCH) });
   const actions = proxyActivities<Record<string, ActionActivity>>({ startToCloseTimeout: STEP_DEFAULTS.timeout });
   const total = definition.steps.length;
   let state: RunState = input.resume ?? { nextStep: 0, steps: {}, vars: {}, results: [] };

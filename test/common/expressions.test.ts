@@ -136,6 +136,44 @@ describe('common: expressions', () => {
     }
   });
 
+  it('refuses NaN and infinities wherever they are in a result, and the suggested guard works', () => {
+    const engine = createExpressionEngine();
+    const ratio = { ...context, event: { passed: 3, total: 0 } };
+    const cases: [string, RegExp][] = [
+      ['${{ double(event.passed) / double(event.total) }}', /gives Infinity, which JSON cannot hold/],
+      ['${{ -1.0 / 0.0 }}', /gives -Infinity/],
+      ['${{ 0.0 / 0.0 }}', /gives NaN/],
+      ['${{ [1.0, 1.0 / 0.0] }}', /gives Infinity/],
+      ['${{ {"ratio": double(event.passed) / double(event.total)} }}', /gives Infinity/],
+      ['ratio ${{ double(event.passed) / double(event.total) }}', /gives Infinity/],
+    ];
+    for (const [template, message] of cases) {
+      assert.throws(
+        () => engine.render({ json: template }, ratio),
+        (error: unknown) => error instanceof ExpressionError && message.test(error.message),
+        template,
+      );
+    }
+    const guarded = 'event.total > 0 ? double(event.passed) / double(event.total) : 0.0';
+    assert.equal(engine.evaluate(guarded, ratio), 0);
+    assert.equal(engine.evaluate(guarded, { ...context, event: { passed: 3, total: 4 } }), 0.75);
+  });
+
+  it('keeps the old null for NaN and infinities when told to, and asks only when one occurs', () => {
+    let asked = 0;
+    const engine = createExpressionEngine({
+      refuseNonFinite: () => {
+        asked += 1;
+        return false;
+      },
+    });
+    assert.equal(engine.evaluate('1.5 * 2.0', context), 3);
+    assert.equal(asked, 0, 'a finite result does not ask');
+    const rendered = engine.render({ ratio: '${{ 1.0 / 0.0 }}' }, context);
+    assert.equal(asked, 1);
+    assert.equal(JSON.stringify(rendered), '{"ratio":null}');
+  });
+
   it('reads payload keys named like JavaScript internals as plain data', () => {
     const event = JSON.parse(
       '{"to":"Done","constructor":{"name":"Evil"},"__proto__":{"x":1},"toString":"s"}',

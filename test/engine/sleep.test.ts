@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import type { DispatchResult, RunResult } from '../../common/run-types';
+import type { RunResult } from '../../common/run-types';
 import { startHarness, type Harness } from '../support/harness';
 import { HttpReceiver } from '../support/http-receiver';
 import { uniqueName } from '../support/stack';
@@ -46,16 +46,7 @@ describe('engine: flow.sleep waits with a durable timer', () => {
   });
 
   async function post(body: Record<string, unknown>): Promise<{ runId: string; result: Promise<RunResult> }> {
-    const posted = await request(harness.app)
-      .post(`/events/${source}/deployed`)
-      .set('Authorization', harness.auth)
-      .set('Idempotency-Key', uniqueName('deploy'))
-      .send(body);
-    assert.equal(posted.status, 202, JSON.stringify(posted.body));
-    const dispatch = (await harness.client.workflow
-      .getHandle(posted.body.workflowId as string)
-      .result()) as DispatchResult;
-    const runId = dispatch.matched[0]!.workflowId;
+    const runId = await harness.startRun(source, 'deployed', body);
     return { runId, result: harness.client.workflow.getHandle(runId).result() as Promise<RunResult> };
   }
 

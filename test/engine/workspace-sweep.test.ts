@@ -5,7 +5,6 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { mirrorDir, runDir, sweepWorkspace, worktreeDir } from '../../activities/git';
-import type { DispatchResult } from '../../common/run-types';
 import { openRunIds } from '../../workers/workspace-sweeper';
 import { startHarness, type Harness } from '../support/harness';
 import { uniqueName } from '../support/stack';
@@ -52,18 +51,7 @@ describe('engine: the workspace sweep removes the git worktrees of ended runs', 
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  async function startRun(wait: string): Promise<string> {
-    const posted = await request(harness.app)
-      .post(`/events/${source}/built`)
-      .set('Authorization', harness.auth)
-      .set('Idempotency-Key', uniqueName('build'))
-      .send({ wait });
-    assert.equal(posted.status, 202, JSON.stringify(posted.body));
-    const dispatch = (await harness.client.workflow
-      .getHandle(posted.body.workflowId as string)
-      .result()) as DispatchResult;
-    return dispatch.matched[0]!.workflowId;
-  }
+  const startRun = (wait: string): Promise<string> => harness.startRun(source, 'built', { wait });
 
   async function until(what: string, check: () => Promise<boolean>): Promise<void> {
     for (let i = 0; i < 150; i++) {

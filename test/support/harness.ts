@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Express } from 'express';
 import type { Db } from 'mongodb';
+import request from 'supertest';
 import { actionsById, createActivities, type ActivityDeps } from '../../activities';
 import type { DispatchResult, RunResult } from '../../common/run-types';
 import { createApp, type GatewayDeps } from '../../gateway/app';
@@ -33,6 +34,9 @@ export interface Harness {
   readonly auth: string;
   /** Waits for an event's dispatcher and its first started run; resolves with both results. */
   finished(dispatcherWorkflowId: string): Promise<{ dispatch: DispatchResult; run: RunResult }>;
+  /** POSTs an event to `/events/<source>/<type>` (with a new Idempotency-Key), waits for its dispatcher, and returns
+   * the workflow id of the first run it started. */
+  startRun(source: string, type: string, body: Record<string, unknown>): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -116,6 +120,19 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       if (!first) throw new Error(`event ${dispatch.eventId} started no run: ${JSON.stringify(dispatch.skipped)}`);
       const run = (await client.workflow.getHandle(first.workflowId).result()) as RunResult;
       return { dispatch, run };
+    },
+    async startRun(source, type, body) {
+      const posted = await request(app)
+        .post(`/events/${source}/${type}`)
+        .set('Authorization', `Bearer ${token}`)
+        .set('Idempotency-Key', uniqueName(type))
+        .send(body);
+      if (posted.status !== 202)
+        throw new Error(`POST /events/${source}/${type}: ${posted.status} ${JSON.stringify(posted.body)}`);
+      const dispatch = (await client.workflow.getHandle(posted.body.workflowId as string).result()) as DispatchResult;
+      const first = dispatch.matched[0];
+      if (!first) throw new Error(`event ${dispatch.eventId} started no run: ${JSON.stringify(dispatch.skipped)}`);
+      return first.workflowId;
     },
     async stop() {
       if (worker && running) {

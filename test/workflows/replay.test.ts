@@ -56,6 +56,13 @@ describe('workflows: replay of recorded histories', () => {
     );
   });
 
+  it('has a run that sent an infinite result as null, from before the non-finite rule, so that path replays', () => {
+    const text = read('non-finite-result.interpret.1.json');
+    // Without the patch check the interpreter would fail the step where this history scheduled the activity.
+    assert.ok(text.includes('EVENT_TYPE_ACTIVITY_TASK_SCHEDULED'));
+    assert.ok(!text.includes('EVENT_TYPE_MARKER_RECORDED'), 'recorded before the patch: no marker');
+  });
+
   it('has legacy dispatch histories from both sides of the start-runs patch, so both branches replay', () => {
     const dispatchers = files.filter((file) => file.includes(`.${LEGACY_DISPATCH}.`)).map(read);
     assert.ok(

@@ -1,17 +1,22 @@
 import type { Client } from '@temporalio/client';
 import { WORKFLOW_TYPES } from '../common/run-types';
-import type { SweepResult } from '../activities/git';
+import { SWEEP_GRACE_MS, type SweepResult } from '../activities/git';
 
 /**
  * The workflow ids of every open run in the client's namespace (all task queues): a superset of this worker's, which
- * only makes a sweep keep more. Rejects when the list cannot be read, so a sweep never works from a partial list.
+ * only makes a sweep keep more. Runs that continued as new in the last `recentMs` count as open too: their next run
+ * has the same id and the same worktrees, and visibility may not list it yet. Rejects when the list cannot be read,
+ * so a sweep never works from a partial list.
  */
-export function openRunIds(client: Client): () => Promise<string[]> {
+export function openRunIds(client: Client, recentMs = SWEEP_GRACE_MS): () => Promise<string[]> {
   return async () => {
-    const ids: string[] = [];
-    const query = `WorkflowType = "${WORKFLOW_TYPES.interpret}" AND ExecutionStatus = "Running"`;
-    for await (const run of client.workflow.list({ query })) ids.push(run.workflowId);
-    return ids;
+    const since = new Date(Date.now() - recentMs).toISOString();
+    const query =
+      `WorkflowType = "${WORKFLOW_TYPES.interpret}" AND (ExecutionStatus = "Running" OR ` +
+      `(ExecutionStatus = "ContinuedAsNew" AND CloseTime > "${since}"))`;
+    const ids = new Set<string>();
+    for await (const run of client.workflow.list({ query })) ids.add(run.workflowId);
+    return [...ids];
   };
 }
 

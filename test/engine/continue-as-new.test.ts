@@ -15,6 +15,7 @@ import { silentProgress } from '../../devstack/progress';
 import { startTemporalDevServer, waitForTemporal } from '../../devstack/temporal-server';
 import { ensureTemporalCli } from '../../devstack/tools';
 import { createWorkerMetrics, metricsWorkerOptions } from '../../workers/metrics';
+import { openRunIds } from '../../workers/workspace-sweeper';
 import { flowBundle } from '../support/harness';
 import { HttpReceiver } from '../support/http-receiver';
 import { uniqueName } from '../support/stack';
@@ -115,6 +116,9 @@ describe('engine: long runs continue as new', () => {
       let runs = 0;
       for await (const _ of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs++;
       assert.ok(runs > 1, `expected the run to continue as new at least once, saw ${runs} run(s)`);
+      // The workspace sweep counts a run that has just continued as new as open, and forgets it once that is old.
+      assert.ok((await openRunIds(client)()).includes(workflowId), 'listed while its continue-as-new is recent');
+      assert.ok(!(await openRunIds(client, 0)()).includes(workflowId), 'not listed once it has ended');
     } finally {
       await connection.close();
       await workerConnection.close();

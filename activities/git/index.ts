@@ -10,7 +10,6 @@ export {
   gitFailure,
   Mirror,
   mirrorDir,
-  removeRunWorktrees,
   runDir,
   withMirror,
   workspaceDir,

@@ -436,16 +436,9 @@ async function cloneMirror(repository: string, dir: string, options: WorkspaceOp
 }
 
 /**
- * Removes every worktree of a run (for cleanup when the run ends): deletes the directories and unregisters them
- * from their mirrors. Returns the directories removed.
- */
-export function removeRunWorktrees(env: WorkerEnv, workflowId: string): Promise<string[]> {
-  return removeRunDirectory(env, runDir(env, workflowId));
-}
-
-/**
- * Removes one run's directory under `<workspace>/worktrees`: each worktree in it while holding its mirror's lock (so
- * no action of this process is changing that mirror's worktrees meanwhile), then the directory itself.
+ * Removes one run's directory under `<workspace>/worktrees` (see `workspace-sweep.ts`): each worktree in it while
+ * holding its mirror's lock (so no action of this process is changing that mirror's worktrees meanwhile), and
+ * unregisters it from its mirror; then the directory itself. Returns the worktree directories removed.
  */
 export async function removeRunDirectory(env: WorkerEnv, dir: string): Promise<string[]> {
   const entries = await fs.readdir(dir).catch(() => [] as string[]);

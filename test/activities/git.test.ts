@@ -12,7 +12,7 @@ import { gitCheckout } from '../../activities/actions/git-checkout';
 import { gitCreateBranch } from '../../activities/actions/git-create-branch';
 import { gitMerge } from '../../activities/actions/git-merge';
 import { gitTag } from '../../activities/actions/git-tag';
-import { gitFailure, mirrorDir, removeRunWorktrees, worktreeDir } from '../../activities/git/workspace';
+import { gitFailure, mirrorDir, removeRunDirectory, runDir, worktreeDir } from '../../activities/git/workspace';
 import { runAction } from '../support/run-action';
 import { failureOf } from '../support/failure-of';
 
@@ -462,7 +462,7 @@ describe('activities: git actions', function () {
       const worktrees = git(mirrorDir(env, url), ['worktree', 'list', '--porcelain']);
       assert.equal(worktrees.match(/^worktree /gm)?.length, 3, worktrees);
 
-      assert.deepEqual(await removeRunWorktrees(env, 'run-a'), [dirA]);
+      assert.deepEqual(await removeRunDirectory(env, runDir(env, 'run-a')), [dirA]);
       assert.equal(fs.existsSync(dirA), false);
       assert.equal(fs.existsSync(dirB), true);
       const remaining = git(mirrorDir(env, url), ['worktree', 'list', '--porcelain']);

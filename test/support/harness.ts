@@ -105,6 +105,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     });
     running = worker.run();
   }
+  const auth = `Bearer ${token}`;
+  /** Waits for a dispatcher and returns its result with the workflow id of the first run it started. */
+  const firstRun = async (dispatcherWorkflowId: string): Promise<{ dispatch: DispatchResult; runId: string }> => {
+    const dispatch = (await client.workflow.getHandle(dispatcherWorkflowId).result()) as DispatchResult;
+    const first = dispatch.matched[0];
+    if (!first) throw new Error(`event ${dispatch.eventId} started no run: ${JSON.stringify(dispatch.skipped)}`);
+    return { dispatch, runId: first.workflowId };
+  };
   return {
     app,
     token,
@@ -113,26 +121,21 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     db: mongo.db,
     taskQueue,
     ...(worker ? { worker } : {}),
-    auth: `Bearer ${token}`,
+    auth,
     async finished(dispatcherWorkflowId) {
-      const dispatch = (await client.workflow.getHandle(dispatcherWorkflowId).result()) as DispatchResult;
-      const first = dispatch.matched[0];
-      if (!first) throw new Error(`event ${dispatch.eventId} started no run: ${JSON.stringify(dispatch.skipped)}`);
-      const run = (await client.workflow.getHandle(first.workflowId).result()) as RunResult;
+      const { dispatch, runId } = await firstRun(dispatcherWorkflowId);
+      const run = (await client.workflow.getHandle(runId).result()) as RunResult;
       return { dispatch, run };
     },
     async startRun(source, type, body) {
       const posted = await request(app)
         .post(`/events/${source}/${type}`)
-        .set('Authorization', `Bearer ${token}`)
+        .set('Authorization', auth)
         .set('Idempotency-Key', uniqueName(type))
         .send(body);
       if (posted.status !== 202)
         throw new Error(`POST /events/${source}/${type}: ${posted.status} ${JSON.stringify(posted.body)}`);
-      const dispatch = (await client.workflow.getHandle(posted.body.workflowId as string).result()) as DispatchResult;
-      const first = dispatch.matched[0];
-      if (!first) throw new Error(`event ${dispatch.eventId} started no run: ${JSON.stringify(dispatch.skipped)}`);
-      return first.workflowId;
+      return (await firstRun(posted.body.workflowId as string)).runId;
     },
     async stop() {
       if (worker && running) {

@@ -4,14 +4,14 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { EVENT_NAME } from '../../common/definition';
 import type { AdapterResult } from '../../gateway/webhooks/adapter';
-import { webhookAdapters } from '../../gateway/webhooks/adapters';
+import { jenkins, webhookAdapters } from '../../gateway/webhooks/adapters';
 import { assertPrototypesIntact, FUZZ_TIMEOUT_MS, fuzzParameters, POLLUTION_KEYS, RUNS } from './fuzz-runs';
 import { editAt, put, snapshot, type Container, type TreeEdit } from './json-tree';
 
 /**
  * Every adapter in `webhookAdapters` gets the same hostile deliveries, so a new source is fuzzed without touching
  * this file. Header-derived delivery keys are capped at 200 characters; Jenkins' composite key
- * `<job>#<build number>#<phase>` is at most 200 + 1 + 15 + 1 + 9 characters.
+ * `<job path>#<build number>#<phase>` is at most 200 + 1 + 15 + 1 + 9 characters.
  */
 const DELIVERY_KEY_MAX = 256;
 /**
@@ -160,6 +160,7 @@ const fieldNames = [
   'scm',
   'full_url',
   'url',
+  'display_name',
   'ref',
   'before',
   'after',
@@ -204,6 +205,9 @@ const fieldValues = [
   'opened',
   'closed',
   'published',
+  'job/a/job/main/',
+  'job/%2e%2e/job/main/',
+  'https://ci/jenkins/job/a/job/main/7/',
   ...POLLUTION_KEYS,
 ];
 /** Any UTF-16 code unit, so strings hold lone surrogates, control characters and unpaired halves. */
@@ -337,6 +341,65 @@ describe('bad input: webhook adapters (gateway/webhooks/adapters)', function () 
       ),
       fuzzParameters(),
     );
+  });
+
+  // The job path comes from URLs in the payload, so they get a grammar of their own: real pairs, odd segments, odd escapes.
+  it(`derives a Jenkins job path from ${RUNS} generated URLs only when every name in it is sound and the last is the job's`, () => {
+    const segment = fc.oneof(
+      { arbitrary: fc.constantFrom('job', 'main', 'team-a', 'Ops%20Team', 'feature%252Fx'), weight: 24 },
+      fc.constantFrom('.', '..', '', '%2e%2e', '%2F', '%5C', '%00', '%E0%A4%A', '%', 'a b', '\u00e9', '?x', '#f'),
+      fc.constantFrom('7', 'constructor', '__proto__', 'x'.repeat(120)),
+      fc.string({ maxLength: 6 }),
+      fc.string({ unit: anyCodeUnit, maxLength: 4 }),
+    );
+    const url = fc.record({
+      prefix: fc.constantFrom('', '/', 'https://ci/', 'http://ci/jenkins/', 'javascript:'),
+      folders: fc.array(segment, { maxLength: 5 }),
+      // Most URLs end in the job's own name, as the plugin's do, so that the folder names decide the outcome.
+      ownName: fc.boolean(),
+      suffix: fc.constantFrom('', '/', '/7/', '/8/'),
+    });
+    type UrlParts = { prefix: string; folders: string[]; ownName: boolean; suffix: string };
+    const asUrl = (parts: UrlParts, name: string): string =>
+      parts.prefix +
+      [...parts.folders, ...(parts.ownName ? [name] : [])].map((part) => `job/${part}`).join('/') +
+      parts.suffix;
+    let derived = 0;
+    fc.assert(
+      fc.property(
+        fc.constantFrom('main', 'team-a', '..', 'a/b', 'constructor'),
+        fc.option(url, { nil: undefined }),
+        fc.option(url, { nil: undefined }),
+        fc.option(url, { nil: undefined }),
+        (name, jobUrl, buildUrl, fullUrl) => {
+          const build: Record<string, unknown> = { number: 7, phase: 'FINALIZED' };
+          const body: Record<string, unknown> = { name, build };
+          if (jobUrl) body['url'] = asUrl(jobUrl, name);
+          if (buildUrl) build['url'] = asUrl(buildUrl, name);
+          if (fullUrl) build['full_url'] = asUrl(fullUrl, name);
+          const result = jenkins.normalize({ headers: {}, body });
+          assert.equal(result.kind, 'event', JSON.stringify(result));
+          if (result.kind !== 'event') return;
+          const job = String(result.body['job']);
+          assert.equal(result.body['job_name'], name);
+          assert.equal(result.deliveryKey, `${job}#7#FINALIZED`);
+          if (job === name) return;
+          derived++;
+          const names = job.split('/');
+          assert.equal(names.at(-1), name, `${job} does not end in the job's name`);
+          assert.ok(job.length <= 200, 'the job path is longer than 200 characters');
+          for (const part of names) {
+            assert.ok(part !== '' && part !== '.' && part !== '..', `${job} has an empty or dot segment`);
+            // eslint-disable-next-line no-control-regex
+            assert.doesNotMatch(part, /[\u0000-\u001f\u007f\\]/, `${job} has a control character or "\\"`);
+            // encodeURIComponent throws on a lone surrogate, which no job name may hold.
+            assert.doesNotThrow(() => encodeURIComponent(part), `${job} has a lone surrogate`);
+          }
+        },
+      ),
+      fuzzParameters(),
+    );
+    assert.ok(derived >= RUNS / 20, `only ${derived} of ${RUNS} cases reached a derived job path`);
   });
 
   it('keeps at most 100 list entries and bounded strings from payloads blown up to the size limit', () => {

@@ -173,6 +173,7 @@ describe('webhook adapters', () => {
         deliveryKey: 'flow-release#128#FINALIZED',
         body: {
           job: 'flow-release',
+          job_name: 'flow-release',
           number: 128,
           status: 'SUCCESS',
           url: 'https://ci.example.com/job/flow-release/128/',
@@ -223,6 +224,7 @@ describe('webhook adapters', () => {
       const event = eventOf(result);
       assert.deepEqual(event.body, {
         job: 'deploy',
+        job_name: 'deploy',
         number: 7,
         status: null,
         url: 'job/deploy/',
@@ -234,6 +236,76 @@ describe('webhook adapters', () => {
         scm: {},
       });
       assert.equal(event.deliveryKey, 'deploy#7#STARTED');
+    });
+
+    it('names a job in folders by its full path from the URL, keeping the short name as job_name', () => {
+      const event = eventOf(jenkins.normalize(req(fixture('jenkins-multibranch-finalized'))));
+      // Jenkins writes the branch job `feature%2Fcheckout` as `feature%252Fcheckout`; one decoding gives its name.
+      assert.equal(event.body['job'], 'acme/shop/feature%2Fcheckout');
+      assert.equal(event.body['job_name'], 'feature%2Fcheckout');
+      assert.equal(event.body['url'], 'https://ci.example.com/jenkins/job/acme/job/shop/job/feature%252Fcheckout/12/');
+      assert.equal(event.deliveryKey, 'acme/shop/feature%2Fcheckout#12#FINALIZED');
+    });
+
+    it('keys two jobs with one name in different folders apart, for the same build number and phase', () => {
+      const inFolder = (folder: string) =>
+        eventOf(
+          jenkins.normalize(
+            req({
+              name: 'main',
+              url: `job/${folder}/job/main/`,
+              build: { number: 12, phase: 'FINALIZED', full_url: `https://ci/job/${folder}/job/main/12/` },
+            }),
+          ),
+        );
+      const [a, b] = [inFolder('team-a'), inFolder('team-b')];
+      assert.deepEqual(
+        [a.deliveryKey, a.body['job'], b.deliveryKey, b.body['job']],
+        ['team-a/main#12#FINALIZED', 'team-a/main', 'team-b/main#12#FINALIZED', 'team-b/main'],
+      );
+    });
+
+    it('falls back to build.url, then build.full_url (under a path prefix), when the job URL is missing or odd', () => {
+      const jobOf = (body: Record<string, unknown>) => eventOf(jenkins.normalize(req(body))).body['job'];
+      const build = { number: 5, phase: 'STARTED' };
+      assert.equal(jobOf({ name: 'app', build: { ...build, url: 'job/ops/job/app/5/' } }), 'ops/app');
+      assert.equal(
+        jobOf({
+          name: 'app',
+          url: 'job/../job/app/',
+          build: { ...build, full_url: 'http://ci/jenkins/job/ops/job/app/5/' },
+        }),
+        'ops/app',
+      );
+      assert.equal(jobOf({ name: 'my app', url: 'https://ci/job/Ops%20Team/job/my%20app/', build }), 'Ops Team/my app');
+    });
+
+    it('ignores URLs that are odd or name another job or build, keeping the short name', () => {
+      const odd = [
+        'job/../job/app/', // a dot segment
+        'job/%2e%2e/job/app/', // an encoded dot segment
+        'job/a%2Fb/job/app/', // an encoded "/" would make a path that names other folders
+        'job/a%5Cb/job/app/', // an encoded backslash
+        'job/a%00b/job/app/', // a control character
+        'job/a%E0%A4%A/job/app/', // a malformed escape
+        'job/a b/job/app/', // an unencoded space, which Jenkins never writes
+        'job/\u00e9/job/app/', // unencoded non-ASCII text
+        'job/ops/job/app/?x=1', // a query
+        'job/ops/job/other/', // a URL of another job
+        'job/ops/job/app/6/', // a build URL where a job URL belongs
+        'job/ops/app/', // no job/<name> pairs
+        `job/${'f'.repeat(200)}/job/app/`, // a path too long to keep whole
+        `${'job/f/'.repeat(25)}job/app/`, // too deeply nested
+        'job//job/app/', // an empty folder name
+      ];
+      for (const url of odd) {
+        const event = eventOf(
+          jenkins.normalize(
+            req({ name: 'app', url, build: { number: 5, phase: 'STARTED', url: 'job/ops/job/app/9/', full_url: url } }),
+          ),
+        );
+        assert.deepEqual([event.body['job'], event.deliveryKey], ['app', 'app#5#STARTED'], url);
+      }
     });
 
     it('rejects an unknown phase, a missing name and a missing build number, naming the field', () => {

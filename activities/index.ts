@@ -34,10 +34,16 @@ export interface InternalActivities {
   startRuns(input: StartRunsInput): Promise<StartRunsResult>;
 }
 
-/** Builds every activity the worker registers: one per action, plus the dispatcher's internal ones. */
-export function createActivities(deps: ActivityDeps): Record<string, (...args: never[]) => Promise<unknown>> {
+/**
+ * Builds every activity a worker registers: one per action of `actionList` (by default every built-in action), plus
+ * the dispatcher's internal ones.
+ */
+export function createActivities(
+  deps: ActivityDeps,
+  actionList: readonly AnyAction[] = actions,
+): Record<string, (...args: never[]) => Promise<unknown>> {
   const byAction: Record<string, ActionActivity> = {};
-  for (const action of actions) {
+  for (const action of actionList) {
     if (action.kind === 'activity') byAction[action.id] = actionActivity(action, deps);
   }
   const internal: InternalActivities = {

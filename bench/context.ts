@@ -122,7 +122,7 @@ export async function openContext(options: ContextOptions): Promise<OpenContext>
     const mongo = openMongo({ uri: env.mongodb.uri, database });
     cleanups.push(() => dropAndClose(mongo.client, mongo.db));
     const catalog = benchCatalog();
-    const store = new DefinitionStore(mongo.db, catalog);
+    const store = new DefinitionStore(mongo, catalog);
 
     let world: ReleaseWorld | undefined;
     if (options.releaseWorld) {

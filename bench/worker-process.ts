@@ -6,9 +6,8 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { actionActivity, createActivities, type ActivityDeps } from '../activities';
+import { actions } from '../activities';
 import { loadConfig } from '../config';
-import { acceptEvent, startRuns } from '../intake';
 import { DefinitionStore, openMongo } from '../registry';
 import { createWorker } from '../workers/create-worker';
 import { createWorkerMetrics } from '../workers/metrics';
@@ -55,30 +54,24 @@ async function main(): Promise<void> {
     const clientConnection = Connection.lazy({ address });
     const client = new Client({ connection: clientConnection, namespace });
     const mongo = openMongo(config.mongodb);
-    const store = new DefinitionStore(mongo.db, benchCatalog());
+    const store = new DefinitionStore(mongo, benchCatalog());
     closers.push(
       () => clientConnection.close(),
-      () => mongo.client.close(),
+      () => mongo.close(),
     );
-    const activityDeps: ActivityDeps = {
-      env: process.env,
-      fetch: globalThis.fetch,
-      emitEvent: (submission) => acceptEvent({ client, taskQueue: options.taskQueue }, submission),
-      findDefinitionsForEvent: (source, type) => store.findForEvent(source, type),
-      startRuns: (input) => startRuns({ client, taskQueue: options.taskQueue }, input),
-    };
     worker = await createWorker({
       connection,
       namespace,
       taskQueue: options.taskQueue,
-      activityDeps,
+      client,
+      registry: store,
+      env: process.env,
+      actions: [...actions, benchNoop],
       metrics: createWorkerMetrics({ defaultMetrics: true }),
-      options: {
-        // The runner bundled the workflows once; without this the SDK warns that it ignores the path.
-        workflowsPath: undefined,
-        ...common,
-        activities: { ...createActivities(activityDeps), [benchNoop.id]: actionActivity(benchNoop, activityDeps) },
-      },
+      workflowBundle: common.workflowBundle,
+      ...(options.maxCachedWorkflows === undefined
+        ? {}
+        : { options: { maxCachedWorkflows: options.maxCachedWorkflows } }),
     });
   } else {
     worker = await Worker.create({

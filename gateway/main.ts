@@ -23,10 +23,10 @@ async function main(): Promise<void> {
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const catalog = actionsById();
   const app = createApp({
-    health: { temporal: temporalHealth.probe, mongodb: () => pingMongo(mongo.db) },
+    health: { temporal: temporalHealth.probe, mongodb: () => pingMongo(mongo) },
     apiToken: token.token,
     extraTokens: parseApiTokens(process.env['FLOW_API_TOKENS']),
-    store: new DefinitionStore(mongo.db, catalog),
+    store: new DefinitionStore(mongo, catalog),
     catalog,
     intake: { client, taskQueue: config.temporal.taskQueue },
     webhooks: { adapters: webhookAdapters, env: process.env },
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   });
   const stop = (): void => {
     server.close(() => {
-      void Promise.allSettled([temporalHealth.close(), connection.close(), mongo.client.close()]).then(() =>
+      void Promise.allSettled([temporalHealth.close(), connection.close(), mongo.close()]).then(() =>
         process.exit(0),
       );
     });

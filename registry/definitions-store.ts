@@ -1,8 +1,10 @@
-import { MongoServerError, type Collection, type Db } from 'mongodb';
+import { randomUUID } from 'node:crypto';
+import { MongoServerError, type Collection } from 'mongodb';
 import type { AnyAction } from '../activities';
 import type { Definition, StepOptions } from '../common/definition';
 import type { DefinitionSnapshot } from '../common/run-types';
 import type { DefinitionFormat } from './definition-format';
+import type { MongoHandle } from './mongo';
 
 /** The current state of a definition: one document per id. */
 interface HeadDocument {
@@ -93,20 +95,32 @@ export class DefinitionStore {
   private readonly revisionsCollection: Collection<RevisionDocument>;
   private readonly bindings: Collection<BindingDocument>;
   private readonly locks: Collection<LockDocument>;
+  private readonly lockStaleMs: number;
+  private readonly lockWaitMs: number;
+  private readonly warn: (message: string) => void;
 
-  /** Creates the store; nothing touches the database until the first call, so a process can start while it is down. */
+  /**
+   * Creates the store; nothing touches the database until the first call, so a process can start while it is down.
+   * Every public method connects through {@link MongoHandle.connected} first, so a process whose first call meets an
+   * outage recovers once the database answers.
+   */
   constructor(
-    db: Db,
+    private readonly mongo: MongoHandle,
     private readonly catalog: ReadonlyMap<string, AnyAction>,
+    options: DefinitionStoreOptions = {},
   ) {
-    this.heads = db.collection<HeadDocument>('definitions');
-    this.revisionsCollection = db.collection<RevisionDocument>('definition_revisions');
-    this.bindings = db.collection<BindingDocument>('definition_bindings');
-    this.locks = db.collection<LockDocument>('registry_locks');
+    this.heads = mongo.db.collection<HeadDocument>('definitions');
+    this.revisionsCollection = mongo.db.collection<RevisionDocument>('definition_revisions');
+    this.bindings = mongo.db.collection<BindingDocument>('definition_bindings');
+    this.locks = mongo.db.collection<LockDocument>('registry_locks');
+    this.lockStaleMs = options.lockStaleMs ?? LOCK_STALE_MS;
+    this.lockWaitMs = options.lockWaitMs ?? LOCK_WAIT_MS;
+    this.warn = options.warn ?? ((message) => console.warn(`[registry] ${message}`));
   }
 
   /** Stores a validated definition as a new revision, unless it equals the current one. */
   async save(definition: Definition, source: { text?: string; format: DefinitionFormat }): Promise<SaveResult> {
+    await this.mongo.connected();
     return this.withLock(`definition:${definition.id}`, () => this.saveLocked(definition, source));
   }
 
@@ -157,6 +171,7 @@ export class DefinitionStore {
 
   /** The current revision, or the given one. Null when the id (or revision) never existed. */
   async get(id: string, revision?: number): Promise<StoredDefinition | null> {
+    await this.mongo.connected();
     if (revision === undefined) {
       const head = await this.heads.findOne({ _id: id });
       if (!head) return null;
@@ -169,6 +184,7 @@ export class DefinitionStore {
 
   /** Revisions of a definition up to its current one, newest first. */
   async revisions(id: string): Promise<{ revision: number; createdAt: Date; current: boolean }[]> {
+    await this.mongo.connected();
     const head = await this.heads.findOne({ _id: id }, { projection: { revision: 1, deleted: 1 } });
     if (!head) return [];
     const numbers = Array.from({ length: head.revision }, (_, index) => head.revision - index);
@@ -188,6 +204,7 @@ export class DefinitionStore {
 
   /** Definitions that are not deleted, ordered by id, `limit` at a time after `after`. */
   async list(options: { after?: string; limit: number }): Promise<DefinitionSummary[]> {
+    await this.mongo.connected();
     const filter = options.after === undefined ? { deleted: false } : { deleted: false, _id: { $gt: options.after } };
     const docs = await this.heads
       .find(filter, { projection: { definitionJson: 0 } })
@@ -207,6 +224,7 @@ export class DefinitionStore {
 
   /** Marks a definition deleted: it stops matching events; its revisions stay for history and rollback. */
   async delete(id: string): Promise<{ revision: number } | null> {
+    await this.mongo.connected();
     return this.withLock(`definition:${id}`, async () => {
       const head = await this.heads.findOne({ _id: id });
       if (!head || head.deleted) return null;
@@ -219,6 +237,7 @@ export class DefinitionStore {
 
   /** Every definition bound to (source, type), enabled or not, with its current revision and action defaults. */
   async findForEvent(source: string, type: string): Promise<DefinitionSnapshot[]> {
+    await this.mongo.connected();
     const key = bindingKey(source, type);
     const binding = await this.bindings.findOne({ _id: key });
     if (!binding || binding.definitionIds.length === 0) return [];
@@ -254,37 +273,50 @@ export class DefinitionStore {
   }
 
   /**
-   * Runs `fn` holding a named lock. FerretDB v1 applies updates as read-modify-write without isolation, so two
-   * concurrent `$addToSet`s (or compare-and-set updates) on one document can lose one; inserting a document with a
-   * unique `_id` is the one atomic step it has, so a lock is that insert. A lock older than {@link LOCK_STALE_MS}
-   * was left by a crashed process and is taken over.
+   * Runs `fn` holding a named lock, shared by every process that uses this database. FerretDB v1 applies updates as
+   * read-modify-write without isolation, so two concurrent `$addToSet`s (or compare-and-set updates) on one document
+   * can lose one; inserting a document with a unique `_id` is the one atomic step it has, so taking a lock is that
+   * insert. Each acquisition carries its own owner token, and every delete names it: a lock older than the stale
+   * limit was left by a crashed (or stalled) holder and is taken over by deleting exactly that holder's document,
+   * and a release deletes only its own. A holder that finds its lock gone when it releases was taken over while it
+   * worked; it logs a warning naming the lock, and never removes the new owner's.
    */
-  private async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    await this.mongo.connected();
     const _id = `lock:${name}`;
-    const deadline = Date.now() + LOCK_WAIT_MS;
+    const owner = randomUUID();
+    const deadline = Date.now() + this.lockWaitMs;
     for (;;) {
       try {
-        await this.locks.insertOne({ _id, at: new Date() });
+        await this.locks.insertOne({ _id, owner, at: new Date() });
         break;
       } catch (error) {
         if (!(error instanceof MongoServerError && error.code === 11000)) throw error;
         const held = await this.locks.findOne({ _id });
-        if (held && Date.now() - held.at.getTime() > LOCK_STALE_MS) {
-          await this.locks.deleteOne({ _id, at: held.at });
+        if (held && Date.now() - held.at.getTime() > this.lockStaleMs) {
+          // Only that holder's document: if another waiter took the lock over first, its fresh one stays.
+          await this.locks.deleteOne({ _id, owner: held.owner, at: held.at });
           continue;
         }
         if (Date.now() > deadline) {
-          throw new Error(`the registry is busy: ${name} stayed locked for ${LOCK_WAIT_MS / 1000}s; retry`, {
+          throw new Error(`the registry is busy: ${name} stayed locked for ${this.lockWaitMs / 1000}s; retry`, {
             cause: error,
           });
         }
         await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
       }
     }
+    const since = Date.now();
     try {
       return await fn();
     } finally {
-      await this.locks.deleteOne({ _id });
+      const released = await this.locks.deleteOne({ _id, owner });
+      if (released.deletedCount === 0) {
+        this.warn(
+          `lost the registry lock ${name}: it was held ${Math.round((Date.now() - since) / 1000)}s, past the ` +
+            `${this.lockStaleMs / 1000}s stale limit, and another process took it over; its lock was left in place`,
+        );
+      }
     }
   }
 }
@@ -294,9 +326,21 @@ const LOCK_STALE_MS = 30_000;
 /** How long a save waits for a lock before giving up with an error the caller can retry. */
 const LOCK_WAIT_MS = 20_000;
 
+/** Tuning of a {@link DefinitionStore}; the defaults suit production. */
+export interface DefinitionStoreOptions {
+  /** How long a lock may be held before another process takes it over (default 30 s). */
+  readonly lockStaleMs?: number;
+  /** How long a write waits for a lock before failing with "the registry is busy" (default 20 s). */
+  readonly lockWaitMs?: number;
+  /** Where a holder that lost its lock says so (default `console.warn`). */
+  readonly warn?: (message: string) => void;
+}
+
 /** A registry lock; see `withLock`. */
 interface LockDocument {
   _id: string;
+  /** A random id per acquisition: who holds the lock. */
+  owner: string;
   at: Date;
 }
 

@@ -3,10 +3,9 @@
  * definition passes before it is stored. Store code stays within what both MongoDB 6+ and FerretDB v1 support: no
  * transactions, change streams, TTL indexes, `$lookup` or collation.
  */
-export { openMongo, pingMongo } from './mongo';
-export type { MongoHandle } from './mongo';
+export { MongoHandle, openMongo, pingMongo } from './mongo';
 export { DefinitionStore, DefinitionDeletedError } from './definitions-store';
-export type { DefinitionSummary, SaveResult, StoredDefinition } from './definitions-store';
+export type { DefinitionStoreOptions, DefinitionSummary, SaveResult, StoredDefinition } from './definitions-store';
 export { validateDefinition, formatPath } from './validate-definition';
 export type { DefinitionError, ValidationResult } from './validate-definition';
 export { parseDefinitionText, definitionToYaml, DefinitionSyntaxError } from './definition-format';

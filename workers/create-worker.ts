@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import {
   bundleWorkflowCode,
   type BundleOptions,
@@ -6,18 +7,34 @@ import {
   type WorkerOptions,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../activities';
+import { actions as builtInActions, createActivities, type ActivityDeps, type AnyAction } from '../activities';
+import { acceptEvent, startRuns } from '../intake';
+import type { DefinitionStore } from '../registry';
 import { createWorkerMetrics, metricsWorkerOptions, type WorkerMetrics } from './metrics';
 
-/** What a Flow worker needs: a connection to Temporal and the activities' dependencies. */
+/**
+ * Everything a Flow worker is built from. `workers/main.ts`, the tests' harness and the bench all build their
+ * workers through {@link createWorker} with this, so the wiring of the activities' dependencies exists once.
+ */
 export interface WorkerDeps {
   readonly connection: NativeConnection;
   readonly namespace: string;
   readonly taskQueue: string;
-  readonly activityDeps: ActivityDeps;
+  /** Starts runs and accepts `flow.emit_event`'s events, on {@link taskQueue}. */
+  readonly client: Client;
+  /** Where the dispatcher looks up an event's definitions. */
+  readonly registry: Pick<DefinitionStore, 'findForEvent'>;
+  /** The worker's environment: the only place actions read credentials and peer URLs from. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The actions this worker registers; by default every built-in action. */
+  readonly actions?: readonly AnyAction[];
+  /** Replaces single dependencies of the activities (tests: a fake `fetch`, a failing lookup). */
+  readonly activityOverrides?: Partial<ActivityDeps>;
   /** Where runs and step attempts are counted; by default a registry nobody serves. */
   readonly metrics?: WorkerMetrics;
-  /** Overrides for tests, such as a prebuilt `workflowBundle`. */
+  /** Workflow code bundled ahead of time (tests and the bench bundle once); by default the worker bundles it. */
+  readonly workflowBundle?: WorkflowBundleWithSourceMap | { readonly codePath: string };
+  /** Further worker options, such as cache sizes. */
   readonly options?: Partial<WorkerOptions>;
 }
 
@@ -39,15 +56,34 @@ export function bundleFlowWorkflows(logger?: BundleOptions['logger']): Promise<W
   return bundleWorkflowCode({ ...flowBundleOptions, logger });
 }
 
-/** Creates a worker that runs Flow's workflows and every registered action as activities. */
+/** The activities' dependencies of a worker: the real intake and registry, unless overridden. */
+export function workerActivityDeps(deps: WorkerDeps): ActivityDeps {
+  const intake = { client: deps.client, taskQueue: deps.taskQueue };
+  return {
+    env: deps.env,
+    fetch: globalThis.fetch,
+    emitEvent: (submission) => acceptEvent(intake, submission),
+    findDefinitionsForEvent: (source, type) => deps.registry.findForEvent(source, type),
+    startRuns: (input) => startRuns(intake, input),
+    ...deps.activityOverrides,
+  };
+}
+
+/** Creates a worker that runs Flow's workflows and every given action (by default the built-in ones) as activities. */
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
+  const code = deps.workflowBundle
+    ? { workflowBundle: deps.workflowBundle }
+    : {
+        workflowsPath: flowBundleOptions.workflowsPath,
+        bundlerOptions: { preloadModules: flowBundleOptions.preloadModules },
+      };
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
-    workflowsPath: flowBundleOptions.workflowsPath,
-    bundlerOptions: { preloadModules: flowBundleOptions.preloadModules },
-    activities: createActivities(deps.activityDeps),
+    ...code,
+    activities: createActivities(workerActivityDeps(deps), deps.actions ?? builtInActions),
+    // Always wired: a workflow calling a sink the worker lacks makes the SDK log an error.
     ...metricsWorkerOptions(deps.metrics ?? createWorkerMetrics()),
     ...deps.options,
   });

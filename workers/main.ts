@@ -5,7 +5,6 @@ import type { Registry } from 'prom-client';
 import { actionsById } from '../activities';
 import { sweepWorkspace, workspaceDir } from '../activities/git';
 import { loadConfig } from '../config';
-import { acceptEvent, startRuns } from '../intake';
 import { DefinitionStore, openMongo } from '../registry';
 import { createWorker } from './create-worker';
 import { createWorkerMetrics, serveMetrics } from './metrics';
@@ -21,8 +20,9 @@ async function main(): Promise<void> {
   const added = await ensureSearchAttributes(clientConnection, namespace);
   if (added.length > 0) console.log(`[worker] registered search attributes in ${namespace}: ${added.join(', ')}`);
   const client = new Client({ connection: clientConnection, namespace });
+  // Not connected here: the first lookup connects, and one that meets an outage is retried until MongoDB answers.
   const mongo = openMongo(config.mongodb);
-  const store = new DefinitionStore(mongo.db, actionsById());
+  const store = new DefinitionStore(mongo, actionsById());
 
   const metrics = createWorkerMetrics({ defaultMetrics: true });
   const metricsServer = await startMetricsServer(metrics.registry, config.worker.metricsPort);
@@ -33,13 +33,9 @@ async function main(): Promise<void> {
     connection,
     namespace,
     taskQueue,
-    activityDeps: {
-      env: process.env,
-      fetch: globalThis.fetch,
-      emitEvent: (submission) => acceptEvent({ client, taskQueue }, submission),
-      findDefinitionsForEvent: (source, type) => store.findForEvent(source, type),
-      startRuns: (input) => startRuns({ client, taskQueue }, input),
-    },
+    client,
+    registry: store,
+    env: process.env,
   });
   const sweepMinutes = config.worker.workspaceSweepMinutes;
   const sweeper =
@@ -61,7 +57,7 @@ async function main(): Promise<void> {
   } finally {
     await sweeper?.stop();
     metricsServer?.close();
-    await Promise.allSettled([connection.close(), clientConnection.close(), mongo.client.close()]);
+    await Promise.allSettled([connection.close(), clientConnection.close(), mongo.close()]);
   }
 }
 

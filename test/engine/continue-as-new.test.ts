@@ -1,10 +1,9 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createActivities } from '../../activities';
 import { validateDefinition } from '../../registry';
 import { actionsById } from '../../activities';
 import type { RunInput, RunResult } from '../../common/run-types';
@@ -14,7 +13,7 @@ import { findFreePort } from '../../devstack/ports';
 import { silentProgress } from '../../devstack/progress';
 import { startTemporalDevServer, waitForTemporal } from '../../devstack/temporal-server';
 import { ensureTemporalCli } from '../../devstack/tools';
-import { createWorkerMetrics, metricsWorkerOptions } from '../../workers/metrics';
+import { createWorker } from '../../workers/create-worker';
 import { openRunIds } from '../../workers/workspace-sweeper';
 import { flowBundle } from '../support/harness';
 import { HttpReceiver } from '../support/http-receiver';
@@ -74,20 +73,16 @@ describe('engine: long runs continue as new', () => {
     const workerConnection = await NativeConnection.connect({ address });
     const connection = await Connection.connect({ address });
     try {
-      const worker = await Worker.create({
-        connection: workerConnection,
-        taskQueue,
-        workflowBundle: await flowBundle(),
-        ...metricsWorkerOptions(createWorkerMetrics()),
-        activities: createActivities({
-          env: {},
-          fetch: globalThis.fetch,
-          emitEvent: () => Promise.reject(new Error('unused')),
-          findDefinitionsForEvent: () => Promise.reject(new Error('unused')),
-          startRuns: () => Promise.reject(new Error('unused')),
-        }),
-      });
       const client = new Client({ connection });
+      const worker = await createWorker({
+        connection: workerConnection,
+        namespace: 'default',
+        taskQueue,
+        client,
+        registry: { findForEvent: () => Promise.reject(new Error('unused')) },
+        env: {},
+        workflowBundle: await flowBundle(),
+      });
       const input: RunInput = {
         snapshot: { definition: validated.definition, revision: 1, actionDefaults: {} },
         event: {

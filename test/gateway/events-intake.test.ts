@@ -64,7 +64,7 @@ describe('gateway: POST /events/:source/:type', () => {
         health: {},
         apiToken: 't',
         catalog: actionsById(),
-        store: new DefinitionStore(mongo.db, actionsById()),
+        store: new DefinitionStore(mongo, actionsById()),
         intake: { client: new Client({ connection }), taskQueue: 'unused', timeoutMs: 1_500 },
         webhooks: { adapters: [], env: {} },
       });
@@ -74,7 +74,7 @@ describe('gateway: POST /events/:source/:type', () => {
       assert.match(res.body.detail, /Temporal is unreachable, so the event was not accepted/);
     } finally {
       await connection.close();
-      await mongo.client.close();
+      await mongo.close();
     }
   });
 });

@@ -10,7 +10,7 @@ import { testConfig } from '../support/stack';
 
 /** Probes wired exactly as gateway/main.ts wires them, against whatever addresses are given. */
 function probesFor(temporal: HealthProbe, mongo: MongoHandle): Record<string, HealthProbe> {
-  return { temporal, mongodb: () => pingMongo(mongo.db) };
+  return { temporal, mongodb: () => pingMongo(mongo) };
 }
 
 /** /healthz touches only its probes; the rest of the gateway is never reached by these requests. */
@@ -39,7 +39,7 @@ describe('gateway: GET /healthz', () => {
   };
   const mongoAt = (uri: string): MongoHandle => {
     const handle = openMongo({ uri, database: 'flow_test' });
-    opened.push(handle.client);
+    opened.push(handle);
     return handle;
   };
   after(async () => {

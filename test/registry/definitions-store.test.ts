@@ -24,11 +24,11 @@ describe('registry: definition store on the real MongoDB-wire server', () => {
       uri: config.mongodb.uri,
       database: `${config.mongodb.database}_${uniqueName('store').replace(/-/g, '_')}`,
     });
-    store = new DefinitionStore(mongo.db, actionsById());
+    store = new DefinitionStore(mongo, actionsById());
   });
   afterEach(async () => {
     await mongo.db.dropDatabase();
-    await mongo.client.close();
+    await mongo.close();
   });
 
   it('creates an immutable revision per save and reads any revision back', async () => {
@@ -169,7 +169,58 @@ describe('registry: definition store on the real MongoDB-wire server', () => {
       assert.ok(usesIdIndex(plan), `${collection}: lookup by _id does not use the _id index: ${JSON.stringify(plan)}`);
     }
   });
+
+  it('releases only its own lock: a holder taken over after the stale limit leaves the new owner locked', async () => {
+    // Three processes on one registry: A holds a lock past the stale limit, B takes it over, then A finishes. A's
+    // release must not remove B's lock, or C could enter while B still holds it.
+    const config = testConfig();
+    const openProcess = (): MongoHandle => openMongo({ uri: config.mongodb.uri, database: mongo.db.databaseName });
+    const handles = [openProcess(), openProcess(), openProcess()] as const;
+    const warnings: string[] = [];
+    const a = new DefinitionStore(handles[0], actionsById(), { lockStaleMs: 300, warn: (line) => warnings.push(line) });
+    const b = new DefinitionStore(handles[1], actionsById(), { lockStaleMs: 300 });
+    const c = new DefinitionStore(handles[2], actionsById(), { lockWaitMs: 500 });
+    try {
+      let bEntered!: () => void;
+      const bIsIn = new Promise<void>((resolve) => (bEntered = resolve));
+      let releaseB!: () => void;
+      const bMayLeave = new Promise<void>((resolve) => (releaseB = resolve));
+      let aHeld = false;
+      const aDone = a.withLock('definition:train', async () => {
+        aHeld = true;
+        await bIsIn; // A stalls until B has taken its lock over
+      });
+      await eventuallyTrue(() => aHeld);
+      const bDone = b.withLock('definition:train', async () => {
+        bEntered();
+        await bMayLeave;
+      });
+      await aDone;
+
+      const lock = await mongo.db.collection<{ _id: string; owner: string }>('registry_locks').findOne({
+        _id: 'lock:definition:train',
+      });
+      assert.ok(lock, "A's release removed B's lock");
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0] ?? '', /lost the registry lock definition:train/);
+      await assert.rejects(
+        c.withLock('definition:train', () => Promise.resolve()),
+        /the registry is busy: definition:train/,
+        'C entered while B held the lock',
+      );
+
+      releaseB();
+      await bDone;
+      assert.equal(await c.withLock('definition:train', () => Promise.resolve('in')), 'in');
+    } finally {
+      await Promise.all(handles.map((handle) => handle.close()));
+    }
+  });
 });
+
+async function eventuallyTrue(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
 
 /** True when an explain() answer from FerretDB (SQLite query plan) or MongoDB (winning plan) is an _id index lookup. */
 function usesIdIndex(plan: Record<string, unknown>): boolean {

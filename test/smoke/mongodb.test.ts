@@ -8,7 +8,7 @@ describe('smoke: MongoDB-wire store', () => {
   before(() => {
     mongo = openTestMongo();
   });
-  after(() => mongo.client.close());
+  after(() => mongo.close());
 
   it('round-trips a document through the real driver and server', async () => {
     const collection = mongo.db.collection<{

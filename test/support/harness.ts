@@ -1,16 +1,16 @@
 import type { Client } from '@temporalio/client';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Express } from 'express';
 import type { Db } from 'mongodb';
 import request from 'supertest';
-import { actionsById, createActivities, type ActivityDeps } from '../../activities';
+import { actionsById, type ActivityDeps } from '../../activities';
 import type { DispatchResult, RunResult } from '../../common/run-types';
 import { createApp, type GatewayDeps } from '../../gateway/app';
 import { webhookAdapters } from '../../gateway/webhooks/adapters';
 import type { HealthProbe } from '../../gateway/health';
-import { acceptEvent, startRuns } from '../../intake';
 import { DefinitionStore, openMongo, type MongoHandle } from '../../registry';
-import { createWorkerMetrics, metricsWorkerOptions, type WorkerMetrics } from '../../workers/metrics';
+import { createWorker } from '../../workers/create-worker';
+import type { WorkerMetrics } from '../../workers/metrics';
 import { bundleFlow, connectClient, connectWorker, testConfig, uniqueName } from './stack';
 
 let workflowBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -69,7 +69,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       database: `${config.mongodb.database}_${uniqueName('h').replace(/-/g, '_')}`,
     });
   const catalog = actionsById();
-  const store = new DefinitionStore(mongo.db, catalog);
+  const store = new DefinitionStore(mongo, catalog);
   const { client, connection } = await connectClient();
   const intake = { client, taskQueue };
   const token = uniqueName('token');
@@ -87,21 +87,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   let running: Promise<void> | undefined;
   const workerConnection = options.worker === false ? undefined : await connectWorker();
   if (workerConnection) {
-    worker = await Worker.create({
+    worker = await createWorker({
       connection: workerConnection,
       namespace: config.temporal.namespace,
       taskQueue,
+      client,
+      registry: store,
+      env: {},
       workflowBundle: await flowBundle(),
-      activities: createActivities({
-        env: {},
-        fetch: globalThis.fetch,
-        emitEvent: (submission) => acceptEvent(intake, submission),
-        findDefinitionsForEvent: (source, type) => store.findForEvent(source, type),
-        startRuns: (input) => startRuns(intake, input),
-        ...options.deps,
-      }),
-      // Always wired: a workflow calling a sink the worker lacks makes the SDK log an error.
-      ...metricsWorkerOptions(options.workerMetrics ?? createWorkerMetrics()),
+      ...(options.deps ? { activityOverrides: options.deps } : {}),
+      ...(options.workerMetrics ? { metrics: options.workerMetrics } : {}),
     });
     running = worker.run();
   }
@@ -146,7 +141,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await connection.close();
       if (ownMongo) {
         await mongo.db.dropDatabase().catch(() => undefined);
-        await mongo.client.close();
+        await mongo.close();
       }
     },
   };

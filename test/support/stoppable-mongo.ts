@@ -20,8 +20,9 @@ export class StoppableMongo {
   private constructor(
     private readonly binary: string,
     private readonly scratch: string,
-    private readonly uri: string,
-    /** A client of database `flow`, opened once; the driver reconnects after an outage. */
+    /** The server's URI (database `flow`), for processes the test starts. */
+    readonly uri: string,
+    /** A client of database `flow`, opened once; it recovers from outages before and after its first use. */
     readonly handle: MongoHandle,
   ) {}
 
@@ -34,8 +35,9 @@ export class StoppableMongo {
     return mongo;
   }
 
-  /** Starts the server again after {@link outage}, and waits until it answers. */
+  /** Starts the server again after {@link outage}, and waits until it answers; does nothing while it runs. */
   async resume(): Promise<void> {
+    if (this.process?.running) return;
     this.process = startFerretDb({
       binary: this.binary,
       port: Number(new URL(this.uri).port),
@@ -52,7 +54,7 @@ export class StoppableMongo {
   }
 
   async stop(): Promise<void> {
-    await this.handle.client.close();
+    await this.handle.close();
     await this.process?.stop();
     fs.rmSync(this.scratch, { recursive: true, force: true });
   }

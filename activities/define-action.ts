@@ -30,6 +30,20 @@ export interface ActionExample {
   readonly with: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * An input that chooses what runs or where credentials and files go. A step whose value for it is rendered from event
+ * data (directly, or through `vars` and step outputs derived from it) is refused at save, unless the step names the
+ * input in `allow_event_data`; see `registry/event-data-flow.ts`.
+ */
+export interface GuardedInput {
+  /** A top-level key of the action's input. */
+  readonly input: string;
+  /** What the input decides, completing "an input that …"; shown in refusals, the catalog and docs/actions.md. */
+  readonly decides: string;
+  /** Guarded only when the step also sets this input to something other than an empty object or list. */
+  readonly onlyWith?: string;
+}
+
 /** An action: data (id, description, schemas, examples, defaults) plus a handler. */
 export interface ActionDefinition<Input extends z.ZodType = z.ZodType, Output extends z.ZodType = z.ZodType> {
   /** `domain.verb`; also the activity type the Temporal UI shows. Never changes once shipped. */
@@ -42,6 +56,8 @@ export interface ActionDefinition<Input extends z.ZodType = z.ZodType, Output ex
   readonly defaults?: StepOptions;
   /** Worker environment variables the action reads (credentials, peer URLs); listed in docs/actions.md. */
   readonly env?: readonly string[];
+  /** Inputs where event data is refused at save unless the step opts in (`allow_event_data`). */
+  readonly guardedInputs?: readonly GuardedInput[];
   /** `meta` actions run inside the interpreter (they only change workflow state) and have no handler. */
   readonly kind: 'activity' | 'meta';
   run?(input: z.output<Input>, context: ActionContext): Promise<z.input<Output>>;

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import type { AnyAction } from './define-action';
+import type { AnyAction, GuardedInput } from './define-action';
 
 /** One action as `GET /api/actions` and docs/actions.md describe it; generated from the action's declaration. */
 export interface ActionDescription {
@@ -12,6 +12,8 @@ export interface ActionDescription {
   readonly examples: readonly { title: string; with: Readonly<Record<string, unknown>> }[];
   readonly defaults?: unknown;
   readonly env: readonly string[];
+  /** Inputs where event data is refused at save unless the step lists them in `allow_event_data`. */
+  readonly guardedInputs: readonly GuardedInput[];
 }
 
 /** The subset of JSON Schema the docs read. */
@@ -40,6 +42,7 @@ export function describeActions(actions: Iterable<AnyAction>): ActionDescription
       examples: action.examples,
       ...(action.defaults ? { defaults: action.defaults } : {}),
       env: action.env ?? [],
+      guardedInputs: action.guardedInputs ?? [],
     }));
 }
 
@@ -55,14 +58,21 @@ export function renderActionDocs(actions: Iterable<AnyAction>): string {
     'Meta-actions run inside the workflow and cost no activity; the others run as activities whose type is the',
     'action id, retried by Temporal on failure.',
     '',
+    'Tables list the fields of list items and nested objects as `list[].field` and `object.field`.',
+    '',
+    'A **guarded** input chooses what runs or where credentials and files go. A step whose value for it is rendered',
+    'from event data (`event`, `run.eventId`, or `vars` and step outputs derived from them) is refused when the',
+    'definition is saved, because whoever can send the event could choose it. A step that means it names the input',
+    'in `allow_event_data`, such as `allow_event_data: [url]`.',
+    '',
     ...described.map((action) => `- [\`${action.id}\`](#${anchor(action.id)})`),
     '',
   ];
   for (const action of described) {
     lines.push(`## \`${action.id}\``, '', action.description, '');
     if (action.kind === 'meta') lines.push('*Meta-action: evaluated in the workflow, no activity.*', '');
-    lines.push('**Input**', '', ...fieldTable(action.input), '');
-    lines.push('**Output**', '', ...fieldTable(action.output), '');
+    lines.push('**Input**', '', ...fieldTable(action.input, action.guardedInputs), '');
+    lines.push('**Output**', '', ...fieldTable(action.output, []), '');
     if (action.env.length > 0)
       lines.push(`**Worker environment:** ${action.env.map((name) => `\`${name}\``).join(', ')}`, '');
     if (action.defaults) lines.push(`**Step defaults:** \`${JSON.stringify(action.defaults)}\``, '');
@@ -81,21 +91,44 @@ export function renderActionDocs(actions: Iterable<AnyAction>): string {
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
-function fieldTable(schema: JsonSchema): string[] {
-  const properties = Object.entries(schema.properties ?? {});
-  if (properties.length === 0) {
+/** How deep the tables follow nested objects and list items. */
+const MAX_FIELD_DEPTH = 3;
+
+function fieldTable(schema: JsonSchema, guarded: readonly GuardedInput[]): string[] {
+  if (Object.keys(schema.properties ?? {}).length === 0) {
     return [schema.additionalProperties ? 'Any keys; each value may be any JSON value or expression.' : 'None.'];
   }
-  const required = new Set(schema.required ?? []);
   return [
     '| Field | Type | Required | Default | Notes |',
     '|---|---|---|---|---|',
-    ...properties.map(([name, field]) => {
-      const notes = (field.description ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
-      const defaultValue = field.default === undefined ? '' : `\`${JSON.stringify(field.default)}\``;
-      return `| \`${name}\` | ${typeName(field)} | ${required.has(name) && field.default === undefined ? 'yes' : ''} | ${defaultValue} | ${notes} |`;
-    }),
+    ...fieldRows(schema, '', 0, guarded),
   ];
+}
+
+/** One row per field; an object's fields and a list's item fields follow their parent as `parent.field`. */
+function fieldRows(schema: JsonSchema, prefix: string, depth: number, guarded: readonly GuardedInput[]): string[] {
+  const required = new Set(schema.required ?? []);
+  return Object.entries(schema.properties ?? {}).flatMap(([name, field]) => {
+    const guard = depth === 0 ? guarded.find((input) => input.input === name) : undefined;
+    const notes = [guard ? guardNote(guard) : '', (field.description ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')]
+      .filter(Boolean)
+      .join(' ');
+    const defaultValue = field.default === undefined ? '' : `\`${JSON.stringify(field.default)}\``;
+    const row = `| \`${prefix}${name}\` | ${typeName(field)} | ${required.has(name) && field.default === undefined ? 'yes' : ''} | ${defaultValue} | ${notes} |`;
+    if (depth + 1 >= MAX_FIELD_DEPTH) return [row];
+    const nested =
+      field.type === 'array' && field.items?.properties
+        ? fieldRows(field.items, `${prefix}${name}[].`, depth + 1, [])
+        : field.properties
+          ? fieldRows(field, `${prefix}${name}.`, depth + 1, [])
+          : [];
+    return [row, ...nested];
+  });
+}
+
+function guardNote(input: GuardedInput): string {
+  const when = input.onlyWith ? ` when \`${input.onlyWith}\` is set` : '';
+  return `**Guarded**${when}: ${input.decides}; event data refused unless \`allow_event_data: [${input.input}]\`.`;
 }
 
 function typeName(schema: JsonSchema): string {

@@ -4,6 +4,7 @@
  * peer may still echo one back in a response body or an error message. Every activity result, failure and
  * heartbeat passes through {@link SecretScrubber.scrub} before it leaves the worker.
  */
+import { isOriginsVariable } from './secret-origins';
 
 /** Environment variable names whose values are credentials. */
 const SECRET_NAME = /(^FLOW_SECRET_|TOKEN|SECRET|PASSWORD|PASSWD|_PASS$|API_KEY|PRIVATE_KEY|CREDENTIAL)/i;
@@ -21,7 +22,7 @@ export class SecretScrubber {
     const found = new Set<string>();
     for (const [name, value] of Object.entries(env)) {
       if (!value) continue;
-      if (SECRET_NAME.test(name)) found.add(value);
+      if (SecretScrubber.isSecretName(name)) found.add(value);
       const password = URL_PASSWORD.exec(value)?.[1];
       if (password) {
         found.add(password);
@@ -32,9 +33,12 @@ export class SecretScrubber {
     this.secrets = [...found].filter((value) => value.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
   }
 
-  /** The names of the environment variables {@link SecretScrubber} treats as secret; for docs and tests. */
+  /**
+   * The names of the environment variables {@link SecretScrubber} treats as secret. A secret's `_ORIGINS` list is
+   * not one: scrubbing it would hide the origins from the very messages that explain a refusal.
+   */
   static isSecretName(name: string): boolean {
-    return SECRET_NAME.test(name);
+    return SECRET_NAME.test(name) && !isOriginsVariable(name);
   }
 
   /** A copy of `value` (JSON-like data) with every secret replaced by `[redacted]`, in strings and in keys. */

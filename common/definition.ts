@@ -46,6 +46,14 @@ const step = z.strictObject({
   action: z.string().regex(ACTION_ID, 'must be an action id such as http.request'),
   with: z.record(z.string(), z.unknown()).default({}),
   if: z.string().min(1).optional(),
+  /**
+   * Inputs of the action that may take event data although the action guards them (they choose what runs or where
+   * credentials and files go); without this, such a step is refused at save. An explicit, reviewable opt-in.
+   */
+  allow_event_data: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must name an input of the action, such as url'))
+    .max(20)
+    .optional(),
   ...stepOptionsSchema.shape,
 });
 

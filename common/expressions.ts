@@ -56,6 +56,17 @@ export interface ExpressionCheck {
   readonly error?: string;
   /** Step ids the expression reads through `steps.<id>` or `steps["<id>"]`. */
   readonly steps: readonly string[];
+  /** Every variable the expression reads, with the fixed part of the path below it; empty when it cannot parse. */
+  readonly reads: readonly ExpressionRead[];
+}
+
+/**
+ * One variable an expression reads: `event.issue.key` is `{ root: 'event', path: ['issue', 'key'] }`. The path stops
+ * at the first index computed at run time, so `vars[event.name]` reads `vars` (any variable) and `event.name`.
+ */
+export interface ExpressionRead {
+  readonly root: (typeof EXPRESSION_ROOTS)[number];
+  readonly path: readonly (string | number)[];
 }
 
 /** One `${{ expr }}` found inside a value, with the path of the string that holds it. */
@@ -149,15 +160,17 @@ export function createExpressionEngine(options: ExpressionEngineOptions = {}): E
       try {
         const program = parse(expression);
         const typeCheck = program.check();
+        const reads = readsOf(program.ast);
         if (!typeCheck.valid) {
           return {
             error: `${quote(expression)} is invalid: ${firstLine(typeCheck.error)}`,
             steps: inspect(program.ast).steps,
+            reads,
           };
         }
-        return { steps: inspect(program.ast).steps };
+        return { steps: inspect(program.ast).steps, reads };
       } catch (error) {
-        return { error: error instanceof Error ? error.message : String(error), steps: [] };
+        return { error: error instanceof Error ? error.message : String(error), steps: [], reads: [] };
       }
     },
     evaluate,
@@ -348,6 +361,55 @@ function inspect(ast: ASTNode): Inspection {
   };
   visit(ast, 0);
   return { steps: [...steps], problem, comprehensionDepth: deepest };
+}
+
+/**
+ * The variables an expression reads, each with its longest fixed path. Over-approximates on purpose: a loop variable
+ * that shadows a root (`list.map(event, event.x)`) still counts as reading that root, so nothing read is missed.
+ */
+function readsOf(ast: ASTNode): ExpressionRead[] {
+  const reads: ExpressionRead[] = [];
+  const stack: unknown[] = [ast];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (Array.isArray(node)) {
+      // Pushed last to first, so reads come out in the order they are written.
+      for (let index = node.length - 1; index >= 0; index--) stack.push(node[index]);
+      continue;
+    }
+    if (!isAstNode(node)) continue;
+    const read = accessPath(node);
+    if (read) reads.push(read);
+    else stack.push(node.args);
+  }
+  return reads;
+}
+
+/** `event.a["b"][0]` as a read of `event` with path `a, b, 0`; undefined unless the node is such a chain on a root. */
+function accessPath(node: ASTNode): ExpressionRead | undefined {
+  const path: (string | number)[] = [];
+  let current: unknown = node;
+  for (;;) {
+    if (!isAstNode(current)) return undefined;
+    if (current.op === 'id') {
+      const name: unknown = current.args;
+      const root = EXPRESSION_ROOTS.find((candidate) => candidate === name);
+      return root ? { root, path: path.reverse() } : undefined;
+    }
+    const args = current.args as unknown[];
+    if (current.op === '.' || current.op === '.?') {
+      if (typeof args[1] !== 'string') return undefined;
+      path.push(args[1]);
+    } else if (current.op === '[]' || current.op === '[?]') {
+      const key = args[1];
+      if (!isAstNode(key) || key.op !== 'value') return undefined;
+      const value: unknown = key.args;
+      if (typeof value === 'string') path.push(value);
+      else if (typeof value === 'bigint' || typeof value === 'number') path.push(Number(value));
+      else return undefined;
+    } else return undefined;
+    current = args[0];
+  }
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   findUnclosedTemplates,
   isStatic,
 } from '../common/expressions';
+import { findEventDataInGuardedInputs } from './event-data-flow';
 
 /** One validation error with the path of the offending field, such as `steps[2].with.url`. */
 export interface DefinitionError {
@@ -25,7 +26,8 @@ const SECRET_KEY = /(pass(word)?|secret|token|api[_-]?key|authorization|credenti
 /**
  * Validates a definition before it is stored: the schema, unknown actions, each `with` against its action's input
  * schema wherever the values are static, expressions that fail to parse or type-check, references to steps that
- * are missing or come later, duplicate step ids, and credentials written into the definition. Reports every error.
+ * are missing or come later, duplicate step ids, credentials written into the definition, and event data reaching an
+ * input that chooses what runs or where credentials and files go (`event-data-flow.ts`). Reports every error.
  */
 export function validateDefinition(raw: unknown, catalog: ReadonlyMap<string, AnyAction>): ValidationResult {
   if (depthExceeds(raw, MAX_JSON_DEPTH)) {
@@ -105,6 +107,7 @@ export function validateDefinition(raw: unknown, catalog: ReadonlyMap<string, An
     errors.push(...validateStaticInput(action.input, withValue, `${at}.with`));
     errors.push(...findSecrets(withValue, `${at}.with`));
   });
+  errors.push(...findEventDataInGuardedInputs(steps, catalog, engine));
 
   if (errors.length > 0 || !parsed.success) return { ok: false, errors: dedupe(errors) };
   return { ok: true, definition: parsed.data };

@@ -89,6 +89,12 @@ const output = z.object({
 export const buildRun = defineAction({
   id: 'build.run',
   env: ['BUILD_PASSTHROUGH_ENV'],
+  // Not env: its names are fixed by the definition (PATH, LD_* and the like are refused), so a value is data the build
+  // reads. Passing event data through env rather than the command line is the safe way to hand it to a build.
+  guardedInputs: [
+    { input: 'command', decides: 'chooses the program that runs and its arguments' },
+    { input: 'cwd', decides: 'chooses the directory the command runs in, and so the build files it executes' },
+  ],
   description:
     'Runs a build command (an argv array, never through a shell) in a local directory such as a git worktree from ' +
     'an earlier step, and returns {exit_code, duration_ms, output_tail}. The command sees only a minimal ' +

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { defineAction } from '../define-action';
 import type { ActionDeps } from '../deps';
 import { FailureType, failureForStatus, peerUnreachable, requireEnv } from '../failures';
+import { HostLookupError, NETWORK_GUARD_ENV, networkGuard } from '../network-guard';
 import { absolutePath } from '../process';
 
 /** Most files one step uploads: each is listed in the output, which lives in workflow history. */
@@ -60,13 +61,16 @@ interface UploadContext {
 /** Uploads build output over HTTP PUT or WebDAV. */
 export const deployHttpUpload = defineAction({
   id: 'deploy.http_upload',
-  env: ['UPLOAD_USERNAME', 'UPLOAD_PASSWORD', 'UPLOAD_ALLOWED_ORIGINS'],
+  env: ['UPLOAD_USERNAME', 'UPLOAD_PASSWORD', 'UPLOAD_ALLOWED_ORIGINS', ...NETWORK_GUARD_ENV],
+  guardedInputs: [{ input: 'url', decides: "chooses where the files, and the worker's upload credentials, are sent" }],
   description:
     'Uploads a local file, or every regular file below a local directory (keeping relative paths, skipping ' +
     'symbolic links), with HTTP PUT, and returns {uploaded: [{path, url, bytes}]}. A single file goes to url ' +
     'itself unless url ends in "/"; directory files go below url. mode "webdav" uses a WebDAV client and creates ' +
     'missing collections first. Basic-auth credentials come from the worker environment (UPLOAD_USERNAME, ' +
-    'UPLOAD_PASSWORD) when set. 5xx and network failures are retried; other 4xx responses are not.',
+    'UPLOAD_PASSWORD) when set, and only sent to origins listed in UPLOAD_ALLOWED_ORIGINS. With ' +
+    'FLOW_HTTP_BLOCK_PRIVATE=1, loopback, link-local and private addresses are refused unless their origin is in ' +
+    'FLOW_HTTP_PRIVATE_ORIGINS. 5xx and network failures are retried; other 4xx responses are not.',
   input,
   output,
   defaults: { timeout: '30m', heartbeat: '1m' },
@@ -94,6 +98,12 @@ export const deployHttpUpload = defineAction({
       throw ApplicationFailure.nonRetryable('url: a WebDAV url must not have a query string', 'InvalidActionInput');
     }
     const credentials = readCredentials(deps.env, base);
+    // Every file goes to the origin of url (a PUT never follows redirects), so one check covers them all.
+    try {
+      await networkGuard(deps.env, 'deploy.http_upload').check(base);
+    } catch (error) {
+      throw error instanceof HostLookupError ? peerUnreachable(`deploy.http_upload: ${error.message}`) : error;
+    }
     const plan = await planUploads(request.source, base);
 
     const uploaded: { path: string; url: string; bytes: number }[] = [];

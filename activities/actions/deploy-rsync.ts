@@ -86,6 +86,9 @@ const output = z.object({
 export const deployRsync = defineAction({
   id: 'deploy.rsync',
   env: ['RSYNC_RSH'],
+  guardedInputs: [
+    { input: 'destination', decides: "chooses where the files are copied, with the worker's ssh credentials" },
+  ],
   description:
     'Copies a local file or directory with rsync -a to a local path or to host:path / user@host:path over ssh, ' +
     'and returns {source, destination, files_transferred, output_tail}. A source ending in "/" copies its ' +

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import { z } from 'zod';
 import { defineAction } from '../define-action';
 import { GIT_ENV } from '../git';
-import { branchName, message, repositoryUrl, version, versionFilePath } from '../git/inputs';
+import { branchName, message, repositoryGuard, repositoryUrl, version, versionFilePath } from '../git/inputs';
 import { setVersion, VersionFileError } from '../git/version-files';
 import { withMirror, workspaceOptions } from '../git/workspace';
 
@@ -11,6 +11,7 @@ import { withMirror, workspaceOptions } from '../git/workspace';
 export const gitBumpVersion = defineAction({
   id: 'git.bump_version',
   env: GIT_ENV,
+  guardedInputs: [repositoryGuard],
   description:
     'Sets the version in a file on a branch and pushes the commit: the top-level "version" of a package.json, the ' +
     'project’s own <version> of a pom.xml (never its parent’s or a dependency’s), or the content of a VERSION ' +

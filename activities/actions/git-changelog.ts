@@ -2,7 +2,7 @@ import semver from 'semver';
 import { z } from 'zod';
 import { defineAction } from '../define-action';
 import { GIT_ENV } from '../git';
-import { refName, repositoryUrl, tagPrefix } from '../git/inputs';
+import { refName, repositoryGuard, repositoryUrl, tagPrefix } from '../git/inputs';
 import { compileTicketPattern, findTickets, MAX_SUBJECT_LENGTH, ticketPatternProblem } from '../git/ticket-pattern';
 import { type Mirror, withMirror, workspaceOptions } from '../git/workspace';
 
@@ -22,6 +22,7 @@ const person = z.object({ name: z.string(), email: z.string() });
 export const gitChangelog = defineAction({
   id: 'git.changelog',
   env: GIT_ENV,
+  guardedInputs: [repositoryGuard],
   description:
     'Lists the commits reachable from `to` (default: the default branch) but not from `from`, newest first, with ' +
     'the ticket keys each subject mentions (ticket_pattern, default like REL-12), plus the unique tickets and ' +

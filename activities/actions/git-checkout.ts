@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { defineAction } from '../define-action';
 import { GIT_ENV } from '../git';
-import { refName, repositoryUrl } from '../git/inputs';
+import { refName, repositoryGuard, repositoryUrl } from '../git/inputs';
 import { withMirror, workspaceOptions } from '../git/workspace';
 
 /** Checks a ref out into the run's own worktree, for later build and deploy steps of the same run. */
 export const gitCheckout = defineAction({
   id: 'git.checkout',
   env: GIT_ENV,
+  guardedInputs: [repositoryGuard],
   description:
     "Checks out a branch, tag or commit into the run's own worktree (one per run and repository, never shared with " +
     'another run) and returns its path, for `build.run` and `deploy.*` steps that follow. The checkout is detached ' +

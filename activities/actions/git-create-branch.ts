@@ -2,13 +2,14 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { defineAction } from '../define-action';
 import { GIT_ENV } from '../git';
-import { branchName, refName, repositoryUrl } from '../git/inputs';
+import { branchName, refName, repositoryGuard, repositoryUrl } from '../git/inputs';
 import { withMirror, workspaceOptions } from '../git/workspace';
 
 /** Creates a branch on the remote at the commit of another ref; a retry that finds it already there succeeds. */
 export const gitCreateBranch = defineAction({
   id: 'git.create_branch',
   env: GIT_ENV,
+  guardedInputs: [repositoryGuard],
   description:
     'Creates a branch in a remote git repository at the commit another ref (branch, tag or commit id; default ' +
     'develop) points to, by pushing that commit from the worker’s cached mirror. If the branch already exists at ' +

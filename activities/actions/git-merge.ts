@@ -2,13 +2,14 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { defineAction } from '../define-action';
 import { GIT_ENV } from '../git';
-import { branchName, message, refName, repositoryUrl } from '../git/inputs';
+import { branchName, message, refName, repositoryGuard, repositoryUrl } from '../git/inputs';
 import { type Mirror, withMirror, workspaceOptions } from '../git/workspace';
 
 /** Merges a ref into a branch with a merge commit and pushes the branch; conflicts fail without retrying. */
 export const gitMerge = defineAction({
   id: 'git.merge',
   env: GIT_ENV,
+  guardedInputs: [repositoryGuard],
   description:
     'Merges source (a branch, tag or commit id) into the target branch with a merge commit (--no-ff), in this ' +
     'run’s own worktree, and pushes the target. If target already contains source, nothing is committed and the ' +

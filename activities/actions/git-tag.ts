@@ -2,13 +2,14 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { defineAction } from '../define-action';
 import { GIT_ENV } from '../git';
-import { isSafeRefName, message, refName, repositoryUrl, tagPrefix, version } from '../git/inputs';
+import { isSafeRefName, message, refName, repositoryGuard, repositoryUrl, tagPrefix, version } from '../git/inputs';
 import { withMirror, workspaceOptions } from '../git/workspace';
 
 /** Creates and pushes an annotated version tag; a retry that finds the tag on the same commit succeeds. */
 export const gitTag = defineAction({
   id: 'git.tag',
   env: GIT_ENV,
+  guardedInputs: [repositoryGuard],
   description:
     'Creates an annotated tag <tag_prefix><version> (default prefix v, so v1.4.0) on the commit a ref points to ' +
     '(branch, tag or commit id) and pushes it to the remote repository. If the tag already exists on that commit ' +

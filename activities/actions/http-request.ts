@@ -1,9 +1,19 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { defineAction } from '../define-action';
+import { HostLookupError, NETWORK_GUARD_ENV, networkGuard, type NetworkGuard } from '../network-guard';
+import { requireSecretOrigin } from '../secret-origins';
 
+const ID = 'http.request';
 /** Largest response body kept in workflow history. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
+/** Most redirects one request follows. */
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+/** What fetch itself would drop on a cross-origin redirect, besides the secret headers Flow drops. */
+const CROSS_ORIGIN_DROPPED = ['authorization', 'cookie', 'proxy-authorization'];
+/** Headers that describe a body, dropped when a redirect turns the request into a GET. */
+const BODY_HEADERS = ['content-type', 'content-encoding', 'content-language', 'content-location', 'content-length'];
 
 const input = z.strictObject({
   method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
@@ -14,12 +24,16 @@ const input = z.strictObject({
   headers: z.record(z.string(), z.string()).default({}),
   /**
    * Headers whose values come from the worker's environment: `{ Authorization: "TRACKER_TOKEN" }` sends the value of
-   * `FLOW_SECRET_TRACKER_TOKEN`. Secrets never appear in definitions or workflow history.
+   * `FLOW_SECRET_TRACKER_TOKEN`, and only to the origins in `FLOW_SECRET_TRACKER_TOKEN_ORIGINS`. Secrets never appear
+   * in definitions or workflow history.
    */
   secret_headers: z
     .record(
       z.string(),
-      z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must name an environment variable suffix such as TRACKER_TOKEN'),
+      z
+        .string()
+        .regex(/^[A-Z][A-Z0-9_]*$/, 'must name an environment variable suffix such as TRACKER_TOKEN')
+        .refine((name) => !name.endsWith('_ORIGINS'), 'must name a secret, not the _ORIGINS list of one'),
     )
     .default({}),
   query: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
@@ -39,12 +53,21 @@ const output = z.object({
 
 /** Sends one HTTP request; 5xx and 429 are retried by Temporal, other 4xx fail the step at once. */
 export const httpRequest = defineAction({
-  id: 'http.request',
+  id: ID,
   description:
     'Sends an HTTP request and returns {status, headers, body}; body is parsed when the response is JSON. ' +
-    '5xx and 429 responses are retried; other 4xx responses fail the step without retrying.',
+    '5xx and 429 responses are retried; other 4xx responses fail the step without retrying. secret_headers take ' +
+    'their values from the worker variables FLOW_SECRET_<NAME>, and each is sent only to the origins listed in ' +
+    'FLOW_SECRET_<NAME>_ORIGINS (none when unset: the step fails with SecretOriginRefused, naming the variable and ' +
+    'the origin). Up to 5 redirects are followed; one that leaves the origin drops every secret header (and ' +
+    'Authorization and Cookie). With FLOW_HTTP_BLOCK_PRIVATE=1 on the worker, loopback, link-local and private ' +
+    'addresses are refused (PrivateDestinationRefused) unless their origin is in FLOW_HTTP_PRIVATE_ORIGINS.',
   input,
   output,
+  env: ['FLOW_SECRET_<NAME>', 'FLOW_SECRET_<NAME>_ORIGINS', ...NETWORK_GUARD_ENV],
+  guardedInputs: [
+    { input: 'url', decides: "chooses where the worker's secret headers are sent", onlyWith: 'secret_headers' },
+  ],
   defaults: { timeout: '2m' },
   examples: [
     { title: 'Read an issue', with: { url: 'https://tracker.example/api/issue/${{ event.issue }}' } },
@@ -59,38 +82,65 @@ export const httpRequest = defineAction({
     }
     const url = new URL(request.url);
     for (const [key, value] of Object.entries(request.query)) url.searchParams.set(key, String(value));
+    const guard = networkGuard(deps.env, ID);
     const headers = new Headers(request.headers);
+    let secretHeaders: string[] = [];
     for (const [name, variable] of Object.entries(request.secret_headers)) {
-      const value = deps.env[`FLOW_SECRET_${variable}`];
+      const secretVariable = `FLOW_SECRET_${variable}`;
+      const value = deps.env[secretVariable];
       if (value === undefined) {
         throw ApplicationFailure.nonRetryable(
-          `secret_headers.${name} names FLOW_SECRET_${variable}, which is not set in the worker's environment`,
+          `secret_headers.${name} names ${secretVariable}, which is not set in the worker's environment`,
           'MissingSecret',
         );
       }
+      requireSecretOrigin(deps.env, secretVariable, url, `secret_headers.${name}`);
       headers.set(name, value);
+      secretHeaders.push(name);
     }
+    let method: string = request.method;
     let body: string | undefined = request.body;
     if (request.json !== undefined) {
       body = JSON.stringify(request.json);
       if (!headers.has('content-type')) headers.set('content-type', 'application/json');
     }
-    const timeout = AbortSignal.timeout(parseTimeout(request.timeout));
+    const requestSignal = AbortSignal.any([signal, AbortSignal.timeout(parseTimeout(request.timeout))]);
+
+    // Redirects are followed here, not by fetch, so that each hop is checked: secrets never leave the origin they
+    // were bound to, and the network guard sees every host the request reaches.
+    let current = url;
     let response: Response;
-    try {
-      response = await deps.fetch(url, {
-        method: request.method,
-        headers,
-        body,
-        signal: AbortSignal.any([signal, timeout]),
-        redirect: 'follow',
-      });
-    } catch (error) {
-      // Network errors and timeouts are transient: Temporal retries them.
-      throw ApplicationFailure.retryable(
-        `${request.method} ${url.origin}${url.pathname} failed: ${describe(error)}`,
-        'HttpNetworkError',
-      );
+    for (let redirects = 0; ; redirects++) {
+      await checkDestination(guard, method, current);
+      try {
+        response = await deps.fetch(current, { method, headers, body, signal: requestSignal, redirect: 'manual' });
+      } catch (error) {
+        // Network errors and timeouts are transient: Temporal retries them.
+        throw ApplicationFailure.retryable(
+          `${method} ${current.origin}${current.pathname} failed: ${describe(error)}`,
+          'HttpNetworkError',
+        );
+      }
+      const location = REDIRECT_STATUSES.has(response.status) ? response.headers.get('location') : null;
+      // A redirect without a Location is an answer like any other.
+      if (location === null) break;
+      await response.body?.cancel();
+      const next = redirectTarget(method, current, location, redirects);
+      if (next.origin !== current.origin) {
+        // Leaving the origin: every secret header goes, and stays gone even if a later hop comes back.
+        for (const name of [...secretHeaders, ...CROSS_ORIGIN_DROPPED]) headers.delete(name);
+        secretHeaders = [];
+      }
+      if (
+        ((response.status === 301 || response.status === 302) && method === 'POST') ||
+        (response.status === 303 && method !== 'GET' && method !== 'HEAD')
+      ) {
+        // As browsers and fetch do: the next request is a GET without the body.
+        method = 'GET';
+        body = undefined;
+        for (const name of BODY_HEADERS) headers.delete(name);
+      }
+      current = next;
     }
     const text = await readLimited(response);
     const result = {
@@ -98,23 +148,50 @@ export const httpRequest = defineAction({
       headers: Object.fromEntries(response.headers.entries()),
       body: parseBody(text, response.headers.get('content-type')),
     };
+    const what = `${method} ${current.origin}${current.pathname}`;
     if (response.status >= 500 || response.status === 429) {
-      throw ApplicationFailure.retryable(
-        `${request.method} ${url.origin}${url.pathname} answered ${response.status}`,
-        'HttpServerError',
-        result,
-      );
+      throw ApplicationFailure.retryable(`${what} answered ${response.status}`, 'HttpServerError', result);
     }
     if (response.status >= 400) {
-      throw ApplicationFailure.nonRetryable(
-        `${request.method} ${url.origin}${url.pathname} answered ${response.status}`,
-        'HttpClientError',
-        result,
-      );
+      throw ApplicationFailure.nonRetryable(`${what} answered ${response.status}`, 'HttpClientError', result);
     }
     return result;
   },
 });
+
+/** Runs the network guard for one hop; an unresolvable host is a network error, retried like a refused connection. */
+async function checkDestination(guard: NetworkGuard, method: string, url: URL): Promise<void> {
+  try {
+    await guard.check(url);
+  } catch (error) {
+    if (error instanceof HostLookupError) {
+      throw ApplicationFailure.retryable(
+        `${method} ${url.origin}${url.pathname} failed: ${error.message}`,
+        'HttpNetworkError',
+      );
+    }
+    throw error;
+  }
+}
+
+/** Where a redirect leads; refuses one past the limit, or to a place that is not an http(s) URL. */
+function redirectTarget(method: string, from: URL, location: string, redirects: number): URL {
+  const what = `${method} ${from.origin}${from.pathname}`;
+  if (redirects >= MAX_REDIRECTS) {
+    throw ApplicationFailure.nonRetryable(
+      `${what} redirected more than ${MAX_REDIRECTS} times; point url at the final location`,
+      'HttpTooManyRedirects',
+    );
+  }
+  const next = URL.canParse(location, from.href) ? new URL(location, from) : undefined;
+  if (!next || !/^https?:$/.test(next.protocol)) {
+    throw ApplicationFailure.nonRetryable(
+      `${what} redirected to ${next ? `a ${next.protocol} URL` : 'an invalid Location'}, which http.request does not follow`,
+      'HttpRedirectRefused',
+    );
+  }
+  return next;
+}
 
 function parseTimeout(value: string): number {
   const match = /^(\d+)(ms|s|m)$/.exec(value);

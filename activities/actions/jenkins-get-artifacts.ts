@@ -9,9 +9,11 @@ export const jenkinsGetArtifacts = defineAction({
   id: ID,
   description:
     'Lists the artifacts a Jenkins build archived and returns {artifacts: [{file_name, relative_path, url}]}, where ' +
-    'url downloads the file from Jenkins (with the same credentials). The list is empty when the build archived ' +
-    'nothing. Connects with JENKINS_URL, JENKINS_USER and JENKINS_TOKEN from the worker environment; an unknown ' +
-    'job or build fails the step without retrying.',
+    'url is where Jenkins serves the file. The URLs never carry credentials (a user or password in the build URL ' +
+    'Jenkins reports is removed), so they are safe to post in comments and messages; whoever follows one signs in ' +
+    'to Jenkins as themselves. The list is empty when the build archived nothing. Connects with JENKINS_URL, ' +
+    'JENKINS_USER and JENKINS_TOKEN from the worker environment; an unknown job or build fails the step without ' +
+    'retrying.',
   input: z.strictObject({
     job: jenkinsJob,
     build_number: z.int().positive(),

@@ -21,6 +21,8 @@ export const jenkinsTriggerBuild = defineAction({
   }),
   output: z.object({ job: z.string(), queue_id: z.int() }),
   env: JENKINS_ENV,
+  // Not parameters: the job decides what they mean, as a program does with its environment.
+  guardedInputs: [{ input: 'job', decides: 'chooses which Jenkins job runs' }],
   defaults: { timeout: '2m' },
   examples: [
     {

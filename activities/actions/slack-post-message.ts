@@ -47,9 +47,11 @@ export const slackPostMessage = defineAction({
     'Posts a message to a Slack channel (id such as C0123ABCD, or #name) with chat.postMessage and returns ' +
     '{channel, ts}; pass ts as thread_ts of a later step to reply in the thread. `text` is always required: it is ' +
     'the whole message, or the notification and accessibility fallback when Block Kit `blocks` are given. Uses the ' +
-    'bot token in SLACK_TOKEN from the worker environment (SLACK_API_URL overrides the API base URL). Rate limits, ' +
-    'Slack outages and network errors are retried; errors such as channel_not_found, not_in_channel or ' +
-    'invalid_auth fail the step at once, naming the Slack error.',
+    'bot token in SLACK_TOKEN from the worker environment. SLACK_API_URL overrides the Web API base URL: an ' +
+    'http(s) URL whose path ends in /api/, such as https://slack.com/api/ (the default) or ' +
+    'http://127.0.0.1:8080/api/ for a local stand-in; any other form fails the step as MissingConfiguration. Rate limits, Slack outages and ' +
+    'network errors are retried; errors such as channel_not_found, not_in_channel or invalid_auth fail the step at ' +
+    'once, naming the Slack error.',
   input: z.strictObject({
     channel: z.string().min(1).max(200),
     text: z.string().min(1).max(40_000),
@@ -82,7 +84,9 @@ export const slackPostMessage = defineAction({
   async run(input, { deps, signal }) {
     const { SLACK_TOKEN } = requireEnv(deps.env, ID, ['SLACK_TOKEN']);
     const client = new WebClient(SLACK_TOKEN, {
-      slackApiUrl: deps.env['SLACK_API_URL'] || undefined,
+      slackApiUrl: slackApiUrl(deps.env['SLACK_API_URL']),
+      // The token goes to SLACK_API_URL only: never to an absolute URL, and the client refuses redirects.
+      allowAbsoluteUrls: false,
       // Temporal retries the step with its own policy; the client retrying as well would multiply the attempts.
       retryConfig: { retries: 0 },
       rejectRateLimitedCalls: true,
@@ -113,6 +117,32 @@ export const slackPostMessage = defineAction({
     return { channel: posted.channel, ts: posted.ts };
   },
 });
+
+/**
+ * The Web API base URL from the worker's SLACK_API_URL: an http(s) URL whose path ends in `/api/`, such as
+ * `https://slack.com/api/` (the default) or `http://127.0.0.1:8080/api/` for a local stand-in. Method names are
+ * appended to it, so anything else (a missing `/api/`, a query, credentials) would send the token somewhere else.
+ */
+function slackApiUrl(configured: string | undefined): string | undefined {
+  if (!configured) return undefined;
+  const url = URL.canParse(configured) ? new URL(configured) : undefined;
+  const valid =
+    url !== undefined &&
+    /^https?:$/.test(url.protocol) &&
+    url.username === '' &&
+    url.password === '' &&
+    url.search === '' &&
+    url.hash === '' &&
+    /\/api\/?$/.test(url.pathname);
+  if (!valid) {
+    throw ApplicationFailure.nonRetryable(
+      `${ID} needs SLACK_API_URL to be the Web API base URL ending in /api/, such as https://slack.com/api/ ` +
+        '(without credentials, query or fragment), or unset for https://slack.com/api/',
+      FailureType.MissingConfiguration,
+    );
+  }
+  return url.pathname.endsWith('/') ? url.href : `${url.href}/`;
+}
 
 /** Maps an error of the Slack Web API client to a Temporal failure. */
 function slackFailure(error: unknown): unknown {

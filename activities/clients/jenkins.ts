@@ -43,7 +43,7 @@ export interface JenkinsBuild {
   readonly building: boolean;
   /** SUCCESS, UNSTABLE, FAILURE, NOT_BUILT or ABORTED; null while running. */
   readonly result: string | null;
-  /** The build's page, ending in `/`. */
+  /** The build's page, ending in `/`; never with a user or password in it. */
   readonly url: string;
   readonly durationMs: number;
   readonly artifacts: readonly { readonly fileName: string; readonly relativePath: string }[];
@@ -105,12 +105,25 @@ export function jenkinsApi(env: Readonly<Record<string, string | undefined>>, ac
         number: build.number,
         building: build.building,
         result: build.result,
-        url: build.url.endsWith('/') ? build.url : `${build.url}/`,
+        url: withoutCredentials(build.url.endsWith('/') ? build.url : `${build.url}/`),
         durationMs: build.duration,
         artifacts: build.artifacts,
       };
     },
   };
+}
+
+/**
+ * A URL from an answer of Jenkins without the user or password a misconfigured root URL could put in it: the actions
+ * return build and artifact URLs, which end up in workflow history and in messages to people.
+ */
+export function withoutCredentials(url: string): string {
+  if (!URL.canParse(url)) return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+  const parsed = new URL(url);
+  if (parsed.username === '' && parsed.password === '') return url;
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
 }
 
 const queueItemBody = z.object({

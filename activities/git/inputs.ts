@@ -1,5 +1,6 @@
 import semver from 'semver';
 import { z } from 'zod';
+import type { GuardedInput } from '../define-action';
 
 /**
  * One path component of a ref name: a strict subset of what `git check-ref-format` accepts. Only letters, digits
@@ -65,6 +66,15 @@ const REPOSITORY_URL = [
   new RegExp(`^${USER}@${HOST}:/?${REPO_PATH}$`),
   new RegExp(`^file:///${REPO_PATH}$`),
 ];
+
+/**
+ * The `repository` of every git action is guarded: the worker's git credentials (ssh keys, askpass helpers) are used
+ * with whatever remote it names, and pushes go there.
+ */
+export const repositoryGuard: GuardedInput = {
+  input: 'repository',
+  decides: "chooses the remote the worker's git credentials are used with",
+};
 
 /** A repository URL: `https://`, `ssh://`, `user@host:path`, or `file://` (tests). */
 export const repositoryUrl = z

@@ -121,6 +121,7 @@ describe('security: planted secrets appear in no history, log, stored document o
         ...common,
         ...world.workerEnv(),
         FLOW_SECRET_TRACKER_TOKEN: secrets.tracker,
+        FLOW_SECRET_TRACKER_TOKEN_ORIGINS: tracker.url,
         FLOW_LOG_LEVEL: 'DEBUG',
         FLOW_WORKER_METRICS_PORT: String(metricsPort),
       },

@@ -103,6 +103,30 @@ describe('gateway: /api/definitions, /api/actions and /api/plan', () => {
     assert.equal(get.status, 404);
   });
 
+  it('answers 422 for event data in a guarded input, naming the path and the event field, unless the step opts in', async () => {
+    const steps = [
+      { id: 'target', action: 'flow.set', with: { hook: '${{ event.callback }}' } },
+      {
+        id: 'post',
+        action: 'http.request',
+        with: { url: '${{ vars.hook }}', secret_headers: { 'X-Key': 'HOOK_KEY' } },
+      },
+    ];
+    const body = { id: 'steered', name: 'Steered', on: [{ source: 'demo', type: 'hook' }], steps };
+    const refused = await api().put('/api/definitions/steered').set('Authorization', harness.auth).send(body);
+    assert.equal(refused.status, 422);
+    assert.deepEqual(
+      refused.body.errors.map((error: { path: string }) => error.path),
+      ['steps[1].with.url'],
+    );
+    assert.match(refused.body.errors[0].message, /event\.callback through vars\.hook/);
+    const optedIn = { ...body, steps: [steps[0], { ...steps[1], allow_event_data: ['url'] }] };
+    const saved = await api().put('/api/definitions/steered').set('Authorization', harness.auth).send(optedIn);
+    assert.equal(saved.status, 201, JSON.stringify(saved.body));
+    // The tests below expect notify-approval to be the only definition.
+    await api().delete('/api/definitions/steered').set('Authorization', harness.auth).expect(200);
+  });
+
   it('rejects an id in the body that differs from the URL, bad YAML with its line, and unknown content types', async () => {
     const mismatch = await api()
       .put('/api/definitions/other')
@@ -163,6 +187,9 @@ describe('gateway: /api/definitions, /api/actions and /api/plan', () => {
     assert.ok(http.input.properties.url, 'input schema lists url');
     assert.deepEqual(http.input.required, ['url']);
     assert.ok(http.examples.length > 0);
+    assert.deepEqual(http.guardedInputs, [
+      { input: 'url', decides: "chooses where the worker's secret headers are sent", onlyWith: 'secret_headers' },
+    ]);
     assert.equal(res.body.actions.find((a: { id: string }) => a.id === 'flow.set').kind, 'meta');
   });
 

@@ -10,10 +10,15 @@ export interface ReceivedRequest {
   readonly json: unknown;
 }
 
+/** An answer: status, JSON body, and extra response headers (such as `location` for a redirect). */
+export interface Answer {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
 /** How to answer one request; return undefined for the default 200 `{"ok":true}`. */
-export type Responder = (
-  request: ReceivedRequest,
-) => Promise<{ status: number; body?: unknown } | undefined> | { status: number; body?: unknown } | undefined;
+export type Responder = (request: ReceivedRequest) => Promise<Answer | undefined> | Answer | undefined;
 
 /** A real HTTP server on loopback that records every request, standing in for a webhook target. */
 export class HttpReceiver {
@@ -45,7 +50,7 @@ export class HttpReceiver {
         void Promise.resolve(receiver.responder(request)).then((answer) => {
           const status = answer?.status ?? 200;
           const payload = answer && 'body' in answer ? answer.body : { ok: true };
-          res.writeHead(status, { 'content-type': 'application/json' });
+          res.writeHead(status, { 'content-type': 'application/json', ...answer?.headers });
           res.end(JSON.stringify(payload ?? null));
         });
       });

@@ -9,6 +9,20 @@ const ID = 'email.send';
 /** Generous SMTP timeouts: a slow server is retried by Temporal, not waited on for nodemailer's 2-10 minutes. */
 const SMTP_TIMEOUTS = { connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000 } as const;
 
+/**
+ * The worker setting that lets `email.send` log in over an unencrypted connection. It exists for a relay on the
+ * worker's own host (loopback), where nothing crosses a network; anywhere else the password could be read in transit.
+ */
+export const ALLOW_PLAINTEXT_AUTH_ENV = 'FLOW_SMTP_ALLOW_PLAINTEXT_AUTH';
+
+/** The failure type when sending would put the SMTP password on the wire unencrypted. */
+export const SMTP_TLS_REQUIRED = 'SmtpTlsRequired';
+
+/** What to do about a refused unencrypted login, the end of every {@link SMTP_TLS_REQUIRED} message. */
+const TLS_ADVICE =
+  'use smtps:// (implicit TLS, usually port 465) or a server that offers STARTTLS; only for a relay on the ' +
+  `worker's own host (loopback), set ${ALLOW_PLAINTEXT_AUTH_ENV}=1 to allow logging in without TLS`;
+
 /** Nodemailer error codes that are a problem with the configuration, which retrying cannot fix. */
 const CONFIGURATION_ERRORS = new Set(['ECONFIG', 'ENOAUTH', 'EREQUIRETLS']);
 
@@ -36,7 +50,9 @@ export const emailSend = defineAction({
     'environment. `text` is always sent; `html`, when given, is the alternative that mail clients prefer. When the ' +
     'server refuses some recipients the mail still goes to the others and the refused ones are listed in ' +
     '`rejected`; when it permanently refuses all of them (or the credentials) the step fails without retrying. ' +
-    'Connection failures and temporary (4xx) refusals are retried.',
+    'Connection failures and temporary (4xx) refusals are retried. With credentials in SMTP_URL, smtp:// must ' +
+    'upgrade with STARTTLS before logging in: a server without it fails the step without retrying (type ' +
+    `${SMTP_TLS_REQUIRED}), unless ${ALLOW_PLAINTEXT_AUTH_ENV}=1, meant only for a relay on the worker's own host.`,
   input: z.strictObject({
     to: z.array(email).min(1).max(100),
     cc: z.array(email).max(100).optional(),
@@ -54,7 +70,7 @@ export const emailSend = defineAction({
     accepted: z.array(z.string()),
     rejected: z.array(z.string()),
   }),
-  env: ['SMTP_URL', 'SMTP_FROM'],
+  env: ['SMTP_URL', 'SMTP_FROM', ALLOW_PLAINTEXT_AUTH_ENV],
   defaults: { timeout: '2m' },
   examples: [
     {
@@ -95,7 +111,26 @@ export const emailSend = defineAction({
       );
     }
     const where = `${server.hostname}:${server.port || (server.protocol === 'smtps:' ? 465 : 587)}`;
-    const transport = createTransport({ url: SMTP_URL, ...SMTP_TIMEOUTS });
+    // smtps:// is encrypted from the first byte; smtp:// with credentials must upgrade with STARTTLS before AUTH,
+    // because nodemailer otherwise logs in unencrypted when the server (or someone in between) offers no STARTTLS.
+    const mustEncrypt =
+      (server.username !== '' || server.password !== '') &&
+      server.protocol === 'smtp:' &&
+      !flagSet(deps.env[ALLOW_PLAINTEXT_AUTH_ENV]);
+    const transport = createTransport({
+      url: SMTP_URL,
+      ...SMTP_TIMEOUTS,
+      ...(mustEncrypt ? { requireTLS: true } : {}),
+    });
+    // Options in SMTP_URL's query override the ones given here, so check what nodemailer will actually do.
+    if (mustEncrypt && transport.options.secure !== true && transport.options.requireTLS !== true) {
+      transport.close();
+      throw ApplicationFailure.nonRetryable(
+        `${ID}: SMTP_URL turns requireTLS off for ${where}, which would send its password unencrypted; remove ` +
+          `requireTLS from its query, or ${TLS_ADVICE}`,
+        SMTP_TLS_REQUIRED,
+      );
+    }
     try {
       const info = await transport.sendMail({
         from,
@@ -112,15 +147,23 @@ export const emailSend = defineAction({
       return { message_id: info.messageId, accepted: info.accepted, rejected: info.rejected };
     } catch (error) {
       if (signal.aborted && signal.reason instanceof Error) throw signal.reason;
-      throw smtpFailure(error, where);
+      throw smtpFailure(error, where, mustEncrypt);
     } finally {
       transport.close();
     }
   },
 });
 
-/** Maps a nodemailer error to a Temporal failure: permanent SMTP refusals fail at once, the rest is retried. */
-function smtpFailure(error: unknown, where: string): ApplicationFailure {
+/** Whether a worker flag is on: `1` or `true` (any case); anything else, including unset, is off. */
+function flagSet(value: string | undefined): boolean {
+  return ['1', 'true'].includes(value?.trim().toLowerCase() ?? '');
+}
+
+/**
+ * Maps a nodemailer error to a Temporal failure: permanent SMTP refusals fail at once, the rest is retried.
+ * `mustEncrypt` says the connection had to upgrade with STARTTLS before logging in.
+ */
+function smtpFailure(error: unknown, where: string, mustEncrypt: boolean): ApplicationFailure {
   const failure = (typeof error === 'object' && error !== null ? error : {}) as NodemailerError;
   const reply = failure.response ? `: ${failure.response}` : '';
   const details = {
@@ -128,6 +171,15 @@ function smtpFailure(error: unknown, where: string): ApplicationFailure {
     response_code: failure.responseCode ?? null,
     rejected: failure.rejected ?? [],
   };
+  // The server answered STARTTLS with a permanent refusal (it does not offer it), so nodemailer stopped before AUTH.
+  if (mustEncrypt && failure.code === 'ETLS' && failure.command === 'STARTTLS' && failure.permanent === true) {
+    return ApplicationFailure.nonRetryable(
+      `${ID}: the SMTP server at ${where} does not offer STARTTLS (it answered ${JSON.stringify(failure.response ?? '')}), ` +
+        `so the password in SMTP_URL was not sent; ${TLS_ADVICE}`,
+      SMTP_TLS_REQUIRED,
+      details,
+    );
+  }
   if (failure.code === 'EAUTH' && failure.permanent !== false) {
     return ApplicationFailure.nonRetryable(
       `${ID}: the SMTP server at ${where} refused the credentials in SMTP_URL${reply}`,

@@ -1,12 +1,29 @@
 import assert from 'node:assert/strict';
 import type { AddressObject } from 'mailparser';
-import { emailSend } from '../../activities/actions/email-send';
+import { emailSend, SMTP_TLS_REQUIRED } from '../../activities/actions/email-send';
 import { exampleStepErrors, renderExample } from '../support/example-steps';
 import { failureOf } from '../support/failure-of';
 import { runAction } from '../support/run-action';
+import { hasOpenssl, selfSignedCertificate } from '../support/self-signed-certificate';
 import { SmtpReceiver } from '../support/smtp-receiver';
+import { WireTap } from '../support/wire-tap';
 
 const PASS = 's3cret-Pa55';
+
+/** The forms the password takes on the wire: as typed, for AUTH LOGIN, and inside AUTH PLAIN's `\0user\0pass`. */
+const PASSWORD_ON_THE_WIRE = [
+  PASS,
+  Buffer.from(PASS).toString('base64'),
+  Buffer.from(`\0flow\0${PASS}`).toString('base64'),
+];
+
+/** The first password form found in `bytes`, or undefined. */
+function passwordIn(bytes: Buffer): string | undefined {
+  const text = bytes.toString('latin1');
+  return PASSWORD_ON_THE_WIRE.find((form) => text.includes(form));
+}
+
+const message = { to: ['ada@example.com'], subject: 'TLS check', text: 'x' };
 
 /** The addresses of a parsed To/Cc header. */
 function addresses(header: AddressObject | AddressObject[] | undefined): string[] {
@@ -19,7 +36,12 @@ describe('activities: email.send', () => {
   let env: Record<string, string>;
   before(async () => {
     smtp = await new SmtpReceiver({ user: 'flow', pass: PASS }).start();
-    env = { SMTP_URL: `smtp://flow:${PASS}@127.0.0.1:${smtp.port}`, SMTP_FROM: 'Flow <flow@example.com>' };
+    // This receiver has no STARTTLS, like a relay on the worker's own host: the case the opt-out is for.
+    env = {
+      SMTP_URL: `smtp://flow:${PASS}@127.0.0.1:${smtp.port}`,
+      SMTP_FROM: 'Flow <flow@example.com>',
+      FLOW_SMTP_ALLOW_PLAINTEXT_AUTH: '1',
+    };
   });
   after(() => smtp.stop());
   beforeEach(() => {
@@ -182,5 +204,127 @@ describe('activities: email.send', () => {
     }
     assert.equal(smtp.received.length, emailSend.examples.length);
     assert.equal(smtp.received[1]?.mail.subject, 'Release notes for 2.4.0');
+  });
+
+  describe('TLS before logging in', () => {
+    let tap: WireTap;
+    before(async () => {
+      tap = await new WireTap(smtp.port).start();
+    });
+    after(() => tap.stop());
+    beforeEach(() => {
+      tap.clear();
+      smtp.logins.length = 0;
+    });
+    const secured = () => ({ SMTP_URL: `smtp://flow:${PASS}@127.0.0.1:${tap.port}`, SMTP_FROM: 'flow@example.com' });
+
+    it('refuses to log in to a server without STARTTLS, without retrying, and never sends the password', async () => {
+      const failure = await failureOf(runAction(emailSend, message, { env: secured() }));
+      assert.equal(failure.nonRetryable, true);
+      assert.equal(failure.type, SMTP_TLS_REQUIRED);
+      assert.match(
+        failure.message,
+        /the SMTP server at 127\.0\.0\.1:\d+ does not offer STARTTLS \(it answered "5\d\d /,
+      );
+      assert.match(failure.message, /use smtps:\/\/ .* or a server that offers STARTTLS/);
+      assert.match(failure.message, /on the worker's own host \(loopback\), set FLOW_SMTP_ALLOW_PLAINTEXT_AUTH=1/);
+      assert.ok(!JSON.stringify([failure.message, failure.details]).includes(PASS));
+      const wire = tap.clientBytes();
+      assert.match(wire.toString('latin1'), /^STARTTLS\r$/m, 'the client asked to upgrade');
+      assert.doesNotMatch(wire.toString('latin1'), /^AUTH /m, 'the client never started to log in');
+      assert.equal(passwordIn(wire), undefined, 'the password crossed the wire');
+      assert.deepEqual(smtp.logins, []);
+      assert.equal(smtp.received.length, 0);
+    });
+
+    it('logs in without TLS when FLOW_SMTP_ALLOW_PLAINTEXT_AUTH=1 says the relay is local', async () => {
+      for (const flag of ['1', 'true']) {
+        await runAction(emailSend, message, { env: { ...secured(), FLOW_SMTP_ALLOW_PLAINTEXT_AUTH: flag } });
+      }
+      assert.deepEqual(smtp.logins, [
+        { username: 'flow', secure: false },
+        { username: 'flow', secure: false },
+      ]);
+      assert.equal(smtp.received.length, 2);
+      assert.ok(passwordIn(tap.clientBytes()), 'the opt-out sends the password as the server asked');
+    });
+
+    it('keeps refusing for any other value of FLOW_SMTP_ALLOW_PLAINTEXT_AUTH', async () => {
+      for (const flag of ['0', 'false', 'yes please', '']) {
+        const failure = await failureOf(
+          runAction(emailSend, message, { env: { ...secured(), FLOW_SMTP_ALLOW_PLAINTEXT_AUTH: flag } }),
+        );
+        assert.equal(failure.type, SMTP_TLS_REQUIRED, flag);
+      }
+      assert.equal(passwordIn(tap.clientBytes()), undefined);
+      assert.deepEqual(smtp.logins, []);
+    });
+
+    it('refuses an SMTP_URL whose query turns requireTLS off, before connecting', async () => {
+      const env = { ...secured(), SMTP_URL: `${secured().SMTP_URL}?requireTLS=false` };
+      const failure = await failureOf(runAction(emailSend, message, { env }));
+      assert.equal(failure.nonRetryable, true);
+      assert.equal(failure.type, SMTP_TLS_REQUIRED);
+      assert.match(failure.message, /SMTP_URL turns requireTLS off for 127\.0\.0\.1:\d+/);
+      assert.ok(!failure.message.includes(PASS));
+      assert.equal(tap.clientBytes().length, 0, 'nothing was sent');
+    });
+
+    it('sends without credentials through a relay without STARTTLS, as before', async () => {
+      await runAction(emailSend, message, {
+        env: { SMTP_URL: `smtp://127.0.0.1:${tap.port}`, SMTP_FROM: 'flow@example.com' },
+      });
+      assert.equal(smtp.received.length, 1);
+      assert.deepEqual(smtp.logins, []);
+    });
+
+    describe('with a server that offers STARTTLS', () => {
+      let tlsSmtp: SmtpReceiver;
+      let tlsTap: WireTap;
+      let env: Record<string, string>;
+      before(async function () {
+        if (!hasOpenssl()) this.skip(); // the self-signed certificate is made with the openssl command
+        const certificate = selfSignedCertificate();
+        tlsSmtp = await new SmtpReceiver({ user: 'flow', pass: PASS, tls: certificate }).start();
+        tlsTap = await new WireTap(tlsSmtp.port).start();
+        // The test's certificate is the only CA the client trusts, so the upgrade is verified, not waved through.
+        const ca = encodeURIComponent(certificate.cert);
+        env = { SMTP_URL: `smtp://flow:${PASS}@127.0.0.1:${tlsTap.port}?tls.ca=${ca}`, SMTP_FROM: 'flow@example.com' };
+      });
+      after(async () => {
+        await tlsTap?.stop();
+        await tlsSmtp?.stop();
+      });
+      beforeEach(() => {
+        tlsTap?.clear();
+        if (tlsSmtp) tlsSmtp.logins.length = 0;
+      });
+
+      it('upgrades with STARTTLS before AUTH, so the password only travels encrypted', async () => {
+        const output = await runAction(emailSend, message, { env });
+        assert.deepEqual((output as { accepted: string[] }).accepted, ['ada@example.com']);
+        assert.deepEqual(tlsSmtp.logins, [{ username: 'flow', secure: true }]);
+        const wire = tlsTap.clientBytes();
+        const plain = wire.toString('latin1');
+        assert.match(plain, /^EHLO .*\r\nSTARTTLS\r\n/, 'the client upgraded right after its first EHLO');
+        assert.doesNotMatch(plain, /AUTH /, 'no AUTH command in clear text');
+        assert.equal(passwordIn(wire), undefined, 'the password crossed the wire unencrypted');
+      });
+
+      it('still upgrades when FLOW_SMTP_ALLOW_PLAINTEXT_AUTH=1, which only matters without STARTTLS', async () => {
+        await runAction(emailSend, message, { env: { ...env, FLOW_SMTP_ALLOW_PLAINTEXT_AUTH: '1' } });
+        assert.deepEqual(tlsSmtp.logins, [{ username: 'flow', secure: true }]);
+        assert.equal(passwordIn(tlsTap.clientBytes()), undefined);
+      });
+
+      it('fails when the certificate is not trusted, sending no password', async () => {
+        const untrusted = { ...env, SMTP_URL: `smtp://flow:${PASS}@127.0.0.1:${tlsTap.port}` };
+        const failure = await failureOf(runAction(emailSend, message, { env: untrusted }));
+        assert.match(failure.message, /certificate/);
+        assert.ok(!failure.message.includes(PASS));
+        assert.deepEqual(tlsSmtp.logins, []);
+        assert.equal(passwordIn(tlsTap.clientBytes()), undefined);
+      });
+    });
   });
 });

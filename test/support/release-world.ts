@@ -88,6 +88,8 @@ export class ReleaseWorld {
       SLACK_API_URL: this.slack.url,
       SMTP_URL: `smtp://flow:${this.credentials.smtpPassword}@127.0.0.1:${this.smtp.port}`,
       SMTP_FROM: 'Flow <flow@example.com>',
+      // The SMTP receiver is a relay on loopback without STARTTLS, the one case where logging in without TLS is fine.
+      FLOW_SMTP_ALLOW_PLAINTEXT_AUTH: '1',
       FLOW_WORKSPACE_DIR: path.join(this.scratch, 'workspaces'),
       FLOW_GIT_ALLOW_FILE_URLS: 'true',
     };

@@ -10,19 +10,32 @@ export interface ReceivedMail {
   readonly mail: ParsedMail;
 }
 
+/** One AUTH command the receiver saw: who tried, and whether the connection was encrypted by then. */
+export interface SmtpLogin {
+  readonly username: string;
+  readonly secure: boolean;
+}
+
 /** Options of {@link SmtpReceiver}. */
 export interface SmtpReceiverOptions {
   /** The only credentials AUTH accepts. */
   readonly user: string;
   readonly pass: string;
+  /**
+   * A key and certificate (PEM) to offer STARTTLS with; AUTH is then refused until the client has upgraded. Without
+   * them the server offers no STARTTLS and accepts AUTH over plain text, like a relay on the same host.
+   */
+  readonly tls?: { readonly key: string; readonly cert: string };
 }
 
 /**
- * A real SMTP server (`smtp-server`) on loopback without STARTTLS, accepting AUTH PLAIN/LOGIN over plain text, that
- * parses every message it receives with `mailparser`. Recipients can be refused with a chosen SMTP reply code.
+ * A real SMTP server (`smtp-server`) on loopback that parses every message it receives with `mailparser`, with or
+ * without STARTTLS. Recipients can be refused with a chosen SMTP reply code.
  */
 export class SmtpReceiver {
   readonly received: ReceivedMail[] = [];
+  /** Every AUTH attempt, accepted or not. */
+  readonly logins: SmtpLogin[] = [];
   /** Recipient address → the SMTP reply code RCPT TO answers for it (550 permanent, 450 temporary). */
   readonly refuse = new Map<string, number>();
   private readonly server: SMTPServer;
@@ -30,10 +43,12 @@ export class SmtpReceiver {
   constructor(options: SmtpReceiverOptions) {
     this.server = new SMTPServer({
       authOptional: true,
-      allowInsecureAuth: true,
-      disabledCommands: ['STARTTLS'],
+      ...(options.tls
+        ? { key: options.tls.key, cert: options.tls.cert, allowInsecureAuth: false }
+        : { allowInsecureAuth: true, disabledCommands: ['STARTTLS'] }),
       logger: false,
-      onAuth: (auth, _session, callback) => {
+      onAuth: (auth, session, callback) => {
+        this.logins.push({ username: auth.username ?? '', secure: session.secure });
         if (auth.username === options.user && auth.password === options.pass) {
           callback(null, { user: auth.username });
         } else {

@@ -154,6 +154,71 @@ describe('gateway: native webhooks at /webhooks/:source', () => {
     assert.equal(jenkins.body.type, 'build_finished');
   });
 
+  it('runs both builds of a job name used in two folders, with the same build number, each with its full job path', async () => {
+    // Every multibranch pipeline has a job called `main`. The plugin's `name` is that short name; the folders are
+    // only in its URLs. Before the fix the second delivery was answered `duplicate: true` and started nothing.
+    const name = uniqueName('main');
+    const saved = await request(harness.app)
+      .put(`/api/definitions/${name}`)
+      .set('Authorization', harness.auth)
+      .send({
+        id: name,
+        name: 'On a finished build of main in any folder',
+        on: [{ source: 'jenkins', type: 'build_finished', if: `event.job_name == "${name}"` }],
+        steps: [
+          {
+            id: 'notify',
+            action: 'http.request',
+            with: {
+              method: 'POST',
+              url: `${receiver.url}/built`,
+              json: { job: '${{ event.job }}', job_name: '${{ event.job_name }}', number: '${{ event.number }}' },
+            },
+          },
+        ],
+      });
+    assert.equal(saved.status, 201, JSON.stringify(saved.body));
+    const deliver = (folder: string) =>
+      request(harness.app)
+        .post('/webhooks/jenkins')
+        .set('Content-Type', 'application/json')
+        .send({
+          name,
+          display_name: name,
+          url: `job/${folder}/job/${name}/`,
+          build: {
+            full_url: `https://ci.example.com/job/${folder}/job/${name}/12/`,
+            number: 12,
+            phase: 'FINALIZED',
+            status: 'SUCCESS',
+            url: `job/${folder}/job/${name}/12/`,
+          },
+        });
+
+    const teamA = await deliver('team-a');
+    const teamB = await deliver('team-b');
+    assert.deepEqual([teamA.status, teamB.status], [202, 202], JSON.stringify([teamA.body, teamB.body]));
+    assert.deepEqual([teamA.body.duplicate, teamB.body.duplicate], [false, false], 'the second folder was a duplicate');
+    assert.notEqual(teamA.body.workflowId, teamB.body.workflowId);
+    for (const accepted of [teamA, teamB]) await harness.finished(accepted.body.workflowId as string);
+    const built = await eventually(() => {
+      const mine = receiver.to('/built').filter((r) => (r.json as { job_name: string }).job_name === name);
+      return mine.length === 2 ? mine : undefined;
+    });
+    assert.deepEqual(
+      built.map((r) => r.json).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      [
+        { job: `team-a/${name}`, job_name: name, number: 12 },
+        { job: `team-b/${name}`, job_name: name, number: 12 },
+      ],
+    );
+
+    // Each folder's build is still deduplicated on its own.
+    const again = await deliver('team-b');
+    assert.equal(again.status, 202);
+    assert.deepEqual([again.body.duplicate, again.body.workflowId], [true, teamB.body.workflowId]);
+  });
+
   it('checks the GitLab token, deduplicates by a hash of the body when there is no delivery id, and answers unknown sources with 404', async () => {
     const body = JSON.stringify({
       object_kind: 'push',

@@ -7,8 +7,12 @@ import readline from 'node:readline';
 export const isReadyMessage = (message: unknown): message is { ready: string } =>
   typeof message === 'object' && message !== null && 'ready' in message;
 
-/** How a managed process's output is handled: appended to a log file, or echoed line by line after a prefix. */
-export type OutputMode = { readonly logFile: string } | { readonly prefix: string };
+/**
+ * How a managed process's output is handled: appended to a log file; echoed line by line after a prefix; or both,
+ * where every line goes to the log file and `echo` picks (and may rewrite) the lines a person should see.
+ */
+export type OutputMode =
+  { readonly logFile: string; readonly echo?: (line: string) => string | undefined } | { readonly prefix: string };
 
 /** Options for {@link ManagedProcess.start}. */
 export interface StartOptions {
@@ -56,23 +60,39 @@ export class ManagedProcess {
     const { output } = options;
     let stdio: ('ignore' | 'pipe' | 'ipc' | number)[];
     let logFile: string | undefined;
+    let log: fs.WriteStream | undefined;
     if ('logFile' in output) {
       logFile = output.logFile;
       fs.mkdirSync(path.dirname(logFile), { recursive: true });
-      const fd = fs.openSync(logFile, 'a');
-      stdio = ['ignore', fd, fd];
+      if (output.echo) {
+        log = fs.createWriteStream(logFile, { flags: 'a' });
+        stdio = ['ignore', 'pipe', 'pipe'];
+      } else {
+        const fd = fs.openSync(logFile, 'a');
+        stdio = ['ignore', fd, fd];
+      }
     } else {
       stdio = ['ignore', 'pipe', 'pipe'];
     }
     if (options.ipc) stdio.push('ipc');
     const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio });
     for (const fd of new Set(stdio)) if (typeof fd === 'number') fs.closeSync(fd);
-    if ('prefix' in output) {
+    const show = 'prefix' in output ? (line: string) => `${output.prefix}${line}` : output.echo;
+    if (show) {
+      let open = 0;
       for (const stream of [child.stdout, child.stderr]) {
         if (!stream) continue;
+        open++;
         readline
           .createInterface({ input: stream })
-          .on('line', (line) => process.stdout.write(`${output.prefix}${line}\n`));
+          .on('line', (line) => {
+            log?.write(`${line}\n`);
+            const shown = show(line);
+            if (shown !== undefined) process.stdout.write(`${shown}\n`);
+          })
+          .on('close', () => {
+            if (--open === 0) log?.end();
+          });
       }
     }
     return new ManagedProcess(name, child, logFile);

@@ -6,7 +6,6 @@ import { consoleProgress } from './progress';
 import { defaultServicesOptions, startServices, type RunningServices } from './services';
 import { onShutdownSignal } from './signals';
 
-
 /**
  * `npm start`: brings up the services that the environment does not provide, then a worker, then the gateway, and
  * stops all of them on Ctrl-C.
@@ -44,6 +43,7 @@ async function main(): Promise<void> {
       PORT: String(config.gateway.port),
     };
     const spawnNode = (name: string, entry: string): ManagedProcess => {
+      const logFile = path.join(data, 'logs', `${name}.log`);
       const child = ManagedProcess.start(
         name,
         process.execPath,
@@ -51,14 +51,18 @@ async function main(): Promise<void> {
         {
           env,
           cwd: projectRoot,
-          output: { prefix: '' },
+          output: { logFile, echo: terminalLine(name, path.relative(projectRoot, logFile)) },
           ipc: true,
         },
       );
       children.push(child);
       void child.exited.then(async (status) => {
         if (stopping) return;
-        progress.warn(`${name} exited unexpectedly (${describeExit(status)}); stopping everything.`);
+        const tail = child.logTail(15);
+        progress.warn(
+          `${name} exited unexpectedly (${describeExit(status)}); stopping everything.` +
+            (tail ? ` The last lines of ${path.relative(projectRoot, logFile)}:\n${tail}` : ''),
+        );
         await stopAll();
         process.exit(1);
       });
@@ -95,6 +99,33 @@ async function main(): Promise<void> {
     console.log('');
     console.log('Flow is running. Press Ctrl-C to stop.');
   }
+}
+
+/**
+ * Which of a child's log lines the terminal shows: its own announcements (`[worker] polling …`) and errors. Request
+ * logs (JSON, one per request) and the SDK's diagnostics go only to `.data/logs/<name>.log`, as the banner says.
+ */
+function terminalLine(name: string, logFile: string): (line: string) => string | undefined {
+  return (line) => {
+    if (line.startsWith(`[${name}]`)) return line;
+    if (!line.startsWith('{')) return undefined;
+    try {
+      const entry = JSON.parse(line) as { level?: unknown; msg?: unknown; err?: { message?: unknown } };
+      // pino's levels: 50 is error, 60 fatal.
+      if (typeof entry.level === 'number' && entry.level >= 50) {
+        const message =
+          typeof entry.err?.message === 'string'
+            ? entry.err.message
+            : typeof entry.msg === 'string'
+              ? entry.msg
+              : 'see the log';
+        return `[${name}] error: ${message} (details in ${logFile})`;
+      }
+    } catch {
+      // Not JSON after all: the log file has it.
+    }
+    return undefined;
+  };
 }
 
 main().catch((error: unknown) => {

@@ -9,6 +9,7 @@ import { DefinitionStore, openMongo } from '../registry';
 import { createWorker } from './create-worker';
 import { createWorkerMetrics, serveMetrics } from './metrics';
 import { ensureSearchAttributes } from './search-attributes';
+import { waitForService } from './wait-for-service';
 import { openRunIds, startWorkspaceSweeper } from './workspace-sweeper';
 
 /** Worker entry point: `npm run start:worker`. Runs until SIGINT/SIGTERM, then drains in-flight tasks. */
@@ -16,7 +17,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   Runtime.install({ logger: new DefaultLogger(config.worker.logLevel) });
   const { address, namespace, taskQueue } = config.temporal;
-  const clientConnection = await Connection.connect({ address });
+  // Waits for Temporal rather than exiting, so the worker may start before the server or during its restart.
+  const waiting = { what: `Temporal at ${address}`, log: (line: string) => console.log(`[worker] ${line}`) };
+  const clientConnection = await waitForService(() => Connection.connect({ address }), waiting);
   const added = await ensureSearchAttributes(clientConnection, namespace);
   if (added.length > 0) console.log(`[worker] registered search attributes in ${namespace}: ${added.join(', ')}`);
   const client = new Client({ connection: clientConnection, namespace });
@@ -27,7 +30,7 @@ async function main(): Promise<void> {
   const metrics = createWorkerMetrics({ defaultMetrics: true });
   const metricsServer = await startMetricsServer(metrics.registry, config.worker.metricsPort);
 
-  const connection = await NativeConnection.connect({ address });
+  const connection = await waitForService(() => NativeConnection.connect({ address }), waiting);
   const worker = await createWorker({
     metrics,
     connection,

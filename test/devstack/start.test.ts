@@ -132,6 +132,11 @@ describe('devstack: npm start', () => {
     const workerMetrics = await (await fetch(`http://127.0.0.1:${workerMetricsPort}/metrics`)).text();
     assert.match(workerMetrics, /flow_worker_process_resident_memory_bytes \d+/, 'the worker serves its metrics');
     assert.match(workerMetrics, /# TYPE flow_runs_started_total counter/);
+    // The terminal shows the banner and the processes' own lines; request logs go to the log file the banner names.
+    assert.match(running.output, /\[worker\] polling task queue/);
+    assert.doesNotMatch(running.output, /^\{"level"/m, 'JSON log lines among the banner');
+    const gatewayLog = fs.readFileSync(path.join(scratch, 'logs', 'gateway.log'), 'utf8');
+    assert.match(gatewayLog, /"url":"\/api\/definitions\/hello"/, 'the request log is in logs/gateway.log');
 
     const mongo = new MongoClient(mongoUri);
     await mongo

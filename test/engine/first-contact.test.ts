@@ -1,17 +1,25 @@
+import { Client, Connection } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { projectRoot } from '../../config';
+import type { DispatchResult } from '../../common/run-types';
+import { projectRoot, toolsDir } from '../../config';
 import { isReadyMessage, ManagedProcess } from '../../devstack/managed-process';
 import { findFreePort } from '../../devstack/ports';
+import { silentProgress } from '../../devstack/progress';
+import { startTemporalDevServer, waitForTemporal } from '../../devstack/temporal-server';
+import { ensureTemporalCli } from '../../devstack/tools';
+import { acceptEvent } from '../../intake';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
-import { testConfig } from '../support/stack';
+import { testConfig, uniqueName } from '../support/stack';
 import { durableLookups, StoppableMongo } from '../support/stoppable-mongo';
 
 /**
+ * Processes that first meet a service while it is down: Flow's real entry points, started as `npm start` starts them.
+ *
  * Processes whose first MongoDB operation meets an outage. The mongodb 7 driver keeps a closed topology after a
  * failed connect-on-first-use, so such a process used to fail every later operation with `Topology is closed` until
  * someone restarted it. The other outage tests (`mongodb-outage.test.ts`) cannot see this: their processes connected
@@ -153,5 +161,76 @@ describe('engine: processes that first meet MongoDB while it is down', () => {
       headers: { Authorization: `Bearer ${token}` },
     });
     assert.equal(((await read.json()) as { revision: number }).revision, 1);
+  });
+});
+
+describe('engine: a worker started before Temporal answers', () => {
+  let scratch: string;
+  const processes: ManagedProcess[] = [];
+  before(() => {
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'flow-first-temporal-'));
+  });
+  after(async () => {
+    await Promise.all(processes.splice(0).map((child) => child.stop()));
+    fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('waits for the server, says so, and then dispatches events', async function () {
+    this.timeout(300_000);
+    const port = await findFreePort();
+    const address = `127.0.0.1:${port}`;
+    const taskQueue = uniqueName('late-temporal');
+    const config = testConfig();
+    const worker = ManagedProcess.start(
+      'worker',
+      process.execPath,
+      ['--require', 'tsx/cjs', path.join(projectRoot, 'workers/main.ts')],
+      {
+        cwd: projectRoot,
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: address,
+          TEMPORAL_NAMESPACE: 'default',
+          MONGODB_URI: config.mongodb.uri,
+          FLOW_TASK_QUEUE: taskQueue,
+          FLOW_WORKER_METRICS_PORT: 'off',
+          FLOW_WORKSPACE_SWEEP_MINUTES: 'off',
+          FLOW_DATA_DIR: scratch,
+        },
+        output: { logFile: path.join(scratch, 'worker.log') },
+        ipc: true,
+      },
+    );
+    processes.push(worker);
+    const ready = worker.waitForMessage(isReadyMessage, 240_000);
+    await eventually(
+      () => (worker.logTail().includes(`Temporal at ${address} is not answering`) ? true : undefined),
+      60_000,
+      'the worker to say it waits for Temporal',
+    );
+    assert.ok(worker.running, `the worker exited instead of waiting:\n${worker.logTail()}`);
+
+    const cli = await ensureTemporalCli({ toolsDir: toolsDir(), env: process.env, progress: silentProgress });
+    const server = startTemporalDevServer({
+      cli: cli.path,
+      port,
+      uiPort: null,
+      namespace: 'default',
+      logFile: path.join(scratch, 'temporal.log'),
+    });
+    processes.push(server);
+    await waitForTemporal(address, 'default', { process: server });
+    await ready;
+    assert.match(worker.logTail(), new RegExp(`connected to Temporal at ${address.replace(/\./g, '\\.')} after \\d+s`));
+
+    const connection = await Connection.connect({ address });
+    try {
+      const client = new Client({ connection });
+      const accepted = await acceptEvent({ client, taskQueue }, { source: 'late', type: 'start', body: {} });
+      const result = (await client.workflow.getHandle(accepted.workflowId).result()) as DispatchResult;
+      assert.deepEqual([result.matched, result.skipped], [[], []]);
+    } finally {
+      await connection.close();
+    }
   });
 });

@@ -173,9 +173,10 @@ function smtpFailure(error: unknown, where: string, mustEncrypt: boolean): Appli
   };
   // The server answered STARTTLS with a permanent refusal (it does not offer it), so nodemailer stopped before AUTH.
   if (mustEncrypt && failure.code === 'ETLS' && failure.command === 'STARTTLS' && failure.permanent === true) {
+    const answer = JSON.stringify(failure.response ?? '');
     return ApplicationFailure.nonRetryable(
-      `${ID}: the SMTP server at ${where} does not offer STARTTLS (it answered ${JSON.stringify(failure.response ?? '')}), ` +
-        `so the password in SMTP_URL was not sent; ${TLS_ADVICE}`,
+      `${ID}: the SMTP server at ${where} does not offer STARTTLS (it answered ${answer}), so the password in ` +
+        `SMTP_URL was not sent; ${TLS_ADVICE}`,
       SMTP_TLS_REQUIRED,
       details,
     );

@@ -343,7 +343,8 @@ describe('bad input: webhook adapters (gateway/webhooks/adapters)', function () 
     );
   });
 
-  // The job path comes from URLs in the payload, so they get a grammar of their own: real pairs, odd segments, odd escapes.
+  // The job path comes from URLs in the payload, so they get a grammar of their own: real `job/<name>` pairs,
+  // odd segments and odd escapes.
   it(`derives a Jenkins job path from ${RUNS} generated URLs only when every name in it is sound and the last is the job's`, () => {
     const segment = fc.oneof(
       { arbitrary: fc.constantFrom('job', 'main', 'team-a', 'Ops%20Team', 'feature%252Fx'), weight: 24 },

@@ -105,11 +105,11 @@ function jobNameIn(segment: string): string | undefined {
 }
 
 /**
- * The job path (`folder/sub/job`) that a job URL (`job/folder/job/sub/job/job/`) or, with `buildNumber`, a build URL
- * (`…/job/job/12/`) names, relative or absolute with any prefix (`https://ci/jenkins/job/…`). The `job/<name>` pairs are
- * read from the end, so a Jenkins under a path prefix still yields only the job's own path. Undefined when the URL
- * does not end in such pairs (and the build number), when any name in them is odd, or when its last name is not
- * `shortName`: the plugin's `url` always ends in the job's own name, so anything else is not a URL to trust.
+ * The job path (`folder/sub/job`) that a job URL (`job/folder/job/sub/job/job/`) or, with `buildNumber`, a build
+ * URL (`…/job/job/12/`) names, relative or absolute with any prefix (`https://ci/jenkins/job/…`). The `job/<name>`
+ * pairs are read from the end, so a Jenkins under a path prefix still yields only the job's own path. Undefined
+ * when the URL does not end in such pairs (and the build number), when any name in them is odd, or when its last
+ * name is not `shortName`: the plugin's `url` always ends in the job's own name, so anything else is not trusted.
  */
 function jobPathIn(url: string, shortName: string, buildNumber?: number): string | undefined {
   const path = url.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*/, '').replace(/\/$/, '');

@@ -1,3 +1,10 @@
+import os from 'node:os';
+import path from 'node:path';
+import { parseApiTokens, type ScopedToken } from './api-tokens';
+import { ConfigError } from './config-error';
+
+export { ConfigError } from './config-error';
+
 /** Defaults for every setting; the local services listen on exactly these addresses. */
 export const DEFAULTS = {
   temporalAddress: 'localhost:7233',
@@ -8,6 +15,10 @@ export const DEFAULTS = {
   temporalUiPort: 8233,
   workerMetricsPort: 9464,
 } as const;
+
+/** Log levels of the gateway's request log (pino's), `FLOW_HTTP_LOG_LEVEL`. */
+export type HttpLogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const HTTP_LOG_LEVELS: readonly HttpLogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Settings shared by the worker, the gateway and the dev launcher. */
 export interface FlowConfig {
@@ -25,6 +36,12 @@ export interface FlowConfig {
     readonly port: number;
     /** Requests a minute accepted from one event source before 429 (`FLOW_RATE_LIMIT_PER_MINUTE`). */
     readonly rateLimitPerMinute: number;
+    /** Level of the JSON request log (`FLOW_HTTP_LOG_LEVEL`, default `info`). */
+    readonly httpLogLevel: HttpLogLevel;
+    /** Tokens besides `FLOW_API_TOKEN`, with their scopes (`FLOW_API_TOKENS`). */
+    readonly apiTokens: readonly ScopedToken[];
+    /** Webhook sources whose unsigned deliveries are accepted (`FLOW_ALLOW_UNSIGNED`, comma-separated). */
+    readonly allowUnsigned: readonly string[];
   };
   readonly worker: {
     /** Temporal SDK log level; WARN by default because INFO logs every workflow bundle build. */
@@ -36,23 +53,16 @@ export interface FlowConfig {
      * 60); null when set to `off`.
      */
     readonly workspaceSweepMinutes: number | null;
+    /** Where git mirrors and run worktrees live (`FLOW_WORKSPACE_DIR`, an absolute path; default under the tmpdir). */
+    readonly workspaceDir: string;
+    /** Whether git actions may use `file://` repositories (`FLOW_GIT_ALLOW_FILE_URLS`, default false). */
+    readonly gitAllowFileUrls: boolean;
   };
 }
 
 /** Log levels the Temporal SDK understands. */
 export type WorkerLogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 const WORKER_LOG_LEVELS: readonly WorkerLogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
-
-/** A configuration value that cannot be used; the message says which variable and what to set instead. */
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
 
 /** Reads Flow's configuration from environment variables, applying the documented defaults. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlowConfig {
@@ -67,11 +77,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlowConfig {
     gateway: {
       port: parsePort(env, 'PORT', DEFAULTS.port),
       rateLimitPerMinute: parsePositiveInt(env, 'FLOW_RATE_LIMIT_PER_MINUTE', 600),
+      httpLogLevel: parseHttpLogLevel(env),
+      apiTokens: parseApiTokens(env),
+      allowUnsigned: parseAllowUnsigned(env),
     },
     worker: {
       logLevel: parseLogLevel(env),
       metricsPort: parseOrOff(env, 'FLOW_WORKER_METRICS_PORT', DEFAULTS.workerMetricsPort, parsePort),
       workspaceSweepMinutes: parseOrOff(env, 'FLOW_WORKSPACE_SWEEP_MINUTES', 60, parsePositiveInt),
+      workspaceDir: parseWorkspaceDir(env),
+      gitAllowFileUrls: parseFlag(env, 'FLOW_GIT_ALLOW_FILE_URLS'),
     },
   };
 }
@@ -114,6 +129,54 @@ function parsePositiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number
   if (!/^[1-9]\d{0,8}$/.test(raw))
     throw new ConfigError(name, `${name}=${JSON.stringify(raw)} must be a positive whole number.`);
   return Number(raw);
+}
+
+/**
+ * Reads a yes/no setting: `true`, `1`, `yes` or `on` turn it on; unset, `false`, `0`, `no` or `off` leave it off;
+ * anything else is a {@link ConfigError} rather than a silent "off" (a typo such as `ture` should not go unnoticed).
+ */
+export function parseFlag(env: Readonly<Record<string, string | undefined>>, name: string): boolean {
+  const raw = env[name]?.trim().toLowerCase() ?? '';
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['', 'false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `${name}=${JSON.stringify(env[name])} must be true or false.`);
+}
+
+/** `FLOW_WORKSPACE_DIR`: an absolute path, or `<tmpdir>/flow-workspaces` when unset. */
+export function parseWorkspaceDir(env: Readonly<Record<string, string | undefined>>): string {
+  const configured = env['FLOW_WORKSPACE_DIR']?.trim();
+  if (!configured) return path.join(os.tmpdir(), 'flow-workspaces');
+  if (!path.isAbsolute(configured)) {
+    throw new ConfigError(
+      'FLOW_WORKSPACE_DIR',
+      `FLOW_WORKSPACE_DIR must be an absolute path, not ${JSON.stringify(configured)}.`,
+    );
+  }
+  return configured;
+}
+
+/** `FLOW_ALLOW_UNSIGNED`: webhook source names, separated by commas or spaces. */
+export function parseAllowUnsigned(env: Readonly<Record<string, string | undefined>>): string[] {
+  const sources = (env['FLOW_ALLOW_UNSIGNED'] ?? '').split(/[\s,]+/).filter(Boolean);
+  const bad = sources.find((source) => !/^[a-z][a-z0-9_-]{0,62}$/.test(source));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      'FLOW_ALLOW_UNSIGNED',
+      `FLOW_ALLOW_UNSIGNED names ${JSON.stringify(bad)}, which is not a webhook source; list sources such as jenkins,gitlab.`,
+    );
+  }
+  return sources;
+}
+
+function parseHttpLogLevel(env: NodeJS.ProcessEnv): HttpLogLevel {
+  const raw = nonEmpty(env, 'FLOW_HTTP_LOG_LEVEL')?.toLowerCase() ?? 'info';
+  const level = HTTP_LOG_LEVELS.find((candidate) => candidate === raw);
+  if (!level)
+    throw new ConfigError(
+      'FLOW_HTTP_LOG_LEVEL',
+      `FLOW_HTTP_LOG_LEVEL=${JSON.stringify(raw)} is not a log level; use one of ${HTTP_LOG_LEVELS.join(', ')}.`,
+    );
+  return level;
 }
 
 function parseLogLevel(env: NodeJS.ProcessEnv): WorkerLogLevel {

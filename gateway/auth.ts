@@ -1,34 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
+import type { Scope, ScopedToken } from '../config';
 import { ProblemError } from './problem';
 
-/** What a token may do: `read` may GET and plan; `write` may also save, delete, restore and post events. */
-export type Scope = 'read' | 'write';
-
-/** One accepted token and its scope. */
-export interface ApiToken {
-  readonly token: string;
-  readonly scope: Scope;
-}
-
-/**
- * Parses `FLOW_API_TOKENS`, a comma-separated list of `scope:token` entries (such as
- * `read:dashboard-token,write:ci-token`), for tokens besides `FLOW_API_TOKEN` (which has the write scope).
- */
-export function parseApiTokens(value: string | undefined): ApiToken[] {
-  return (value ?? '')
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      const match = /^(read|write):(\S{16,})$/.exec(entry);
-      if (!match)
-        throw new Error(
-          'FLOW_API_TOKENS entries must be read:<token> or write:<token>, with tokens of 16 or more characters',
-        );
-      return { scope: match[1] as Scope, token: match[2]! };
-    });
-}
+/** One accepted token and its scope; tokens come from `FLOW_API_TOKEN` and `FLOW_API_TOKENS` (see config/). */
+export type ApiToken = ScopedToken;
 
 /**
  * Requires `Authorization: Bearer <token>` with at least `needed` scope. Tokens are compared as SHA-256 digests with

@@ -3,7 +3,6 @@ import { Client, Connection } from '@temporalio/client';
 import { actionsById } from '../activities';
 import { DefinitionStore, openMongo, pingMongo } from '../registry';
 import { createApp } from './app';
-import { parseApiTokens } from './auth';
 import { pino } from 'pino';
 import { temporalProbe } from './health';
 import { createMetrics } from './metrics';
@@ -25,14 +24,14 @@ async function main(): Promise<void> {
   const app = createApp({
     health: { temporal: temporalHealth.probe, mongodb: () => pingMongo(mongo) },
     apiToken: token.token,
-    extraTokens: parseApiTokens(process.env['FLOW_API_TOKENS']),
+    extraTokens: config.gateway.apiTokens,
     store: new DefinitionStore(mongo, catalog),
     catalog,
     intake: { client, taskQueue: config.temporal.taskQueue },
     webhooks: { adapters: webhookAdapters, env: process.env },
     // Written asynchronously: a synchronous write per request cost the intake about 8% of the gateway's CPU. pino
     // flushes what is buffered when the process exits.
-    logger: pino({ level: process.env['FLOW_HTTP_LOG_LEVEL'] ?? 'info' }, pino.destination({ dest: 1, sync: false })),
+    logger: pino({ level: config.gateway.httpLogLevel }, pino.destination({ dest: 1, sync: false })),
     rateLimitPerMinute: config.gateway.rateLimitPerMinute,
     metrics: createMetrics({ defaultMetrics: true }),
   });
@@ -46,9 +45,7 @@ async function main(): Promise<void> {
   });
   const stop = (): void => {
     server.close(() => {
-      void Promise.allSettled([temporalHealth.close(), connection.close(), mongo.close()]).then(() =>
-        process.exit(0),
-      );
+      void Promise.allSettled([temporalHealth.close(), connection.close(), mongo.close()]).then(() => process.exit(0));
     });
     server.closeAllConnections();
   };

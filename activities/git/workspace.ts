@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
+import { ConfigError, parseFlag, parseWorkspaceDir } from '../../config';
 import type { ActionContext } from '../define-action';
 import { FailureType, peerUnreachable } from '../failures';
 
@@ -67,17 +67,20 @@ export function workspaceOptions(context: ActionContext): WorkspaceOptions {
   return { env: context.deps.env, signal: context.signal, heartbeat: () => context.heartbeat() };
 }
 
-/** The workspace directory: `FLOW_WORKSPACE_DIR`, or `<tmpdir>/flow-workspaces`. */
+/** The workspace directory: `FLOW_WORKSPACE_DIR`, or `<tmpdir>/flow-workspaces` (parsed as config/ parses it). */
 export function workspaceDir(env: WorkerEnv): string {
-  const configured = env['FLOW_WORKSPACE_DIR']?.trim();
-  if (!configured) return path.join(os.tmpdir(), 'flow-workspaces');
-  if (!path.isAbsolute(configured)) {
-    throw ApplicationFailure.nonRetryable(
-      `FLOW_WORKSPACE_DIR must be an absolute path, not ${configured}`,
-      FailureType.MissingConfiguration,
-    );
+  return asStepFailure(() => parseWorkspaceDir(env));
+}
+
+/** A setting the worker environment gets wrong fails the step without retrying, with config/'s message. */
+function asStepFailure<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof ConfigError)
+      throw ApplicationFailure.nonRetryable(error.message, FailureType.MissingConfiguration);
+    throw error;
   }
-  return configured;
 }
 
 /** The first 16 hex digits of the URL's SHA-256: the mirror's directory name. */
@@ -383,7 +386,7 @@ export class Mirror {
 
 /** Whether the worker allows `file://` repositories (tests, local development): `FLOW_GIT_ALLOW_FILE_URLS=true`. */
 function fileUrlsAllowed(env: WorkerEnv): boolean {
-  return ['true', '1', 'yes'].includes(env['FLOW_GIT_ALLOW_FILE_URLS']?.trim().toLowerCase() ?? '');
+  return asStepFailure(() => parseFlag(env, 'FLOW_GIT_ALLOW_FILE_URLS'));
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Router, type Request } from 'express';
+import { parseAllowUnsigned } from '../../config';
 import type { AcceptFn } from '../metrics';
 import { ProblemError } from '../problem';
 import { parseJsonObject, rawBody, rawBodyOf, routeParam } from '../request-body';
@@ -23,7 +24,7 @@ export interface WebhookDeps {
  */
 export function webhooksRouter(deps: WebhookDeps): Router {
   const bySource = new Map(deps.adapters.map((adapter) => [adapter.source, adapter]));
-  const allowUnsigned = new Set((deps.env['FLOW_ALLOW_UNSIGNED'] ?? '').split(/[\s,]+/).filter(Boolean));
+  const allowUnsigned = new Set(parseAllowUnsigned(deps.env));
   const router = Router();
   router.post('/webhooks/:source', rawBody, async (req, res) => {
     const source = routeParam(req, 'source');

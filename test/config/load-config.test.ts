@@ -10,8 +10,14 @@ describe('config: loadConfig', () => {
     assert.deepEqual(config, {
       temporal: { address: 'localhost:7233', namespace: 'default', taskQueue: 'flow' },
       mongodb: { uri: 'mongodb://127.0.0.1:27017/flow', database: 'flow' },
-      gateway: { port: 3000, rateLimitPerMinute: 600 },
-      worker: { logLevel: 'WARN', metricsPort: 9464, workspaceSweepMinutes: 60 },
+      gateway: { port: 3000, rateLimitPerMinute: 600, httpLogLevel: 'info', apiTokens: [], allowUnsigned: [] },
+      worker: {
+        logLevel: 'WARN',
+        metricsPort: 9464,
+        workspaceSweepMinutes: 60,
+        workspaceDir: path.join(os.tmpdir(), 'flow-workspaces'),
+        gitAllowFileUrls: false,
+      },
     });
     assert.equal(config.temporal.address, DEFAULTS.temporalAddress);
   });
@@ -26,6 +32,11 @@ describe('config: loadConfig', () => {
       FLOW_LOG_LEVEL: 'info',
       FLOW_WORKER_METRICS_PORT: '9100',
       FLOW_WORKSPACE_SWEEP_MINUTES: '15',
+      FLOW_HTTP_LOG_LEVEL: 'WARN',
+      FLOW_API_TOKENS: 'read:dashboard-token-0123, write:ci-token-0123456789',
+      FLOW_ALLOW_UNSIGNED: 'jenkins, gitlab',
+      FLOW_WORKSPACE_DIR: '/srv/flow/workspaces',
+      FLOW_GIT_ALLOW_FILE_URLS: 'yes',
     });
     assert.deepEqual(config.temporal, {
       address: 'temporal.internal:7233',
@@ -37,6 +48,36 @@ describe('config: loadConfig', () => {
     assert.equal(config.worker.logLevel, 'INFO');
     assert.equal(config.worker.metricsPort, 9100);
     assert.equal(config.worker.workspaceSweepMinutes, 15);
+    assert.deepEqual(config.gateway.apiTokens, [
+      { scope: 'read', token: 'dashboard-token-0123' },
+      { scope: 'write', token: 'ci-token-0123456789' },
+    ]);
+    assert.equal(config.gateway.httpLogLevel, 'warn');
+    assert.deepEqual(config.gateway.allowUnsigned, ['jenkins', 'gitlab']);
+    assert.equal(config.worker.workspaceDir, '/srv/flow/workspaces');
+    assert.equal(config.worker.gitAllowFileUrls, true);
+  });
+
+  it('rejects bad values of the settings other modules use, naming the variable, as it does for every setting', () => {
+    const cases: [Record<string, string>, string, RegExp][] = [
+      [{ FLOW_HTTP_LOG_LEVEL: 'chatty' }, 'FLOW_HTTP_LOG_LEVEL', /fatal, error, warn, info, debug, trace, silent/],
+      [{ FLOW_API_TOKENS: 'admin:0123456789abcdef' }, 'FLOW_API_TOKENS', /entry 1 is not read:<token>/],
+      [{ FLOW_ALLOW_UNSIGNED: 'jenkins,../x' }, 'FLOW_ALLOW_UNSIGNED', /"\.\.\/x", which is not a webhook source/],
+      [{ FLOW_WORKSPACE_DIR: 'relative/dir' }, 'FLOW_WORKSPACE_DIR', /must be an absolute path/],
+      [{ FLOW_GIT_ALLOW_FILE_URLS: 'ture' }, 'FLOW_GIT_ALLOW_FILE_URLS', /must be true or false/],
+    ];
+    for (const [env, variable, message] of cases) {
+      assert.throws(
+        () => loadConfig(env),
+        (error: unknown) => error instanceof ConfigError && error.variable === variable && message.test(error.message),
+        `${JSON.stringify(env)} should be refused`,
+      );
+    }
+    // A token is never repeated in the error.
+    assert.throws(
+      () => loadConfig({ FLOW_API_TOKENS: 'admin:0123456789abcdef' }),
+      (error: unknown) => error instanceof Error && !error.message.includes('0123456789abcdef'),
+    );
   });
 
   it('turns the workspace sweep off with FLOW_WORKSPACE_SWEEP_MINUTES=off, and rejects other values', () => {

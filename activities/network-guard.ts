@@ -14,6 +14,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import dns from 'node:dns/promises';
 import net from 'node:net';
+import { ConfigError, parseFlag } from '../config';
 import { FailureType } from './failures';
 import { readOriginList } from './secret-origins';
 
@@ -105,15 +106,22 @@ export function blockedRange(address: string): string | undefined {
   return BLOCKED.find((candidate) => candidate.list.check(address, family))?.label;
 }
 
-/** Whether `FLOW_HTTP_BLOCK_PRIVATE` turns the guard on; an unknown value is a configuration error. */
+/**
+ * Whether `FLOW_HTTP_BLOCK_PRIVATE` turns the guard on, parsed as config/ parses every flag; a value that is not a
+ * flag fails the step as MissingConfiguration rather than leaving the guard off.
+ */
 export function blockPrivateEnabled(env: Readonly<Record<string, string | undefined>>): boolean {
-  const value = env['FLOW_HTTP_BLOCK_PRIVATE']?.trim().toLowerCase() ?? '';
-  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
-  if (['', '0', 'false', 'no', 'off'].includes(value)) return false;
-  throw ApplicationFailure.nonRetryable(
-    `FLOW_HTTP_BLOCK_PRIVATE must be 1 (refuse loopback, link-local and private addresses) or 0, not "${value}"`,
-    FailureType.MissingConfiguration,
-  );
+  try {
+    return parseFlag(env, 'FLOW_HTTP_BLOCK_PRIVATE');
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      throw ApplicationFailure.nonRetryable(
+        `${error.message} Set it to 1 to refuse loopback, link-local and private addresses, or leave it unset.`,
+        FailureType.MissingConfiguration,
+      );
+    }
+    throw error;
+  }
 }
 
 /** The guard for one action invocation, configured from the worker environment. */

@@ -375,6 +375,18 @@ describe('activities: deploy.http_upload', () => {
     assert.equal(receiver.requests.length, 0, 'nothing was sent');
   });
 
+  it('refuses a private address with FLOW_HTTP_BLOCK_PRIVATE=1 unless its origin is in FLOW_HTTP_PRIVATE_ORIGINS', async () => {
+    const input = { source: path.join(dir, 'site'), url: `${receiver.url}/guarded/` };
+    const failure = await failureOf(runAction(deployHttpUpload, input, { env: { FLOW_HTTP_BLOCK_PRIVATE: '1' } }));
+    assert.equal(failure.type, 'PrivateDestinationRefused');
+    assert.equal(failure.nonRetryable, true);
+    assert.equal(receiver.requests.length, 0, 'nothing was sent');
+    await runAction(deployHttpUpload, input, {
+      env: { FLOW_HTTP_BLOCK_PRIVATE: '1', FLOW_HTTP_PRIVATE_ORIGINS: receiver.url },
+    });
+    assert.ok(receiver.to('/guarded/').length > 0);
+  });
+
   it('rejects unsafe sources and urls before uploading anything', async () => {
     const site = path.join(dir, 'site');
     const cases: [Record<string, unknown>, RegExp][] = [

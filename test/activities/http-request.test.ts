@@ -256,7 +256,7 @@ describe('activities: http.request', () => {
     it('fails as MissingConfiguration on a value it does not understand', async () => {
       const failure = await failureOf(callHttp({ url: `${receiver.url}/x` }, { FLOW_HTTP_BLOCK_PRIVATE: 'maybe' }));
       assert.equal(failure.type, 'MissingConfiguration');
-      assert.match(failure.message, /FLOW_HTTP_BLOCK_PRIVATE must be 1/);
+      assert.match(failure.message, /FLOW_HTTP_BLOCK_PRIVATE="maybe" must be true or false/);
     });
   });
 

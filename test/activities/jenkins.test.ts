@@ -9,7 +9,7 @@ import { jenkinsWaitForBuild } from '../../activities/actions/jenkins-wait-for-b
 import { exampleStepErrors, renderExample } from '../support/example-steps';
 import { FakeJenkins } from '../support/fake-jenkins';
 import { failureOf } from '../support/failure-of';
-import { eventually } from '../support/http-receiver';
+import { eventually, HttpReceiver } from '../support/http-receiver';
 import { runAction } from '../support/run-action';
 
 const USER = 'flow-bot';
@@ -327,6 +327,35 @@ describe('activities: jenkins.*', () => {
           },
         ],
       });
+    });
+
+    it('returns URLs without credentials, even when Jenkins reports its root URL with a user and password', async () => {
+      // A Jenkins whose configured root URL holds credentials reports them in every build URL.
+      const misconfigured = await HttpReceiver.start();
+      try {
+        const host = new URL(misconfigured.url).host;
+        misconfigured.respondWith(() => ({
+          status: 200,
+          body: {
+            number: 9,
+            building: false,
+            result: 'SUCCESS',
+            url: `http://${USER}:${TOKEN}@${host}/job/app/9/`,
+            artifacts: [{ fileName: 'app.tar.gz', relativePath: 'dist/app.tar.gz' }],
+          },
+        }));
+        const output = (await runAction(
+          jenkinsGetArtifacts,
+          { job: 'app', build_number: 9 },
+          { env: { ...env, JENKINS_URL: misconfigured.url } },
+        )) as { artifacts: { url: string }[] };
+        assert.deepEqual(
+          output.artifacts.map((artifact) => artifact.url),
+          [`http://${host}/job/app/9/artifact/dist/app.tar.gz`],
+        );
+      } finally {
+        await misconfigured.stop();
+      }
     });
 
     it('returns an empty list for a build that archived nothing', async () => {

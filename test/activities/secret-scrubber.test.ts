@@ -15,6 +15,19 @@ describe('activities: secret scrubbing of results, failures and heartbeats', () 
     PATH: '/usr/bin:/bin',
   });
 
+  it("leaves a secret's _ORIGINS list readable: it is configuration, named in refusals", () => {
+    const withOrigins = new SecretScrubber({
+      FLOW_SECRET_TRACKER_TOKEN: 'tracker-token-789',
+      FLOW_SECRET_TRACKER_TOKEN_ORIGINS: 'https://tracker.example',
+    });
+    assert.equal(SecretScrubber.isSecretName('FLOW_SECRET_TRACKER_TOKEN_ORIGINS'), false);
+    assert.equal(SecretScrubber.isSecretName('FLOW_SECRET_TRACKER_TOKEN'), true);
+    assert.deepEqual(withOrigins.scrub({ to: 'https://tracker.example', echoed: 'tracker-token-789' }), {
+      to: 'https://tracker.example',
+      echoed: '[redacted]',
+    });
+  });
+
   it('replaces secrets in strings, keys and nested values, and leaves other configuration alone', () => {
     const out = scrubber.scrub({
       status: 200,

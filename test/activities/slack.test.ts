@@ -110,6 +110,29 @@ describe('activities: slack.post_message', () => {
     assert.equal(slack.requests.length, 0);
   });
 
+  it('refuses a SLACK_API_URL that is not an http(s) Web API base ending in /api/, and accepts one without the slash', async () => {
+    const port = new URL(slack.url).port;
+    for (const url of [
+      `http://127.0.0.1:${port}`,
+      `http://127.0.0.1:${port}/api/?team=x`,
+      `http://flow:pw@127.0.0.1:${port}/api/`,
+      'slack.com/api/',
+    ]) {
+      const failure = await failureOf(
+        runAction(slackPostMessage, { channel: '#releases', text: 'hi' }, { env: { ...env, SLACK_API_URL: url } }),
+      );
+      assert.equal(failure.type, 'MissingConfiguration', url);
+      assert.match(failure.message, /SLACK_API_URL to be the Web API base URL ending in \/api\//);
+    }
+    assert.equal(slack.requests.length, 0);
+    const posted = (await runAction(
+      slackPostMessage,
+      { channel: '#releases', text: 'hi' },
+      { env: { ...env, SLACK_API_URL: slack.url.replace(/\/$/, '') } },
+    )) as { ts: string };
+    assert.ok(posted.ts);
+  });
+
   it('refuses input without text, with more than 50 blocks, or with a token in it, before calling Slack', async () => {
     const cases: [unknown, RegExp][] = [
       [{ channel: '#releases', blocks: [{ type: 'divider' }] }, /text: /],

@@ -24,6 +24,22 @@ describe('common: expressions', () => {
     assert.equal(engine.render('${{ event.ratio }}', context), 0.5);
   });
 
+  it('names every variable an expression reads, with the fixed part of its path', () => {
+    const reads = (expression: string): string[] =>
+      engine.check(expression).reads.map((read) => [read.root, ...read.path].join('/'));
+    assert.deepEqual(reads('event.issue.key'), ['event/issue/key']);
+    assert.deepEqual(reads('has(event.a.b) ? event["x-y"][0] : vars.fallback'), [
+      'event/a/b',
+      'event/x-y/0',
+      'vars/fallback',
+    ]);
+    assert.deepEqual(reads('vars[event.k]'), ['vars', 'event/k']);
+    assert.deepEqual(reads('steps.changelog.output.authors.map(a, a.email)'), ['steps/changelog/output/authors']);
+    assert.deepEqual(reads('run.eventId + string(size(event))'), ['run/eventId', 'event']);
+    assert.deepEqual(reads('1 + 2'), []);
+    assert.deepEqual(engine.check('event.to ==').reads, []);
+  });
+
   it('interpolates expressions embedded in a longer string', () => {
     assert.equal(
       engine.render('Release ${{ vars.version }} for ${{ event.issue }} (#${{ event.number }})', context),

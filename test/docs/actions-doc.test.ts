@@ -22,4 +22,34 @@ describe('docs: docs/actions.md', () => {
     }
     assert.match(doc, /\| `url` \| string \| yes \|/);
   });
+
+  it('lists the fields of output items, such as the email of each git.changelog author', () => {
+    const doc = renderActionDocs(actions);
+    const changelog = doc.slice(doc.indexOf('## `git.changelog`'), doc.indexOf('## `git.checkout`'));
+    for (const field of [
+      'commits[].sha',
+      'commits[].author_email',
+      'commits[].tickets',
+      'authors[].name',
+      'authors[].email',
+    ])
+      assert.ok(changelog.includes(`| \`${field}\` |`), field);
+  });
+
+  it('marks guarded inputs, says what SLACK_API_URL looks like, and that Jenkins artifact URLs carry no credentials', () => {
+    const doc = renderActionDocs(actions);
+    const section = (id: string): string => {
+      const start = doc.indexOf(`## \`${id}\``);
+      const next = doc.indexOf('\n## `', start + 1);
+      return doc.slice(start, next === -1 ? undefined : next);
+    };
+    assert.match(
+      section('build.run'),
+      /\| `command` \| string\[\] \| yes \| {2}\| \*\*Guarded\*\*: chooses the program/,
+    );
+    assert.match(section('http.request'), /\| `url` .*\*\*Guarded\*\* when `secret_headers` is set/);
+    assert.match(section('git.tag'), /\| `repository` .*\*\*Guarded\*\*/);
+    assert.match(section('slack.post_message'), /SLACK_API_URL .*ends in \/api\/, such as https:\/\/slack\.com\/api\//);
+    assert.match(section('jenkins.get_artifacts'), /The URLs never carry credentials/);
+  });
 });

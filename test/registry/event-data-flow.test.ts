@@ -115,7 +115,7 @@ describe('registry: event data in guarded inputs', () => {
       errors.map((error) => error.path),
       ['steps[0].with.command[1]'],
     );
-    (steps[0]!.allow_event_data as string[]).push('command');
+    steps[0]!.allow_event_data.push('command');
     const result = validateDefinition(definition(steps), catalog);
     assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
     assert.deepEqual(result.definition.steps[0]?.allow_event_data, ['cwd', 'command']);

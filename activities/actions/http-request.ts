@@ -67,6 +67,7 @@ export const httpRequest = defineAction({
   env: ['FLOW_SECRET_<NAME>', 'FLOW_SECRET_<NAME>_ORIGINS', ...NETWORK_GUARD_ENV],
   guardedInputs: [
     { input: 'url', decides: "chooses where the worker's secret headers are sent", onlyWith: 'secret_headers' },
+    { input: 'secret_headers', decides: "chooses which of the worker's secrets are sent, and in which headers" },
   ],
   defaults: { timeout: '2m' },
   examples: [

@@ -29,6 +29,20 @@ describe('registry: event data in guarded inputs', () => {
     assert.match(errors[0]!.message, /allow_event_data: \[url\]/);
   });
 
+  it('refuses secret headers chosen by the event', () => {
+    const errors = errorsOf([
+      {
+        id: 'call',
+        action: 'http.request',
+        with: { url: 'https://tracker.example/api', secret_headers: { 'X-Key': '${{ event.secret }}' } },
+      },
+    ]);
+    assert.deepEqual(
+      errors.map((error) => error.path),
+      ['steps[0].with.secret_headers["X-Key"]'],
+    );
+  });
+
   it('accepts the same URL without secret headers (the hello example), and with a fixed URL', () => {
     assert.deepEqual(errorsOf([{ id: 'call', action: 'http.request', with: { url: '${{ event.callback }}' } }]), []);
     assert.deepEqual(
@@ -129,7 +143,10 @@ describe('registry: event data in guarded inputs', () => {
     assert.deepEqual(
       errors.map((error) => [error.path, error.message]),
       [
-        ['steps[0].allow_event_data[0]', 'http.request does not guard "uri"; its guarded inputs are url'],
+        [
+          'steps[0].allow_event_data[0]',
+          'http.request does not guard "uri"; its guarded inputs are url, secret_headers',
+        ],
         [
           'steps[1].allow_event_data[0]',
           'slack.post_message guards no input, so there is nothing to allow; remove "text"',

@@ -77,12 +77,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlowConfig {
     gateway: {
       port: parsePort(env, 'PORT', DEFAULTS.port),
       rateLimitPerMinute: parsePositiveInt(env, 'FLOW_RATE_LIMIT_PER_MINUTE', 600),
-      httpLogLevel: parseHttpLogLevel(env),
+      httpLogLevel: parseChoice(env, 'FLOW_HTTP_LOG_LEVEL', HTTP_LOG_LEVELS, 'info', (raw) => raw.toLowerCase()),
       apiTokens: parseApiTokens(env),
       allowUnsigned: parseAllowUnsigned(env),
     },
     worker: {
-      logLevel: parseLogLevel(env),
+      logLevel: parseChoice(env, 'FLOW_LOG_LEVEL', WORKER_LOG_LEVELS, 'WARN', (raw) => raw.toUpperCase()),
       metricsPort: parseOrOff(env, 'FLOW_WORKER_METRICS_PORT', DEFAULTS.workerMetricsPort, parsePort),
       workspaceSweepMinutes: parseOrOff(env, 'FLOW_WORKSPACE_SWEEP_MINUTES', 60, parsePositiveInt),
       workspaceDir: parseWorkspaceDir(env),
@@ -168,26 +168,20 @@ export function parseAllowUnsigned(env: Readonly<Record<string, string | undefin
   return sources;
 }
 
-function parseHttpLogLevel(env: NodeJS.ProcessEnv): HttpLogLevel {
-  const raw = nonEmpty(env, 'FLOW_HTTP_LOG_LEVEL')?.toLowerCase() ?? 'info';
-  const level = HTTP_LOG_LEVELS.find((candidate) => candidate === raw);
-  if (!level)
-    throw new ConfigError(
-      'FLOW_HTTP_LOG_LEVEL',
-      `FLOW_HTTP_LOG_LEVEL=${JSON.stringify(raw)} is not a log level; use one of ${HTTP_LOG_LEVELS.join(', ')}.`,
-    );
-  return level;
-}
-
-function parseLogLevel(env: NodeJS.ProcessEnv): WorkerLogLevel {
-  const raw = nonEmpty(env, 'FLOW_LOG_LEVEL')?.toUpperCase() ?? 'WARN';
-  const level = WORKER_LOG_LEVELS.find((candidate) => candidate === raw);
-  if (!level)
-    throw new ConfigError(
-      'FLOW_LOG_LEVEL',
-      `FLOW_LOG_LEVEL=${JSON.stringify(raw)} is not a log level; use one of ${WORKER_LOG_LEVELS.join(', ')}.`,
-    );
-  return level;
+/** Reads one of `choices` from `env[name]`, matched after `normalize`; anything else names the valid ones. */
+function parseChoice<T extends string>(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  choices: readonly T[],
+  fallback: T,
+  normalize: (raw: string) => string,
+): T {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  const choice = choices.find((candidate) => candidate === normalize(raw));
+  if (!choice)
+    throw new ConfigError(name, `${name}=${JSON.stringify(raw)} is not a log level; use one of ${choices.join(', ')}.`);
+  return choice;
 }
 
 function databaseFromUri(uri: string): string {

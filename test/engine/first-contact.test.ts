@@ -5,8 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import type { DispatchResult } from '../../common/run-types';
-import { projectRoot, toolsDir } from '../../config';
-import { isReadyMessage, ManagedProcess } from '../../devstack/managed-process';
+import { toolsDir } from '../../config';
+import { isReadyMessage, type ManagedProcess } from '../../devstack/managed-process';
+import { startEntryPoint } from '../support/entry-points';
 import { findFreePort } from '../../devstack/ports';
 import { silentProgress } from '../../devstack/progress';
 import { startTemporalDevServer, waitForTemporal } from '../../devstack/temporal-server';
@@ -14,7 +15,7 @@ import { ensureTemporalCli } from '../../devstack/tools';
 import { acceptEvent } from '../../intake';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
-import { testConfig, uniqueName } from '../support/stack';
+import { uniqueName } from '../support/stack';
 import { durableLookups, StoppableMongo } from '../support/stoppable-mongo';
 
 /**
@@ -50,25 +51,14 @@ describe('engine: processes that first meet MongoDB while it is down', () => {
   });
 
   /** Runs one of Flow's entry points as `npm start` does, against the test services and this test's MongoDB. */
-  async function spawnEntryPoint(name: string, entry: string, env: Record<string, string>): Promise<ManagedProcess> {
-    const config = testConfig();
-    const child = ManagedProcess.start(
-      name,
-      process.execPath,
-      ['--require', 'tsx/cjs', path.join(projectRoot, entry)],
-      {
-        cwd: projectRoot,
-        env: {
-          ...process.env,
-          TEMPORAL_ADDRESS: config.temporal.address,
-          TEMPORAL_NAMESPACE: config.temporal.namespace,
-          MONGODB_URI: mongo.uri,
-          FLOW_DATA_DIR: scratch,
-          ...env,
-        },
-        output: { logFile: path.join(scratch, `${name}.log`) },
-        ipc: true,
-      },
+  async function spawnEntryPoint(
+    entry: 'workers/main.ts' | 'gateway/main.ts',
+    env: Record<string, string>,
+  ): Promise<ManagedProcess> {
+    const child = startEntryPoint(
+      entry,
+      { MONGODB_URI: mongo.uri, FLOW_DATA_DIR: scratch, ...env },
+      { logFile: path.join(scratch, `${path.dirname(entry)}.log`) },
     );
     processes.push(child);
     await child.waitForMessage(isReadyMessage, 120_000);
@@ -92,7 +82,7 @@ describe('engine: processes that first meet MongoDB while it is down', () => {
       assert.equal(saved.status, 201);
 
       const metricsPort = await findFreePort();
-      await spawnEntryPoint('worker', 'workers/main.ts', {
+      await spawnEntryPoint('workers/main.ts', {
         FLOW_TASK_QUEUE: harness.taskQueue,
         FLOW_WORKER_METRICS_PORT: String(metricsPort),
         FLOW_WORKSPACE_SWEEP_MINUTES: 'off',
@@ -131,7 +121,7 @@ describe('engine: processes that first meet MongoDB while it is down', () => {
     await mongo.outage();
     const port = await findFreePort();
     const token = 'flow_first_contact_token';
-    await spawnEntryPoint('gateway', 'gateway/main.ts', { PORT: String(port), FLOW_API_TOKEN: token });
+    await spawnEntryPoint('gateway/main.ts', { PORT: String(port), FLOW_API_TOKEN: token });
     const gateway = `http://127.0.0.1:${port}`;
 
     const down = await fetch(`${gateway}/healthz`);
@@ -180,26 +170,10 @@ describe('engine: a worker started before Temporal answers', () => {
     const port = await findFreePort();
     const address = `127.0.0.1:${port}`;
     const taskQueue = uniqueName('late-temporal');
-    const config = testConfig();
-    const worker = ManagedProcess.start(
-      'worker',
-      process.execPath,
-      ['--require', 'tsx/cjs', path.join(projectRoot, 'workers/main.ts')],
-      {
-        cwd: projectRoot,
-        env: {
-          ...process.env,
-          TEMPORAL_ADDRESS: address,
-          TEMPORAL_NAMESPACE: 'default',
-          MONGODB_URI: config.mongodb.uri,
-          FLOW_TASK_QUEUE: taskQueue,
-          FLOW_WORKER_METRICS_PORT: 'off',
-          FLOW_WORKSPACE_SWEEP_MINUTES: 'off',
-          FLOW_DATA_DIR: scratch,
-        },
-        output: { logFile: path.join(scratch, 'worker.log') },
-        ipc: true,
-      },
+    const worker = startEntryPoint(
+      'workers/main.ts',
+      { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default', FLOW_TASK_QUEUE: taskQueue, FLOW_DATA_DIR: scratch },
+      { logFile: path.join(scratch, 'worker.log') },
     );
     processes.push(worker);
     const ready = worker.waitForMessage(isReadyMessage, 240_000);

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { projectRoot } from '../../config';
-import { isReadyMessage, ManagedProcess } from '../../devstack/managed-process';
+import { isReadyMessage, type ManagedProcess } from '../../devstack/managed-process';
+import { startEntryPoint } from '../support/entry-points';
 import { withDatabase } from '../support/global-fixture';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
 import { testConfig } from '../support/stack';
-import path from 'node:path';
-
 
 describe('engine: a worker killed in the middle of a run', () => {
   let harness: Harness;
@@ -26,23 +24,13 @@ describe('engine: a worker killed in the middle of a run', () => {
   /** A real worker process (`npm run start:worker`) on the harness's task queue and database. */
   async function startWorkerProcess(): Promise<ManagedProcess> {
     const config = testConfig();
-    const worker = ManagedProcess.start(
-      'worker',
-      process.execPath,
-      ['--require', 'tsx/cjs', path.join(projectRoot, 'workers/main.ts')],
+    const worker = startEntryPoint(
+      'workers/main.ts',
       {
-        cwd: projectRoot,
-        env: {
-          ...process.env,
-          TEMPORAL_ADDRESS: config.temporal.address,
-          MONGODB_URI: withDatabase(config.mongodb.uri, harness.db.databaseName),
-          FLOW_TASK_QUEUE: harness.taskQueue,
-          FLOW_LOG_LEVEL: 'ERROR',
-          FLOW_WORKER_METRICS_PORT: 'off',
-        },
-        output: { prefix: '    ' },
-        ipc: true,
+        MONGODB_URI: withDatabase(config.mongodb.uri, harness.db.databaseName),
+        FLOW_TASK_QUEUE: harness.taskQueue,
       },
+      { prefix: '    ' },
     );
     workers.push(worker);
     await worker.waitForMessage(isReadyMessage, 120_000);

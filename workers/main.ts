@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import { actionsById } from '../activities';
 import { sweepWorkspace, workspaceDir } from '../activities/git';
 import { loadConfig } from '../config';
+import { workerEnvironmentProblems } from '../activities/worker-environment';
 import { DefinitionStore, openMongo } from '../registry';
 import { createWorker } from './create-worker';
 import { createWorkerMetrics, serveMetrics } from './metrics';
@@ -15,6 +16,8 @@ import { openRunIds, startWorkspaceSweeper } from './workspace-sweeper';
 /** Worker entry point: `npm run start:worker`. Runs until SIGINT/SIGTERM, then drains in-flight tasks. */
 async function main(): Promise<void> {
   const config = loadConfig();
+  const problems = workerEnvironmentProblems(process.env);
+  if (problems.length > 0) throw new Error(`the worker environment is not usable:\n  - ${problems.join('\n  - ')}`);
   Runtime.install({ logger: new DefaultLogger(config.worker.logLevel) });
   const { address, namespace, taskQueue } = config.temporal;
   // Waits for Temporal rather than exiting, so the worker may start before the server or during its restart.

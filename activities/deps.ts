@@ -1,5 +1,6 @@
 import type { DefinitionSnapshot, StartRunsInput, StartRunsResult } from '../common/run-types';
-import type { AcceptedEvent, EventSubmission } from '../intake';
+import type { DequeuedNotice } from '../common/train-types';
+import type { AcceptedEvent, ActivityControl, EventSubmission } from '../intake';
 
 /** What actions may use from the outside world; `workers/main.ts` wires the real ones, tests their own. */
 export interface ActionDeps {
@@ -15,4 +16,11 @@ export interface RegistryDeps {
   readonly findDefinitionsForEvent: (source: string, type: string) => Promise<DefinitionSnapshot[]>;
   /** Starts the matched runs on the worker's task queue (`startRuns` from `intake`). */
   readonly startRuns: (input: StartRunsInput) => Promise<StartRunsResult>;
+  /** Grants a train to its holder and waits for the holder's close (`watchTrainHolder` from `intake`). */
+  readonly watchTrainHolder: (
+    input: { workflowId: string; group: string },
+    activity: ActivityControl,
+  ) => Promise<{ status?: string }>;
+  /** Tells a waiting run it left its train's queue (`notifyRun` from `intake`). */
+  readonly notifyRun: (input: { workflowId: string } & DequeuedNotice) => Promise<void>;
 }

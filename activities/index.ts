@@ -7,6 +7,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 import type { DefinitionSnapshot, StartRunsInput, StartRunsResult } from '../common/run-types';
+import type { DequeuedNotice } from '../common/train-types';
 import { actions } from './catalog';
 import type { AnyAction, StepMeta } from './define-action';
 import type { ActionDeps, RegistryDeps } from './deps';
@@ -32,6 +33,13 @@ export interface InternalActivities {
   findDefinitionsForEvent(source: string, type: string): Promise<DefinitionSnapshot[]>;
   /** Starts one interpreter run per match; idempotent, so it may be retried (see `intake/start-runs.ts`). */
   startRuns(input: StartRunsInput): Promise<StartRunsResult>;
+  /**
+   * Grants a train to its holder and resolves when the holder closes, however it closes (see `intake/trains.ts`).
+   * `status` is the close status; absent when the run never started.
+   */
+  watchTrainHolder(input: { workflowId: string; group: string }): Promise<{ status?: string }>;
+  /** Tells a waiting run that it left its train's queue without running. */
+  notifyRun(input: { workflowId: string } & DequeuedNotice): Promise<void>;
 }
 
 /**
@@ -49,6 +57,14 @@ export function createActivities(
   const internal: InternalActivities = {
     findDefinitionsForEvent: (source, type) => deps.findDefinitionsForEvent(source, type),
     startRuns: (input) => deps.startRuns(input),
+    watchTrainHolder: (input) => {
+      const context = Context.current();
+      return deps.watchTrainHolder(input, {
+        heartbeat: () => context.heartbeat(),
+        signal: context.cancellationSignal,
+      });
+    },
+    notifyRun: (input) => deps.notifyRun(input),
   };
   return { ...byAction, ...internal };
 }

@@ -7,6 +7,8 @@ export type Scope = 'read' | 'write';
 export interface ScopedToken {
   readonly token: string;
   readonly scope: Scope;
+  /** Who acts with this token, as recorded on what it changes: `token-1`, `token-2`, … in list order. */
+  readonly name: string;
 }
 
 /**
@@ -26,6 +28,6 @@ export function parseApiTokens(env: Readonly<Record<string, string | undefined>>
           'FLOW_API_TOKENS',
           `FLOW_API_TOKENS entry ${index + 1} is not read:<token> or write:<token> with a token of 16 or more characters.`,
         );
-      return { scope: match[1] as Scope, token: match[2]! };
+      return { scope: match[1] as Scope, token: match[2]!, name: `token-${index + 1}` };
     });
 }

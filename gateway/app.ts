@@ -14,6 +14,7 @@ import { createMetrics, measuredIntake, type GatewayMetrics } from './metrics';
 import { planRouter } from './plan-router';
 import { perSourceRateLimit } from './rate-limit';
 import { requestLog } from './request-log';
+import { trainsRouter } from './trains-router';
 import { notFound, problemErrorHandler, sendProblem } from './problem';
 import type { WebhookAdapter } from './webhooks/adapter';
 import { webhooksRouter } from './webhooks/router';
@@ -81,7 +82,7 @@ export function createApp(deps: GatewayDeps): Express {
   app.use('/webhooks/:source', limit);
   app.use(webhooksRouter({ accept, ...deps.webhooks }));
 
-  const tokens: ApiToken[] = [{ token: deps.apiToken, scope: 'write' }, ...(deps.extraTokens ?? [])];
+  const tokens: ApiToken[] = [{ token: deps.apiToken, scope: 'write', name: 'api-token' }, ...(deps.extraTokens ?? [])];
   const read = requireScope(tokens, 'read');
   const write = requireScope(tokens, 'write');
   app.use('/events', write);
@@ -91,7 +92,13 @@ export function createApp(deps: GatewayDeps): Express {
   app.use('/api', (req, res, next) =>
     (req.method === 'GET' || req.method === 'HEAD' || req.path.startsWith('/plan/') ? read : write)(req, res, next),
   );
-  app.use('/api', catalogRouter(deps.catalog), definitionsRouter(deps.store, deps.catalog), planRouter(deps.store));
+  app.use(
+    '/api',
+    catalogRouter(deps.catalog),
+    definitionsRouter(deps.store, deps.catalog),
+    planRouter(deps.store),
+    trainsRouter(deps.intake.client),
+  );
 
   app.use(notFound);
   app.use(problemErrorHandler((message, error) => logger.error({ err: error }, message)));

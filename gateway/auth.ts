@@ -12,8 +12,8 @@ export type ApiToken = ScopedToken;
  * timing. Tokens are never logged.
  */
 export function requireScope(tokens: readonly ApiToken[], needed: Scope): RequestHandler {
-  const known = tokens.map((entry) => ({ digest: digest(entry.token), scope: entry.scope }));
-  return (req, _res, next) => {
+  const known = tokens.map((entry) => ({ digest: digest(entry.token), scope: entry.scope, name: entry.name }));
+  return (req, res, next) => {
     const header = req.get('authorization');
     if (!header) {
       next(
@@ -25,7 +25,13 @@ export function requireScope(tokens: readonly ApiToken[], needed: Scope): Reques
     }
     const given = digest(/^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? '');
     let scope: Scope | undefined;
-    for (const entry of known) if (timingSafeEqual(given, entry.digest)) scope = entry.scope;
+    let name: string | undefined;
+    for (const entry of known) {
+      if (timingSafeEqual(given, entry.digest)) {
+        scope = entry.scope;
+        name = entry.name;
+      }
+    }
     if (!scope) {
       next(
         unauthorized(
@@ -44,6 +50,8 @@ export function requireScope(tokens: readonly ApiToken[], needed: Scope): Reques
       );
       return;
     }
+    // The actor of whatever this request changes (a train removal, later approvals and revisions).
+    res.locals['actor'] = name;
     next();
   };
 }

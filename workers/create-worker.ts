@@ -8,7 +8,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { actions as builtInActions, createActivities, type ActivityDeps, type AnyAction } from '../activities';
-import { acceptEvent, startRuns } from '../intake';
+import { acceptEvent, notifyRun, startRuns, watchTrainHolder } from '../intake';
 import type { DefinitionStore } from '../registry';
 import { createWorkerMetrics, metricsWorkerOptions, type WorkerMetrics } from './metrics';
 
@@ -65,6 +65,8 @@ export function workerActivityDeps(deps: WorkerDeps): ActivityDeps {
     emitEvent: (submission) => acceptEvent(intake, submission),
     findDefinitionsForEvent: (source, type) => deps.registry.findForEvent(source, type),
     startRuns: (input) => startRuns(intake, input),
+    watchTrainHolder: (input, activity) => watchTrainHolder(intake, input, activity),
+    notifyRun: (input) => notifyRun(intake, input),
     ...deps.activityOverrides,
   };
 }

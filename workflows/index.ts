@@ -4,8 +4,10 @@
  *
  * - `dispatchEvent`: one per accepted event; matches definitions and starts their runs.
  * - `interpret`: one per (definition revision, event); runs the steps.
+ * - `train`: one per busy concurrency group; lets its runs go one at a time.
  * - `dispatch`: the dispatcher of events accepted by earlier versions; kept until none is open.
  */
 export { dispatchEvent } from './dispatcher';
 export { interpret } from './interpreter';
 export { dispatch } from './legacy-dispatcher';
+export { train } from './train';

@@ -19,7 +19,7 @@ import { eventually } from '../support/http-receiver';
 import { uniqueName } from '../support/stack';
 
 /** A read-scoped token the suites give their harness (`gateway.extraTokens`), to prove writes need `write`. */
-export const READ_TOKEN: ApiToken = { token: 'bad-input-read-scope-token', scope: 'read' };
+export const READ_TOKEN: ApiToken = { token: 'bad-input-read-scope-token', scope: 'read', name: 'reader' };
 
 /** The registry's MongoDB collections (see `registry/definitions-store.ts`). */
 export const REGISTRY_COLLECTIONS = ['definitions', 'definition_revisions', 'definition_bindings', 'registry_locks'];

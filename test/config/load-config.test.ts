@@ -49,8 +49,8 @@ describe('config: loadConfig', () => {
     assert.equal(config.worker.metricsPort, 9100);
     assert.equal(config.worker.workspaceSweepMinutes, 15);
     assert.deepEqual(config.gateway.apiTokens, [
-      { scope: 'read', token: 'dashboard-token-0123' },
-      { scope: 'write', token: 'ci-token-0123456789' },
+      { scope: 'read', token: 'dashboard-token-0123', name: 'token-1' },
+      { scope: 'write', token: 'ci-token-0123456789', name: 'token-2' },
     ]);
     assert.equal(config.gateway.httpLogLevel, 'warn');
     assert.deepEqual(config.gateway.allowUnsigned, ['jenkins', 'gitlab']);

@@ -1,0 +1,126 @@
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { Router, type Response } from 'express';
+import { mapLimit } from '../common/map-limit';
+import {
+  GROUP_NAME,
+  TRAIN_HANDLERS,
+  trainWorkflowId,
+  type RemoveRequest,
+  type TrainDeparture,
+  type TrainState,
+} from '../common/train-types';
+import { TRAIN_WORKFLOW_TYPE } from '../intake';
+import { ProblemError } from './problem';
+import { routeParam } from './request-body';
+
+/** A train as the API shows it: the holder, and the queue with each run's position. */
+export interface TrainView {
+  readonly group: string;
+  readonly holder: TrainState['holder'] | null;
+  readonly queue: readonly (TrainState['queue'][number] & { readonly position: number })[];
+  readonly recent: TrainState['recent'];
+}
+
+/** How many trains are queried at once when listing them. */
+const PARALLEL_QUERIES = 16;
+
+/**
+ * The trains API: `GET /api/trains` (every busy group), `GET /api/trains/:group` and `DELETE
+ * /api/trains/:group/queue/:eventId` (take a waiting run out of the line; write scope). A train's state lives in its
+ * workflow, so these read it with a query and change it with an update; nothing is stored twice.
+ */
+export function trainsRouter(client: Client): Router {
+  const router = Router();
+
+  router.get('/trains', async (_req, res) => {
+    const ids: string[] = [];
+    for await (const execution of client.workflow.list({
+      query: `WorkflowType = '${TRAIN_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`,
+    })) {
+      ids.push(execution.workflowId);
+    }
+    const trains = await mapLimit(ids.sort(), PARALLEL_QUERIES, (workflowId) =>
+      queryTrain(client, workflowId).catch((error: unknown) => {
+        // A train that ended between the listing and the query is no longer busy.
+        if (error instanceof WorkflowNotFoundError) return undefined;
+        throw error;
+      }),
+    );
+    res.json({ items: trains.filter((train): train is TrainView => train !== undefined) });
+  });
+
+  router.get('/trains/:group', async (req, res) => {
+    const group = groupParam(routeParam(req, 'group'));
+    res.json(await runningTrain(client, group));
+  });
+
+  router.delete('/trains/:group/queue/:eventId', async (req, res) => {
+    const group = groupParam(routeParam(req, 'group'));
+    const eventId = routeParam(req, 'eventId');
+    await runningTrain(client, group);
+    const request: RemoveRequest = { eventId, by: actorOf(res) };
+    try {
+      const departure = await client.workflow
+        .getHandle(trainWorkflowId(group))
+        .executeUpdate<TrainDeparture, [RemoveRequest]>(TRAIN_HANDLERS.remove, { args: [request] });
+      res.json(departure);
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
+        throw new ProblemError(
+          404,
+          'Not Found',
+          `No run of event ${JSON.stringify(eventId.slice(0, 200))} waits in train ${group}; GET /api/trains/${encodeURIComponent(group)} lists the queue.`,
+        );
+      }
+      throw error;
+    }
+  });
+
+  return router;
+}
+
+/** The state of a running train, or a 404 problem that says the group is idle. */
+async function runningTrain(client: Client, group: string): Promise<TrainView> {
+  const handle = client.workflow.getHandle(trainWorkflowId(group));
+  const idle = new ProblemError(
+    404,
+    'Not Found',
+    `No run holds or waits in the concurrency group ${group}; GET /api/trains lists the busy groups.`,
+  );
+  try {
+    const { status } = await handle.describe();
+    if (status.name !== 'RUNNING') throw idle;
+    return await queryTrain(client, handle.workflowId);
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) throw idle;
+    throw error;
+  }
+}
+
+async function queryTrain(client: Client, workflowId: string): Promise<TrainView> {
+  const state = await client.workflow.getHandle(workflowId).query<TrainState>(TRAIN_HANDLERS.state);
+  return {
+    group: state.group,
+    holder: state.holder ?? null,
+    queue: state.queue.map((entry, index) => ({ ...entry, position: index + 1 })),
+    recent: state.recent,
+  };
+}
+
+function groupParam(group: string): string {
+  if (!GROUP_NAME.test(group)) {
+    throw new ProblemError(
+      404,
+      'Not Found',
+      'A concurrency group name is 1-100 letters, digits, ".", "_", ":", "/" or "-"; GET /api/trains lists the busy groups.',
+    );
+  }
+  return group;
+}
+
+/** Who is acting, as the authentication middleware recorded it. */
+function actorOf(res: Response): string {
+  const actor: unknown = res.locals['actor'];
+  return typeof actor === 'string' ? actor : 'api';
+}

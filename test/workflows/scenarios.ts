@@ -159,4 +159,59 @@ export const scenarios: readonly Scenario[] = [
     ],
     event: { source: 'ci', type: 'tests_finished', body: { passed: 3, total: 0 } },
   },
+  {
+    // Recorded before the meta-action table: each meta-action with rendered input, and both kinds of refused input.
+    name: 'meta-actions',
+    definitions: [
+      {
+        id: 'cut-candidate',
+        name: 'Cut a release candidate',
+        on: [{ source: 'ci', type: 'release_requested' }],
+        steps: [
+          { id: 'read', action: 'http.request', with: { url: 'RECEIVER/version' } },
+          {
+            id: 'remember',
+            action: 'flow.set',
+            with: { base: '${{ steps.read.output.body.fixVersion }}', bump: '${{ event.bump }}' },
+          },
+          { id: 'next', action: 'version.next', with: { version: '${{ vars.base }}', bump: '${{ vars.bump }}' } },
+          {
+            id: 'candidate',
+            action: 'version.next',
+            with: { version: '${{ steps.next.output.version }}', bump: 'prerelease', preid: '${{ event.preid }}' },
+          },
+          { id: 'soak', action: 'flow.sleep', with: { duration: '${{ event.soak }}' } },
+          {
+            id: 'announce',
+            action: 'http.request',
+            with: {
+              method: 'POST',
+              url: 'RECEIVER/announce',
+              json: {
+                version: '${{ steps.candidate.output.version }}',
+                after: '${{ steps.soak.output.duration }}',
+              },
+            },
+          },
+        ],
+      },
+      {
+        id: 'bad-version',
+        name: 'A version from the event that is not one',
+        on: [{ source: 'ci', type: 'release_requested' }],
+        steps: [{ id: 'next', action: 'version.next', with: { version: '${{ event.tag }}' } }],
+      },
+      {
+        id: 'too-long-soak',
+        name: 'A soak from the event longer than 90 days',
+        on: [{ source: 'ci', type: 'release_requested' }],
+        steps: [{ id: 'soak', action: 'flow.sleep', with: { duration: '${{ event.long }}' } }],
+      },
+    ],
+    event: {
+      source: 'ci',
+      type: 'release_requested',
+      body: { bump: 'minor', preid: 'beta', soak: '1s', tag: 'not-a-version', long: '100d' },
+    },
+  },
 ];

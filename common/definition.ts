@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_QUEUE, MAX_MAX_QUEUE } from './train-types';
 
 /** Definition ids: lowercase letters, digits and dashes; they appear in workflow ids and URLs. */
 export const DEFINITION_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
@@ -57,6 +58,16 @@ const step = z.strictObject({
   ...stepOptionsSchema.shape,
 });
 
+/**
+ * One run of a group at a time (a release train): `group` is a template over `event` and `run`, rendered when the
+ * event is dispatched; definitions may share a group. See docs/trains.md.
+ */
+export const concurrencySchema = z.strictObject({
+  group: z.string().min(1).max(500),
+  when_busy: z.enum(['queue', 'reject', 'replace']).default('queue'),
+  max_queue: z.int().min(1).max(MAX_MAX_QUEUE, `may be at most ${MAX_MAX_QUEUE}`).default(DEFAULT_MAX_QUEUE),
+});
+
 /** The definition format: an event binding plus an ordered list of configured actions. */
 export const definitionSchema = z.strictObject({
   id: z.string().regex(DEFINITION_ID, 'must be 1-64 lowercase letters, digits and dashes, such as start-release'),
@@ -64,6 +75,7 @@ export const definitionSchema = z.strictObject({
   description: z.string().max(5_000).optional(),
   enabled: z.boolean().default(true),
   on: z.array(binding).min(1, 'needs at least one binding').max(20),
+  concurrency: concurrencySchema.optional(),
   steps: z.array(step).min(1, 'needs at least one step').max(MAX_STEPS, `may have at most ${MAX_STEPS} steps`),
 });
 

@@ -8,6 +8,7 @@ import {
   findUnclosedTemplates,
   isStatic,
 } from '../common/expressions';
+import { GROUP_NAME } from '../common/train-types';
 import { findEventDataInGuardedInputs } from './event-data-flow';
 
 /** One validation error with the path of the offending field, such as `steps[2].with.url`. */
@@ -56,6 +57,9 @@ export function validateDefinition(raw: unknown, catalog: ReadonlyMap<string, An
         message: 'a binding condition runs before any step, so it cannot read steps',
       });
   });
+
+  const concurrency = isObject(record['concurrency']) ? record['concurrency'] : {};
+  if (typeof concurrency['group'] === 'string') errors.push(...checkGroupTemplate(engine, concurrency['group']));
 
   const steps = Array.isArray(record['steps']) ? (record['steps'] as unknown[]) : [];
   const positions = new Map<string, number>();
@@ -111,6 +115,34 @@ export function validateDefinition(raw: unknown, catalog: ReadonlyMap<string, An
 
   if (errors.length > 0 || !parsed.success) return { ok: false, errors: dedupe(errors) };
   return { ok: true, definition: parsed.data };
+}
+
+/**
+ * A concurrency group is rendered when the event is dispatched, before any step: its template may read `event` and
+ * `run` only. A static group must already be a usable name.
+ */
+function checkGroupTemplate(engine: ReturnType<typeof createExpressionEngine>, group: string): DefinitionError[] {
+  const path = 'concurrency.group';
+  const errors: DefinitionError[] = [];
+  for (const unclosed of findUnclosedTemplates(group, path))
+    errors.push({ path: unclosed, message: 'opens "${{" without a closing "}}"' });
+  const expressions = findTemplateExpressions(group, path);
+  for (const found of expressions) {
+    const check = engine.check(found.expression);
+    if (check.error) errors.push({ path, message: check.error });
+    const early = check.reads.find((read) => read.root === 'steps' || read.root === 'vars');
+    if (early)
+      errors.push({
+        path,
+        message: `the group is chosen when the event is dispatched, before any step, so it cannot read ${early.root}; use event and run`,
+      });
+  }
+  if (expressions.length === 0 && !GROUP_NAME.test(group))
+    errors.push({
+      path,
+      message: 'must be 1-100 letters, digits, ".", "_", ":", "/" or "-" (or a ${{ }} template that renders to that)',
+    });
+  return errors;
 }
 
 /**

@@ -121,4 +121,40 @@ describe('registry: definition validation', () => {
     assert.ok(errors.some((error) => error.path === 'steps' && /at most 200 steps/.test(error.message)));
     assert.ok(errors.some((error) => error.path === '(root)' && /stepz/.test(error.message)));
   });
+
+  it('accepts a concurrency group and applies its defaults', () => {
+    const result = validateDefinition({ ...valid(), concurrency: { group: 'release-${{ event.project }}' } }, catalog);
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
+    assert.deepEqual(result.definition.concurrency, {
+      group: 'release-${{ event.project }}',
+      when_busy: 'queue',
+      max_queue: 50,
+    });
+  });
+
+  it('rejects unusable concurrency settings, each with its path', () => {
+    const cases: [unknown, string, RegExp][] = [
+      [{ group: 'release', max_queue: 0 }, 'concurrency.max_queue', />=1|too small/i],
+      [{ group: 'release', max_queue: 5_000 }, 'concurrency.max_queue', /at most 1000/],
+      [{ group: 'release', when_busy: 'cancel' }, 'concurrency.when_busy', /queue|reject|replace/],
+      [{ group: 'release', queue: 3 }, 'concurrency', /queue/],
+      [{}, 'concurrency.group', /./],
+      [
+        { group: 'release ${{ steps.version.output }}' },
+        'concurrency.group',
+        /before any step, so it cannot read steps/,
+      ],
+      [{ group: 'release-${{ vars.x }}' }, 'concurrency.group', /cannot read vars/],
+      [{ group: 'release-${{ event.project' }, 'concurrency.group', /without a closing/],
+      [{ group: 'release-${{ event.( }}' }, 'concurrency.group', /./],
+      [{ group: 'release train' }, 'concurrency.group', /1-100 letters/],
+    ];
+    for (const [concurrency, path, message] of cases) {
+      const errors = errorsOf({ ...valid(), concurrency });
+      assert.ok(
+        errors.some((error) => error.path === path && message.test(error.message)),
+        `${JSON.stringify(concurrency)}: expected ${path} ${String(message)} in ${JSON.stringify(errors)}`,
+      );
+    }
+  });
 });

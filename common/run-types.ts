@@ -99,8 +99,11 @@ export interface DispatchResult {
   readonly skipped: readonly SkippedDefinition[];
 }
 
-/** Workflow type names, shared by the client side and the worker. */
-export const WORKFLOW_TYPES = { dispatch: 'dispatchEvent', interpret: 'interpret' } as const;
+/**
+ * Workflow type names, shared by the client side and the worker: each key is the name of the workflow function (start
+ * them with `startFlowWorkflow` in `intake/`, which checks their arguments).
+ */
+export const WORKFLOW_TYPES = { dispatchEvent: 'dispatchEvent', interpret: 'interpret' } as const;
 
 /** Workflow id of the dispatcher for an event. */
 export function dispatchWorkflowId(eventId: string): string {

@@ -1,7 +1,9 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowStartOptions } from '@temporalio/client';
 import { createHash, randomUUID } from 'node:crypto';
 import { flowSearchAttributes } from '../common/search-attributes';
-import { dispatchWorkflowId, WORKFLOW_TYPES, type Causation, type FlowEvent } from '../common/run-types';
+import { dispatchWorkflowId, type Causation, type FlowEvent } from '../common/run-types';
+import type { dispatchEvent } from '../workflows';
+import { startFlowWorkflow } from './workflow-starts';
 
 /** An event to accept. */
 export interface EventSubmission {
@@ -55,7 +57,7 @@ export function dispatchStartOptions(event: FlowEvent, taskQueue: string) {
   return {
     workflowId: dispatchWorkflowId(event.id),
     taskQueue,
-    args: [event] as [FlowEvent],
+    args: [event],
     workflowIdConflictPolicy: 'FAIL',
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
     staticSummary: `${event.source}/${event.type} event ${event.id}`,
@@ -64,7 +66,7 @@ export function dispatchStartOptions(event: FlowEvent, taskQueue: string) {
       { key: flowSearchAttributes.FlowEventType, value: event.type },
       { key: flowSearchAttributes.FlowEventId, value: event.id },
     ],
-  } satisfies WorkflowStartOptions;
+  } satisfies WorkflowStartOptions<typeof dispatchEvent>;
 }
 
 /**
@@ -86,7 +88,7 @@ export async function acceptEvent(deps: IntakeDeps, submission: EventSubmission)
   };
   try {
     await deps.client.connection.withDeadline(Date.now() + (deps.timeoutMs ?? 10_000), () =>
-      deps.client.workflow.start(WORKFLOW_TYPES.dispatch, dispatchStartOptions(event, deps.taskQueue)),
+      startFlowWorkflow(deps.client, 'dispatchEvent', dispatchStartOptions(event, deps.taskQueue)),
     );
     return { eventId, workflowId, duplicate: false };
   } catch (error) {

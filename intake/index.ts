@@ -6,5 +6,7 @@ export { acceptEvent, dispatchStartOptions, eventIdFor, TemporalUnavailableError
 export type { AcceptedEvent, EventSubmission, IntakeDeps } from './accept-event';
 export { startRuns } from './start-runs';
 export type { RunStarterDeps } from './start-runs';
+export { startFlowWorkflow } from './workflow-starts';
+export type { StartableWorkflows } from './workflow-starts';
 export { admitToTrain, notifyRun, TRAIN_WORKFLOW_TYPE, watchTrainHolder } from './trains';
 export type { ActivityControl, Admission, TrainDeps } from './trains';

@@ -4,11 +4,11 @@ import { runSearchAttributes } from '../common/search-attributes';
 import {
   dispatchWorkflowId,
   runSummary,
-  WORKFLOW_TYPES,
   type FlowEvent,
   type StartRunsInput,
   type StartRunsResult,
 } from '../common/run-types';
+import { startFlowWorkflow } from './workflow-starts';
 
 /** How many starts are in flight at once; enough to keep the server busy without flooding it. */
 const PARALLEL_STARTS = 64;
@@ -35,7 +35,7 @@ export async function startRuns(deps: RunStarterDeps, input: StartRunsInput): Pr
   const outcomes = await mapLimit(input.runs, PARALLEL_STARTS, async ({ workflowId, snapshot }) => {
     const { definition, revision } = snapshot;
     try {
-      await deps.client.workflow.start(WORKFLOW_TYPES.interpret, {
+      await startFlowWorkflow(deps.client, 'interpret', {
         workflowId,
         taskQueue: deps.taskQueue,
         args: [{ snapshot, event }],

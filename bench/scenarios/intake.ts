@@ -1,4 +1,4 @@
-import { dispatchStartOptions } from '../../intake';
+import { dispatchStartOptions, startFlowWorkflow } from '../../intake';
 import { dispatchWorkflowId, WORKFLOW_TYPES } from '../../common/run-types';
 import { progress, type BenchContext } from '../context';
 import { flowEvent } from '../definitions';
@@ -39,7 +39,7 @@ export const intake: Scenario = {
       },
       raw: async (key: string, index: number): Promise<void> => {
         const event = flowEvent(SOURCE, TYPE, { n: index }, `${SOURCE}-${key}`);
-        await ctx.client.workflow.start(WORKFLOW_TYPES.dispatch, {
+        await startFlowWorkflow(ctx.client, 'dispatchEvent', {
           taskQueue: ctx.flowTaskQueue,
           workflowId: dispatchWorkflowId(event.id),
           args: [event],
@@ -48,7 +48,7 @@ export const intake: Scenario = {
       // Not a goal's baseline: raw starts with exactly the gateway's start options, to split the gap in two.
       options: async (key: string, index: number): Promise<void> => {
         const event = flowEvent(SOURCE, TYPE, { n: index }, `${SOURCE}-${key}`);
-        await ctx.client.workflow.start(WORKFLOW_TYPES.dispatch, dispatchStartOptions(event, ctx.flowTaskQueue));
+        await startFlowWorkflow(ctx.client, 'dispatchEvent', dispatchStartOptions(event, ctx.flowTaskQueue));
       },
     };
     const phase = async (
@@ -203,7 +203,7 @@ export const intake: Scenario = {
 
 /** Waits until no dispatcher of an earlier phase is still running, so one phase's backlog does not slow the next. */
 async function drained(ctx: BenchContext): Promise<void> {
-  const query = `TaskQueue = "${ctx.flowTaskQueue}" AND WorkflowType = "${WORKFLOW_TYPES.dispatch}" AND ExecutionStatus = "Running"`;
+  const query = `TaskQueue = "${ctx.flowTaskQueue}" AND WorkflowType = "${WORKFLOW_TYPES.dispatchEvent}" AND ExecutionStatus = "Running"`;
   await waitUntil(
     'the intake dispatchers to finish',
     async () => (await ctx.client.workflow.count(query)).count === 0,

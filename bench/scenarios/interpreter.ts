@@ -1,5 +1,6 @@
 import type { WorkflowHandle } from '@temporalio/client';
-import { WORKFLOW_TYPES, type RunInput } from '../../common/run-types';
+import type { RunInput } from '../../common/run-types';
+import { startFlowWorkflow } from '../../intake';
 import { progress, type BenchContext } from '../context';
 import { flowEvent, noopDefinition, snapshotOf } from '../definitions';
 import { eventsPerStep, historyFacts, type HistoryFacts } from '../histories';
@@ -166,7 +167,7 @@ async function startSide(
 ): Promise<WorkflowHandle> {
   if (side === 'flow') {
     const input: RunInput = { snapshot, event: flowEvent('bench', 'steps', {}) };
-    return ctx.client.workflow.start(WORKFLOW_TYPES.interpret, {
+    return startFlowWorkflow(ctx.client, 'interpret', {
       taskQueue: ctx.flowTaskQueue,
       workflowId,
       args: [input],

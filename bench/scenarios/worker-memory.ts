@@ -1,4 +1,5 @@
-import { WORKFLOW_TYPES, type RunInput } from '../../common/run-types';
+import type { RunInput } from '../../common/run-types';
+import { startFlowWorkflow } from '../../intake';
 import { progress, type BenchContext } from '../context';
 import { flowEvent, snapshotOf } from '../definitions';
 import { historyFacts } from '../histories';
@@ -112,7 +113,7 @@ async function holdRuns(
     await mapLimit(ids, 32, async (workflowId) => {
       if (side === 'flow') {
         const input: RunInput = { snapshot, event: flowEvent('bench', 'sleep', {}) };
-        await ctx.client.workflow.start(WORKFLOW_TYPES.interpret, { taskQueue, workflowId, args: [input] });
+        await startFlowWorkflow(ctx.client, 'interpret', { taskQueue, workflowId, args: [input] });
       } else {
         await ctx.client.workflow.start('sleepThenReturn', { taskQueue, workflowId, args: ['1h'] });
       }

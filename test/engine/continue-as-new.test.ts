@@ -6,10 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { validateDefinition } from '../../registry';
 import { actionsById } from '../../activities';
-import type { RunInput, RunResult } from '../../common/run-types';
+import type { RunInput } from '../../common/run-types';
 import { toolsDir } from '../../config';
 import type { ManagedProcess } from '../../devstack/managed-process';
 import { findFreePort } from '../../devstack/ports';
+import { startFlowWorkflow } from '../../intake';
 import { silentProgress } from '../../devstack/progress';
 import { startTemporalDevServer, waitForTemporal } from '../../devstack/temporal-server';
 import { ensureTemporalCli } from '../../devstack/tools';
@@ -95,9 +96,10 @@ describe('engine: long runs continue as new', () => {
         },
       };
       const workflowId = uniqueName('long');
-      const result = (await worker.runUntil(
-        client.workflow.execute('interpret', { taskQueue, workflowId, args: [input] }),
-      )) as RunResult;
+      const result = await worker.runUntil(async () => {
+        const run = await startFlowWorkflow(client, 'interpret', { taskQueue, workflowId, args: [input] });
+        return run.result();
+      });
       assert.deepEqual(
         result.steps.map((step) => step.id),
         steps.map((step) => step.id),

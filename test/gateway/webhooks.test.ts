@@ -53,7 +53,7 @@ describe('gateway: native webhooks at /webhooks/:source', () => {
   async function dispatchers(): Promise<number> {
     let count = 0;
     for await (const _ of harness.client.workflow.list({
-      query: `TaskQueue = "${harness.taskQueue}" AND WorkflowType = "${WORKFLOW_TYPES.dispatch}"`,
+      query: `TaskQueue = "${harness.taskQueue}" AND WorkflowType = "${WORKFLOW_TYPES.dispatchEvent}"`,
     }))
       count++;
     return count;

@@ -22,7 +22,7 @@ describe('workflows: replay of recorded histories', () => {
   const read = (file: string): string => fs.readFileSync(path.join(dir, file), 'utf8');
 
   it('has recorded histories of every workflow type to replay', () => {
-    for (const type of [WORKFLOW_TYPES.dispatch, WORKFLOW_TYPES.interpret, LEGACY_DISPATCH]) {
+    for (const type of [WORKFLOW_TYPES.dispatchEvent, WORKFLOW_TYPES.interpret, LEGACY_DISPATCH]) {
       assert.ok(
         files.some((file) => file.includes(`.${type}.`)),
         `a ${type} history`,
@@ -31,7 +31,7 @@ describe('workflows: replay of recorded histories', () => {
   });
 
   it('has a dispatchEvent history whose registry lookup is a local activity, so that path replays', () => {
-    const dispatchers = files.filter((file) => file.includes(`.${WORKFLOW_TYPES.dispatch}.`)).map(read);
+    const dispatchers = files.filter((file) => file.includes(`.${WORKFLOW_TYPES.dispatchEvent}.`)).map(read);
     assert.ok(
       dispatchers.some(
         (text) =>
@@ -44,7 +44,7 @@ describe('workflows: replay of recorded histories', () => {
   });
 
   it('has a dispatchEvent history whose local lookup failed and a durable activity took over, so that path replays', () => {
-    const dispatchers = files.filter((file) => file.includes(`.${WORKFLOW_TYPES.dispatch}.`)).map(read);
+    const dispatchers = files.filter((file) => file.includes(`.${WORKFLOW_TYPES.dispatchEvent}.`)).map(read);
     assert.ok(
       dispatchers.some(
         (text) =>

@@ -1,29 +1,20 @@
 import { Router } from 'express';
-import { EVENT_NAME } from '../common/definition';
-import { createExpressionEngine } from '../common/expressions';
-import { decideMatch } from '../common/matching';
-import { runContext, runWorkflowId, type FlowEvent } from '../common/run-types';
+import { createExpressionEngine, type ExpressionEngine } from '../common/expressions';
+import { matchedRun, planRuns } from '../common/matching';
+import { runContext, type DefinitionSnapshot, type FlowEvent } from '../common/run-types';
 import { eventIdFor } from '../intake';
 import type { DefinitionStore } from '../registry';
-import { ProblemError } from './problem';
-import { jsonBody, requireJsonObject, routeParam } from './request-body';
+import { eventNameParam, jsonBody, requireJsonObject } from './request-body';
 
 /**
  * `POST /api/plan/:source/:type`: a dry run. Says which definitions an event with this body would start, which it
- * would not and why, and what the first step of each would receive. Uses the dispatcher's own matching code.
+ * would not and why (the dispatcher's own `planRuns`), and what the first step of each would receive.
  */
 export function planRouter(store: DefinitionStore): Router {
   const router = Router();
   router.post('/plan/:source/:type', jsonBody, async (req, res) => {
-    const source = routeParam(req, 'source');
-    const type = routeParam(req, 'type');
-    if (!EVENT_NAME.test(source) || !EVENT_NAME.test(type)) {
-      throw new ProblemError(
-        400,
-        'Bad Request',
-        'Event source and type must be 1-64 lowercase letters, digits, ".", "_" or "-".',
-      );
-    }
+    const source = eventNameParam(req, 'source');
+    const type = eventNameParam(req, 'type');
     const body = requireJsonObject(req);
     const idempotencyKey = req.get('idempotency-key');
     const eventId = idempotencyKey ? eventIdFor(source, idempotencyKey) : `${source}-<event id>`;
@@ -36,41 +27,29 @@ export function planRouter(store: DefinitionStore): Router {
       causation: { rootEventId: eventId, depth: 0 },
     };
     const engine = createExpressionEngine();
-    const snapshots = await store.findForEvent(source, type);
-    const matched = [];
-    const skipped = [];
-    for (const { definition, revision } of snapshots) {
-      const decision = decideMatch(engine, definition, revision, event);
-      if (!decision.matched) {
-        skipped.push({ definition: definition.id, revision, reason: decision.reason });
-        continue;
-      }
-      const first = definition.steps[0];
-      let firstStep: Record<string, unknown> | undefined;
-      if (first) {
-        const context = { event: body, steps: {}, vars: {}, run: runContext(event, definition.id, revision) };
-        try {
-          if (first.if !== undefined && !engine.evaluateCondition(first.if, context)) {
-            firstStep = { id: first.id, action: first.action, skipped: `if ${JSON.stringify(first.if)} is false` };
-          } else {
-            firstStep = { id: first.id, action: first.action, input: engine.render(first.with, context) };
-          }
-        } catch (error) {
-          firstStep = {
-            id: first.id,
-            action: first.action,
-            error: error instanceof Error ? error.message : String(error),
-          };
-        }
-      }
-      matched.push({
-        definition: definition.id,
-        revision,
-        workflowId: runWorkflowId(definition.id, eventId),
-        firstStep,
-      });
-    }
+    const { runs, skipped } = planRuns(event, await store.findForEvent(source, type), engine);
+    const matched = runs.map((run) => ({ ...matchedRun(run), firstStep: firstStep(engine, event, run.snapshot) }));
     res.json({ source, type, matched, skipped });
   });
   return router;
+}
+
+/** What the first step of a matched definition would do: its rendered input, why it is skipped, or its error. */
+function firstStep(
+  engine: ExpressionEngine,
+  event: FlowEvent,
+  { definition, revision }: DefinitionSnapshot,
+): Record<string, unknown> | undefined {
+  const first = definition.steps[0];
+  if (!first) return undefined;
+  const step = { id: first.id, action: first.action };
+  const context = { event: event.body, steps: {}, vars: {}, run: runContext(event, definition.id, revision) };
+  try {
+    if (first.if !== undefined && !engine.evaluateCondition(first.if, context)) {
+      return { ...step, skipped: `if ${JSON.stringify(first.if)} is false` };
+    }
+    return { ...step, input: engine.render(first.with, context) };
+  } catch (error) {
+    return { ...step, error: error instanceof Error ? error.message : String(error) };
+  }
 }

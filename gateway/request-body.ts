@@ -1,4 +1,5 @@
 import express, { type Request, type RequestHandler } from 'express';
+import { EVENT_NAME } from '../common/definition';
 import { depthExceeds, MAX_JSON_DEPTH } from '../common/json-depth';
 import { ProblemError } from './problem';
 
@@ -88,6 +89,19 @@ function checkObject(body: unknown): Record<string, unknown> {
 export function routeParam(req: Request, name: string): string {
   const value: unknown = req.params[name];
   return typeof value === 'string' ? value : '';
+}
+
+/** The event's `source` or `type` from the route, for every route that names an event; a 400 unless it is valid. */
+export function eventNameParam(req: Request, what: 'source' | 'type'): string {
+  const value = routeParam(req, what);
+  if (!EVENT_NAME.test(value)) {
+    throw new ProblemError(
+      400,
+      'Bad Request',
+      `The event ${what} ${JSON.stringify(value.slice(0, 64))} is not valid: use 1-64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit.`,
+    );
+  }
+  return value;
 }
 
 /**

@@ -1,15 +1,7 @@
 import { isCancellation, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { InternalActivities } from '../activities';
-import { decideMatch } from '../common/matching';
-import { createExpressionEngine } from '../common/expressions';
-import {
-  runWorkflowId,
-  type DefinitionSnapshot,
-  type DispatchResult,
-  type FlowEvent,
-  type PlannedRun,
-  type SkippedDefinition,
-} from '../common/run-types';
+import { dispatchResult, planRuns } from '../common/matching';
+import type { DefinitionSnapshot, DispatchResult, FlowEvent } from '../common/run-types';
 
 /** Retries of the durable activities: without a limit, backing off to every 30 s while MongoDB or the client is down. */
 const DURABLE_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
@@ -26,13 +18,13 @@ const DURABLE_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInt
  */
 export async function dispatchEvent(event: FlowEvent): Promise<DispatchResult> {
   const snapshots = await lookUpDefinitions(event);
-  const { runs, skipped } = planRuns(event, snapshots);
-  if (runs.length > 0) {
+  const plan = planRuns(event, snapshots);
+  if (plan.runs.length > 0) {
     // A thousand starts take seconds; the limit only bounds an attempt that hangs.
     const { startRuns } = proxyActivities<InternalActivities>({ startToCloseTimeout: '5m', retry: DURABLE_RETRY });
-    await startRuns({ event, runs });
+    await startRuns({ event, runs: plan.runs });
   }
-  return dispatchResult(event, runs, skipped);
+  return dispatchResult(event, plan);
 }
 
 async function lookUpDefinitions(event: FlowEvent): Promise<DefinitionSnapshot[]> {
@@ -47,40 +39,4 @@ async function lookUpDefinitions(event: FlowEvent): Promise<DefinitionSnapshot[]
     const durable = proxyActivities<InternalActivities>({ startToCloseTimeout: '30s', retry: DURABLE_RETRY });
     return await durable.findDefinitionsForEvent(event.source, event.type);
   }
-}
-
-/** Evaluates each snapshot's bindings against the event: the runs to start, and the definitions skipped with why. */
-export function planRuns(
-  event: FlowEvent,
-  snapshots: readonly DefinitionSnapshot[],
-): { runs: PlannedRun[]; skipped: SkippedDefinition[] } {
-  const engine = createExpressionEngine();
-  const skipped: SkippedDefinition[] = [];
-  const runs: PlannedRun[] = [];
-  for (const snapshot of snapshots) {
-    const { definition, revision } = snapshot;
-    const decision = decideMatch(engine, definition, revision, event);
-    if (decision.matched) runs.push({ workflowId: runWorkflowId(definition.id, event.id), snapshot });
-    else skipped.push({ definition: definition.id, revision, reason: decision.reason });
-  }
-  return { runs, skipped };
-}
-
-/** The dispatcher's result: the answer to "why didn't my workflow fire?". */
-export function dispatchResult(
-  event: FlowEvent,
-  runs: readonly PlannedRun[],
-  skipped: readonly SkippedDefinition[],
-): DispatchResult {
-  return {
-    eventId: event.id,
-    source: event.source,
-    type: event.type,
-    matched: runs.map(({ workflowId, snapshot }) => ({
-      definition: snapshot.definition.id,
-      revision: snapshot.revision,
-      workflowId,
-    })),
-    skipped,
-  };
 }

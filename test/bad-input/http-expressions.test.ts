@@ -267,14 +267,14 @@ const planProblems: PlanProblemCase[] = [
     source: 'Jira!',
     body: '{}',
     status: 400,
-    detail: /Event source and type must be 1-64 lowercase letters/,
+    detail: /event source "Jira!" is not valid: use 1-64 lowercase letters/,
   },
   {
     name: 'the type "__proto__"',
     path: (source) => `/api/plan/${source}/__proto__`,
     body: '{}',
     status: 400,
-    detail: /Event source and type must be 1-64 lowercase letters/,
+    detail: /event type "__proto__" is not valid: use 1-64 lowercase letters/,
   },
   { name: 'invalid JSON', body: '{"to": "Done",}', status: 400, detail: /not valid JSON: .*position 14/ },
   {

@@ -1,13 +1,25 @@
+import { defaultPayloadConverter } from '@temporalio/common';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { WORKFLOW_TYPES } from '../../common/run-types';
+import { dispatchResult, planRuns } from '../../common/matching';
+import {
+  WORKFLOW_TYPES,
+  type DefinitionSnapshot,
+  type DispatchResult,
+  type FlowEvent,
+  type StartRunsInput,
+} from '../../common/run-types';
 import { createWorkerMetrics, metricsWorkerOptions } from '../../workers/metrics';
 import { flowBundle } from '../support/harness';
 
 const dir = path.join(__dirname, 'histories');
+const EventType = temporal.api.enums.v1.EventType;
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+type Payloads = temporal.api.common.v1.IPayloads | null | undefined;
 /** The workflow type of dispatchers accepted before `dispatchEvent` (`workflows/legacy-dispatcher.ts`). */
 const LEGACY_DISPATCH = 'dispatch';
 
@@ -75,6 +87,23 @@ describe('workflows: replay of recorded histories', () => {
     );
   });
 
+  it("recomputes every recorded dispatcher's runs and result from its recorded event and lookup, legacy ones included", () => {
+    const dispatchers = files.filter((file) => /\.(dispatch|dispatchEvent)\.\d+\.json$/.test(file));
+    assert.ok(dispatchers.length > 0);
+    for (const file of dispatchers) {
+      const recorded = recordedDispatch(historyFromJSON(JSON.parse(read(file))).events ?? []);
+      const plan = planRuns(recorded.event, recorded.snapshots);
+      assert.deepEqual(dispatchResult(recorded.event, plan), recorded.result, `${file}: the result`);
+      if (recorded.startRuns) assert.deepEqual(recorded.startRuns, { event: recorded.event, runs: plan.runs }, file);
+      else
+        assert.deepEqual(
+          recorded.children,
+          plan.runs.map((run) => run.workflowId),
+          `${file}: the child runs`,
+        );
+    }
+  });
+
   for (const file of files) {
     it(`replays ${file} without nondeterminism`, async () => {
       const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
@@ -93,3 +122,41 @@ describe('workflows: replay of recorded histories', () => {
     });
   }
 });
+
+/** What a recorded dispatcher received, looked up, started and returned; activity inputs are not checked by replay. */
+function recordedDispatch(events: readonly HistoryEvent[]): {
+  event: FlowEvent;
+  snapshots: DefinitionSnapshot[];
+  result: DispatchResult;
+  startRuns?: StartRunsInput;
+  children: string[];
+} {
+  const decode = <T>(payloads: Payloads): T => defaultPayloadConverter.fromPayload<T>(payloads!.payloads![0]!);
+  const scheduled = new Map(events.map((event) => [String(event.eventId), event.activityTaskScheduledEventAttributes]));
+  let snapshots: DefinitionSnapshot[] | undefined;
+  let startRuns: StartRunsInput | undefined;
+  for (const event of events) {
+    const marker = event.markerRecordedEventAttributes;
+    const local = marker?.details?.['result'] ? decode<{ activity_type?: string }>(marker.details['data']) : undefined;
+    if (local?.activity_type === 'findDefinitionsForEvent') snapshots = decode(marker!.details!['result']);
+    const completed = event.activityTaskCompletedEventAttributes;
+    const type = scheduled.get(String(completed?.scheduledEventId))?.activityType?.name;
+    if (completed && type === 'findDefinitionsForEvent') snapshots = decode(completed.result);
+    const started = event.activityTaskScheduledEventAttributes;
+    if (started?.activityType?.name === 'startRuns') startRuns = decode(started.input);
+  }
+  const find = (type: temporal.api.enums.v1.EventType): HistoryEvent[] =>
+    events.filter((event) => event.eventType === type);
+  const [first] = find(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
+  const [last] = find(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
+  assert.ok(snapshots, 'a completed registry lookup');
+  return {
+    event: decode(first?.workflowExecutionStartedEventAttributes?.input),
+    snapshots,
+    result: decode(last?.workflowExecutionCompletedEventAttributes?.result),
+    ...(startRuns ? { startRuns } : {}),
+    children: find(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED).map(
+      (event) => event.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? '',
+    ),
+  };
+}

@@ -1,4 +1,6 @@
-import type { AnyAction } from './define-action';
+import { isMetaAction } from '../common/meta-actions';
+import { UnknownMetaActionError, type AnyAction } from './define-action';
+import { describeActions } from './describe-actions';
 import { buildRun } from './actions/build-run';
 import { deployHttpUpload } from './actions/deploy-http-upload';
 import { deployRsync } from './actions/deploy-rsync';
@@ -57,7 +59,36 @@ export const actions: readonly AnyAction[] = [
   deployHttpUpload,
 ];
 
-/** The actions by id. */
-export function actionsById(): ReadonlyMap<string, AnyAction> {
-  return new Map(actions.map((action) => [action.id, action]));
+checkMetaActions(actions);
+
+/** The actions by id, for the registry's validation and the catalog API; refuses meta-actions the interpreter lacks. */
+export function actionsById(list: readonly AnyAction[] = actions): ReadonlyMap<string, AnyAction> {
+  checkMetaActions(list);
+  return new Map(list.map((action) => [action.id, action]));
+}
+
+/**
+ * Throws {@link UnknownMetaActionError} when `list` declares a `kind: 'meta'` action that `META_ACTIONS` does not run:
+ * saving a step with it would succeed and every run of the step would fail.
+ */
+export function checkMetaActions(list: readonly AnyAction[]): void {
+  const unknown = list.filter((action) => action.kind === 'meta' && !isMetaAction(action.id)).map(({ id }) => id);
+  if (unknown.length > 0) throw new UnknownMetaActionError(unknown);
+}
+
+/** Where the input schemas of the meta-actions are generated for the interpreter (by `npm run docs`). */
+export const META_ACTION_INPUTS_FILE = 'common/meta-action-inputs.json';
+
+/**
+ * The input JSON Schema of each meta-action in `list`, by id: the same schema `GET /api/actions` shows, which the
+ * interpreter checks a step's rendered input against (common/input-schema.ts) without bundling zod.
+ */
+export function metaActionInputs(list: readonly AnyAction[] = actions): Record<string, unknown> {
+  const described = describeActions(list.filter((action) => action.kind === 'meta'));
+  return Object.fromEntries(
+    described.map(({ id, input }) => {
+      const { $schema: _dialect, ...schema } = input as Record<string, unknown>;
+      return [id, schema];
+    }),
+  );
 }

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { StepOptions } from '../common/definition';
+import { isMetaAction, type MetaActionId, type MetaActionInput } from '../common/meta-actions';
 import type { Causation } from '../common/run-types';
 import type { ActionDeps } from './deps';
 
@@ -75,9 +76,29 @@ export function defineAction<Input extends z.ZodType, Output extends z.ZodType>(
   return { ...action, kind: 'activity' };
 }
 
-/** Declares a meta-action that the interpreter evaluates itself. */
-export function defineMetaAction<Input extends z.ZodType, Output extends z.ZodType>(
-  action: Omit<ActionDefinition<Input, Output>, 'kind' | 'run'>,
+/**
+ * Declares a meta-action, which the interpreter runs itself through `META_ACTIONS` (common/meta-actions.ts). Only
+ * ids in that table are accepted, and the input schema's output must be what the table's entry runs on, so a
+ * declaration cannot validate on save and then fail at run time.
+ */
+export function defineMetaAction<
+  Id extends MetaActionId,
+  Input extends z.ZodType<MetaActionInput<Id>>,
+  Output extends z.ZodType,
+>(
+  action: Omit<ActionDefinition<Input, Output>, 'kind' | 'run' | 'id'> & { readonly id: Id },
 ): ActionDefinition<Input, Output> {
+  if (!isMetaAction(action.id)) throw new UnknownMetaActionError([action.id]);
   return { ...action, kind: 'meta' };
+}
+
+/** Actions declared as meta-actions that the interpreter has no entry for: they would pass save and fail at run time. */
+export class UnknownMetaActionError extends Error {
+  constructor(readonly ids: readonly string[]) {
+    super(
+      `${ids.join(', ')} ${ids.length === 1 ? 'is' : 'are'} declared kind "meta", but common/meta-actions.ts runs no such ` +
+        'meta-action; declare it with defineAction as an activity',
+    );
+    this.name = 'UnknownMetaActionError';
+  }
 }

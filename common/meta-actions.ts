@@ -1,10 +1,16 @@
 /**
- * Meta-actions: actions that only compute a value from their input, so the interpreter evaluates them inside the
- * workflow instead of scheduling an activity. They add no events to the run's history. Everything here is pure and
- * sandbox-safe; the catalog (`activities/actions/*`) declares their schemas and documentation.
+ * Meta-actions: actions the interpreter runs inside the workflow instead of scheduling an activity, so they add no
+ * activity events to the run's history. {@link META_ACTIONS} is the one table of them; the interpreter dispatches
+ * through it, and the catalog's `kind: 'meta'` declarations (`activities/actions/*`, `defineMetaAction`) must name
+ * exactly its ids. Everything here is pure and sandbox-safe: a meta-action reaches time only through its context.
+ *
+ * A step's input is checked against the action's own schema before it runs: `meta-action-inputs.json` is generated
+ * from the zod schemas of the declarations (`npm run docs`), and `input-schema.ts` checks it.
  */
+import { checkInput, inputSchema, type InputSchema } from './input-schema';
+import generatedInputs from './meta-action-inputs.json';
 
-/** A meta-action's input was invalid at run time (after expressions were rendered). */
+/** A meta-action's input was invalid at run time (after expressions were rendered), or could not be computed with. */
 export class MetaActionError extends Error {
   constructor(message: string) {
     super(message);
@@ -12,15 +18,64 @@ export class MetaActionError extends Error {
   }
 }
 
+/** What a meta-action may use besides its input, supplied by the interpreter. */
+export interface MetaContext {
+  /** Waits with a durable timer (one timer in the history): the only way a meta-action waits. */
+  readonly sleep: (ms: number) => Promise<void>;
+  /** The workflow's clock, which replays as it ran. */
+  readonly now: () => Date;
+  /** Says in the run's details what the step is doing, such as "sleeping 1h". */
+  readonly progress: (detail: string) => void;
+}
+
+/** What a meta-action gives back: the step's output, and the `vars` it sets. */
+export interface MetaOutcome {
+  readonly output: Readonly<Record<string, unknown>>;
+  readonly vars?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * One meta-action: runs on an input that already fits the action's schema. It returns synchronously unless it waits,
+ * and throws {@link MetaActionError} only before it waits.
+ */
+interface MetaAction<Input> {
+  run(input: Input, context: MetaContext): MetaOutcome | Promise<MetaOutcome>;
+}
+
+/** The bumps `version.next` understands; its zod schema is `z.enum(VERSION_BUMPS)`. */
+export const VERSION_BUMPS = ['major', 'minor', 'patch', 'prerelease'] as const;
+/** One of {@link VERSION_BUMPS}. */
+export type VersionBump = (typeof VERSION_BUMPS)[number];
+/** A prerelease id, such as rc or beta. */
+export const PRERELEASE_ID = /^[0-9A-Za-z-]+$/;
+
+/** Durations `flow.sleep` takes: a whole number and a unit, such as 90s, 30m, 4h or 2d. */
+export const SLEEP_DURATION = /^([1-9]\d{0,5})(s|m|h|d)$/;
+/** The longest sleep: runs that wait longer should wait for an event instead. */
+export const MAX_SLEEP_MS = 90 * 24 * 3600 * 1000;
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Milliseconds of a duration that matches {@link SLEEP_DURATION}; NaN for any other string. */
+export function sleepMillis(duration: string): number {
+  const match = SLEEP_DURATION.exec(duration);
+  return match ? Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS] : Number.NaN;
+}
+
+/**
+ * True when `duration` is longer than {@link MAX_SLEEP_MS}: what the schema of `flow.sleep` refines on save, and its
+ * run checks for a rendered duration (JSON Schema cannot say it).
+ */
+export function sleepTooLong(duration: string): boolean {
+  return sleepMillis(duration) > MAX_SLEEP_MS;
+}
+
 const SEMVER =
   /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?$/;
 
-/** The bumps `version.next` understands. */
-export type VersionBump = 'major' | 'minor' | 'patch' | 'prerelease';
-
 /**
  * The next semantic version after `version`. `prerelease` turns 1.2.3 into 1.2.4-rc.0 and 1.2.4-rc.0 into
- * 1.2.4-rc.1; the other bumps drop any prerelease (1.2.4-rc.1 → patch → 1.2.4).
+ * 1.2.4-rc.1; the other bumps drop any prerelease (1.2.4-rc.1 → patch → 1.2.4). `preid` must match
+ * {@link PRERELEASE_ID}, as the input schema of `version.next` makes sure.
  */
 export function nextVersion(version: string, bump: VersionBump, preid = 'rc'): string {
   const match = SEMVER.exec(version.trim());
@@ -40,8 +95,6 @@ export function nextVersion(version: string, bump: VersionBump, preid = 'rc'): s
       if (!pre) patch += 1;
       return `${major}.${minor}.${patch}`;
     case 'prerelease': {
-      if (!/^[0-9A-Za-z-]+$/.test(preid))
-        throw new MetaActionError(`prerelease id "${preid}" may hold only letters, digits and "-"`);
       if (!pre) return `${major}.${minor}.${patch + 1}-${preid}.0`;
       const parts = pre.split('.');
       const last = parts.at(-1) ?? '';
@@ -52,52 +105,65 @@ export function nextVersion(version: string, bump: VersionBump, preid = 'rc'): s
   }
 }
 
-/** Ids of the meta-actions the interpreter runs itself. */
-export const META_ACTIONS = ['flow.set', 'version.next'] as const;
-
-/** True for actions the interpreter evaluates without an activity. */
-export function isMetaAction(action: string): action is (typeof META_ACTIONS)[number] {
-  return (META_ACTIONS as readonly string[]).includes(action);
+/** What `version.next` runs on, its defaults filled in. */
+interface VersionNextInput {
+  readonly version: string;
+  readonly bump: VersionBump;
+  readonly preid: string;
 }
 
-/** Runs a meta-action on its rendered input; throws {@link MetaActionError} on invalid input. */
-export function runMetaAction(action: (typeof META_ACTIONS)[number], input: unknown): Record<string, unknown> {
-  const fields =
-    typeof input === 'object' && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
-  switch (action) {
-    case 'flow.set':
-      return fields;
-    case 'version.next': {
-      const { version, bump = 'patch', preid = 'rc' } = fields;
-      if (typeof version !== 'string')
-        throw new MetaActionError('version.next needs `version`, a string such as 1.4.2');
-      if (bump !== 'major' && bump !== 'minor' && bump !== 'patch' && bump !== 'prerelease') {
-        throw new MetaActionError('version.next `bump` must be major, minor, patch or prerelease');
-      }
-      if (typeof preid !== 'string') throw new MetaActionError('version.next `preid` must be a string');
-      const next = nextVersion(version, bump, preid);
-      return { previous: version.trim().replace(/^v/, ''), version: next };
-    }
+/** The meta-actions by id: the one list of them. */
+export const META_ACTIONS = {
+  'flow.set': {
+    run: (variables: Readonly<Record<string, unknown>>) => ({ output: variables, vars: variables }),
+  },
+  'flow.sleep': {
+    run: ({ duration }: { readonly duration: string }, { sleep, now, progress }: MetaContext) => {
+      if (sleepTooLong(duration)) throw new MetaActionError(`flow.sleep waits at most 90d; "${duration}" is longer`);
+      progress(`sleeping ${duration}`);
+      return sleep(sleepMillis(duration)).then(() => ({ output: { duration, woke_at: now().toISOString() } }));
+    },
+  },
+  'version.next': {
+    run: ({ version, bump, preid }: VersionNextInput) => ({
+      output: { previous: version.trim().replace(/^v/, ''), version: nextVersion(version, bump, preid) },
+    }),
+  },
+} as const satisfies Readonly<Record<string, MetaAction<never>>>;
+
+/** The id of a meta-action. */
+export type MetaActionId = keyof typeof META_ACTIONS;
+/** The input a meta-action runs on: what its zod schema's output must be, as `defineMetaAction` checks. */
+export type MetaActionInput<Id extends MetaActionId> = Parameters<(typeof META_ACTIONS)[Id]['run']>[0];
+
+/** True for the actions the interpreter runs itself. */
+export function isMetaAction(action: string): action is MetaActionId {
+  return Object.hasOwn(META_ACTIONS, action);
+}
+
+/** The input schema of a meta-action, as generated from its declaration; an error when missing or unsupported. */
+function inputSchemaOf(action: MetaActionId): InputSchema {
+  const generated: Readonly<Record<string, unknown>> = generatedInputs;
+  if (!Object.hasOwn(generated, action)) {
+    throw new Error(`common/meta-action-inputs.json has no schema for ${action}: run npm run docs`);
   }
+  return inputSchema(generated[action], `the input schema of ${action}`);
 }
-
-/** Durations `flow.sleep` takes: a whole number and a unit, such as 90s, 30m, 4h or 2d. */
-export const SLEEP_DURATION = /^([1-9]\d{0,5})(s|m|h|d)$/;
-/** The longest sleep: runs that wait longer should wait for an event instead. */
-export const MAX_SLEEP_MS = 90 * 24 * 3600 * 1000;
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /**
- * Milliseconds `flow.sleep` waits for its rendered input. The interpreter turns them into a durable Temporal timer:
- * the only meta-action that adds history events (one timer), because waiting is its purpose.
+ * Runs a meta-action on its rendered input. Throws {@link MetaActionError} synchronously when the input does not fit
+ * the action's schema or cannot be computed with, so the caller can tell a refused input from a wait that failed.
  */
-export function sleepMillis(input: unknown): { duration: string; ms: number } {
-  const duration = (input as { duration?: unknown } | null)?.duration;
-  const match = typeof duration === 'string' ? SLEEP_DURATION.exec(duration) : null;
-  if (typeof duration !== 'string' || !match) {
-    throw new MetaActionError('flow.sleep needs `duration`, a whole number and a unit: s, m, h or d (such as 30m)');
+export function runMetaAction(
+  action: MetaActionId,
+  input: unknown,
+  context: MetaContext,
+): MetaOutcome | Promise<MetaOutcome> {
+  const checked = checkInput(inputSchemaOf(action), input);
+  if (checked.issues.length > 0) {
+    const reasons = checked.issues.map(({ path, message }) => `${['with', ...path].join('.')} ${message}`);
+    throw new MetaActionError(`${action} input is invalid: ${reasons.join('; ')}`);
   }
-  const ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
-  if (ms > MAX_SLEEP_MS) throw new MetaActionError(`flow.sleep waits at most 90d; "${duration}" is longer`);
-  return { duration, ms };
+  const entry: MetaAction<never> = META_ACTIONS[action];
+  return entry.run(checked.value as never, context);
 }

@@ -14,7 +14,7 @@ import {
 import type { ActionActivity, StepMeta } from '../activities';
 import type { Step, StepOptions } from '../common/definition';
 import { createExpressionEngine, type ExpressionContext } from '../common/expressions';
-import { isMetaAction, runMetaAction, sleepMillis } from '../common/meta-actions';
+import { isMetaAction, runMetaAction, type MetaContext, type MetaOutcome } from '../common/meta-actions';
 import { runContext, type RunInput, type RunResult, type RunState, type StepResult } from '../common/run-types';
 import type { FlowSinks } from '../common/sinks';
 
@@ -29,8 +29,9 @@ export const STEP_DEFAULTS = {
 
 /**
  * The generic interpreter: runs one definition revision for one event, step by step. Each step is one activity whose
- * type is the action id; `flow.set` only updates `vars`. The definition snapshot arrives as input, so the run never
- * reads the registry and later edits never change it.
+ * type is the action id, except meta-actions (`META_ACTIONS`), which run here: `flow.set` only updates `vars`,
+ * `flow.sleep` sets a timer. The definition snapshot arrives as input, so the run never reads the registry and later
+ * edits never change it.
  */
 export async function interpret(input: RunInput): Promise<RunResult> {
   const { runs } = proxySinks<FlowSinks>();
@@ -84,14 +85,17 @@ async function runSteps(input: RunInput): Promise<RunResult> {
     let output: unknown;
     let vars = state.vars;
     const action = step.action;
-    if (action === 'flow.sleep') {
-      const { duration, ms } = evaluate(where, () => sleepMillis(rendered), 'InvalidActionInput');
-      setCurrentDetails(`Step ${index + 1}/${total}: ${label} (sleeping ${duration})`);
-      await sleep(ms);
-      output = { duration, woke_at: new Date().toISOString() };
-    } else if (isMetaAction(action)) {
-      output = evaluate(where, () => runMetaAction(action, rendered), 'InvalidActionInput');
-      if (step.action === 'flow.set') vars = { ...state.vars, ...(output as Record<string, unknown>) };
+    if (isMetaAction(action)) {
+      const metaContext: MetaContext = {
+        sleep,
+        now: () => new Date(),
+        progress: (detail) => setCurrentDetails(`Step ${index + 1}/${total}: ${label} (${detail})`),
+      };
+      // A refused input throws before the action waits; only an action that waits returns a promise.
+      const pending = evaluate(where, () => runMetaAction(action, rendered, metaContext), 'InvalidActionInput');
+      const outcome: MetaOutcome = pending instanceof Promise ? await pending : pending;
+      output = outcome.output;
+      if (outcome.vars) vars = { ...state.vars, ...outcome.vars };
     } else {
       const meta: StepMeta = {
         eventId: event.id,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineMetaAction } from '../define-action';
 
-/** Sets workflow variables for later steps; evaluated by the interpreter itself, so it costs no activity. */
+/** Sets workflow variables for later steps; run by the interpreter itself (common/meta-actions.ts), no activity. */
 export const flowSet = defineMetaAction({
   id: 'flow.set',
   description:

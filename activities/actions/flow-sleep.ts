@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { SLEEP_DURATION } from '../../common/meta-actions';
+import { SLEEP_DURATION, sleepTooLong } from '../../common/meta-actions';
 import { defineMetaAction } from '../define-action';
 
-/** Waits durably; the interpreter sets a Temporal timer, so the wait survives restarts of everything. */
+/** Waits durably; the interpreter sets a Temporal timer (common/meta-actions.ts), so the wait survives restarts. */
 export const flowSleep = defineMetaAction({
   id: 'flow.sleep',
   description:
@@ -10,7 +10,10 @@ export const flowSleep = defineMetaAction({
     'timer: no worker is busy meanwhile, and the wait survives restarts of the worker, the server and the database. ' +
     'Returns {duration, woke_at}. Use it for soak times between deploy stages or for a grace period before cleanup.',
   input: z.strictObject({
-    duration: z.string().regex(SLEEP_DURATION, 'must be a whole number and a unit: s, m, h or d (such as 30m)'),
+    duration: z
+      .string()
+      .regex(SLEEP_DURATION, 'must be a whole number and a unit: s, m, h or d (such as 30m)')
+      .refine((duration) => !sleepTooLong(duration), 'must be at most 90d'),
   }),
   output: z.object({ duration: z.string(), woke_at: z.string() }),
   examples: [

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PRERELEASE_ID, VERSION_BUMPS } from '../../common/meta-actions';
 import { defineMetaAction } from '../define-action';
 
 /** Computes the next semantic version; evaluated by the interpreter itself (see common/meta-actions.ts). */
@@ -9,12 +10,8 @@ export const versionNext = defineMetaAction({
     'Returns {previous, version}. Runs inside the workflow, so it costs no activity.',
   input: z.strictObject({
     version: z.string().min(1).max(100),
-    bump: z.enum(['major', 'minor', 'patch', 'prerelease']).default('patch'),
-    preid: z
-      .string()
-      .regex(/^[0-9A-Za-z-]+$/)
-      .max(20)
-      .default('rc'),
+    bump: z.enum(VERSION_BUMPS).default('patch'),
+    preid: z.string().regex(PRERELEASE_ID).max(20).default('rc'),
   }),
   output: z.object({ previous: z.string(), version: z.string() }),
   examples: [

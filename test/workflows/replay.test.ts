@@ -11,8 +11,10 @@ import {
   type DefinitionSnapshot,
   type DispatchResult,
   type FlowEvent,
+  type RunInput,
   type StartRunsInput,
 } from '../../common/run-types';
+import { META_ACTIONS } from '../../common/meta-actions';
 import { createWorkerMetrics, metricsWorkerOptions } from '../../workers/metrics';
 import { flowBundle } from '../support/harness';
 
@@ -87,6 +89,20 @@ describe('workflows: replay of recorded histories', () => {
     );
   });
 
+  it('has recorded runs through every meta-action, so dispatching through META_ACTIONS replays', () => {
+    const actionsRun = new Set(
+      files
+        .filter((file) => file.includes(`.${WORKFLOW_TYPES.interpret}.`))
+        .flatMap((file) => {
+          const [started] = historyFromJSON(JSON.parse(read(file))).events ?? [];
+          const input = decode<RunInput>(started?.workflowExecutionStartedEventAttributes?.input);
+          return input.snapshot.definition.steps.map((step) => step.action);
+        }),
+    );
+    for (const action of Object.keys(META_ACTIONS))
+      assert.ok(actionsRun.has(action), `a recorded run through ${action}`);
+  });
+
   it("recomputes every recorded dispatcher's runs and result from its recorded event and lookup, legacy ones included", () => {
     const dispatchers = files.filter((file) => /\.(dispatch|dispatchEvent)\.\d+\.json$/.test(file));
     assert.ok(dispatchers.length > 0);
@@ -123,6 +139,11 @@ describe('workflows: replay of recorded histories', () => {
   }
 });
 
+/** The first value in a recorded payload list. */
+function decode<T>(payloads: Payloads): T {
+  return defaultPayloadConverter.fromPayload<T>(payloads!.payloads![0]!);
+}
+
 /** What a recorded dispatcher received, looked up, started and returned; activity inputs are not checked by replay. */
 function recordedDispatch(events: readonly HistoryEvent[]): {
   event: FlowEvent;
@@ -131,7 +152,6 @@ function recordedDispatch(events: readonly HistoryEvent[]): {
   startRuns?: StartRunsInput;
   children: string[];
 } {
-  const decode = <T>(payloads: Payloads): T => defaultPayloadConverter.fromPayload<T>(payloads!.payloads![0]!);
   const scheduled = new Map(events.map((event) => [String(event.eventId), event.activityTaskScheduledEventAttributes]));
   let snapshots: DefinitionSnapshot[] | undefined;
   let startRuns: StartRunsInput | undefined;

@@ -8,12 +8,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 import type { DefinitionSnapshot, StartRunsInput, StartRunsResult } from '../common/run-types';
 import type { DequeuedNotice } from '../common/train-types';
-import { actions } from './catalog';
+import { actions, checkMetaActions } from './catalog';
 import type { AnyAction, StepMeta } from './define-action';
 import type { ActionDeps, RegistryDeps } from './deps';
 import { SecretScrubber } from './secrets';
 
-export { actions, actionsById } from './catalog';
+export { actions, actionsById, checkMetaActions, META_ACTION_INPUTS_FILE, metaActionInputs } from './catalog';
 export { defineAction, defineMetaAction } from './define-action';
 export { describeActions, renderActionDocs } from './describe-actions';
 export type { ActionDescription } from './describe-actions';
@@ -50,6 +50,7 @@ export function createActivities(
   deps: ActivityDeps,
   actionList: readonly AnyAction[] = actions,
 ): Record<string, (...args: never[]) => Promise<unknown>> {
+  checkMetaActions(actionList);
   const byAction: Record<string, ActionActivity> = {};
   for (const action of actionList) {
     if (action.kind === 'activity') byAction[action.id] = actionActivity(action, deps);

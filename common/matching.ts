@@ -14,8 +14,13 @@ import {
   type FlowEvent,
   type MatchedRun,
   type PlannedRun,
+  type PlannedTrain,
+  type RejectedRun,
   type SkippedDefinition,
+  type StartRunsResult,
+  type TrainAdmission,
 } from './run-types';
+import { GROUP_NAME } from './train-types';
 
 /** Whether a definition runs for an event, and if not, why. */
 export type MatchDecision =
@@ -70,18 +75,77 @@ export function planRuns(
   for (const snapshot of snapshots) {
     const { definition, revision } = snapshot;
     const decision = decideMatch(engine, definition, revision, event);
-    if (decision.matched) runs.push({ workflowId: runWorkflowId(definition.id, event.id), snapshot });
-    else skipped.push({ definition: definition.id, revision, reason: decision.reason });
+    if (!decision.matched) {
+      skipped.push({ definition: definition.id, revision, reason: decision.reason });
+      continue;
+    }
+    const workflowId = runWorkflowId(definition.id, event.id);
+    if (definition.concurrency === undefined) {
+      runs.push({ workflowId, snapshot });
+      continue;
+    }
+    const group = renderGroup(engine, definition, revision, event);
+    if (group.error !== undefined) skipped.push({ definition: definition.id, revision, reason: group.error });
+    else runs.push({ workflowId, snapshot, train: group.train });
   }
   return { runs, skipped };
 }
 
-/** How a planned run is reported: its definition, revision and workflow id. */
-export function matchedRun({ workflowId, snapshot }: PlannedRun): MatchedRun {
-  return { definition: snapshot.definition.id, revision: snapshot.revision, workflowId };
+/**
+ * Renders a definition's concurrency group for an event. A template that fails, or renders to something that cannot
+ * name a train, skips the definition with the reason, so a bad group never reaches (or blocks) a train.
+ */
+function renderGroup(
+  engine: ExpressionEngine,
+  definition: Definition,
+  revision: number,
+  event: FlowEvent,
+): { readonly train: PlannedTrain; readonly error?: undefined } | { readonly error: string } {
+  const concurrency = definition.concurrency!;
+  const context = { event: event.body, steps: {}, vars: {}, run: runContext(event, definition.id, revision) };
+  let rendered: unknown;
+  try {
+    rendered = engine.render(concurrency.group, context);
+  } catch (error) {
+    return {
+      error: `concurrency.group could not be rendered: ${error instanceof Error ? error.message : String(error)}`,
+    };
+  }
+  if (typeof rendered !== 'string' || !GROUP_NAME.test(rendered)) {
+    return {
+      error: `concurrency.group rendered ${JSON.stringify(rendered)?.slice(0, 120) ?? 'nothing'}, which cannot name a group (1-100 letters, digits, ".", "_", ":", "/" or "-")`,
+    };
+  }
+  return { train: { group: rendered, whenBusy: concurrency.when_busy, maxQueue: concurrency.max_queue } };
 }
 
-/** The dispatcher's result for a plan: the answer to "why didn't my workflow fire?". */
-export function dispatchResult(event: FlowEvent, { runs, skipped }: RunPlan): DispatchResult {
-  return { eventId: event.id, source: event.source, type: event.type, matched: runs.map(matchedRun), skipped };
+/** How a planned run is reported: its definition, revision and workflow id (and its train's answer). */
+export function matchedRun({ workflowId, snapshot }: PlannedRun, train?: TrainAdmission): MatchedRun {
+  return { definition: snapshot.definition.id, revision: snapshot.revision, workflowId, ...(train ? { train } : {}) };
+}
+
+/**
+ * The dispatcher's result for a plan: the answer to "why didn't my workflow fire?". With the trains' answers (from
+ * `startRuns`), a run its train refused is listed as rejected, not matched, and a matched run says where it entered.
+ */
+export function dispatchResult(
+  event: FlowEvent,
+  { runs, skipped }: RunPlan,
+  started?: StartRunsResult,
+): DispatchResult {
+  const matched: MatchedRun[] = [];
+  const rejected: RejectedRun[] = [];
+  for (const run of runs) {
+    const answer = started?.trains?.[run.workflowId];
+    if (answer !== undefined && 'reason' in answer) rejected.push(answer);
+    else matched.push(matchedRun(run, answer));
+  }
+  return {
+    eventId: event.id,
+    source: event.source,
+    type: event.type,
+    matched,
+    skipped,
+    ...(rejected.length > 0 ? { rejected } : {}),
+  };
 }

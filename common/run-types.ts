@@ -1,4 +1,5 @@
 import type { Definition, StepOptions } from './definition';
+import type { DequeuedNotice, RunTrain, WhenBusy } from './train-types';
 
 /** Where an event came from when another run emitted it; bounds event loops. */
 export interface Causation {
@@ -47,6 +48,8 @@ export interface RunInput {
   readonly snapshot: DefinitionSnapshot;
   readonly event: FlowEvent;
   readonly resume?: RunState;
+  /** The train the run waits for before its first step, when its definition declares `concurrency`. */
+  readonly train?: RunTrain;
 }
 
 /** Result of the interpreter workflow. */
@@ -56,6 +59,8 @@ export interface RunResult {
   readonly eventId: string;
   readonly steps: readonly StepResult[];
   readonly vars: Readonly<Record<string, unknown>>;
+  /** Set when the run left its train's queue without running a step: superseded or removed, and by whom. */
+  readonly dequeued?: DequeuedNotice;
 }
 
 /** A definition the dispatcher started a run for. */
@@ -63,12 +68,46 @@ export interface MatchedRun {
   readonly definition: string;
   readonly revision: number;
   readonly workflowId: string;
+  /** When the definition declares `concurrency`: the run's group and whether it holds the train or waits. */
+  readonly train?: TrainAdmission;
+}
+
+/** Where a run entered its train. */
+export interface TrainAdmission {
+  readonly group: string;
+  readonly outcome: 'holding' | 'queued';
+  /** Its place in the line (1 = next); 0 when it holds the train. */
+  readonly position: number;
+  /** The run holding the train, when it is another one. */
+  readonly holder?: string;
+  /** With `when_busy: replace`: the waiting run this one replaced (that run ends as superseded). */
+  readonly superseded?: string;
+}
+
+/** A matched definition whose train refused the run: busy with `when_busy: reject`, or a full queue. */
+export interface RejectedRun {
+  readonly definition: string;
+  readonly revision: number;
+  readonly workflowId: string;
+  readonly group: string;
+  readonly reason: string;
+  /** The run holding the train. */
+  readonly holder?: string;
+}
+
+/** A matched run's concurrency group, rendered when the event is dispatched. */
+export interface PlannedTrain {
+  readonly group: string;
+  readonly whenBusy: WhenBusy;
+  readonly maxQueue: number;
 }
 
 /** A run the dispatcher matched, before it is started. */
 export interface PlannedRun {
   readonly workflowId: string;
   readonly snapshot: DefinitionSnapshot;
+  /** Present when the definition declares `concurrency`: the run enters this group's train before it starts. */
+  readonly train?: PlannedTrain;
 }
 
 /** What the dispatcher asks the `startRuns` activity to start: one run per matched definition, for one event. */
@@ -81,6 +120,8 @@ export interface StartRunsInput {
 export interface StartRunsResult {
   readonly started: number;
   readonly alreadyStarted: number;
+  /** What each run's train answered, by run workflow id; absent when no run has a group. */
+  readonly trains?: Readonly<Record<string, TrainAdmission | RejectedRun>>;
 }
 
 /** A definition bound to the event that did not run, and why. */
@@ -97,6 +138,8 @@ export interface DispatchResult {
   readonly type: string;
   readonly matched: readonly MatchedRun[];
   readonly skipped: readonly SkippedDefinition[];
+  /** Matched definitions whose train refused the run; absent when none was refused. */
+  readonly rejected?: readonly RejectedRun[];
 }
 
 /**

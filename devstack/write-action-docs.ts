@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { actions, renderActionDocs } from '../activities';
-import { META_ACTION_INPUTS_FILE, metaActionInputs } from '../activities/catalog';
+import { META_ACTION_INPUTS_FILE, metaActionInputs } from '../activities';
 import { projectRoot } from '../config';
 
 /**

@@ -19,12 +19,11 @@ const DURABLE_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInt
 export async function dispatchEvent(event: FlowEvent): Promise<DispatchResult> {
   const snapshots = await lookUpDefinitions(event);
   const plan = planRuns(event, snapshots);
-  if (plan.runs.length > 0) {
-    // A thousand starts take seconds; the limit only bounds an attempt that hangs.
-    const { startRuns } = proxyActivities<InternalActivities>({ startToCloseTimeout: '5m', retry: DURABLE_RETRY });
-    await startRuns({ event, runs: plan.runs });
-  }
-  return dispatchResult(event, plan);
+  if (plan.runs.length === 0) return dispatchResult(event, plan);
+  // A thousand starts take seconds; the limit only bounds an attempt that hangs.
+  const { startRuns } = proxyActivities<InternalActivities>({ startToCloseTimeout: '5m', retry: DURABLE_RETRY });
+  // Runs with a concurrency group enter their train first; the answers say which started, waits or was refused.
+  return dispatchResult(event, plan, await startRuns({ event, runs: plan.runs }));
 }
 
 async function lookUpDefinitions(event: FlowEvent): Promise<DefinitionSnapshot[]> {

@@ -17,6 +17,8 @@ import { createExpressionEngine, type ExpressionContext } from '../common/expres
 import { isMetaAction, runMetaAction, type MetaContext, type MetaOutcome } from '../common/meta-actions';
 import { runContext, type RunInput, type RunResult, type RunState, type StepResult } from '../common/run-types';
 import type { FlowSinks } from '../common/sinks';
+import type { DequeuedNotice } from '../common/train-types';
+import { awaitTrainGrant } from './train-gate';
 
 /** Marks runs in which an expression result of NaN or an infinity is an error rather than `null`. */
 const REFUSE_NON_FINITE_PATCH = 'refuse-non-finite-results';
@@ -36,6 +38,11 @@ export const STEP_DEFAULTS = {
 export async function interpret(input: RunInput): Promise<RunResult> {
   const { runs } = proxySinks<FlowSinks>();
   const definitionId = input.snapshot.definition.id;
+  if (input.train !== undefined && input.resume === undefined) {
+    // A run of a concurrency group waits for its train before its first step, and may leave the line unrun.
+    const dequeued = await awaitTrainGrant(input.train);
+    if (dequeued) return dequeuedResult(input, dequeued);
+  }
   if (input.resume === undefined) runs.started(definitionId);
   try {
     const result = await runSteps(input);
@@ -47,6 +54,13 @@ export async function interpret(input: RunInput): Promise<RunResult> {
     if (error instanceof TemporalFailure) runs.failed(definitionId, failureType(error));
     throw error;
   }
+}
+
+/** The result of a run that left its train's queue without running a step. */
+function dequeuedResult(input: RunInput, dequeued: DequeuedNotice): RunResult {
+  const { definition, revision } = input.snapshot;
+  setCurrentDetails(`Left the line of train ${dequeued.group} without running: ${dequeued.reason} by ${dequeued.by}`);
+  return { definition: definition.id, revision, eventId: input.event.id, steps: [], vars: {}, dequeued };
 }
 
 function failureType(error: TemporalFailure): string {

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { actions, defineMetaAction, type AnyAction } from '../../activities';
-import { actionsById, META_ACTION_INPUTS_FILE, metaActionInputs } from '../../activities/catalog';
+import { actionsById, META_ACTION_INPUTS_FILE, metaActionInputs } from '../../activities';
 import { UnknownMetaActionError } from '../../activities/define-action';
 import { checkInput, inputSchema, UnsupportedSchemaError } from '../../common/input-schema';
 import {

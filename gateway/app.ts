@@ -97,7 +97,7 @@ export function createApp(deps: GatewayDeps): Express {
     catalogRouter(deps.catalog),
     definitionsRouter(deps.store, deps.catalog),
     planRouter(deps.store),
-    trainsRouter(deps.intake.client),
+    trainsRouter(deps.intake),
   );
 
   app.use(notFound);

@@ -28,12 +28,14 @@ const PARALLEL_QUERIES = 16;
 /**
  * The trains API: `GET /api/trains` (every busy group), `GET /api/trains/:group` and `DELETE
  * /api/trains/:group/queue/:eventId` (take a waiting run out of the line; write scope). A train's state lives in its
- * workflow, so these read it with a query and change it with an update; nothing is stored twice.
+ * workflow, so these read it with a query and change it with an update; nothing is stored twice. The client is read
+ * per request, so building the app touches no Temporal connection.
  */
-export function trainsRouter(client: Client): Router {
+export function trainsRouter(temporal: { readonly client: Client }): Router {
   const router = Router();
 
   router.get('/trains', async (_req, res) => {
+    const { client } = temporal;
     const ids: string[] = [];
     for await (const execution of client.workflow.list({
       query: `WorkflowType = '${TRAIN_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`,
@@ -51,11 +53,13 @@ export function trainsRouter(client: Client): Router {
   });
 
   router.get('/trains/:group', async (req, res) => {
+    const { client } = temporal;
     const group = groupParam(routeParam(req, 'group'));
     res.json(await runningTrain(client, group));
   });
 
   router.delete('/trains/:group/queue/:eventId', async (req, res) => {
+    const { client } = temporal;
     const group = groupParam(routeParam(req, 'group'));
     const eventId = routeParam(req, 'eventId');
     await runningTrain(client, group);

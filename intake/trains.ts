@@ -88,7 +88,7 @@ export async function watchTrainHolder(
   activity: ActivityControl,
 ): Promise<{ status?: string }> {
   const handle = deps.client.workflow.getHandle(input.workflowId);
-  const beat = setInterval(() => activity.heartbeat(), 5_000);
+  const beat = setInterval(() => activity.heartbeat(), 2_000);
   try {
     const deadline = Date.now() + RUN_START_GRACE_MS;
     for (;;) {

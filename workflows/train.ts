@@ -55,7 +55,7 @@ export async function train(input: TrainInput): Promise<void> {
   const { watchTrainHolder } = proxyActivities<InternalActivities>({
     // The holder may run for days; the heartbeat, not this bound, notices a lost worker.
     startToCloseTimeout: '3650d',
-    heartbeatTimeout: '30s',
+    heartbeatTimeout: '10s',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
   });
   const { notifyRun } = proxyActivities<InternalActivities>({

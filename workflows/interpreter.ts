@@ -158,8 +158,18 @@ function activityOptions(step: Step, defaults: StepOptions | undefined): Activit
   return {
     startToCloseTimeout: timeout,
     ...(heartbeat ? { heartbeatTimeout: heartbeat } : {}),
-    retry: { ...STEP_DEFAULTS.retry, ...defaults?.retry, ...step.retry },
+    retry: unlimitedWhenZero({ ...STEP_DEFAULTS.retry, ...defaults?.retry, ...step.retry }),
   };
+}
+
+/**
+ * `maximumAttempts: 0` means "retry without limit" in definitions (as in Temporal's API), but the TypeScript SDK
+ * refuses 0 and wants the field left out, so it is dropped here. Such a step used to fail its workflow task forever.
+ */
+function unlimitedWhenZero<Retry extends { maximumAttempts?: number }>(retry: Retry): Retry {
+  if (retry.maximumAttempts !== 0) return retry;
+  const { maximumAttempts: _unlimited, ...rest } = retry;
+  return rest as Retry;
 }
 
 /** Expression and meta-action input errors are the definition's fault, not the world's: no retry. */

@@ -8,6 +8,7 @@ import { emailSend } from './actions/email-send';
 import { flowEmitEvent } from './actions/flow-emit-event';
 import { flowSet } from './actions/flow-set';
 import { flowSleep } from './actions/flow-sleep';
+import { flowWaitForEvent } from './actions/flow-wait-for-event';
 import { gitBumpVersion } from './actions/git-bump-version';
 import { gitChangelog } from './actions/git-changelog';
 import { gitCheckout } from './actions/git-checkout';
@@ -34,6 +35,7 @@ import { versionNext } from './actions/version-next';
 export const actions: readonly AnyAction[] = [
   flowSet,
   flowSleep,
+  flowWaitForEvent,
   flowEmitEvent,
   httpRequest,
   versionNext,

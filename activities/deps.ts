@@ -1,3 +1,10 @@
+import type {
+  DeliverToWaitsInput,
+  LookBackInput,
+  LookedBackEvent,
+  RegisteredWait,
+  WaitRegistration,
+} from '../common/event-waits';
 import type { DefinitionSnapshot, StartRunsInput, StartRunsResult } from '../common/run-types';
 import type { DequeuedNotice } from '../common/train-types';
 import type { AcceptedEvent, ActivityControl, EventSubmission } from '../intake';
@@ -23,4 +30,18 @@ export interface RegistryDeps {
   ) => Promise<{ status?: string }>;
   /** Tells a waiting run it left its train's queue (`notifyRun` from `intake`). */
   readonly notifyRun: (input: { workflowId: string } & DequeuedNotice) => Promise<void>;
+  /** The live waits keyed by an event's fields (`WaitStore.findForEvent` in `registry`). */
+  readonly findWaitsForEvent: (
+    source: string,
+    type: string,
+    body: Readonly<Record<string, unknown>>,
+  ) => Promise<RegisteredWait[]>;
+  /** Registers a wait (`WaitStore.register`). */
+  readonly registerWait: (wait: WaitRegistration) => Promise<void>;
+  /** Removes a wait that ended (`WaitStore.unregister`). */
+  readonly unregisterWait: (wait: WaitRegistration) => Promise<void>;
+  /** Signals an event to matched waits (`deliverToWaits` from `intake`). */
+  readonly deliverToWaits: (input: DeliverToWaitsInput) => Promise<{ closed: string[] }>;
+  /** Looks for a matching event that came before the wait registered (`lookBackForEvent` from `intake`). */
+  readonly lookBackForEvent: (input: LookBackInput) => Promise<LookedBackEvent | undefined>;
 }

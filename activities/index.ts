@@ -6,7 +6,14 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
-import type { DefinitionSnapshot, StartRunsInput, StartRunsResult } from '../common/run-types';
+import type {
+  DeliverToWaitsInput,
+  EventLookup,
+  LookBackInput,
+  LookedBackEvent,
+  WaitRegistration,
+} from '../common/event-waits';
+import type { DefinitionSnapshot, FlowEvent, StartRunsInput, StartRunsResult } from '../common/run-types';
 import type { DequeuedNotice } from '../common/train-types';
 import { actions, checkMetaActions } from './catalog';
 import type { AnyAction, StepMeta } from './define-action';
@@ -40,6 +47,16 @@ export interface InternalActivities {
   watchTrainHolder(input: { workflowId: string; group: string }): Promise<{ status?: string }>;
   /** Tells a waiting run that it left its train's queue without running. */
   notifyRun(input: { workflowId: string } & DequeuedNotice): Promise<void>;
+  /** The dispatcher's lookup since `deliver-to-waits`: the definitions bound to the event and the waits its fields key. */
+  lookUpEvent(event: FlowEvent): Promise<EventLookup>;
+  /** Signals an event to the waits the dispatcher matched; reports the runs that had closed. */
+  deliverToWaits(input: DeliverToWaitsInput): Promise<{ closed: string[] }>;
+  /** Registers a step's wait where the dispatchers of matching events find it (idempotent). */
+  registerWait(input: WaitRegistration): Promise<void>;
+  /** Removes a wait that ended. */
+  unregisterWait(input: WaitRegistration): Promise<void>;
+  /** Finds the oldest matching event whose dispatcher started since the run did (see `intake/event-waits.ts`). */
+  lookBackForEvent(input: LookBackInput): Promise<LookedBackEvent | undefined>;
 }
 
 /**
@@ -66,6 +83,17 @@ export function createActivities(
       });
     },
     notifyRun: (input) => deps.notifyRun(input),
+    lookUpEvent: async (event) => {
+      const [definitions, waits] = await Promise.all([
+        deps.findDefinitionsForEvent(event.source, event.type),
+        deps.findWaitsForEvent(event.source, event.type, event.body),
+      ]);
+      return { definitions, waits };
+    },
+    deliverToWaits: (input) => deps.deliverToWaits(input),
+    registerWait: (input) => deps.registerWait(input),
+    unregisterWait: (input) => deps.unregisterWait(input),
+    lookBackForEvent: (input) => deps.lookBackForEvent(input),
   };
   return { ...byAction, ...internal };
 }

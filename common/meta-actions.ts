@@ -7,6 +7,7 @@
  * A step's input is checked against the action's own schema before it runs: `meta-action-inputs.json` is generated
  * from the zod schemas of the declarations (`npm run docs`), and `input-schema.ts` checks it.
  */
+import { describeWhere, WAIT_TIMED_OUT, whereProblem, type WaitedEvent, type WhereValue } from './event-waits';
 import { checkInput, inputSchema, type InputSchema } from './input-schema';
 import generatedInputs from './meta-action-inputs.json';
 
@@ -18,6 +19,30 @@ export class MetaActionError extends Error {
   }
 }
 
+/**
+ * A meta-action failed while it waited, with a fixed failure type (such as a wait that timed out); the interpreter
+ * fails the run with it, naming the step, and never retries.
+ */
+export class MetaActionFailure extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MetaActionFailure';
+  }
+}
+
+/** What `flow.wait_for_event` asks the interpreter to wait for. */
+export interface EventWait {
+  readonly source: string;
+  readonly type: string;
+  readonly where: Readonly<Record<string, WhereValue>>;
+  readonly if?: string;
+  /** When to stop waiting. */
+  readonly until: Date;
+}
+
 /** What a meta-action may use besides its input, supplied by the interpreter. */
 export interface MetaContext {
   /** Waits with a durable timer (one timer in the history): the only way a meta-action waits. */
@@ -26,6 +51,11 @@ export interface MetaContext {
   readonly now: () => Date;
   /** Says in the run's details what the step is doing, such as "sleeping 1h". */
   readonly progress: (detail: string) => void;
+  /**
+   * Registers the wait, looks back for a matching event that came since the run started, and waits for one with a
+   * signal and a timer: resolves with the event, or with nothing at `until`.
+   */
+  readonly awaitEvent: (wait: EventWait) => Promise<WaitedEvent | undefined>;
 }
 
 /** What a meta-action gives back: the step's output, and the `vars` it sets. */
@@ -112,6 +142,53 @@ interface VersionNextInput {
   readonly preid: string;
 }
 
+/** What `flow.wait_for_event` does when no event came in time. */
+export const ON_TIMEOUT = ['fail', 'continue'] as const;
+/** How long a wait lasts when its step does not say. */
+export const DEFAULT_WAIT_TIMEOUT = '24h';
+
+/** What `flow.wait_for_event` runs on, its defaults filled in. */
+interface WaitForEventInput {
+  readonly source: string;
+  readonly type: string;
+  readonly where: Readonly<Record<string, unknown>>;
+  readonly if?: string | undefined;
+  readonly timeout: string;
+  readonly on_timeout: (typeof ON_TIMEOUT)[number];
+}
+
+/**
+ * Parks the run until a matching event arrives or the timeout passes. The output is the event (`timed_out: false`,
+ * `id`, `source`, `type`, `body`), or `{timed_out: true}` with `on_timeout: continue`; with `fail`, the run fails
+ * with {@link WAIT_TIMED_OUT}.
+ */
+function waitForEvent(input: WaitForEventInput, { awaitEvent, now, progress }: MetaContext): Promise<MetaOutcome> {
+  const problem = whereProblem(input.where);
+  if (problem !== undefined) throw new MetaActionError(`flow.wait_for_event input is invalid: with.where ${problem}`);
+  if (sleepTooLong(input.timeout))
+    throw new MetaActionError(`flow.wait_for_event waits at most 90d; timeout "${input.timeout}" is longer`);
+  const where = input.where as Readonly<Record<string, WhereValue>>;
+  const until = new Date(now().getTime() + sleepMillis(input.timeout));
+  const what = `${input.source}/${input.type}${Object.keys(where).length > 0 ? ` (where ${describeWhere(where)})` : ''}`;
+  progress(`Waiting for ${what} until ${until.toISOString()}`);
+  const wait: EventWait = {
+    source: input.source,
+    type: input.type,
+    where,
+    until,
+    ...(input.if === undefined ? {} : { if: input.if }),
+  };
+  return awaitEvent(wait).then((event) => {
+    if (event)
+      return { output: { timed_out: false, id: event.id, source: event.source, type: event.type, body: event.body } };
+    if (input.on_timeout === 'continue') return { output: { timed_out: true } };
+    throw new MetaActionFailure(
+      WAIT_TIMED_OUT,
+      `no ${what} event came within ${input.timeout} (until ${until.toISOString()}); on_timeout: continue would go on`,
+    );
+  });
+}
+
 /** The meta-actions by id: the one list of them. */
 export const META_ACTIONS = {
   'flow.set': {
@@ -124,6 +201,7 @@ export const META_ACTIONS = {
       return sleep(sleepMillis(duration)).then(() => ({ output: { duration, woke_at: now().toISOString() } }));
     },
   },
+  'flow.wait_for_event': { run: waitForEvent },
   'version.next': {
     run: ({ version, bump, preid }: VersionNextInput) => ({
       output: { previous: version.trim().replace(/^v/, ''), version: nextVersion(version, bump, preid) },

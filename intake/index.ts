@@ -10,3 +10,5 @@ export { startFlowWorkflow } from './workflow-starts';
 export type { StartableWorkflows } from './workflow-starts';
 export { admitToTrain, notifyRun, TRAIN_WORKFLOW_TYPE, watchTrainHolder } from './trains';
 export type { ActivityControl, Admission, TrainDeps } from './trains';
+export { deliverToWaits, LOOK_BACK_LIMIT, lookBackForEvent } from './event-waits';
+export type { EventWaitDeps } from './event-waits';

@@ -12,7 +12,8 @@ import { findTemplateExpressions, type ExpressionEngine, type ExpressionRead } f
  * - an expression that reads `event` (or `run.eventId`, which holds the sender's idempotency key) carries event data;
  * - `flow.set` passes it on per variable: `vars.x` carries what the expressions of its value carried;
  * - any other step passes it on as a whole: `steps.<id>.output` carries whatever any expression of its `with`
- *   carried, since the action may copy any input into its output (or fetch data from a place an input chose).
+ *   carried, since the action may copy any input into its output (or fetch data from a place an input chose);
+ * - a `flow.wait_for_event` step's output is a later event, so it carries event data whatever its inputs.
  *
  * The analysis over-approximates: a variable set twice keeps the data of both values (either step may be skipped),
  * reading `vars` or `steps` with a computed key reads all of them, and an expression that only tests event data
@@ -98,6 +99,7 @@ export function findEventDataInGuardedInputs(
       if (action?.id === 'flow.set' && fields.size > 0) addAll(carried, `vars.${key}`, fields);
     }
     const id = typeof step['id'] === 'string' ? step['id'] : undefined;
+    if (action?.id === 'flow.wait_for_event' && id !== undefined) stepFields.add(`the event steps.${id} waited for`);
     if (id !== undefined && stepFields.size > 0) addAll(carried, `steps.${id}.output`, stepFields);
   });
   return errors;

@@ -5,6 +5,7 @@
  */
 export { MongoHandle, openMongo, pingMongo } from './mongo';
 export { DefinitionStore, DefinitionDeletedError } from './definitions-store';
+export { WaitStore } from './waits-store';
 export type { DefinitionStoreOptions, DefinitionSummary, SaveResult, StoredDefinition } from './definitions-store';
 export { validateDefinition, formatPath } from './validate-definition';
 export type { DefinitionError, ValidationResult } from './validate-definition';

@@ -8,6 +8,7 @@ import {
   findUnclosedTemplates,
   isStatic,
 } from '../common/expressions';
+import { MAX_WHERE_FIELDS, WHERE_PATH } from '../common/event-waits';
 import { GROUP_NAME } from '../common/train-types';
 import { findEventDataInGuardedInputs } from './event-data-flow';
 
@@ -108,6 +109,7 @@ export function validateDefinition(raw: unknown, catalog: ReadonlyMap<string, An
       });
       return;
     }
+    if (action.id === WAIT_FOR_EVENT) errors.push(...checkWait(engine, withValue, `${at}.with`));
     errors.push(...validateStaticInput(action.input, withValue, `${at}.with`));
     errors.push(...findSecrets(withValue, `${at}.with`));
   });
@@ -141,6 +143,57 @@ function checkGroupTemplate(engine: ReturnType<typeof createExpressionEngine>, g
     errors.push({
       path,
       message: 'must be 1-100 letters, digits, ".", "_", ":", "/" or "-" (or a ${{ }} template that renders to that)',
+    });
+  return errors;
+}
+
+/** The meta-action whose `if` is evaluated against a later event, not rendered. */
+const WAIT_FOR_EVENT = 'flow.wait_for_event';
+
+/**
+ * A wait's `where` names fields of the incoming event, whatever its values (which may be templates over this run);
+ * its `if` is CEL over the incoming event alone, evaluated when an event arrives, so it is not a template and reads
+ * only `event`.
+ */
+function checkWait(
+  engine: ReturnType<typeof createExpressionEngine>,
+  withValue: Record<string, unknown>,
+  at: string,
+): DefinitionError[] {
+  const errors: DefinitionError[] = [];
+  const where = withValue['where'];
+  if (isObject(where)) {
+    const paths = Object.keys(where);
+    if (paths.length > MAX_WHERE_FIELDS)
+      errors.push({ path: `${at}.where`, message: `compares ${paths.length} fields; at most ${MAX_WHERE_FIELDS}` });
+    for (const path of paths)
+      if (!WHERE_PATH.test(path))
+        errors.push({
+          path: formatPath(`${at}.where`, [path]),
+          message: 'must be a field path of the incoming event, such as parameters.RELEASE_TICKET',
+        });
+  }
+  const condition = withValue['if'];
+  if (typeof condition !== 'string') return errors;
+  const path = `${at}.if`;
+  if (condition.includes('${{')) {
+    return [
+      ...errors,
+      {
+        path,
+        message:
+          'is CEL over the incoming event, evaluated when it arrives, not a template: write it plain, such as ' +
+          'event.status == "SUCCESS", and compare this run\'s values in where',
+      },
+    ];
+  }
+  const check = engine.check(condition);
+  if (check.error) errors.push({ path, message: check.error });
+  const other = check.reads.find((read) => read.root !== 'event');
+  if (other)
+    errors.push({
+      path,
+      message: `sees only the incoming event (event), not ${other.root}; compare this run's values in where`,
     });
   return errors;
 }

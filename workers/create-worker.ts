@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import {
   bundleWorkflowCode,
   type BundleOptions,
@@ -8,8 +9,8 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { actions as builtInActions, createActivities, type ActivityDeps, type AnyAction } from '../activities';
-import { acceptEvent, notifyRun, startRuns, watchTrainHolder } from '../intake';
-import type { DefinitionStore } from '../registry';
+import { acceptEvent, deliverToWaits, lookBackForEvent, notifyRun, startRuns, watchTrainHolder } from '../intake';
+import type { DefinitionStore, WaitStore } from '../registry';
 import { createWorkerMetrics, metricsWorkerOptions, type WorkerMetrics } from './metrics';
 
 /**
@@ -24,6 +25,11 @@ export interface WorkerDeps {
   readonly client: Client;
   /** Where the dispatcher looks up an event's definitions. */
   readonly registry: Pick<DefinitionStore, 'findForEvent'>;
+  /**
+   * Where `flow.wait_for_event` registers its waits and the dispatcher finds them. Without it (workers that run no
+   * waits, such as the bench's), a wait step fails with `WaitsUnavailable` and dispatchers deliver to no wait.
+   */
+  readonly waits?: Pick<WaitStore, 'findForEvent' | 'register' | 'unregister'>;
   /** The worker's environment: the only place actions read credentials and peer URLs from. */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The actions this worker registers; by default every built-in action. */
@@ -67,8 +73,20 @@ export function workerActivityDeps(deps: WorkerDeps): ActivityDeps {
     startRuns: (input) => startRuns(intake, input),
     watchTrainHolder: (input, activity) => watchTrainHolder(intake, input, activity),
     notifyRun: (input) => notifyRun(intake, input),
+    findWaitsForEvent: (source, type, body) => deps.waits?.findForEvent(source, type, body) ?? Promise.resolve([]),
+    registerWait: (wait) => (deps.waits ? deps.waits.register(wait) : Promise.reject(waitsUnavailable())),
+    unregisterWait: (wait) => deps.waits?.unregister(wait) ?? Promise.resolve(),
+    deliverToWaits: (input) => deliverToWaits(intake, input),
+    lookBackForEvent: (input) => lookBackForEvent(intake, input),
     ...deps.activityOverrides,
   };
+}
+
+function waitsUnavailable(): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(
+    'this worker was created without a wait store (WorkerDeps.waits), so it cannot register flow.wait_for_event',
+    'WaitsUnavailable',
+  );
 }
 
 /** Creates a worker that runs Flow's workflows and every given action (by default the built-in ones) as activities. */

@@ -6,7 +6,7 @@ import { actionsById } from '../activities';
 import { sweepWorkspace, workspaceDir } from '../activities/git';
 import { loadConfig } from '../config';
 import { workerEnvironmentProblems } from '../activities/worker-environment';
-import { DefinitionStore, openMongo } from '../registry';
+import { DefinitionStore, openMongo, WaitStore } from '../registry';
 import { createWorker } from './create-worker';
 import { createWorkerMetrics, serveMetrics } from './metrics';
 import { ensureSearchAttributes } from './search-attributes';
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     taskQueue,
     client,
     registry: store,
+    waits: new WaitStore(mongo, store),
     env: process.env,
   });
   const sweepMinutes = config.worker.workspaceSweepMinutes;

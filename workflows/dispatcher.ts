@@ -1,23 +1,55 @@
-import { isCancellation, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { isCancellation, patched, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { InternalActivities } from '../activities';
+import { planWaits, type EventDispatchResult, type EventLookup } from '../common/event-waits';
+import { createExpressionEngine } from '../common/expressions';
 import { dispatchResult, planRuns } from '../common/matching';
-import type { DefinitionSnapshot, DispatchResult, FlowEvent } from '../common/run-types';
+import type { DefinitionSnapshot, FlowEvent } from '../common/run-types';
 
 /** Retries of the durable activities: without a limit, backing off to every 30 s while MongoDB or the client is down. */
 const DURABLE_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 
 /**
+ * Marks dispatchers that also deliver their event to waiting runs (`flow.wait_for_event`): their lookup is
+ * `lookUpEvent` (definitions and waits in one local activity). Dispatchers recorded before it replay the lookup of
+ * definitions alone.
+ */
+export const DELIVER_TO_WAITS_PATCH = 'deliver-to-waits';
+
+/**
  * One dispatcher per accepted event (workflow type `dispatchEvent`): finds the definitions bound to it, evaluates
- * their conditions, and starts one interpreter run per match. The runs are independent workflows, so they outlive the
- * dispatcher.
+ * their conditions, and starts one interpreter run per match; and it finds the runs waiting for an event like this
+ * one, by key, evaluates their conditions and signals each match. The runs are independent workflows, so they
+ * outlive the dispatcher.
  *
  * The registry lookup runs as a local activity first: inside the dispatcher's first workflow task, with no activity
  * task to schedule. A dispatcher that matches nothing is then one workflow task. If the quick lookup fails (MongoDB
  * is down or slow), a durable activity takes over and retries without limit, so an event accepted during an outage
  * runs once MongoDB is back, and a long outage does not grow the history.
  */
-export async function dispatchEvent(event: FlowEvent): Promise<DispatchResult> {
-  const snapshots = await lookUpDefinitions(event);
+export async function dispatchEvent(event: FlowEvent): Promise<EventDispatchResult> {
+  if (!patched(DELIVER_TO_WAITS_PATCH)) return startMatchedRuns(event, await lookUpDefinitions(event));
+  const { definitions, waits } = await lookUpEvent(event);
+  const engine = createExpressionEngine();
+  const plan = planRuns(event, definitions, engine);
+  const woken = planWaits(engine, event.body, waits);
+  const durable = proxyActivities<InternalActivities>({ startToCloseTimeout: '5m', retry: DURABLE_RETRY });
+  const [started] = await Promise.all([
+    plan.runs.length > 0 ? durable.startRuns({ event, runs: plan.runs }) : undefined,
+    woken.delivered.length > 0
+      ? durable.deliverToWaits({
+          event: { id: event.id, source: event.source, type: event.type, body: event.body },
+          // The server's start time, which visibility shows too: runs take only events dispatched after they started.
+          dispatchedAt: workflowInfo().startTime.toISOString(),
+          targets: woken.delivered,
+        })
+      : undefined,
+  ]);
+  const result = dispatchResult(event, plan, started);
+  return waits.length > 0 ? { ...result, waits: woken } : result;
+}
+
+/** Dispatchers recorded before `deliver-to-waits`: definitions only. */
+async function startMatchedRuns(event: FlowEvent, snapshots: DefinitionSnapshot[]): Promise<EventDispatchResult> {
   const plan = planRuns(event, snapshots);
   if (plan.runs.length === 0) return dispatchResult(event, plan);
   // A thousand starts take seconds; the limit only bounds an attempt that hangs.
@@ -37,5 +69,20 @@ async function lookUpDefinitions(event: FlowEvent): Promise<DefinitionSnapshot[]
     if (isCancellation(error)) throw error;
     const durable = proxyActivities<InternalActivities>({ startToCloseTimeout: '30s', retry: DURABLE_RETRY });
     return await durable.findDefinitionsForEvent(event.source, event.type);
+  }
+}
+
+/** The same lookup with the waits keyed by the event's fields: one local activity, a durable one if it fails. */
+async function lookUpEvent(event: FlowEvent): Promise<EventLookup> {
+  const quick = proxyLocalActivities<InternalActivities>({
+    startToCloseTimeout: '5s',
+    retry: { initialInterval: '500ms', maximumAttempts: 2 },
+  });
+  try {
+    return await quick.lookUpEvent(event);
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    const durable = proxyActivities<InternalActivities>({ startToCloseTimeout: '30s', retry: DURABLE_RETRY });
+    return await durable.lookUpEvent(event);
   }
 }

@@ -14,11 +14,21 @@ import {
 import type { ActionActivity, StepMeta } from '../activities';
 import type { Step, StepOptions } from '../common/definition';
 import { createExpressionEngine, type ExpressionContext } from '../common/expressions';
-import { isMetaAction, runMetaAction, type MetaContext, type MetaOutcome } from '../common/meta-actions';
+import {
+  isMetaAction,
+  MetaActionFailure,
+  runMetaAction,
+  type MetaContext,
+  type MetaOutcome,
+} from '../common/meta-actions';
 import { runContext, type RunInput, type RunResult, type RunState, type StepResult } from '../common/run-types';
 import type { FlowSinks } from '../common/sinks';
 import type { DequeuedNotice } from '../common/train-types';
+import { listenForEvents } from './event-wait';
 import { awaitTrainGrant } from './train-gate';
+
+/** The meta-action whose steps take events; their outputs name the events they took. */
+const WAIT_FOR_EVENT = 'flow.wait_for_event';
 
 /** Marks runs in which an expression result of NaN or an infinity is an error rather than `null`. */
 const REFUSE_NON_FINITE_PATCH = 'refuse-non-finite-results';
@@ -73,6 +83,8 @@ async function runSteps(input: RunInput): Promise<RunResult> {
   // Runs that rendered NaN or an infinity (as null) before results JSON cannot hold became errors replay as they ran.
   const engine = createExpressionEngine({ refuseNonFinite: () => patched(REFUSE_NON_FINITE_PATCH) });
   const actions = proxyActivities<Record<string, ActionActivity>>({ startToCloseTimeout: STEP_DEFAULTS.timeout });
+  // Before any await: a delivery for a wait step is kept from the moment the run (or its continuation) starts.
+  const waits = listenForEvents(engine);
   const total = definition.steps.length;
   let state: RunState = input.resume ?? { nextStep: 0, steps: {}, vars: {}, results: [] };
 
@@ -104,10 +116,16 @@ async function runSteps(input: RunInput): Promise<RunResult> {
         sleep,
         now: () => new Date(),
         progress: (detail) => setCurrentDetails(`Step ${index + 1}/${total}: ${label} (${detail})`),
+        awaitEvent: (wait) => waits.awaitEvent(step.id, wait, takenEvents(definition.steps, state)),
       };
       // A refused input throws before the action waits; only an action that waits returns a promise.
       const pending = evaluate(where, () => runMetaAction(action, rendered, metaContext), 'InvalidActionInput');
-      const outcome: MetaOutcome = pending instanceof Promise ? await pending : pending;
+      let outcome: MetaOutcome;
+      try {
+        outcome = pending instanceof Promise ? await pending : pending;
+      } catch (error) {
+        throw metaFailure(where, error);
+      }
       output = outcome.output;
       if (outcome.vars) vars = { ...state.vars, ...outcome.vars };
     } else {
@@ -134,6 +152,20 @@ async function runSteps(input: RunInput): Promise<RunResult> {
   }
   setCurrentDetails(`Completed all ${total} steps`);
   return { definition: definition.id, revision, eventId: event.id, steps: state.results, vars: state.vars };
+}
+
+/** Ids of the events earlier wait steps of the run took: each event wakes a run once. */
+function takenEvents(steps: readonly Step[], state: RunState): string[] {
+  return steps
+    .filter((step) => step.action === WAIT_FOR_EVENT)
+    .map((step) => (state.steps[step.id]?.output as { id?: unknown } | undefined)?.id)
+    .filter((id): id is string => typeof id === 'string');
+}
+
+/** A meta-action that failed while it waited (a wait that timed out) fails the run with its type, naming the step. */
+function metaFailure(where: string, error: unknown): unknown {
+  if (!(error instanceof MetaActionFailure)) return error;
+  return ApplicationFailure.create({ type: error.type, message: `${where}: ${error.message}`, nonRetryable: true });
 }
 
 function advance(

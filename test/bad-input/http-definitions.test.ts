@@ -449,6 +449,110 @@ const cases: DefinitionCase[] = [
     detail: /steps\[0\]\.with\.url: must be an http:\/\/ or https:\/\/ URL/,
   },
 
+  // Steps that wait for a later event (flow.wait_for_event).
+  {
+    name: 'a wait without source',
+    body: (id) => withStep(id, { action: 'flow.wait_for_event', with: { type: 'build_finished' } }),
+    status: 422,
+    detail: /steps\[0\]\.with\.source: /,
+    errors: [{ path: 'steps[0].with.source', message: /expected string, received undefined|required/ }],
+  },
+  {
+    name: 'a wait with a timeout over 90 days',
+    body: (id) =>
+      withStep(id, {
+        action: 'flow.wait_for_event',
+        with: { source: 'jenkins', type: 'build_finished', timeout: '91d' },
+      }),
+    status: 422,
+    detail: /steps\[0\]\.with\.timeout: must be at most 90d/,
+    errors: [{ path: 'steps[0].with.timeout', message: /^must be at most 90d$/ }],
+  },
+  {
+    name: 'a wait whose if reads this run instead of the incoming event',
+    body: (id) =>
+      withStep(id, {
+        action: 'flow.wait_for_event',
+        with: { source: 'jenkins', type: 'build_finished', if: 'event.status == vars.wanted' },
+      }),
+    status: 422,
+    detail: /steps\[0\]\.with\.if: /,
+    errors: [{ path: 'steps[0].with.if', message: /sees only the incoming event \(event\), not vars/ }],
+  },
+  {
+    name: 'a wait whose if is a template',
+    body: (id) =>
+      withStep(id, {
+        action: 'flow.wait_for_event',
+        with: { source: 'jenkins', type: 'build_finished', if: '${{ event.ok }}' },
+      }),
+    status: 422,
+    detail: /steps\[0\]\.with\.if: /,
+    errors: [
+      {
+        path: 'steps[0].with.if',
+        message: /is CEL over the incoming event, evaluated when it arrives, not a template/,
+      },
+    ],
+  },
+  {
+    name: 'a wait whose if does not parse',
+    body: (id) =>
+      withStep(id, {
+        action: 'flow.wait_for_event',
+        with: { source: 'jenkins', type: 'build_finished', if: 'event. ==' },
+      }),
+    status: 422,
+    detail: /steps\[0\]\.with\.if: /,
+    errors: [{ path: 'steps[0].with.if', message: /cannot parse/ }],
+  },
+  {
+    name: 'a wait on a field path that is not one, and on too many fields, with templated values',
+    body: (id) =>
+      withStep(id, {
+        action: 'flow.wait_for_event',
+        with: {
+          source: 'jenkins',
+          type: 'build_finished',
+          where: Object.fromEntries([
+            ['job name', '${{ event.job }}'],
+            ...Array.from({ length: 10 }, (_, index) => [`f${index}`, '${{ event.x }}']),
+          ]),
+        },
+      }),
+    status: 422,
+    detail: /steps\[0\]\.with\.where: /,
+    errors: [
+      { path: 'steps[0].with.where', message: /compares 11 fields; at most 10/ },
+      { path: 'steps[0].with.where["job name"]', message: /must be a field path of the incoming event/ },
+    ],
+  },
+  {
+    name: 'a wait comparing a field with a list',
+    body: (id) =>
+      withStep(id, {
+        action: 'flow.wait_for_event',
+        with: { source: 'jenkins', type: 'build_finished', where: { job: ['a', 'b'] } },
+      }),
+    status: 422,
+    detail: /steps\[0\]\.with\.where: /,
+    errors: [{ path: 'steps[0].with.where', message: /job must be a string, a number or a boolean, not a list/ }],
+  },
+  {
+    name: 'a wait with an unknown on_timeout and a source that is no event name',
+    body: (id) =>
+      withStep(id, {
+        action: 'flow.wait_for_event',
+        with: { source: 'Jenkins CI', type: 'build_finished', on_timeout: 'retry' },
+      }),
+    status: 422,
+    detail: /steps\[0\]\.with\.source: /,
+    errors: [
+      { path: 'steps[0].with.source', message: /must be lowercase letters/ },
+      { path: 'steps[0].with.on_timeout', message: /fail|continue/ },
+    ],
+  },
+
   // Secrets written into a definition.
   {
     name: 'a static Authorization header',

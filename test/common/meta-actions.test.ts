@@ -7,9 +7,12 @@ import { actions, defineMetaAction, type AnyAction } from '../../activities';
 import { actionsById, META_ACTION_INPUTS_FILE, metaActionInputs } from '../../activities';
 import { UnknownMetaActionError } from '../../activities/define-action';
 import { checkInput, inputSchema, UnsupportedSchemaError } from '../../common/input-schema';
+import type { WaitedEvent } from '../../common/event-waits';
 import {
   META_ACTIONS,
   MetaActionError,
+  MetaActionFailure,
+  type EventWait,
   nextVersion,
   runMetaAction,
   type MetaContext,
@@ -20,12 +23,20 @@ import { projectRoot } from '../../config';
 const metaDeclarations = actions.filter((action) => action.kind === 'meta');
 
 /** A context that records what a meta-action asked of the workflow instead of waiting. */
-function fakeContext(): MetaContext & { slept: number[]; details: string[] } {
+function fakeContext(
+  delivered?: WaitedEvent,
+): MetaContext & { slept: number[]; details: string[]; waits: EventWait[] } {
   const slept: number[] = [];
   const details: string[] = [];
+  const waits: EventWait[] = [];
   return {
     slept,
     details,
+    waits,
+    awaitEvent: async (wait) => {
+      waits.push(wait);
+      return delivered;
+    },
     sleep: async (ms) => {
       slept.push(ms);
     },
@@ -73,6 +84,25 @@ describe('common: meta-actions', () => {
       ['flow.sleep', { duration: '100d' }, /flow\.sleep waits at most 90d; "100d" is longer/],
       ['flow.sleep', { duration: '1h', extra: 1 }, /with\.extra is not an input of this action/],
       ['flow.set', { '1x': 1 }, /with\.1x is not an allowed name/],
+      ['flow.wait_for_event', { type: 'build_finished' }, /with\.source is required/],
+      ['flow.wait_for_event', { source: 'jenkins', type: 'x', timeout: '91d' }, /waits at most 90d; timeout "91d"/],
+      ['flow.wait_for_event', { source: 'jenkins', type: 'x', on_timeout: 'retry' }, /with\.on_timeout must be one of/],
+      [
+        'flow.wait_for_event',
+        { source: 'jenkins', type: 'x', where: { 'a b': 1 } },
+        /with\.where\.a b is not an allowed name/,
+      ],
+      [
+        'flow.wait_for_event',
+        { source: 'jenkins', type: 'x', where: { a: { b: 1 } } },
+        /with\.where a must be a string, a number or a boolean, not object/,
+      ],
+      ['flow.wait_for_event', { source: 'jenkins', type: 'x', where: { a: null } }, /not null/],
+      [
+        'flow.wait_for_event',
+        { source: 'jenkins', type: 'x', where: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`f${i}`, i])) },
+        /compares 11 fields; at most 10/,
+      ],
     ];
     for (const [action, input, message] of refusals) {
       const context = fakeContext();
@@ -104,6 +134,55 @@ describe('common: meta-actions', () => {
     assert.deepEqual(context.details, ['sleeping 90m']);
   });
 
+  it('waits for an event with its rendered where until the timeout, and returns the event it got', async () => {
+    const event: WaitedEvent = {
+      id: 'jenkins-9',
+      source: 'jenkins',
+      type: 'build_finished',
+      body: { status: 'SUCCESS' },
+    };
+    const context = fakeContext(event);
+    const input = {
+      source: 'jenkins',
+      type: 'build_finished',
+      where: { 'parameters.RELEASE_TICKET': 'REL-7', number: 12 },
+      if: 'event.status == "SUCCESS"',
+      timeout: '12h',
+    };
+    assert.deepEqual(await run('flow.wait_for_event', input, context), {
+      output: {
+        timed_out: false,
+        id: 'jenkins-9',
+        source: 'jenkins',
+        type: 'build_finished',
+        body: { status: 'SUCCESS' },
+      },
+    });
+    const until = new Date('2026-01-02T15:04:05.000Z');
+    assert.deepEqual(context.waits, [
+      { source: 'jenkins', type: 'build_finished', where: input.where, if: input.if, until },
+    ]);
+    assert.deepEqual(context.details, [
+      'Waiting for jenkins/build_finished (where parameters.RELEASE_TICKET = "REL-7" and number = 12) until 2026-01-02T15:04:05.000Z',
+    ]);
+  });
+
+  it('times out after 24h by default: fails with WaitForEventTimedOut, or says timed_out with on_timeout: continue', async () => {
+    const failing = fakeContext();
+    await assert.rejects(
+      run('flow.wait_for_event', { source: 'jira', type: 'approved' }, failing),
+      (e: unknown) =>
+        e instanceof MetaActionFailure &&
+        e.type === 'WaitForEventTimedOut' &&
+        /no jira\/approved event came within 24h/.test(e.message),
+    );
+    assert.equal(failing.waits[0]?.until.toISOString(), '2026-01-03T03:04:05.000Z');
+    assert.deepEqual(failing.details, ['Waiting for jira/approved until 2026-01-03T03:04:05.000Z']);
+    assert.deepEqual(await run('flow.wait_for_event', { source: 'jira', type: 'approved', on_timeout: 'continue' }), {
+      output: { timed_out: true },
+    });
+  });
+
   it('keeps a flow.set variable named __proto__ as a plain variable', async () => {
     const input = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as Record<string, unknown>;
     const { vars } = await run('flow.set', input);
@@ -122,10 +201,26 @@ describe('common: meta-actions', () => {
   });
 
   it('accepts at run time exactly what the zod schema accepts on save, with the same defaults', () => {
-    const names = fc.constantFrom('duration', 'version', 'bump', 'preid', 'a', '_b', '1x', 'with space', 'constructor');
+    const names = fc.constantFrom(
+      'duration',
+      'version',
+      'bump',
+      'preid',
+      'a',
+      '_b',
+      '1x',
+      'with space',
+      'constructor',
+      'source',
+      'type',
+      'timeout',
+      'on_timeout',
+      'if',
+    );
     const strings = fc.oneof(
       fc.constantFrom('1h', '90d', '91d', '100d', '0s', '30 m', 'soon', '1.2.3', 'v2.0.0-rc.1', ''),
       fc.constantFrom('major', 'minor', 'patch', 'prerelease', 'huge', 'rc', 'beta-2', 'a.b', 'x'.repeat(21)),
+      fc.constantFrom('jenkins', 'build_finished', 'fail', 'continue', 'Jenkins'),
       fc.string({ maxLength: 8 }),
       fc.constant('1'.repeat(101)),
     );

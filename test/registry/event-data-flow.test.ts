@@ -29,6 +29,23 @@ describe('registry: event data in guarded inputs', () => {
     assert.match(errors[0]!.message, /allow_event_data: \[url\]/);
   });
 
+  it('counts the event a flow.wait_for_event step took as event data, whatever its own inputs', () => {
+    const errors = errorsOf([
+      { id: 'build', action: 'flow.wait_for_event', with: { source: 'jenkins', type: 'build_finished' } },
+      {
+        id: 'tag',
+        action: 'git.tag',
+        with: { repository: '${{ steps.build.output.body.repo }}', version: '1.0.0', ref: 'main' },
+      },
+    ]);
+    assert.deepEqual(
+      errors.map((error) => error.path),
+      ['steps[1].with.repository'],
+      JSON.stringify(errors),
+    );
+    assert.match(errors[0]!.message, /the event steps\.build waited for through steps\.build\.output/);
+  });
+
   it('refuses secret headers chosen by the event', () => {
     const errors = errorsOf([
       {

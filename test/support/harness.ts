@@ -8,7 +8,7 @@ import type { DispatchResult, RunResult } from '../../common/run-types';
 import { createApp, type GatewayDeps } from '../../gateway/app';
 import { webhookAdapters } from '../../gateway/webhooks/adapters';
 import type { HealthProbe } from '../../gateway/health';
-import { DefinitionStore, openMongo, type MongoHandle } from '../../registry';
+import { DefinitionStore, openMongo, WaitStore, type MongoHandle } from '../../registry';
 import { createWorker } from '../../workers/create-worker';
 import type { WorkerMetrics } from '../../workers/metrics';
 import { bundleFlow, connectClient, connectWorker, testConfig, uniqueName } from './stack';
@@ -93,6 +93,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       taskQueue,
       client,
       registry: store,
+      waits: new WaitStore(mongo, store),
       env: {},
       workflowBundle: await flowBundle(),
       ...(options.deps ? { activityOverrides: options.deps } : {}),

@@ -8,6 +8,7 @@
  * Re-record only on purpose (a new scenario); an interpreter change must keep replaying the old files.
  */
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { Db } from 'mongodb';
 import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
@@ -17,6 +18,12 @@ import { eventually, HttpReceiver } from '../support/http-receiver';
 import { uniqueName } from '../support/stack';
 import { durableLookups, StoppableMongo } from '../support/stoppable-mongo';
 import { scenarios } from './scenarios';
+
+/** How many registered waits of a run the waits store holds. */
+async function waitsOf(db: Db, workflowId: string): Promise<number> {
+  const documents = await db.collection<{ waiters: { workflowId: string }[] }>('waits').find({}).toArray();
+  return documents.flatMap((document) => document.waiters).filter((waiter) => waiter.workflowId === workflowId).length;
+}
 
 describe('record histories', () => {
   it('records every scenario', async function () {
@@ -54,6 +61,21 @@ describe('record histories', () => {
         }
         const result = (await dispatcher.result()) as DispatchResult;
         const handles = [dispatcher, ...result.matched.map((run) => harness.client.workflow.getHandle(run.workflowId))];
+        if (scenario.later) {
+          const waiting = result.matched.find((run) => run.definition === scenario.later?.after)!.workflowId;
+          await eventually(async () => ((await waitsOf(harness.db, waiting)) > 0 ? true : undefined), 30_000);
+          // Past both look-backs, so the later event's dispatcher is what wakes the run.
+          await new Promise((resolve) => setTimeout(resolve, 5_000));
+          const { source, type, body } = scenario.later.event;
+          const later = await request(harness.app)
+            .post(`/events/${source}/${type}`)
+            .set('Authorization', harness.auth)
+            .set('Idempotency-Key', uniqueName(`${scenario.name}-later`))
+            .send(body);
+          const laterDispatcher = harness.client.workflow.getHandle(later.body.workflowId as string);
+          await laterDispatcher.result();
+          handles.push(laterDispatcher);
+        }
         for (const [index, handle] of handles.entries()) {
           await handle.result().catch(() => undefined);
           const type = (await handle.describe()).type;

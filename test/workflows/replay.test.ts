@@ -5,6 +5,8 @@ import { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { planWaits, type DeliverToWaitsInput, type EventLookup, type RegisteredWait } from '../../common/event-waits';
+import { createExpressionEngine } from '../../common/expressions';
 import { dispatchResult, planRuns } from '../../common/matching';
 import {
   WORKFLOW_TYPES,
@@ -103,13 +105,40 @@ describe('workflows: replay of recorded histories', () => {
       assert.ok(actionsRun.has(action), `a recorded run through ${action}`);
   });
 
+  it('has a dispatchEvent history that delivered its event to a waiting run, and the run it woke', () => {
+    const dispatchers = files.filter((file) => file.includes(`.${WORKFLOW_TYPES.dispatchEvent}.`)).map(read);
+    assert.ok(
+      dispatchers.some((text) => text.includes('"deliverToWaits"') && text.includes('EVENT_TYPE_MARKER_RECORDED')),
+      'a dispatchEvent behind the deliver-to-waits patch that signalled a wait (scenario wait-for-event)',
+    );
+    const runs = files.filter((file) => file.includes(`.${WORKFLOW_TYPES.interpret}.`)).map(read);
+    assert.ok(
+      runs.some((text) => text.includes('"registerWait"') && text.includes('EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED')),
+      'a run woken by a delivery',
+    );
+  });
+
   it("recomputes every recorded dispatcher's runs and result from its recorded event and lookup, legacy ones included", () => {
     const dispatchers = files.filter((file) => /\.(dispatch|dispatchEvent)\.\d+\.json$/.test(file));
     assert.ok(dispatchers.length > 0);
     for (const file of dispatchers) {
       const recorded = recordedDispatch(historyFromJSON(JSON.parse(read(file))).events ?? []);
-      const plan = planRuns(recorded.event, recorded.snapshots);
-      assert.deepEqual(dispatchResult(recorded.event, plan), recorded.result, `${file}: the result`);
+      const engine = createExpressionEngine();
+      const plan = planRuns(recorded.event, recorded.snapshots, engine);
+      const waits =
+        recorded.waits && recorded.waits.length > 0
+          ? planWaits(engine, recorded.event.body, recorded.waits)
+          : undefined;
+      assert.deepEqual(
+        { ...dispatchResult(recorded.event, plan), ...(waits ? { waits } : {}) },
+        recorded.result,
+        `${file}: the result`,
+      );
+      assert.deepEqual(
+        recorded.deliveries?.targets,
+        waits?.delivered.length ? waits.delivered : undefined,
+        `${file}: the deliveries`,
+      );
       if (recorded.startRuns) assert.deepEqual(recorded.startRuns, { event: recorded.event, runs: plan.runs }, file);
       else
         assert.deepEqual(
@@ -148,22 +177,34 @@ function decode<T>(payloads: Payloads): T {
 function recordedDispatch(events: readonly HistoryEvent[]): {
   event: FlowEvent;
   snapshots: DefinitionSnapshot[];
+  /** The waits the lookup found, for dispatchers behind the deliver-to-waits patch. */
+  waits?: RegisteredWait[];
   result: DispatchResult;
   startRuns?: StartRunsInput;
+  deliveries?: DeliverToWaitsInput;
   children: string[];
 } {
   const scheduled = new Map(events.map((event) => [String(event.eventId), event.activityTaskScheduledEventAttributes]));
   let snapshots: DefinitionSnapshot[] | undefined;
   let startRuns: StartRunsInput | undefined;
+  let waits: RegisteredWait[] | undefined;
+  let deliveries: DeliverToWaitsInput | undefined;
+  const lookedUp = (lookup: EventLookup): void => {
+    snapshots = lookup.definitions;
+    waits = lookup.waits;
+  };
   for (const event of events) {
     const marker = event.markerRecordedEventAttributes;
     const local = marker?.details?.['result'] ? decode<{ activity_type?: string }>(marker.details['data']) : undefined;
     if (local?.activity_type === 'findDefinitionsForEvent') snapshots = decode(marker!.details!['result']);
+    if (local?.activity_type === 'lookUpEvent') lookedUp(decode(marker!.details!['result']));
     const completed = event.activityTaskCompletedEventAttributes;
     const type = scheduled.get(String(completed?.scheduledEventId))?.activityType?.name;
     if (completed && type === 'findDefinitionsForEvent') snapshots = decode(completed.result);
+    if (completed && type === 'lookUpEvent') lookedUp(decode(completed.result));
     const started = event.activityTaskScheduledEventAttributes;
     if (started?.activityType?.name === 'startRuns') startRuns = decode(started.input);
+    if (started?.activityType?.name === 'deliverToWaits') deliveries = decode(started.input);
   }
   const find = (type: temporal.api.enums.v1.EventType): HistoryEvent[] =>
     events.filter((event) => event.eventType === type);
@@ -175,6 +216,8 @@ function recordedDispatch(events: readonly HistoryEvent[]): {
     snapshots,
     result: decode(last?.workflowExecutionCompletedEventAttributes?.result),
     ...(startRuns ? { startRuns } : {}),
+    ...(waits ? { waits } : {}),
+    ...(deliveries ? { deliveries } : {}),
     children: find(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED).map(
       (event) => event.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? '',
     ),

@@ -12,6 +12,14 @@ export interface Scenario {
   readonly statuses?: Readonly<Record<string, number>>;
   /** The registry is down when the event arrives, and back once the dispatcher waits in its durable lookup. */
   readonly registryOutage?: boolean;
+  /**
+   * A second event, posted once the run of definition `after` waits for it (its wait is registered); its dispatcher's
+   * history is recorded after the runs'.
+   */
+  readonly later?: {
+    readonly after: string;
+    readonly event: { readonly source: string; readonly type: string; readonly body: Record<string, unknown> };
+  };
 }
 
 /** `RECEIVER` in a URL is replaced with the local receiver's base URL. */
@@ -212,6 +220,79 @@ export const scenarios: readonly Scenario[] = [
       source: 'ci',
       type: 'release_requested',
       body: { bump: 'minor', preid: 'beta', soak: '1s', tag: 'not-a-version', long: '100d' },
+    },
+  },
+  {
+    // Recorded with flow.wait_for_event: a run woken by a later event's dispatcher (after its look-backs found
+    // nothing), a run whose wait times out and goes on, and one whose wait times out and fails.
+    name: 'wait-for-event',
+    definitions: [
+      {
+        id: 'await-build',
+        name: 'Trigger, then wait for the build',
+        on: [{ source: 'jira', type: 'issue_transitioned' }],
+        steps: [
+          { id: 'trigger', action: 'http.request', with: { method: 'POST', url: 'RECEIVER/build/${{ event.issue }}' } },
+          {
+            id: 'build',
+            action: 'flow.wait_for_event',
+            with: {
+              source: 'jenkins',
+              type: 'build_finished',
+              where: { 'parameters.RELEASE_TICKET': '${{ event.issue }}' },
+              if: 'event.status == "SUCCESS"',
+              timeout: '10m',
+            },
+          },
+          {
+            id: 'tag',
+            if: '!steps.build.output.timed_out',
+            action: 'http.request',
+            with: { method: 'POST', url: 'RECEIVER/tag/${{ steps.build.output.body.number }}' },
+          },
+        ],
+      },
+      {
+        id: 'await-approval',
+        name: 'Wait briefly for an approval, then go on',
+        on: [{ source: 'jira', type: 'issue_transitioned' }],
+        steps: [
+          {
+            id: 'approval',
+            action: 'flow.wait_for_event',
+            with: {
+              source: 'jira',
+              type: 'approved',
+              where: { issue: '${{ event.issue }}' },
+              timeout: '1s',
+              on_timeout: 'continue',
+            },
+          },
+          {
+            id: 'unapproved',
+            if: 'steps.approval.output.timed_out',
+            action: 'http.request',
+            with: { method: 'POST', url: 'RECEIVER/unapproved' },
+          },
+        ],
+      },
+      {
+        id: 'await-signoff',
+        name: 'Fail without a sign-off',
+        on: [{ source: 'jira', type: 'issue_transitioned' }],
+        steps: [
+          { id: 'signoff', action: 'flow.wait_for_event', with: { source: 'jira', type: 'signed_off', timeout: '1s' } },
+        ],
+      },
+    ],
+    event: { source: 'jira', type: 'issue_transitioned', body: { issue: 'REL-9', to: 'Start Release' } },
+    later: {
+      after: 'await-build',
+      event: {
+        source: 'jenkins',
+        type: 'build_finished',
+        body: { name: 'release', number: 42, status: 'SUCCESS', parameters: { RELEASE_TICKET: 'REL-9' } },
+      },
     },
   },
 ];

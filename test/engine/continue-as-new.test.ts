@@ -1,52 +1,31 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { validateDefinition } from '../../registry';
 import { actionsById } from '../../activities';
 import type { RunInput } from '../../common/run-types';
-import { toolsDir } from '../../config';
-import type { ManagedProcess } from '../../devstack/managed-process';
-import { findFreePort } from '../../devstack/ports';
 import { startFlowWorkflow } from '../../intake';
-import { silentProgress } from '../../devstack/progress';
-import { startTemporalDevServer, waitForTemporal } from '../../devstack/temporal-server';
-import { ensureTemporalCli } from '../../devstack/tools';
 import { createWorker } from '../../workers/create-worker';
 import { openRunIds } from '../../workers/workspace-sweeper';
 import { flowBundle } from '../support/harness';
 import { HttpReceiver } from '../support/http-receiver';
+import { PrivateTemporal } from '../support/private-temporal';
 import { uniqueName } from '../support/stack';
 
 describe('engine: long runs continue as new', () => {
-  let scratch: string;
-  let server: ManagedProcess;
+  let temporal: PrivateTemporal;
   let address: string;
   let receiver: HttpReceiver;
   before(async function () {
     this.timeout(120_000);
-    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'flow-can-'));
-    const cli = await ensureTemporalCli({ toolsDir: toolsDir(), env: process.env, progress: silentProgress });
-    const port = await findFreePort();
-    address = `localhost:${port}`;
     // A server that suggests continue-as-new after 40 events, so a 12-step run crosses the line several times.
-    server = startTemporalDevServer({
-      cli: cli.path,
-      port,
-      uiPort: null,
-      namespace: 'default',
-      logFile: path.join(scratch, 'temporal.log'),
-      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 40 },
-    });
-    await waitForTemporal(address, 'default', { process: server });
+    temporal = await PrivateTemporal.start({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 40 } });
+    address = temporal.address;
     receiver = await HttpReceiver.start();
   });
   after(async () => {
-    await server.stop();
+    await temporal.stop();
     await receiver.stop();
-    fs.rmSync(scratch, { recursive: true, force: true });
   });
 
   it('carries step outputs and vars across runs and finishes every step exactly once', async function () {

@@ -5,16 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import type { DispatchResult } from '../../common/run-types';
-import { toolsDir } from '../../config';
 import { isReadyMessage, type ManagedProcess } from '../../devstack/managed-process';
 import { startEntryPoint } from '../support/entry-points';
 import { findFreePort } from '../../devstack/ports';
-import { silentProgress } from '../../devstack/progress';
-import { startTemporalDevServer, waitForTemporal } from '../../devstack/temporal-server';
-import { ensureTemporalCli } from '../../devstack/tools';
 import { acceptEvent } from '../../intake';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
+import { PrivateTemporal } from '../support/private-temporal';
 import { uniqueName } from '../support/stack';
 import { durableLookups, StoppableMongo } from '../support/stoppable-mongo';
 
@@ -157,18 +154,21 @@ describe('engine: processes that first meet MongoDB while it is down', () => {
 describe('engine: a worker started before Temporal answers', () => {
   let scratch: string;
   const processes: ManagedProcess[] = [];
+  const privateServers: PrivateTemporal[] = [];
   before(() => {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'flow-first-temporal-'));
   });
   after(async () => {
     await Promise.all(processes.splice(0).map((child) => child.stop()));
+    await Promise.all(privateServers.splice(0).map((server) => server.stop()));
     fs.rmSync(scratch, { recursive: true, force: true });
   });
 
   it('waits for the server, says so, and then dispatches events', async function () {
     this.timeout(300_000);
-    const port = await findFreePort();
-    const address = `127.0.0.1:${port}`;
+    const temporal = await PrivateTemporal.prepare();
+    privateServers.push(temporal);
+    const address = temporal.address;
     const taskQueue = uniqueName('late-temporal');
     const worker = startEntryPoint(
       'workers/main.ts',
@@ -184,16 +184,7 @@ describe('engine: a worker started before Temporal answers', () => {
     );
     assert.ok(worker.running, `the worker exited instead of waiting:\n${worker.logTail()}`);
 
-    const cli = await ensureTemporalCli({ toolsDir: toolsDir(), env: process.env, progress: silentProgress });
-    const server = startTemporalDevServer({
-      cli: cli.path,
-      port,
-      uiPort: null,
-      namespace: 'default',
-      logFile: path.join(scratch, 'temporal.log'),
-    });
-    processes.push(server);
-    await waitForTemporal(address, 'default', { process: server });
+    await temporal.start();
     await ready;
     assert.match(worker.logTail(), new RegExp(`connected to Temporal at ${address.replace(/\./g, '\\.')} after \\d+s`));
 

@@ -6,17 +6,14 @@ import path from 'node:path';
 import request from 'supertest';
 import type { DispatchResult, RunResult } from '../../common/run-types';
 import type { TrainState } from '../../common/train-types';
-import { toolsDir } from '../../config';
 import { isReadyMessage, type ManagedProcess } from '../../devstack/managed-process';
-import { findFreePort } from '../../devstack/ports';
-import { silentProgress } from '../../devstack/progress';
-import { startTemporalDevServer, waitForTemporal } from '../../devstack/temporal-server';
-import { ensureTemporalCli } from '../../devstack/tools';
 import { acceptEvent } from '../../intake';
 import { startEntryPoint } from '../support/entry-points';
+import { Gates } from '../support/gates';
 import { withDatabase } from '../support/global-fixture';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
+import { PrivateTemporal } from '../support/private-temporal';
 import { testConfig, uniqueName } from '../support/stack';
 
 /** A definition whose one step waits at the receiver's `/hold/<n>` until the test opens that gate. */
@@ -39,24 +36,6 @@ function holdingDefinition(receiverUrl: string, id: string, group: string): obje
   };
 }
 
-/** Gates for `/hold/<n>`: a request waits until its gate is open. */
-class Gates {
-  private readonly opened = new Set<string>();
-  private readonly waiters = new Map<string, (() => void)[]>();
-  wait(n: string): Promise<void> {
-    if (this.opened.has(n)) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.set(n, [...(this.waiters.get(n) ?? []), resolve]));
-  }
-  open(n: string): void {
-    this.opened.add(n);
-    for (const resolve of this.waiters.get(n) ?? []) resolve();
-    this.waiters.delete(n);
-  }
-  openAll(): void {
-    for (const n of this.waiters.keys()) this.open(n);
-  }
-}
-
 describe('engine: a train survives a worker killed while it has a holder and a queue', () => {
   let harness: Harness;
   let receiver: HttpReceiver;
@@ -64,11 +43,7 @@ describe('engine: a train survives a worker killed while it has a holder and a q
   const workers: ManagedProcess[] = [];
   before(async () => {
     receiver = await HttpReceiver.start();
-    receiver.respondWith(async (req) => {
-      const n = /^\/hold\/([^/?]+)/.exec(req.path)?.[1];
-      if (n) await gates.wait(n);
-      return undefined;
-    });
+    receiver.respondWith(gates.responder);
     harness = await startHarness({ worker: false });
   });
   after(async () => {
@@ -141,39 +116,19 @@ describe('engine: a train survives a worker killed while it has a holder and a q
 });
 
 describe('engine: a train survives a restart of the Temporal server', () => {
+  let temporal: PrivateTemporal;
   let scratch: string;
-  let port: number;
-  let cli: string;
-  let server: ManagedProcess | undefined;
   let harness: Harness;
   let receiver: HttpReceiver;
   const gates = new Gates();
   let worker: ManagedProcess | undefined;
 
-  const startServer = async (): Promise<void> => {
-    server = startTemporalDevServer({
-      cli,
-      port,
-      uiPort: null,
-      namespace: 'default',
-      dbFile: path.join(scratch, 'temporal.db'),
-      logFile: path.join(scratch, 'temporal.log'),
-    });
-    await waitForTemporal(`127.0.0.1:${port}`, 'default', { process: server });
-  };
-
   before(async function () {
     this.timeout(180_000);
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'flow-train-restart-'));
-    cli = (await ensureTemporalCli({ toolsDir: toolsDir(), env: process.env, progress: silentProgress })).path;
-    port = await findFreePort();
-    await startServer();
+    temporal = await PrivateTemporal.start({ persistent: true });
     receiver = await HttpReceiver.start();
-    receiver.respondWith(async (req) => {
-      const n = /^\/hold\/([^/?]+)/.exec(req.path)?.[1];
-      if (n) await gates.wait(n);
-      return undefined;
-    });
+    receiver.respondWith(gates.responder);
     // The registry of the test services; the gateway side only saves the definition there.
     harness = await startHarness({ worker: false });
   });
@@ -181,7 +136,7 @@ describe('engine: a train survives a restart of the Temporal server', () => {
     gates.openAll();
     await worker?.stop();
     await harness.stop();
-    await server?.stop();
+    await temporal.stop();
     await receiver.stop();
     fs.rmSync(scratch, { recursive: true, force: true });
   });
@@ -197,7 +152,7 @@ describe('engine: a train survives a restart of the Temporal server', () => {
     worker = startEntryPoint(
       'workers/main.ts',
       {
-        TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+        TEMPORAL_ADDRESS: temporal.address,
         TEMPORAL_NAMESPACE: 'default',
         MONGODB_URI: withDatabase(testConfig().mongodb.uri, harness.db.databaseName),
         FLOW_TASK_QUEUE: taskQueue,
@@ -206,7 +161,7 @@ describe('engine: a train survives a restart of the Temporal server', () => {
     );
     await worker.waitForMessage(isReadyMessage, 120_000);
 
-    let connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+    let connection = await Connection.connect({ address: temporal.address });
     let client = new Client({ connection });
     const runIds: string[] = [];
     for (const n of ['s1', 's2', 's3']) {
@@ -217,10 +172,10 @@ describe('engine: a train survives a restart of the Temporal server', () => {
     await eventually(() => (receiver.to('/hold/s1').length >= 1 ? true : undefined), 60_000, 's1 to hold the train');
     await connection.close();
 
-    await server!.stop();
-    await startServer();
+    await temporal.halt();
+    await temporal.start();
 
-    connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+    connection = await Connection.connect({ address: temporal.address });
     client = new Client({ connection });
     try {
       const state = await eventually(

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { DispatchResult, RunResult } from '../../common/run-types';
+import { Gates } from '../support/gates';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
 
@@ -14,33 +15,17 @@ describe('engine: definitions with a concurrency group', () => {
   let harness: Harness;
   let receiver: HttpReceiver;
   /** Requests to `/hold/<n>` wait until the test opens gate n, so a run holds its train for as long as needed. */
-  const gates = new Map<string, () => void>();
-  const waiting = new Map<string, Promise<void>>();
-  const gate = (n: string): Promise<void> => {
-    let promise = waiting.get(n);
-    if (!promise) {
-      promise = new Promise<void>((resolve) => gates.set(n, resolve));
-      waiting.set(n, promise);
-    }
-    return promise;
-  };
-  const open = (n: string): void => {
-    void gate(n);
-    gates.get(n)!();
-  };
+  const gates = new Gates();
+  const open = (n: string): void => gates.open(n);
 
   before(async function () {
     this.timeout(120_000);
     receiver = await HttpReceiver.start();
-    receiver.respondWith(async (req) => {
-      const n = /^\/hold\/([^/?]+)/.exec(req.path)?.[1];
-      if (n) await gate(n);
-      return undefined;
-    });
+    receiver.respondWith(gates.responder);
     harness = await startHarness({ gateway: { extraTokens: [{ token: READ_TOKEN, scope: 'read', name: 'reader' }] } });
   });
   after(async () => {
-    for (const release of gates.values()) release();
+    gates.openAll();
     await harness.stop();
     await receiver.stop();
   });

@@ -2,9 +2,6 @@ import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } fr
 import { defaultPayloadConverter } from '@temporalio/common';
 import { NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import {
   trainWorkflowId,
   type RemoveRequest,
@@ -13,16 +10,11 @@ import {
   type TrainState,
   type WhenBusy,
 } from '../../common/train-types';
-import { toolsDir } from '../../config';
-import type { ManagedProcess } from '../../devstack/managed-process';
-import { findFreePort } from '../../devstack/ports';
-import { silentProgress } from '../../devstack/progress';
-import { startTemporalDevServer, waitForTemporal } from '../../devstack/temporal-server';
-import { ensureTemporalCli } from '../../devstack/tools';
 import { admitToTrain, type Admission } from '../../intake';
 import { createWorker } from '../../workers/create-worker';
 import type { RiderResult } from '../fixtures/train-riders';
 import { eventually } from '../support/http-receiver';
+import { PrivateTemporal } from '../support/private-temporal';
 import { bundle, testConfig, uniqueName } from '../support/stack';
 
 /**
@@ -210,30 +202,17 @@ describe('engine: trains let one run of a group go at a time', () => {
 });
 
 describe('engine: a train that continues as new keeps its queue', () => {
-  let scratch: string;
-  let server: ManagedProcess;
+  let temporal: PrivateTemporal;
   let trains: TrainWorld;
   before(async function () {
     this.timeout(180_000);
-    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'flow-train-can-'));
-    const cli = await ensureTemporalCli({ toolsDir: toolsDir(), env: process.env, progress: silentProgress });
-    const port = await findFreePort();
     // Suggests continue-as-new after 30 events, so a train with a queue crosses the line several times.
-    server = startTemporalDevServer({
-      cli: cli.path,
-      port,
-      uiPort: null,
-      namespace: 'default',
-      logFile: path.join(scratch, 'temporal.log'),
-      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 30 },
-    });
-    await waitForTemporal(`localhost:${port}`, 'default', { process: server });
-    trains = await TrainWorld.start(`localhost:${port}`, await bundle(require.resolve('../fixtures/train-riders')));
+    temporal = await PrivateTemporal.start({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 30 } });
+    trains = await TrainWorld.start(temporal.address, await bundle(require.resolve('../fixtures/train-riders')));
   });
   after(async () => {
     await trains.stop();
-    await server.stop();
-    fs.rmSync(scratch, { recursive: true, force: true });
+    await temporal.stop();
   });
 
   it('loses and reorders nothing across continue-as-new, also while a holder runs', async function () {

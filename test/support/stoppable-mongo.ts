@@ -60,13 +60,16 @@ export class StoppableMongo {
   }
 }
 
+/** The dispatcher's registry lookups: definitions and waits together, or (dispatchers from before waits) definitions. */
+const REGISTRY_LOOKUPS = new Set(['lookUpEvent', 'findDefinitionsForEvent']);
+
 /**
  * How often a dispatcher scheduled its registry lookup as a durable activity: it does once its quick local lookup
  * failed, for example while MongoDB is down.
  */
 export async function durableLookups(handle: WorkflowHandle): Promise<number> {
   const history = await handle.fetchHistory();
-  return (history.events ?? []).filter(
-    (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'findDefinitionsForEvent',
+  return (history.events ?? []).filter((event) =>
+    REGISTRY_LOOKUPS.has(event.activityTaskScheduledEventAttributes?.activityType?.name ?? ''),
   ).length;
 }

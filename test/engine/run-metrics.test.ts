@@ -81,7 +81,7 @@ describe('worker metrics: runs by definition and step attempts by action', () =>
       // The dispatcher's registry lookup is an activity too, one per event.
       assert.match(
         text,
-        /flow_step_attempt_duration_seconds_count\{action="findDefinitionsForEvent",outcome="completed"\} 3/,
+        /flow_step_attempt_duration_seconds_count\{action="lookUpEvent",outcome="completed"\} 3/,
       );
       const notFound = await fetch(`http://127.0.0.1:${portOf(server)}/other`);
       assert.equal(notFound.status, 404);

@@ -128,7 +128,8 @@ describe('engine: event to completed run, through HTTP', () => {
       { definition: 'start-release', revision: 1, reason: 'on[0].if "event.to == \\"Start Release\\"" is false' },
     ]);
     assert.deepEqual(receiver.requests, []);
-    // An event that matches nothing costs Temporal one workflow task: the lookup is a local activity.
+    // An event that matches nothing costs Temporal one workflow task: the lookup is a local activity. The
+    // deliver-to-waits patch adds its marker and the TemporalChangeVersion upsert.
     const history = await harness.client.workflow.getHandle(posted.body.workflowId).fetchHistory();
     assert.deepEqual(
       (history.events ?? []).map((event) => EventType[event.eventType ?? 0]),
@@ -137,6 +138,8 @@ describe('engine: event to completed run, through HTTP', () => {
         'EVENT_TYPE_WORKFLOW_TASK_SCHEDULED',
         'EVENT_TYPE_WORKFLOW_TASK_STARTED',
         'EVENT_TYPE_WORKFLOW_TASK_COMPLETED',
+        'EVENT_TYPE_MARKER_RECORDED',
+        'EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES',
         'EVENT_TYPE_MARKER_RECORDED',
         'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
       ],

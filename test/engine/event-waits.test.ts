@@ -276,8 +276,15 @@ describe('engine: steps that wait for a later event', () => {
       dispatchedAt: new Date().toISOString(),
     };
     await harness.client.workflow.getHandle(run).signal(EVENT_DELIVERED_SIGNAL, redelivery);
+    // A new event, but from a dispatcher that started before the run (one that waited out an outage): not for it.
+    const stale: WaitDelivery = {
+      stepId: 'second',
+      event: { ...redelivery.event, id: `${jenkins}-stale` },
+      dispatchedAt: '2020-01-01T00:00:00.000Z',
+    };
+    await harness.client.workflow.getHandle(run).signal(EVENT_DELIVERED_SIGNAL, stale);
     await new Promise((resolve) => setTimeout(resolve, 4_000));
-    assert.ok(await isRunning(run), 'the second wait took the event the first one took');
+    assert.ok(await isRunning(run), 'the second wait took the event the first one took, or one older than the run');
     assert.match((await details(run)) ?? '', /^Step 3\/3: second \(Waiting for/);
 
     const next = await postBuild(build('REL-TWICE', 11));
@@ -298,7 +305,7 @@ describe('engine: steps that wait for a later event', () => {
       receiver.to('/report/REL-TWICE').map((req) => req.json),
       [{ build: 10, event: first.eventId }],
     );
-    assert.equal(await signals(run), 3, 'one delivery per event, plus the redelivery the run ignored');
+    assert.equal(await signals(run), 4, 'one delivery per event, plus the two the run ignored');
   });
 
   it('finds, by looking back, an event that came after the run started but before its wait registered; not an older one', async function () {
@@ -356,6 +363,16 @@ describe('engine: steps that wait for a later event', () => {
       ['registerWait', 'unregisterWait', 'http.request'],
       'the signal woke it, no look-back',
     );
+  });
+
+  it('delivers to a run that closed without unregistering (terminated while it waited) without failing the dispatch', async function () {
+    this.timeout(60_000);
+    const run = await startRun('start', 'REL-GONE');
+    await registered(run);
+    await harness.client.workflow.getHandle(run).terminate('test: gone while waiting');
+    const dispatched = await postBuild(build('REL-GONE', 40));
+    assert.deepEqual(dispatched.waits?.delivered, [{ workflowId: run, stepId: 'build' }]);
+    assert.equal((await harness.client.workflow.getHandle(run).describe()).status.name, 'TERMINATED');
   });
 
   it('times out: fails with WaitForEventTimedOut, or goes on with timed_out: true', async function () {

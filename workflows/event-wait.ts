@@ -3,6 +3,7 @@ import {
   CancellationScope,
   condition,
   defineSignal,
+  isCancellation,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -80,14 +81,20 @@ export function listenForEvents(engine: ExpressionEngine): EventWaits {
         until: wait.until.toISOString(),
         ...(wait.if === undefined ? {} : { if: wait.if }),
       };
-      /** Runs a look-back, cancelled as soon as a delivery arrives: a slow visibility query must not hold it up. */
+      /**
+       * Runs a look-back until it is done or a delivery arrives, whichever is first, and cancels the other: a slow
+       * visibility query must not hold up a run that already has its event.
+       */
       const untilArrived = async (work: () => Promise<void>): Promise<void> => {
         const scope = new CancellationScope();
         const working = scope.run(work);
-        await Promise.race([working, condition(arrived)]);
-        if (!arrived()) return working;
-        scope.cancel();
-        await working.catch(() => undefined);
+        const arrival = scope.run(() => condition(arrived));
+        try {
+          await Promise.race([working, arrival]);
+        } finally {
+          scope.cancel();
+          await Promise.allSettled([working, arrival]);
+        }
       };
       const lookBack = async (): Promise<void> => {
         if (arrived() || remaining() <= 0) return;
@@ -113,8 +120,9 @@ export function listenForEvents(engine: ExpressionEngine): EventWaits {
           if (!arrived() && remaining() > 0) await condition(arrived, remaining());
         }
       } catch (error) {
-        // Registration or look-back that could not finish before the wait's end: the wait timed out.
-        if (!(error instanceof ActivityFailure)) throw error;
+        // Registration or look-back that could not finish before the wait's end: the wait timed out. A cancelled
+        // run stays cancelled.
+        if (!(error instanceof ActivityFailure) || isCancellation(error)) throw error;
       } finally {
         finished.add(stepId);
         deliveries.splice(0, deliveries.length, ...deliveries.filter((delivery) => delivery.stepId !== stepId));

@@ -1,5 +1,5 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import assert from 'node:assert/strict';
 import request from 'supertest';
@@ -373,6 +373,20 @@ describe('engine: steps that wait for a later event', () => {
     const dispatched = await postBuild(build('REL-GONE', 40));
     assert.deepEqual(dispatched.waits?.delivered, [{ workflowId: run, stepId: 'build' }]);
     assert.equal((await harness.client.workflow.getHandle(run).describe()).status.name, 'TERMINATED');
+  });
+
+  it('ends cancelled when cancelled while it waits, and removes its wait on the way out', async function () {
+    this.timeout(60_000);
+    const run = await startRun('start', 'REL-CANCEL');
+    await registered(run);
+    await harness.client.workflow.getHandle(run).cancel();
+    const error = await result(run).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof WorkflowFailedError);
+    assert.ok(error.cause instanceof CancelledFailure, String(error.cause));
+    assert.equal((await postBuild(build('REL-CANCEL', 50))).waits, undefined, 'the wait was removed');
   });
 
   it('times out: fails with WaitForEventTimedOut, or goes on with timed_out: true', async function () {

@@ -66,7 +66,7 @@ export interface MetaOutcome {
 
 /**
  * One meta-action: runs on an input that already fits the action's schema. It returns synchronously unless it waits,
- * and throws {@link MetaActionError} only before it waits.
+ * and throws {@link MetaActionError} only before it waits; a wait may end in a {@link MetaActionFailure}.
  */
 interface MetaAction<Input> {
   run(input: Input, context: MetaContext): MetaOutcome | Promise<MetaOutcome>;

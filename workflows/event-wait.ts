@@ -3,9 +3,9 @@ import {
   CancellationScope,
   condition,
   defineSignal,
-  isCancellation,
   proxyActivities,
   setHandler,
+  TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { InternalActivities } from '../activities';
@@ -120,9 +120,9 @@ export function listenForEvents(engine: ExpressionEngine): EventWaits {
           if (!arrived() && remaining() > 0) await condition(arrived, remaining());
         }
       } catch (error) {
-        // Registration or look-back that could not finish before the wait's end: the wait timed out. A cancelled
-        // run stays cancelled.
-        if (!(error instanceof ActivityFailure) || isCancellation(error)) throw error;
+        // Registration or look-back that could not finish before the wait's end: the wait timed out. Anything else
+        // (a cancelled run, a worker without a wait store) fails the step.
+        if (!(error instanceof ActivityFailure && error.cause instanceof TimeoutFailure)) throw error;
       } finally {
         finished.add(stepId);
         deliveries.splice(0, deliveries.length, ...deliveries.filter((delivery) => delivery.stepId !== stepId));

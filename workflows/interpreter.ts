@@ -124,7 +124,7 @@ async function runSteps(input: RunInput): Promise<RunResult> {
       try {
         outcome = pending instanceof Promise ? await pending : pending;
       } catch (error) {
-        throw metaFailure(where, error);
+        throw error instanceof MetaActionFailure ? metaFailure(where, error) : stepFailure(where, step, error);
       }
       output = outcome.output;
       if (outcome.vars) vars = { ...state.vars, ...outcome.vars };
@@ -163,8 +163,7 @@ function takenEvents(steps: readonly Step[], state: RunState): string[] {
 }
 
 /** A meta-action that failed while it waited (a wait that timed out) fails the run with its type, naming the step. */
-function metaFailure(where: string, error: unknown): unknown {
-  if (!(error instanceof MetaActionFailure)) return error;
+function metaFailure(where: string, error: MetaActionFailure): ApplicationFailure {
   return ApplicationFailure.create({ type: error.type, message: `${where}: ${error.message}`, nonRetryable: true });
 }
 

@@ -152,13 +152,18 @@ function localActivityType(attributes: temporal.api.history.v1.IMarkerRecordedEv
   }
 }
 
+/** The dispatcher's registry lookups: definitions and waits together, and definitions alone in older dispatchers. */
+const LOOKUP_TYPES = ['lookUpEvent', 'findDefinitionsForEvent'] as const;
+
 /**
  * The dispatcher's registry lookup: its local activity (the workflow task that ran it), plus the durable activity
  * that takes over when the local one failed.
  */
 export function lookupMs(facts: HistoryFacts): number {
-  const type = 'findDefinitionsForEvent';
-  return (facts.localActivityMsByType[type] ?? 0) + (facts.activityMsByType[type] ?? 0);
+  return LOOKUP_TYPES.reduce(
+    (sum, type) => sum + (facts.localActivityMsByType[type] ?? 0) + (facts.activityMsByType[type] ?? 0),
+    0,
+  );
 }
 
 /**

@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { actions } from '../activities';
 import { loadConfig } from '../config';
-import { DefinitionStore, openMongo } from '../registry';
+import { DefinitionStore, openMongo, WaitStore } from '../registry';
 import { createWorker } from '../workers/create-worker';
 import { createWorkerMetrics } from '../workers/metrics';
 import { baselineActivities } from './baseline/activities';
@@ -65,6 +65,7 @@ async function main(): Promise<void> {
       taskQueue: options.taskQueue,
       client,
       registry: store,
+      waits: new WaitStore(mongo, store),
       env: process.env,
       actions: [...actions, benchNoop],
       metrics: createWorkerMetrics({ defaultMetrics: true }),

@@ -6,7 +6,7 @@ import { BreakdownCollector, flowOnly, RepValues, type Scenario } from '../scena
 import { median, percentile } from '../stats';
 
 /**
- * Scenario 6: the release use case (examples/start-release.yaml) against its local peers, from the signed Jira
+ * Scenario 6: the release use case (examples/release.yaml) against its local peers, from the signed Jira
  * webhook to the run's last step.
  */
 export const endToEnd: Scenario = {
@@ -88,7 +88,7 @@ export const endToEnd: Scenario = {
       title: endToEnd.title,
       measures:
         `${perRep} releases a repetition, one after the other: a signed \`jira:issue_updated\` webhook moves a new ticket to ` +
-        '"Start Release" and examples/start-release.yaml runs its 9 steps against a real git repository and local Jira, Jenkins ' +
+        '"Start Release" and examples/release.yaml runs its 9 steps against a real git repository and local Jira, Jenkins ' +
         "and Slack servers. Time from sending the webhook to the run's completion (server time).",
       metrics: [
         flowOnly('p50', 'Webhook → last step, p50', 'ms', values.get('p50')),

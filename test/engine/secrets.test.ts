@@ -10,8 +10,8 @@ import { projectRoot } from '../../config';
 import { isReadyMessage, ManagedProcess } from '../../devstack/managed-process';
 import { findFreePort } from '../../devstack/ports';
 import { withDatabase } from '../support/global-fixture';
-import { HttpReceiver } from '../support/http-receiver';
-import { ReleaseWorld } from '../support/release-world';
+import { eventually, HttpReceiver } from '../support/http-receiver';
+import { PREPRODUCTION_ARTIFACTS, ReleaseWorld } from '../support/release-world';
 import { testConfig, uniqueName } from '../support/stack';
 
 /** A value no code path could produce by accident, so any occurrence of it is a leak. */
@@ -197,15 +197,28 @@ describe('security: planted secrets appear in no history, log, stored document o
       body: jiraBody,
     });
     assert.equal(started.status, 202, JSON.stringify(started.json));
-    const first = await finished(started.json['workflowId'] as string);
-    assert.equal(first.status, 'COMPLETED');
+    const release = await waiting(started.json['workflowId'] as string);
+    await call('GET', '/api/trains', { token: secrets.readToken });
+    await call('GET', '/api/trains/release-REL', { token: secrets.readToken });
 
+    const build = jenkinsFinished(world);
     const finishedBuild = await call('POST', '/webhooks/jenkins', {
       headers: { 'x-flow-token': secrets.jenkinsWebhook },
-      body: JSON.stringify(jenkinsFinished(world.jenkins.url)),
+      body: JSON.stringify(build),
     });
     assert.equal(finishedBuild.status, 202, JSON.stringify(finishedBuild.json));
-    assert.equal((await finished(finishedBuild.json['workflowId'] as string)).status, 'COMPLETED');
+    const delivered = (await client.workflow.getHandle(finishedBuild.json['workflowId'] as string).result()) as {
+      waits?: { delivered: { workflowId: string }[] };
+    };
+    assert.deepEqual(
+      delivered.waits?.delivered.map((wait) => wait.workflowId),
+      [release],
+    );
+    await client.workflow
+      .getHandle(release)
+      .result()
+      .catch(() => undefined);
+    assert.equal((await client.workflow.getHandle(release).describe()).status.name, 'COMPLETED');
     assert.equal(world.smtp.received.length, 1, 'the release train ran to its email');
 
     const probed = await call('POST', '/events/tracker/probe', { token: secrets.apiToken, body: '{}' });
@@ -220,7 +233,7 @@ describe('security: planted secrets appear in no history, log, stored document o
     await call('GET', '/api/definitions', { token: secrets.readToken });
     await call('GET', '/api/definitions/tracker-probe', { token: secrets.readToken });
     await call('GET', '/api/definitions/tracker-probe/revisions', { token: secrets.readToken });
-    await call('GET', '/api/definitions/start-release?format=yaml', { token: secrets.readToken });
+    await call('GET', '/api/definitions/release?format=yaml', { token: secrets.readToken });
     await call('GET', '/api/actions', { token: secrets.readToken });
     await call('POST', '/api/plan', {
       token: secrets.readToken,
@@ -246,7 +259,7 @@ describe('security: planted secrets appear in no history, log, stored document o
       const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
       histories.push(historyToJSON(history));
     }
-    assert.ok(histories.length >= 6, `expected 3 dispatchers and 3 runs, found ${histories.length} histories`);
+    assert.ok(histories.length >= 5, `expected 3 dispatchers and 2 runs, found ${histories.length} histories`);
     // Payloads are base64 in the JSON form; decode them so a secret inside a payload is found too.
     const decoded = histories.map((json) =>
       json.replace(/"data": ?"([A-Za-z0-9+/=]+)"/g, (_all, data: string) =>
@@ -286,6 +299,26 @@ describe('security: planted secrets appear in no history, log, stored document o
     assert.deepEqual(hits, []);
   });
 
+  /** Resolves with the release run an event started, once it waits for its preproduction build. */
+  async function waiting(dispatcherWorkflowId: string): Promise<string> {
+    const dispatch = (await client.workflow.getHandle(dispatcherWorkflowId).result()) as {
+      matched: { workflowId: string }[];
+    };
+    assert.equal(dispatch.matched.length, 1, JSON.stringify(dispatch));
+    const run = client.workflow.getHandle(dispatch.matched[0]!.workflowId);
+    await eventually(
+      async () =>
+        /Waiting for jenkins\/build_finished/.test(
+          (await run.query<{ currentDetails: string }>('__temporal_workflow_metadata')).currentDetails,
+        )
+          ? true
+          : undefined,
+      60_000,
+      'the release to wait for its build',
+    );
+    return run.workflowId;
+  }
+
   async function finished(workflowId: string): Promise<{ status: string }> {
     const dispatch = (await client.workflow.getHandle(workflowId).result()) as { matched: { workflowId: string }[] };
     assert.equal(dispatch.matched.length, 1, JSON.stringify(dispatch));
@@ -317,17 +350,22 @@ function jiraTransition(issue: string, from: string, to: string): Record<string,
 }
 
 /**
- * Jenkins' FINALIZED notification for a successful preproduction build. Jenkins sends no delivery id, so Flow
- * dedupes on the body: the build number is random so that a rerun of this test is not taken for a redelivery.
+ * Jenkins' FINALIZED notification for a successful preproduction build of the release, which the world's Jenkins
+ * then serves with its artifacts. Jenkins sends no delivery id, so Flow dedupes on the body: the build number is
+ * random so that a rerun of this test is not taken for a redelivery.
  */
-function jenkinsFinished(jenkinsUrl: string): Record<string, unknown> {
+function jenkinsFinished(world: ReleaseWorld): Record<string, unknown> {
   const body = fixture('jenkins-finalized');
   body['name'] = 'shop-preproduction';
+  body['url'] = 'job/shop-preproduction/';
   const build = body['build'] as Record<string, unknown>;
   const number = 1 + randomBytes(3).readUIntBE(0, 3);
+  const parameters = { BRANCH: 'release/2.4.0', VERSION: '2.4.0', RELEASE_TICKET: 'REL-100' };
+  world.jenkins.addBuild('shop-preproduction', { number, artifacts: PREPRODUCTION_ARTIFACTS }, parameters);
   build['number'] = number;
   build['status'] = 'SUCCESS';
-  build['full_url'] = `${jenkinsUrl}job/shop-preproduction/${number}/`;
-  build['parameters'] = { BRANCH: 'release/2.4.0', VERSION: '2.4.0', RELEASE_TICKET: 'REL-100' };
+  build['full_url'] = world.jenkins.buildUrl('shop-preproduction', number);
+  build['url'] = `job/shop-preproduction/${number}/`;
+  build['parameters'] = parameters;
   return body;
 }

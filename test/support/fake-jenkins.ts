@@ -20,6 +20,13 @@ export interface ScriptedBuild {
   readonly artifacts?: readonly string[];
 }
 
+/** A build as the fake reports it: its number, URL and the parameters it was started with. */
+export interface FinishedBuild {
+  readonly number: number;
+  readonly url: string;
+  readonly parameters: Readonly<Record<string, string>>;
+}
+
 /** A request the fake received. */
 export interface JenkinsRequest {
   readonly method: string;
@@ -107,11 +114,47 @@ export class FakeJenkins {
     this.job(name).scripts.push(script);
   }
 
-  /** Adds a build that already left the queue (started earlier, by someone else or by a previous attempt). */
-  addBuild(name: string, script: ScriptedBuild & { readonly number: number }): void {
+  /**
+   * Adds a build that already left the queue (started earlier, by someone else or by a previous attempt), with the
+   * parameters it was started with; it replaces a build of that number, as a build a queue item started.
+   */
+  addBuild(
+    name: string,
+    script: ScriptedBuild & { readonly number: number },
+    parameters: Readonly<Record<string, string>> = {},
+  ): void {
     const job = this.job(name);
-    job.builds.set(script.number, { number: script.number, script, parameters: {}, timestamp: Date.now(), polls: 0 });
+    job.builds.set(script.number, { number: script.number, script, parameters, timestamp: Date.now(), polls: 0 });
     job.nextNumber = Math.max(job.nextNumber, script.number + 1);
+  }
+
+  /**
+   * Starts the job's oldest queued build the way an executor would, running it as `script` says (its result and
+   * artifacts), and returns the build as Jenkins reports it. Queue polls then show this build.
+   */
+  startQueued(name: string, script: ScriptedBuild = {}): FinishedBuild {
+    const job = this.job(name);
+    const item = [...this.queue.values()].find((queued) => queued.job === name && !job.builds.has(queued.number));
+    if (!item) throw new Error(`FakeJenkins has no queued build of ${name}`);
+    const run = { ...item.script, ...script };
+    job.builds.set(item.number, {
+      number: item.number,
+      script: run,
+      parameters: item.parameters,
+      timestamp: Date.now(),
+      polls: 0,
+    });
+    return { number: item.number, url: this.buildUrl(name, item.number), parameters: item.parameters };
+  }
+
+  /** Builds the job again with the parameters of build `number`, as Jenkins' "Rebuild" does, as `script` says. */
+  rebuild(name: string, number: number, script: ScriptedBuild = {}): FinishedBuild {
+    const job = this.job(name);
+    const previous = job.builds.get(number);
+    if (!previous) throw new Error(`FakeJenkins has no build ${name} #${number}`);
+    const next = job.nextNumber;
+    this.addBuild(name, { ...script, number: next }, previous.parameters);
+    return { number: next, url: this.buildUrl(name, next), parameters: previous.parameters };
   }
 
   /** Answers the next API requests (one each, in order; crumb requests aside) with these HTTP statuses. */

@@ -34,10 +34,17 @@ const DEFAULT_CREDENTIALS: ReleaseCredentials = {
   smtpPassword: 'smtp-secret',
 };
 
+/** The files the preproduction job archives, as Jenkins lists them for a build. */
+export const PREPRODUCTION_ARTIFACTS: readonly string[] = [
+  'dist/app.tar.gz',
+  'dist/app.tar.gz.sha256',
+  'dist/README.txt',
+];
+
 /**
- * Everything the release examples (examples/start-release.yaml, examples/preproduction-build-ready.yaml) talk to,
- * for real and on this machine: a bare git repository with history, Jira, Jenkins and Slack as local servers that
- * speak their REST APIs, an SMTP server, and artifact and test-environment directories for rsync.
+ * Everything the release example (examples/release.yaml) talks to, for real and on this machine: a bare git
+ * repository with history, Jira, Jenkins and Slack as local servers that speak their REST APIs, an SMTP server, and
+ * artifact and test-environment directories for rsync.
  */
 export class ReleaseWorld {
   private constructor(
@@ -66,15 +73,24 @@ export class ReleaseWorld {
     const slack = await new FakeSlack({ token: credentials.slackToken }).start();
     const smtp = await new SmtpReceiver({ user: 'flow', pass: credentials.smtpPassword }).start();
 
-    const artifacts = path.join(scratch, 'artifacts', 'shop', '2.4.0');
-    fs.mkdirSync(artifacts, { recursive: true });
-    fs.writeFileSync(path.join(artifacts, 'app.tar.gz'), 'the 2.4.0 build');
-    fs.writeFileSync(path.join(artifacts, 'app.tar.gz.sha256'), 'checksum');
-    fs.writeFileSync(path.join(artifacts, 'README.txt'), 'release notes');
     fs.mkdirSync(path.join(scratch, 'test-env', 'shop'), { recursive: true });
     fs.writeFileSync(path.join(scratch, 'test-env', 'shop', 'old-build.tar.gz'), 'stale');
     const developBefore = git(bare, 'rev-parse', 'refs/heads/develop');
-    return new ReleaseWorld(scratch, bare, developBefore, jira, jenkins, slack, smtp, credentials);
+    const world = new ReleaseWorld(scratch, bare, developBefore, jira, jenkins, slack, smtp, credentials);
+    world.publishArtifacts('2.4.0');
+    return world;
+  }
+
+  /**
+   * Puts a build of `version` where the preproduction job copies it for the worker (the artifacts directory the
+   * example deploys from): the archive, its checksum and release notes.
+   */
+  publishArtifacts(version: string): void {
+    const artifacts = path.join(this.scratch, 'artifacts', 'shop', version);
+    fs.mkdirSync(artifacts, { recursive: true });
+    fs.writeFileSync(path.join(artifacts, 'app.tar.gz'), `the ${version} build`);
+    fs.writeFileSync(path.join(artifacts, 'app.tar.gz.sha256'), 'checksum');
+    fs.writeFileSync(path.join(artifacts, 'README.txt'), 'release notes');
   }
 
   /** The worker environment that points every action at this world. */
@@ -95,9 +111,9 @@ export class ReleaseWorld {
     };
   }
 
-  /** The shipped release examples, pointed at this world's repository and directories instead of the documented ones. */
+  /** The shipped release example, pointed at this world's repository and directories instead of the documented ones. */
   examples(): { id: string; yaml: string }[] {
-    return ['start-release', 'preproduction-build-ready'].map((id) => ({
+    return ['release'].map((id) => ({
       id,
       yaml: fs
         .readFileSync(path.join(projectRoot, 'examples', `${id}.yaml`), 'utf8')

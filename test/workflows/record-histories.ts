@@ -1,6 +1,6 @@
 /**
  * Records the histories replayed by `replay.test.ts`: runs every scenario on the real services and writes each
- * dispatcher and interpreter history to `histories/<scenario>.<workflow type>.<n>.json`.
+ * dispatcher, interpreter and train history to `histories/<scenario>.<workflow type>.<n>.json`.
  *
  *   npm run record-histories                            # every scenario
  *   FLOW_RECORD_ONLY=soak-sleep npm run record-histories # just the new one
@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import type { DispatchResult } from '../../common/run-types';
+import { trainWorkflowId } from '../../common/train-types';
 import { startHarness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
 import { uniqueName } from '../support/stack';
@@ -61,6 +62,20 @@ describe('record histories', () => {
         }
         const result = (await dispatcher.result()) as DispatchResult;
         const handles = [dispatcher, ...result.matched.map((run) => harness.client.workflow.getHandle(run.workflowId))];
+        for (const body of scenario.more ?? []) {
+          const { source, type } = scenario.event;
+          const next = await request(harness.app)
+            .post(`/events/${source}/${type}`)
+            .set('Authorization', harness.auth)
+            .set('Idempotency-Key', uniqueName(scenario.name))
+            .send(body);
+          const nextDispatcher = harness.client.workflow.getHandle(next.body.workflowId as string);
+          const nextResult = (await nextDispatcher.result()) as DispatchResult;
+          handles.push(
+            nextDispatcher,
+            ...nextResult.matched.map((run) => harness.client.workflow.getHandle(run.workflowId)),
+          );
+        }
         if (scenario.later) {
           const waiting = result.matched.find((run) => run.definition === scenario.later?.after)!.workflowId;
           await eventually(async () => ((await waitsOf(harness.db, waiting)) > 0 ? true : undefined), 30_000);
@@ -76,6 +91,10 @@ describe('record histories', () => {
           await laterDispatcher.result();
           handles.push(laterDispatcher);
         }
+        for (const handle of handles) await handle.result().catch(() => undefined);
+        // A train ends once its last run has closed and nobody waits.
+        for (const group of scenario.trains ?? [])
+          handles.push(harness.client.workflow.getHandle(trainWorkflowId(group)));
         for (const [index, handle] of handles.entries()) {
           await handle.result().catch(() => undefined);
           const type = (await handle.describe()).type;

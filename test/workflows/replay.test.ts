@@ -15,6 +15,7 @@ import {
   type FlowEvent,
   type RunInput,
   type StartRunsInput,
+  type StartRunsResult,
 } from '../../common/run-types';
 import { META_ACTIONS } from '../../common/meta-actions';
 import { createWorkerMetrics, metricsWorkerOptions } from '../../workers/metrics';
@@ -38,7 +39,7 @@ describe('workflows: replay of recorded histories', () => {
   const read = (file: string): string => fs.readFileSync(path.join(dir, file), 'utf8');
 
   it('has recorded histories of every workflow type to replay', () => {
-    for (const type of [WORKFLOW_TYPES.dispatchEvent, WORKFLOW_TYPES.interpret, LEGACY_DISPATCH]) {
+    for (const type of [WORKFLOW_TYPES.dispatchEvent, WORKFLOW_TYPES.interpret, LEGACY_DISPATCH, 'train']) {
       assert.ok(
         files.some((file) => file.includes(`.${type}.`)),
         `a ${type} history`,
@@ -118,6 +119,20 @@ describe('workflows: replay of recorded histories', () => {
     );
   });
 
+  it('has a recorded train that held, queued and replaced runs, and a run that left its line unrun', () => {
+    const train = files.filter((file) => file.includes('.train.')).map(read);
+    assert.ok(train.some((text) => text.includes('"admit"') && text.includes('"watchTrainHolder"')));
+    const runs = files.filter((file) => file.startsWith('train.interpret.')).map(read);
+    assert.ok(
+      runs.some((text) => text.includes('trainDequeued') && !text.includes('trainGranted')),
+      'a run that was replaced while it waited',
+    );
+    assert.ok(
+      runs.some((text) => text.includes('trainGranted')),
+      'a run that was let go',
+    );
+  });
+
   it("recomputes every recorded dispatcher's runs and result from its recorded event and lookup, legacy ones included", () => {
     const dispatchers = files.filter((file) => /\.(dispatch|dispatchEvent)\.\d+\.json$/.test(file));
     assert.ok(dispatchers.length > 0);
@@ -130,7 +145,7 @@ describe('workflows: replay of recorded histories', () => {
           ? planWaits(engine, recorded.event.body, recorded.waits)
           : undefined;
       assert.deepEqual(
-        { ...dispatchResult(recorded.event, plan), ...(waits ? { waits } : {}) },
+        { ...dispatchResult(recorded.event, plan, recorded.started), ...(waits ? { waits } : {}) },
         recorded.result,
         `${file}: the result`,
       );
@@ -181,12 +196,15 @@ function recordedDispatch(events: readonly HistoryEvent[]): {
   waits?: RegisteredWait[];
   result: DispatchResult;
   startRuns?: StartRunsInput;
+  /** What `startRuns` answered: for runs with a concurrency group, what each train said. */
+  started?: StartRunsResult;
   deliveries?: DeliverToWaitsInput;
   children: string[];
 } {
   const scheduled = new Map(events.map((event) => [String(event.eventId), event.activityTaskScheduledEventAttributes]));
   let snapshots: DefinitionSnapshot[] | undefined;
   let startRuns: StartRunsInput | undefined;
+  let startAnswer: StartRunsResult | undefined;
   let waits: RegisteredWait[] | undefined;
   let deliveries: DeliverToWaitsInput | undefined;
   const lookedUp = (lookup: EventLookup): void => {
@@ -202,6 +220,7 @@ function recordedDispatch(events: readonly HistoryEvent[]): {
     const type = scheduled.get(String(completed?.scheduledEventId))?.activityType?.name;
     if (completed && type === 'findDefinitionsForEvent') snapshots = decode(completed.result);
     if (completed && type === 'lookUpEvent') lookedUp(decode(completed.result));
+    if (completed && type === 'startRuns') startAnswer = decode(completed.result);
     const started = event.activityTaskScheduledEventAttributes;
     if (started?.activityType?.name === 'startRuns') startRuns = decode(started.input);
     if (started?.activityType?.name === 'deliverToWaits') deliveries = decode(started.input);
@@ -216,6 +235,7 @@ function recordedDispatch(events: readonly HistoryEvent[]): {
     snapshots,
     result: decode(last?.workflowExecutionCompletedEventAttributes?.result),
     ...(startRuns ? { startRuns } : {}),
+    ...(startAnswer ? { started: startAnswer } : {}),
     ...(waits ? { waits } : {}),
     ...(deliveries ? { deliveries } : {}),
     children: find(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED).map(

@@ -20,6 +20,10 @@ export interface Scenario {
     readonly after: string;
     readonly event: { readonly source: string; readonly type: string; readonly body: Record<string, unknown> };
   };
+  /** More events of the same source and type, posted one after another right after the first (each dispatched). */
+  readonly more?: readonly Record<string, unknown>[];
+  /** Concurrency groups whose train histories are recorded too, after every run has closed. */
+  readonly trains?: readonly string[];
 }
 
 /** `RECEIVER` in a URL is replaced with the local receiver's base URL. */
@@ -294,5 +298,28 @@ export const scenarios: readonly Scenario[] = [
         body: { name: 'release', number: 42, status: 'SUCCESS', parameters: { RELEASE_TICKET: 'REL-9' } },
       },
     },
+  },
+  {
+    // A train through every path of its admission: the first run holds the group, the second waits, the third
+    // replaces the second (which ends without a step), then the holder closes and the third runs.
+    name: 'train',
+    definitions: [
+      {
+        id: 'deploy-test-env',
+        name: 'Deploy to a test environment',
+        on: [{ source: 'ci', type: 'deploy' }],
+        concurrency: { group: 'deploy-${{ event.env }}', when_busy: 'replace', max_queue: 50 },
+        steps: [
+          { id: 'soak', action: 'flow.sleep', with: { duration: '2s' } },
+          { id: 'deploy', action: 'http.request', with: { method: 'POST', url: 'RECEIVER/deploy/${{ event.n }}' } },
+        ],
+      },
+    ],
+    event: { source: 'ci', type: 'deploy', body: { env: 'test', n: 1 } },
+    more: [
+      { env: 'test', n: 2 },
+      { env: 'test', n: 3 },
+    ],
+    trains: ['deploy-test'],
   },
 ];

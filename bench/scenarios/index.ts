@@ -1,6 +1,6 @@
 /**
- * The benchmark scenarios of issue 6, in the order they run. Each compares Flow with hand-written Temporal code (or
- * with itself at a small size) on the same server in the same run, and reports ratios.
+ * The benchmark scenarios of issues 6 and 14 (trains), in the order they run. Each compares Flow with hand-written
+ * Temporal code (or with itself at a small size) on the same server in the same run, and reports ratios.
  */
 import type { Scenario } from '../scenario';
 import { endToEnd } from './end-to-end';
@@ -8,7 +8,16 @@ import { fanOut } from './fan-out';
 import { intake } from './intake';
 import { interpreter } from './interpreter';
 import { registryScale } from './registry-scale';
+import { trains } from './trains';
 import { workerMemory } from './worker-memory';
 
 /** Every scenario, by the name `--only` takes. */
-export const scenarios: readonly Scenario[] = [intake, interpreter, registryScale, fanOut, workerMemory, endToEnd];
+export const scenarios: readonly Scenario[] = [
+  intake,
+  interpreter,
+  registryScale,
+  fanOut,
+  workerMemory,
+  endToEnd,
+  trains,
+];

@@ -13,6 +13,7 @@ const GOALS_PER_SCENARIO: Readonly<Record<string, number>> = {
   interpreter: 6,
   registry: 1,
   fanout: 0,
+  trains: 2,
   memory: 1,
   e2e: 0,
 };

@@ -20,10 +20,14 @@ export interface TrainView {
   readonly holder: TrainState['holder'] | null;
   readonly queue: readonly (TrainState['queue'][number] & { readonly position: number })[];
   readonly recent: TrainState['recent'];
+  /** Set when the train could not be asked (its state is then unknown). */
+  readonly unavailable?: string;
 }
 
 /** How many trains are queried at once when listing them. */
 const PARALLEL_QUERIES = 16;
+/** How long one train's query may take; a query needs a worker to answer it. */
+const QUERY_DEADLINE_MS = 5_000;
 
 /**
  * The trains API: `GET /api/trains` (every busy group), `GET /api/trains/:group` and `DELETE
@@ -31,24 +35,34 @@ const PARALLEL_QUERIES = 16;
  * workflow, so these read it with a query and change it with an update; nothing is stored twice. The client is read
  * per request, so building the app touches no Temporal connection.
  */
-export function trainsRouter(temporal: { readonly client: Client }): Router {
+export function trainsRouter(temporal: { readonly client: Client; readonly taskQueue: string }): Router {
   const router = Router();
 
   router.get('/trains', async (_req, res) => {
-    const { client } = temporal;
+    const { client, taskQueue } = temporal;
     const ids: string[] = [];
+    // This deployment's trains only: another Flow sharing the namespace has its own task queue.
     for await (const execution of client.workflow.list({
-      query: `WorkflowType = '${TRAIN_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`,
+      query: `WorkflowType = '${TRAIN_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue.replaceAll("'", "\\'")}'`,
     })) {
       ids.push(execution.workflowId);
     }
-    const trains = await mapLimit(ids.sort(), PARALLEL_QUERIES, (workflowId) =>
-      queryTrain(client, workflowId).catch((error: unknown) => {
+    const trains = await mapLimit(ids.sort(), PARALLEL_QUERIES, async (workflowId): Promise<TrainView | undefined> => {
+      try {
+        return await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => queryTrain(client, workflowId));
+      } catch (error) {
         // A train that ended between the listing and the query is no longer busy.
         if (error instanceof WorkflowNotFoundError) return undefined;
-        throw error;
-      }),
-    );
+        // One train that cannot answer (no worker polls its task queue) must not hide the others.
+        return {
+          group: workflowId.replace(/^train-/, ''),
+          holder: null,
+          queue: [],
+          recent: [],
+          unavailable: `the train did not answer its query within ${QUERY_DEADLINE_MS / 1000}s; is a worker polling task queue ${taskQueue}?`,
+        };
+      }
+    });
     res.json({ items: trains.filter((train): train is TrainView => train !== undefined) });
   });
 
@@ -95,10 +109,19 @@ async function runningTrain(client: Client, group: string): Promise<TrainView> {
   try {
     const { status } = await handle.describe();
     if (status.name !== 'RUNNING') throw idle;
-    return await queryTrain(client, handle.workflowId);
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) throw idle;
     throw error;
+  }
+  try {
+    return await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => queryTrain(client, handle.workflowId));
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) throw idle;
+    throw new ProblemError(
+      503,
+      'Service Unavailable',
+      `The train of ${group} did not answer within ${QUERY_DEADLINE_MS / 1000}s; its state is kept, but no worker is answering for it. Check that a Flow worker is running.`,
+    );
   }
 }
 

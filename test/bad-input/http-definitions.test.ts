@@ -553,6 +553,34 @@ const cases: DefinitionCase[] = [
     ],
   },
 
+  // Concurrency groups (release trains).
+  {
+    name: 'a max_queue out of range',
+    body: (id) => valid(id, { concurrency: { group: 'release', max_queue: 5_000 } }),
+    status: 422,
+    detail: /concurrency\.max_queue: may be at most 1000/,
+    errors: [{ path: 'concurrency.max_queue', message: /^may be at most 1000$/ }],
+  },
+  {
+    name: 'an unknown when_busy',
+    body: (id) => valid(id, { concurrency: { group: 'release', when_busy: 'cancel' } }),
+    status: 422,
+    detail: /concurrency\.when_busy: /,
+    errors: [{ path: 'concurrency.when_busy', message: /queue.*reject.*replace/ }],
+  },
+  {
+    name: 'a group template that reads a step',
+    body: (id) => valid(id, { concurrency: { group: 'release-${{ steps.first.output }}' } }),
+    status: 422,
+    detail: /concurrency\.group: the group is chosen when the event is dispatched, before any step/,
+  },
+  {
+    name: 'a static group that cannot name a train',
+    body: (id) => valid(id, { concurrency: { group: 'release train/../x y' } }),
+    status: 422,
+    detail: /concurrency\.group: must be 1-100 letters/,
+  },
+
   // Secrets written into a definition.
   {
     name: 'a static Authorization header',

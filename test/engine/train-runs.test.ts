@@ -203,4 +203,35 @@ describe('engine: definitions with a concurrency group', () => {
     const unusable = await post('bad-group', { project: 'has spaces' });
     assert.match(unusable.skipped[0]?.reason ?? '', /cannot name a group/);
   });
+
+  it('lists a train nobody answers for as unavailable instead of failing, and answers 503 for it alone', async function () {
+    this.timeout(60_000);
+    // A gateway whose task queue no worker polls: its train exists but cannot answer a query.
+    const lonely = await startHarness({ worker: false });
+    try {
+      const handle = await lonely.client.workflow.start('train', {
+        workflowId: 'train-orphaned',
+        taskQueue: lonely.taskQueue,
+        args: [{ group: 'orphaned' }],
+      });
+      const all = await request(lonely.app).get('/api/trains').set('Authorization', lonely.auth);
+      assert.equal(all.status, 200);
+      assert.deepEqual(
+        (all.body.items as { group: string; unavailable?: string }[]).map((train) => [
+          train.group,
+          /did not answer .* task queue/.test(train.unavailable ?? ''),
+        ]),
+        [['orphaned', true]],
+      );
+      const one = await request(lonely.app).get('/api/trains/orphaned').set('Authorization', lonely.auth);
+      assert.equal(one.status, 503);
+      assert.match(one.body.detail, /did not answer/);
+      // The other gateway lists only its own deployment's trains.
+      const other = await request(harness.app).get('/api/trains').set('Authorization', harness.auth);
+      assert.ok(!(other.body.items as { group: string }[]).some((train) => train.group === 'orphaned'));
+      await handle.terminate('test cleanup');
+    } finally {
+      await lonely.stop();
+    }
+  });
 });

@@ -5,7 +5,13 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  CancelledFailure,
+  TerminatedFailure,
+  TimeoutFailure,
+  WorkflowNotFoundError,
+} from '@temporalio/common';
 import {
   TRAIN_HANDLERS,
   TRAIN_SIGNALS,
@@ -103,12 +109,17 @@ export async function watchTrainHolder(
         await pause(500, activity.signal);
       }
     }
-    await deps.client.withAbortSignal(activity.signal, () =>
-      handle.result().catch((error: unknown) => {
-        if (!(error instanceof WorkflowFailedError)) throw error;
-      }),
+    // The close itself says how the run ended, so no second call is needed to ask (it would cost the hand-off).
+    const status = await deps.client.withAbortSignal(activity.signal, () =>
+      handle.result().then(
+        () => 'COMPLETED',
+        (error: unknown) => {
+          if (error instanceof WorkflowFailedError) return statusOfFailure(error);
+          throw error;
+        },
+      ),
     );
-    return { status: (await closeStatus(handle)) ?? 'UNKNOWN' };
+    return { status };
   } finally {
     clearInterval(beat);
   }
@@ -128,6 +139,14 @@ export async function notifyRun(deps: TrainDeps, input: { workflowId: string } &
     if (error instanceof WorkflowNotFoundError && (await closeStatus(handle)) !== undefined) return;
     throw error;
   }
+}
+
+/** The close status a failed result stands for, named as `describe()` names it. */
+function statusOfFailure(error: WorkflowFailedError): string {
+  if (error.cause instanceof TerminatedFailure) return 'TERMINATED';
+  if (error.cause instanceof CancelledFailure) return 'CANCELLED';
+  if (error.cause instanceof TimeoutFailure) return 'TIMED_OUT';
+  return 'FAILED';
 }
 
 /** The close status of a run (`COMPLETED`, `TERMINATED`, …); undefined while it runs or when it does not exist. */

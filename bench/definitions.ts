@@ -15,6 +15,30 @@ export function noopDefinition(id: string, on: { source: string; type: string },
   };
 }
 
+/**
+ * A definition whose one step waits (`flow.wait_for_event`) for an event of `waitFor` whose `key` equals the `key` of
+ * the event that started the run; with `on_timeout: continue`, so a run left over ends quietly.
+ */
+export function waitDefinition(
+  id: string,
+  on: { source: string; type: string },
+  waitFor: { source: string; type: string },
+  timeout: string,
+): Record<string, unknown> {
+  return {
+    id,
+    name: `Benchmark ${id}`,
+    on: [on],
+    steps: [
+      {
+        id: 'wait',
+        action: 'flow.wait_for_event',
+        with: { ...waitFor, where: { key: '${{ event.key }}' }, timeout, on_timeout: 'continue' },
+      },
+    ],
+  };
+}
+
 /** A validated definition as a run's snapshot (revision 1), for starting the interpreter directly. */
 export function snapshotOf(raw: unknown, catalog: ReadonlyMap<string, AnyAction>): DefinitionSnapshot {
   const checked = validateDefinition(raw, catalog);

@@ -3,7 +3,7 @@
  * benchmarks do, the way a Temporal user would write them directly. Bundled on their own, apart from Flow's workflows.
  */
 import type { Duration } from '@temporalio/common';
-import { proxyActivities, sleep } from '@temporalio/workflow';
+import { condition, defineSignal, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { BaselineActivities } from './activities';
 
 /** The same activity options as a Flow step without options of its own (`STEP_DEFAULTS` in the interpreter). */
@@ -22,4 +22,22 @@ export async function noopSequence(steps: number): Promise<number> {
 /** Waits on a durable timer, as a `flow.sleep` step does: the baseline of a run held at a waiting step. */
 export async function sleepThenReturn(duration: Duration): Promise<void> {
   await sleep(duration);
+}
+
+/** The signal `waitForSignal` blocks on; a hand-written stand-in for Flow's `flowEventDelivered`. */
+const eventArrived = defineSignal<[unknown]>('eventArrived');
+
+/**
+ * Blocks until a signal arrives or `timeout` passes, returning the signal's payload (undefined on timeout): the
+ * baseline of a run parked in `flow.wait_for_event`, written as a Temporal user would, with no registration anywhere.
+ */
+export async function waitForSignal(timeout: Duration): Promise<unknown> {
+  let payload: unknown;
+  let arrived = false;
+  setHandler(eventArrived, (received) => {
+    payload = received;
+    arrived = true;
+  });
+  await condition(() => arrived, timeout);
+  return payload;
 }

@@ -1,5 +1,5 @@
 /**
- * The benchmark scenarios of issues 6 and 14 (trains), in the order they run. Each compares Flow with hand-written
+ * The benchmark scenarios of issues 6 and 14 (trains and waits), in the order they run. Each compares Flow with hand-written
  * Temporal code (or with itself at a small size) on the same server in the same run, and reports ratios.
  */
 import type { Scenario } from '../scenario';
@@ -9,6 +9,7 @@ import { intake } from './intake';
 import { interpreter } from './interpreter';
 import { registryScale } from './registry-scale';
 import { trains } from './trains';
+import { waitCorrelation, waitingMemory } from './waits';
 import { workerMemory } from './worker-memory';
 
 /** Every scenario, by the name `--only` takes. */
@@ -20,4 +21,6 @@ export const scenarios: readonly Scenario[] = [
   workerMemory,
   endToEnd,
   trains,
+  waitCorrelation,
+  waitingMemory,
 ];

@@ -16,6 +16,8 @@ const GOALS_PER_SCENARIO: Readonly<Record<string, number>> = {
   trains: 2,
   memory: 1,
   e2e: 0,
+  waits: 1,
+  'wait-memory': 1,
 };
 
 /**

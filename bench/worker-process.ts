@@ -50,6 +50,9 @@ async function main(): Promise<void> {
   };
 
   let worker: Worker;
+  /** Runs the worker (both of Flow's: the main one and the trains' watchers) until shutdown. */
+  let run: () => Promise<void>;
+  let shutdown: () => void;
   if (options.kind === 'flow') {
     const clientConnection = Connection.lazy({ address });
     const client = new Client({ connection: clientConnection, namespace });
@@ -59,7 +62,7 @@ async function main(): Promise<void> {
       () => clientConnection.close(),
       () => mongo.close(),
     );
-    worker = await createWorker({
+    const flow = await createWorker({
       connection,
       namespace,
       taskQueue: options.taskQueue,
@@ -74,6 +77,9 @@ async function main(): Promise<void> {
         ? {}
         : { options: { maxCachedWorkflows: options.maxCachedWorkflows } }),
     });
+    worker = flow.worker;
+    run = () => flow.run();
+    shutdown = () => flow.shutdown();
   } else {
     worker = await Worker.create({
       connection,
@@ -82,6 +88,9 @@ async function main(): Promise<void> {
       activities: baselineActivities,
       ...common,
     });
+    const baseline = worker;
+    run = () => baseline.run();
+    shutdown = () => baseline.shutdown();
   }
 
   process.on('message', (message: WorkerRequest) => {
@@ -89,12 +98,12 @@ async function main(): Promise<void> {
   });
   // The runner is gone (crashed or killed): stop rather than poll forever.
   process.on('disconnect', () => {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
+    if (worker.getState() === 'RUNNING') shutdown();
   });
-  process.once('SIGTERM', () => worker.shutdown());
-  process.once('SIGINT', () => worker.shutdown());
+  process.once('SIGTERM', () => shutdown());
+  process.once('SIGINT', () => shutdown());
 
-  const running = worker.run();
+  const running = run();
   process.send?.({ ready: 'bench-worker' });
   try {
     await running;

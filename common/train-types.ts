@@ -102,6 +102,15 @@ export const TRAIN_SIGNALS = { granted: 'trainGranted', dequeued: 'trainDequeued
 /** Update and query names of the train workflow. */
 export const TRAIN_HANDLERS = { admit: 'admit', remove: 'remove', state: 'trainState' } as const;
 
+/**
+ * The task queue of the trains' holder watchers, beside Flow's own: a watcher holds its activity slot for as long as
+ * its holder runs, so watchers get a worker of their own (in the same process) and can never take the slots the
+ * holders' steps need.
+ */
+export function trainWatchQueue(taskQueue: string): string {
+  return `${taskQueue}-train-watch`;
+}
+
 /** Workflow id of a group's train. */
 export function trainWorkflowId(group: string): string {
   return `train-${group}`;

@@ -11,6 +11,7 @@ import {
 import { actions as builtInActions, createActivities, type ActivityDeps, type AnyAction } from '../activities';
 import { acceptEvent, deliverToWaits, lookBackForEvent, notifyRun, startRuns, watchTrainHolder } from '../intake';
 import type { DefinitionStore, WaitStore } from '../registry';
+import { trainWatchQueue } from '../common/train-types';
 import { createWorkerMetrics, metricsWorkerOptions, type WorkerMetrics } from './metrics';
 
 /**
@@ -89,22 +90,76 @@ function waitsUnavailable(): ApplicationFailure {
   );
 }
 
-/** Creates a worker that runs Flow's workflows and every given action (by default the built-in ones) as activities. */
-export async function createWorker(deps: WorkerDeps): Promise<Worker> {
+/** How many holders one worker process watches at once; a watcher waits on a long poll and costs almost nothing. */
+const MAX_TRAIN_WATCHERS = 10_000;
+
+/**
+ * A Flow worker: the worker that runs Flow's workflows and actions on the task queue, and beside it, in the same
+ * process and connection, a worker for the trains' holder watchers on a queue of their own (`trainWatchQueue`). A
+ * watcher keeps its activity slot while its holder runs, so on the main worker a hundred busy trains would take every
+ * slot and the holders could never run their steps.
+ */
+export class FlowWorker {
+  constructor(
+    /** Runs the workflows and every action. */
+    readonly worker: Worker,
+    /** Runs only `watchTrainHolder`. */
+    readonly watcher: Worker,
+  ) {}
+
+  /** Runs both until shutdown; when one stops (or fails), the other is shut down too. */
+  async run(): Promise<void> {
+    const runs = [this.worker, this.watcher].map((worker) =>
+      worker.run().finally(() => {
+        this.shutdown();
+      }),
+    );
+    await Promise.all(runs);
+  }
+
+  /** Runs both until `until` settles, then shuts them down; resolves with its value. */
+  async runUntil<R>(until: Promise<R> | (() => Promise<R>)): Promise<R> {
+    const running = this.run();
+    try {
+      return await (typeof until === 'function' ? until() : until);
+    } finally {
+      this.shutdown();
+      await running;
+    }
+  }
+
+  /** Asks both to stop (in-flight tasks drain); safe to call more than once. */
+  shutdown(): void {
+    for (const worker of [this.worker, this.watcher]) if (worker.getState() === 'RUNNING') worker.shutdown();
+  }
+}
+
+/** Creates a Flow worker: Flow's workflows and every given action (by default the built-in ones), plus the watchers. */
+export async function createWorker(deps: WorkerDeps): Promise<FlowWorker> {
   const code = deps.workflowBundle
     ? { workflowBundle: deps.workflowBundle }
     : {
         workflowsPath: flowBundleOptions.workflowsPath,
         bundlerOptions: { preloadModules: flowBundleOptions.preloadModules },
       };
-  return Worker.create({
+  const activityDeps = workerActivityDeps(deps);
+  const worker = await Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
     ...code,
-    activities: createActivities(workerActivityDeps(deps), deps.actions ?? builtInActions),
+    activities: createActivities(activityDeps, deps.actions ?? builtInActions),
     // Always wired: a workflow calling a sink the worker lacks makes the SDK log an error.
     ...metricsWorkerOptions(deps.metrics ?? createWorkerMetrics()),
     ...deps.options,
   });
+  const { watchTrainHolder: watch } = createActivities(activityDeps, []);
+  const watcher = await Worker.create({
+    connection: deps.connection,
+    namespace: deps.namespace,
+    taskQueue: trainWatchQueue(deps.taskQueue),
+    activities: { watchTrainHolder: watch },
+    maxConcurrentActivityTaskExecutions: MAX_TRAIN_WATCHERS,
+  });
+  return new FlowWorker(worker, watcher);
 }

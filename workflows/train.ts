@@ -14,6 +14,7 @@ import type { InternalActivities } from '../activities';
 import {
   RECENT_DEPARTURES,
   TRAIN_HANDLERS,
+  trainWatchQueue,
   type AdmitAnswer,
   type AdmitRequest,
   type RemoveRequest,
@@ -53,6 +54,7 @@ export async function train(input: TrainInput): Promise<void> {
   const notices: Promise<unknown>[] = [];
 
   const { watchTrainHolder } = proxyActivities<InternalActivities>({
+    taskQueue: trainWatchQueue(workflowInfo().taskQueue),
     // The holder may run for days; the heartbeat, not this bound, notices a lost worker.
     startToCloseTimeout: '3650d',
     heartbeatTimeout: '10s',

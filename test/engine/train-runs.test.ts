@@ -234,4 +234,33 @@ describe('engine: definitions with a concurrency group', () => {
       await lonely.stop();
     }
   });
+
+  it('runs the holders of many busy groups although the worker has few activity slots (watchers have their own)', async function () {
+    this.timeout(120_000);
+    // Two activity slots on the main worker. Were the trains' watchers, which wait for as long as their holders run,
+    // on the same worker, two busy groups would take both slots and no holder could run its step.
+    const small = await startHarness({ workerOptions: { maxConcurrentActivityTaskExecutions: 2 } });
+    try {
+      const saved = await request(small.app)
+        .put('/api/definitions/per-group')
+        .set('Authorization', small.auth)
+        .send({
+          id: 'per-group',
+          name: 'Per group',
+          on: [{ source: 'ci', type: 'per-group' }],
+          concurrency: { group: 'slot-${{ event.g }}' },
+          steps: [
+            // The holders all wait a moment (a timer, no slot) while their watchers start, then need a slot.
+            { id: 'settle', action: 'flow.sleep', with: { duration: '2s' } },
+            { id: 'ping', action: 'http.request', with: { url: `${receiver.url}/slots/\${{ event.g }}` } },
+          ],
+        });
+      assert.equal(saved.status, 201, JSON.stringify(saved.body));
+      const runs = await Promise.all(['a', 'b', 'c'].map((g) => small.startRun('ci', 'per-group', { g })));
+      await Promise.all(runs.map((runId) => small.client.workflow.getHandle(runId).result()));
+      assert.equal(receiver.to('/slots/').length, 3);
+    } finally {
+      await small.stop();
+    }
+  });
 });

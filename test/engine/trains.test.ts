@@ -1,6 +1,6 @@
 import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import {
   trainWorkflowId,
@@ -11,7 +11,7 @@ import {
   type WhenBusy,
 } from '../../common/train-types';
 import { admitToTrain, type Admission } from '../../intake';
-import { createWorker } from '../../workers/create-worker';
+import { createWorker, type FlowWorker } from '../../workers/create-worker';
 import type { RiderResult } from '../fixtures/train-riders';
 import { eventually } from '../support/http-receiver';
 import { PrivateTemporal } from '../support/private-temporal';
@@ -251,7 +251,7 @@ class TrainWorld {
     readonly client: Client,
     private readonly connection: Connection,
     private readonly workerConnection: NativeConnection,
-    private readonly worker: Worker,
+    private readonly worker: FlowWorker,
     private readonly running: Promise<void>,
     readonly taskQueue: string,
   ) {}

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkerOptions, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Express } from 'express';
 import type { Db } from 'mongodb';
 import request from 'supertest';
@@ -9,7 +9,7 @@ import { createApp, type GatewayDeps } from '../../gateway/app';
 import { webhookAdapters } from '../../gateway/webhooks/adapters';
 import type { HealthProbe } from '../../gateway/health';
 import { DefinitionStore, openMongo, WaitStore, type MongoHandle } from '../../registry';
-import { createWorker } from '../../workers/create-worker';
+import { createWorker, type FlowWorker } from '../../workers/create-worker';
 import type { WorkerMetrics } from '../../workers/metrics';
 import { bundleFlow, connectClient, connectWorker, testConfig, uniqueName } from './stack';
 
@@ -29,7 +29,7 @@ export interface Harness {
   readonly store: DefinitionStore;
   readonly db: Db;
   readonly taskQueue: string;
-  readonly worker?: Worker;
+  readonly worker?: FlowWorker;
   /** Authorization header value for the gateway. */
   readonly auth: string;
   /** Waits for an event's dispatcher and its first started run; resolves with both results. */
@@ -51,6 +51,8 @@ export interface HarnessOptions {
   readonly health?: Readonly<Record<string, HealthProbe>>;
   /** The gateway environment for webhooks (`FLOW_WEBHOOK_SECRET_*`, `FLOW_ALLOW_UNSIGNED`). */
   readonly webhookEnv?: Readonly<Record<string, string | undefined>>;
+  /** Options of the in-process worker, such as a small number of activity slots. */
+  readonly workerOptions?: Partial<WorkerOptions>;
   /** Count runs and step attempts of the in-process worker here. */
   readonly workerMetrics?: WorkerMetrics;
   /** Gateway options passed through to `createApp`. */
@@ -83,7 +85,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.gateway,
   });
 
-  let worker: Worker | undefined;
+  let worker: FlowWorker | undefined;
   let running: Promise<void> | undefined;
   const workerConnection = options.worker === false ? undefined : await connectWorker();
   if (workerConnection) {
@@ -98,6 +100,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       workflowBundle: await flowBundle(),
       ...(options.deps ? { activityOverrides: options.deps } : {}),
       ...(options.workerMetrics ? { metrics: options.workerMetrics } : {}),
+      ...(options.workerOptions ? { options: options.workerOptions } : {}),
     });
     running = worker.run();
   }

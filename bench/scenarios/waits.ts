@@ -59,6 +59,16 @@ export const waitCorrelation: Scenario = {
       `One delivery with ${largest.toLocaleString('en')} runs waiting on other keys (median per repetition)`,
       DELIVERY_PHASES,
     );
+    /** The slowest delivery of each repetition at each size (the p99 of 50 samples is the slowest), phase by phase. */
+    const slowest = new Map(
+      scales.map((scale) => [
+        scale,
+        new BreakdownCollector(
+          `The slowest delivery of each repetition with ${scale.toLocaleString('en')} runs waiting on other keys`,
+          DELIVERY_PHASES,
+        ),
+      ]),
+    );
     const waiting: string[] = [];
     /** Runs parked to be woken; any left by a failure are terminated too. */
     const measured: string[] = [];
@@ -92,6 +102,9 @@ export const waitCorrelation: Scenario = {
             for (const sample of samples) breakdown.add(sample.phases);
             breakdown.endRep();
           }
+          const tail = slowest.get(scale)!;
+          tail.add(samples.reduce((worst, sample) => (sample.woken > worst.woken ? sample : worst)).phases);
+          tail.endRep();
           const last = (metric: string): string => values.get(`s${scale}.${metric}`).at(-1)!.toFixed(1);
           progress(
             `waits: ${scale.toLocaleString('en')} waiting, rep ${rep + 1}/${reps}: POST → wait step completed p50 ${last('woken.p50')} ms, ` +
@@ -146,7 +159,7 @@ export const waitCorrelation: Scenario = {
           atMost: 1.2,
         }),
       ],
-      breakdowns: [breakdown.result()],
+      breakdowns: [breakdown.result(), ...[...slowest.values()].map((tail) => tail.result())],
       notes: [
         'The sizes are measured one after the other (parking the large one takes minutes), so the growth of the ' +
           "server's and MongoDB's data between them counts against the large size.",

@@ -152,7 +152,9 @@ export const waitCorrelation: Scenario = {
         woken,
         vs('woken.p50', 'POST → wait step completed, p50'),
         vs('delivered.p99', 'POST → signal recorded in the waiting run, p99'),
+        vs('delivered.p50', 'POST → signal recorded in the waiting run, p50'),
         vs('lookup.p99', "Dispatcher's lookup (`lookUpEvent` workflow task), p99"),
+        vs('lookup.p50', "Dispatcher's lookup (`lookUpEvent` workflow task), p50"),
       ],
       goals: [
         goal(woken, `One event's delivery p99 with ${at} runs waiting on other keys at most 1.2x with ${base}`, {

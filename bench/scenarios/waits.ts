@@ -404,13 +404,14 @@ export const waitingMemory: Scenario = {
     const metrics = [
       held,
       sides('idle', 'Worker RSS before the runs (idle)', 'MB'),
-      sides('heap', `V8 heap used with ${count} runs waiting`, 'MB'),
+      // The workflows run in the SDK's worker threads, whose heaps `heapUsed` leaves out: this is activities and clients.
+      sides('heap', `Main thread's V8 heap used with ${count} runs waiting`, 'MB'),
       // With few runs the increases are within the garbage collector's noise; they are reported at full size only.
       ...(quick
         ? []
         : [
             sides('perRun', 'RSS increase per waiting run', 'KB'),
-            sides('heapPerRun', 'V8 heap increase per waiting run', 'KB'),
+            sides('heapPerRun', "Main thread's V8 heap increase per waiting run", 'KB'),
           ]),
     ];
     return {

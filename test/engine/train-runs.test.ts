@@ -91,9 +91,16 @@ describe('engine: definitions with a concurrency group', () => {
         [third.matched[0].workflowId, 2, third.eventId],
       ],
     );
-    const all = await request(harness.app).get('/api/trains').set('Authorization', harness.auth);
-    const groups = (all.body.items as { group: string }[]).map((train) => train.group);
-    assert.ok(groups.includes('deploy-test') && groups.includes('deploy-prod'), JSON.stringify(groups));
+    // The list comes from Temporal's visibility, which can show a new train a moment after it started.
+    await eventually(
+      async () => {
+        const all = await request(harness.app).get('/api/trains').set('Authorization', harness.auth);
+        const groups = (all.body.items as { group: string }[]).map((train) => train.group);
+        return groups.includes('deploy-test') && groups.includes('deploy-prod') ? true : undefined;
+      },
+      30_000,
+      'both busy groups in GET /api/trains',
+    );
 
     // The other group is not held up by this one, and the queued runs have not started their steps.
     await eventually(() => (receiver.to('/hold/p1').length === 1 ? true : undefined));
@@ -214,13 +221,15 @@ describe('engine: definitions with a concurrency group', () => {
         taskQueue: lonely.taskQueue,
         args: [{ group: 'orphaned' }],
       });
-      const all = await request(lonely.app).get('/api/trains').set('Authorization', lonely.auth);
-      assert.equal(all.status, 200);
+      // The listing reads Temporal's visibility, which may show a workflow started a moment ago only a moment later.
+      const items = await eventually(async () => {
+        const all = await request(lonely.app).get('/api/trains').set('Authorization', lonely.auth);
+        assert.equal(all.status, 200);
+        const listed = all.body.items as { group: string; unavailable?: string }[];
+        return listed.length > 0 ? listed : undefined;
+      }, 30_000);
       assert.deepEqual(
-        (all.body.items as { group: string; unavailable?: string }[]).map((train) => [
-          train.group,
-          /did not answer .* task queue/.test(train.unavailable ?? ''),
-        ]),
+        items.map((train) => [train.group, /did not answer .* task queue/.test(train.unavailable ?? '')]),
         [['orphaned', true]],
       );
       const one = await request(lonely.app).get('/api/trains/orphaned').set('Authorization', lonely.auth);

@@ -99,6 +99,9 @@ export interface DequeuedNotice {
 /** Signal names a train sends to runs. */
 export const TRAIN_SIGNALS = { granted: 'trainGranted', dequeued: 'trainDequeued' } as const;
 
+/** Failure types of refused admissions (busy with `reject`, a full queue) and removals (not waiting). */
+export const TRAIN_REFUSALS = { busy: 'TrainBusy', full: 'TrainQueueFull', notQueued: 'TrainEntryNotQueued' } as const;
+
 /** Update and query names of the train workflow. */
 export const TRAIN_HANDLERS = { admit: 'admit', remove: 'remove', state: 'trainState' } as const;
 

@@ -14,6 +14,7 @@ import {
 } from '@temporalio/common';
 import {
   TRAIN_HANDLERS,
+  TRAIN_REFUSALS,
   TRAIN_SIGNALS,
   trainWorkflowId,
   type AdmitAnswer,
@@ -32,7 +33,7 @@ export interface TrainDeps {
 export const TRAIN_WORKFLOW_TYPE = 'train';
 
 /** Failure types of a refused admission (the train workflow's validator). */
-const REFUSAL_TYPES = new Set(['TrainBusy', 'TrainQueueFull']);
+const REFUSAL_TYPES = new Set<string>([TRAIN_REFUSALS.busy, TRAIN_REFUSALS.full]);
 
 /** The answer to an admission: admitted (holding or queued), or refused with the reason and the holder. */
 export type Admission =
@@ -92,11 +93,12 @@ export async function watchTrainHolder(
   deps: TrainDeps,
   input: { workflowId: string; group: string },
   activity: ActivityControl,
+  startGraceMs = RUN_START_GRACE_MS,
 ): Promise<{ status?: string }> {
   const handle = deps.client.workflow.getHandle(input.workflowId);
   const beat = setInterval(() => activity.heartbeat(), 2_000);
   try {
-    const deadline = Date.now() + RUN_START_GRACE_MS;
+    const deadline = Date.now() + startGraceMs;
     for (;;) {
       try {
         await handle.signal(TRAIN_SIGNALS.granted, { group: input.group });

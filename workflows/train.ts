@@ -14,6 +14,7 @@ import type { InternalActivities } from '../activities';
 import {
   RECENT_DEPARTURES,
   TRAIN_HANDLERS,
+  TRAIN_REFUSALS,
   trainWatchQueue,
   type AdmitAnswer,
   type AdmitRequest,
@@ -31,9 +32,6 @@ export const admitUpdate = defineUpdate<AdmitAnswer, [AdmitRequest]>(TRAIN_HANDL
 export const removeUpdate = defineUpdate<TrainDeparture, [RemoveRequest]>(TRAIN_HANDLERS.remove);
 /** The train's holder, queue and last departures. */
 export const trainStateQuery = defineQuery<TrainState>(TRAIN_HANDLERS.state);
-
-/** Failure types of refused admissions and removals, which the dispatcher and the API report. */
-export const TRAIN_REFUSALS = { busy: 'TrainBusy', full: 'TrainQueueFull', notQueued: 'TrainEntryNotQueued' } as const;
 
 /**
  * One train per concurrency group (workflow id `train-<group>`): lets one run of the group go at a time, the others
@@ -74,10 +72,12 @@ export async function train(input: TrainInput): Promise<void> {
   const depart = (departure: TrainDeparture): void => {
     recent = [departure, ...recent].slice(0, RECENT_DEPARTURES);
   };
+  // A run admitted whose start never came (the train moved on without it) is admitted afresh if its start is retried;
+  // any other departed run has closed, and its retried admission only gets the old answer.
   const known = (workflowId: string): boolean =>
     holder?.workflowId === workflowId ||
     queue.some((entry) => entry.workflowId === workflowId) ||
-    recent.some((departure) => departure.workflowId === workflowId);
+    recent.some((departure) => departure.workflowId === workflowId && departure.exit !== 'never-started');
   const answerFor = (workflowId: string): AdmitAnswer => {
     const position = queue.findIndex((entry) => entry.workflowId === workflowId) + 1;
     if (position === 0) return { outcome: 'holding', position: 0 };

@@ -10,7 +10,7 @@ import {
   type TrainState,
   type WhenBusy,
 } from '../../common/train-types';
-import { admitToTrain, type Admission } from '../../intake';
+import { admitToTrain, watchTrainHolder, type Admission } from '../../intake';
 import { createWorker, type FlowWorker } from '../../workers/create-worker';
 import type { RiderResult } from '../fixtures/train-riders';
 import { eventually } from '../support/http-receiver';
@@ -187,6 +187,27 @@ describe('engine: trains let one run of a group go at a time', () => {
     await trains.untilEnded(group);
   });
 
+  it('moves on from a run that never starts, and admits it afresh (behind the others) when its start is retried', async function () {
+    this.timeout(60_000);
+    const group = uniqueName('g');
+    const late = uniqueName('late');
+    const next = uniqueName('next');
+    await trains.enter(group, late, 'queue', { start: false });
+    await trains.enter(group, next);
+    // The train gives up on the run that did not appear and lets the next one go.
+    await trains.untilHolder(group, next);
+    const gaveUp = (await trains.state(group)).recent.find((departure) => departure.workflowId === late);
+    assert.equal(gaveUp?.exit, 'never-started');
+    // The dispatcher's activity is retried and admits it again: it waits behind the holder, and then runs.
+    const again = await trains.enter(group, late);
+    assert.deepEqual(again, { admitted: true, answer: { outcome: 'queued', position: 1, holder: next } });
+    await trains.finish(next);
+    await trains.untilHolder(group, late);
+    await trains.finish(late);
+    assert.ok((await trains.result(late)).grantedAt, 'the retried run was let go');
+    await trains.untilEnded(group);
+  });
+
   it('grants a run that is admitted before it exists once it starts', async function () {
     this.timeout(60_000);
     const group = uniqueName('g');
@@ -270,6 +291,10 @@ class TrainWorld {
       env: {},
       actions: [],
       workflowBundle,
+      // A run that never starts is given up on after 3 s, not the production ten minutes.
+      activityOverrides: {
+        watchTrainHolder: (input, activity) => watchTrainHolder({ client, taskQueue }, input, activity, 3_000),
+      },
     });
     return new TrainWorld(client, connection, workerConnection, worker, worker.run(), taskQueue);
   }

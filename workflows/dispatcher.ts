@@ -58,31 +58,26 @@ async function startMatchedRuns(event: FlowEvent, snapshots: DefinitionSnapshot[
   return dispatchResult(event, plan, await startRuns({ event, runs: plan.runs }));
 }
 
-async function lookUpDefinitions(event: FlowEvent): Promise<DefinitionSnapshot[]> {
-  const quick = proxyLocalActivities<InternalActivities>({
-    startToCloseTimeout: '5s',
-    retry: { initialInterval: '500ms', maximumAttempts: 2 },
-  });
-  try {
-    return await quick.findDefinitionsForEvent(event.source, event.type);
-  } catch (error) {
-    if (isCancellation(error)) throw error;
-    const durable = proxyActivities<InternalActivities>({ startToCloseTimeout: '30s', retry: DURABLE_RETRY });
-    return await durable.findDefinitionsForEvent(event.source, event.type);
-  }
+/** Dispatchers recorded before `deliver-to-waits` look up definitions alone. */
+function lookUpDefinitions(event: FlowEvent): Promise<DefinitionSnapshot[]> {
+  return quickThenDurable((registry) => registry.findDefinitionsForEvent(event.source, event.type));
 }
 
-/** The same lookup with the waits keyed by the event's fields: one local activity, a durable one if it fails. */
-async function lookUpEvent(event: FlowEvent): Promise<EventLookup> {
+/** The same lookup with the waits keyed by the event's fields. */
+function lookUpEvent(event: FlowEvent): Promise<EventLookup> {
+  return quickThenDurable((registry) => registry.lookUpEvent(event));
+}
+
+/** A registry lookup: a local activity first, then, if it fails (MongoDB down or slow), a durable one. */
+async function quickThenDurable<T>(lookUp: (registry: InternalActivities) => Promise<T>): Promise<T> {
   const quick = proxyLocalActivities<InternalActivities>({
     startToCloseTimeout: '5s',
     retry: { initialInterval: '500ms', maximumAttempts: 2 },
   });
   try {
-    return await quick.lookUpEvent(event);
+    return await lookUp(quick);
   } catch (error) {
     if (isCancellation(error)) throw error;
-    const durable = proxyActivities<InternalActivities>({ startToCloseTimeout: '30s', retry: DURABLE_RETRY });
-    return await durable.lookUpEvent(event);
+    return await lookUp(proxyActivities<InternalActivities>({ startToCloseTimeout: '30s', retry: DURABLE_RETRY }));
   }
 }

@@ -5,6 +5,7 @@ import type {
   RegisteredWait,
   WaitRegistration,
 } from '../common/event-waits';
+import type { ApprovalNoticeInput, NoticeReceipt, RunEventInput } from '../common/run-control';
 import type { DefinitionSnapshot, StartRunsInput, StartRunsResult } from '../common/run-types';
 import type { DequeuedNotice } from '../common/train-types';
 import type { AcceptedEvent, ActivityControl, EventSubmission } from '../intake';
@@ -44,4 +45,8 @@ export interface RegistryDeps {
   readonly deliverToWaits: (input: DeliverToWaitsInput) => Promise<{ closed: string[] }>;
   /** Looks for a matching event that came before the wait registered (`lookBackForEvent` from `intake`). */
   readonly lookBackForEvent: (input: LookBackInput) => Promise<LookedBackEvent | undefined>;
+  /** Posts an approval's request, reminder or outcome to its Slack channel and Jira issue (`activities/approvals`). */
+  readonly approvalNotice: (input: ApprovalNoticeInput) => Promise<NoticeReceipt>;
+  /** Emits one run lifecycle event through the intake, once per run and transition (`emitRunEvent` from `intake`). */
+  readonly emitRunEvent: (input: RunEventInput) => Promise<void>;
 }

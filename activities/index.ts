@@ -13,6 +13,7 @@ import type {
   LookedBackEvent,
   WaitRegistration,
 } from '../common/event-waits';
+import type { ApprovalNoticeInput, NoticeReceipt, RunEventInput } from '../common/run-control';
 import type { DefinitionSnapshot, FlowEvent, StartRunsInput, StartRunsResult } from '../common/run-types';
 import type { DequeuedNotice } from '../common/train-types';
 import { actions, checkMetaActions } from './catalog';
@@ -57,6 +58,10 @@ export interface InternalActivities {
   unregisterWait(input: WaitRegistration): Promise<void>;
   /** Finds the oldest matching event whose dispatcher started since the run did (see `intake/event-waits.ts`). */
   lookBackForEvent(input: LookBackInput): Promise<LookedBackEvent | undefined>;
+  /** Posts an approval's request, reminder or outcome; returns where the request was posted. */
+  approvalNotice(input: ApprovalNoticeInput): Promise<NoticeReceipt>;
+  /** Emits one run lifecycle event (source `flow`), deduplicated per run and transition. */
+  emitRunEvent(input: RunEventInput): Promise<void>;
 }
 
 /**
@@ -94,6 +99,8 @@ export function createActivities(
     registerWait: (input) => deps.registerWait(input),
     unregisterWait: (input) => deps.unregisterWait(input),
     lookBackForEvent: (input) => deps.lookBackForEvent(input),
+    approvalNotice: (input) => deps.approvalNotice(input),
+    emitRunEvent: (input) => deps.emitRunEvent(input),
   };
   return { ...byAction, ...internal };
 }

@@ -1,4 +1,5 @@
 import type { Definition, StepOptions } from './definition';
+import type { LifecycleType } from './run-control';
 import type { DequeuedNotice, RunTrain, WhenBusy } from './train-types';
 
 /** Where an event came from when another run emitted it; bounds event loops. */
@@ -18,6 +19,11 @@ export interface FlowEvent {
   readonly receivedAt: string;
   readonly idempotencyKey?: string;
   readonly causation: Causation;
+  /**
+   * Who sent the event, when the sender says: the API token's name for `POST /events`, the user a webhook names
+   * (Jira's account id). Approval steps with `forbid_self_approval` refuse this actor.
+   */
+  readonly actor?: string;
 }
 
 /** One definition at one revision, with the defaults of the actions it uses: everything a run needs. */
@@ -50,6 +56,11 @@ export interface RunInput {
   readonly resume?: RunState;
   /** The train the run waits for before its first step, when its definition declares `concurrency`. */
   readonly train?: RunTrain;
+  /**
+   * The lifecycle event types (source `flow`) some definition was bound to when the run was dispatched: the run emits
+   * only these, so a Flow where nothing listens pays nothing. Absent in runs started before lifecycle events.
+   */
+  readonly lifecycle?: readonly LifecycleType[];
 }
 
 /** Result of the interpreter workflow. */
@@ -108,6 +119,8 @@ export interface PlannedRun {
   readonly snapshot: DefinitionSnapshot;
   /** Present when the definition declares `concurrency`: the run enters this group's train before it starts. */
   readonly train?: PlannedTrain;
+  /** The lifecycle types bound at dispatch (see {@link RunInput.lifecycle}); absent when none is. */
+  readonly lifecycle?: readonly LifecycleType[];
 }
 
 /** What the dispatcher asks the `startRuns` activity to start: one run per matched definition, for one event. */

@@ -12,3 +12,4 @@ export { admitToTrain, notifyRun, TRAIN_WORKFLOW_TYPE, watchTrainHolder } from '
 export type { ActivityControl, Admission, TrainDeps } from './trains';
 export { deliverToWaits, LOOK_BACK_LIMIT, lookBackForEvent } from './event-waits';
 export type { EventWaitDeps } from './event-waits';
+export { emitRunEvent } from './lifecycle-events';

@@ -9,7 +9,16 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { actions as builtInActions, createActivities, type ActivityDeps, type AnyAction } from '../activities';
-import { acceptEvent, deliverToWaits, lookBackForEvent, notifyRun, startRuns, watchTrainHolder } from '../intake';
+import { approvalNotice } from '../activities/approvals';
+import {
+  acceptEvent,
+  deliverToWaits,
+  emitRunEvent,
+  lookBackForEvent,
+  notifyRun,
+  startRuns,
+  watchTrainHolder,
+} from '../intake';
 import type { DefinitionStore, WaitStore } from '../registry';
 import { trainWatchQueue } from '../common/train-types';
 import { createWorkerMetrics, metricsWorkerOptions, type WorkerMetrics } from './metrics';
@@ -79,6 +88,8 @@ export function workerActivityDeps(deps: WorkerDeps): ActivityDeps {
     unregisterWait: (wait) => deps.waits?.unregister(wait) ?? Promise.resolve(),
     deliverToWaits: (input) => deliverToWaits(intake, input),
     lookBackForEvent: (input) => lookBackForEvent(intake, input),
+    approvalNotice: (input) => approvalNotice({ env: deps.env, fetch: globalThis.fetch }, input),
+    emitRunEvent: (input) => emitRunEvent(intake, input),
     ...deps.activityOverrides,
   };
 }

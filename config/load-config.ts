@@ -42,6 +42,8 @@ export interface FlowConfig {
     readonly apiTokens: readonly ScopedToken[];
     /** Webhook sources whose unsigned deliveries are accepted (`FLOW_ALLOW_UNSIGNED`, comma-separated). */
     readonly allowUnsigned: readonly string[];
+    /** The Temporal Web UI the runs API links to (`FLOW_TEMPORAL_UI_URL`), without a trailing slash. */
+    readonly temporalUiUrl: string;
   };
   readonly worker: {
     /** Temporal SDK log level; WARN by default because INFO logs every workflow bundle build. */
@@ -80,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlowConfig {
       httpLogLevel: parseChoice(env, 'FLOW_HTTP_LOG_LEVEL', HTTP_LOG_LEVELS, 'info', (raw) => raw.toLowerCase()),
       apiTokens: parseApiTokens(env),
       allowUnsigned: parseAllowUnsigned(env),
+      temporalUiUrl: parseTemporalUiUrl(env),
     },
     worker: {
       logLevel: parseChoice(env, 'FLOW_LOG_LEVEL', WORKER_LOG_LEVELS, 'WARN', (raw) => raw.toUpperCase()),
@@ -166,6 +169,29 @@ export function parseAllowUnsigned(env: Readonly<Record<string, string | undefin
     );
   }
   return sources;
+}
+
+/** `FLOW_TEMPORAL_UI_URL`: an http(s) URL, or the local dev server's UI when unset; the trailing slash is dropped. */
+export function parseTemporalUiUrl(env: Readonly<Record<string, string | undefined>>): string {
+  const raw = env['FLOW_TEMPORAL_UI_URL']?.trim();
+  if (!raw) return `http://localhost:${DEFAULTS.temporalUiPort}`;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (url && (url.username || url.password)) {
+    // The link is shown to every API reader; a credential in it would leak (and is not repeated here).
+    throw new ConfigError('FLOW_TEMPORAL_UI_URL', 'FLOW_TEMPORAL_UI_URL must not hold a user name or password.');
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
+    throw new ConfigError(
+      'FLOW_TEMPORAL_UI_URL',
+      `FLOW_TEMPORAL_UI_URL=${JSON.stringify(raw.slice(0, 200))} is not an http(s) URL of the Temporal Web UI; use one such as https://temporal.example.com.`,
+    );
+  }
+  return url.href.replace(/\/+$/, '');
 }
 
 /** Reads one of `choices` from `env[name]`, matched after `normalize`; anything else names the valid ones. */

@@ -10,7 +10,14 @@ describe('config: loadConfig', () => {
     assert.deepEqual(config, {
       temporal: { address: 'localhost:7233', namespace: 'default', taskQueue: 'flow' },
       mongodb: { uri: 'mongodb://127.0.0.1:27017/flow', database: 'flow' },
-      gateway: { port: 3000, rateLimitPerMinute: 600, httpLogLevel: 'info', apiTokens: [], allowUnsigned: [] },
+      gateway: {
+        port: 3000,
+        rateLimitPerMinute: 600,
+        httpLogLevel: 'info',
+        apiTokens: [],
+        allowUnsigned: [],
+        temporalUiUrl: 'http://localhost:8233',
+      },
       worker: {
         logLevel: 'WARN',
         metricsPort: 9464,
@@ -37,6 +44,7 @@ describe('config: loadConfig', () => {
       FLOW_ALLOW_UNSIGNED: 'jenkins, gitlab',
       FLOW_WORKSPACE_DIR: '/srv/flow/workspaces',
       FLOW_GIT_ALLOW_FILE_URLS: 'yes',
+      FLOW_TEMPORAL_UI_URL: 'https://temporal.example.com/ui/',
     });
     assert.deepEqual(config.temporal, {
       address: 'temporal.internal:7233',
@@ -56,6 +64,7 @@ describe('config: loadConfig', () => {
     assert.deepEqual(config.gateway.allowUnsigned, ['jenkins', 'gitlab']);
     assert.equal(config.worker.workspaceDir, '/srv/flow/workspaces');
     assert.equal(config.worker.gitAllowFileUrls, true);
+    assert.equal(config.gateway.temporalUiUrl, 'https://temporal.example.com/ui');
   });
 
   it('rejects bad values of the settings other modules use, naming the variable, as it does for every setting', () => {
@@ -65,6 +74,9 @@ describe('config: loadConfig', () => {
       [{ FLOW_ALLOW_UNSIGNED: 'jenkins,../x' }, 'FLOW_ALLOW_UNSIGNED', /"\.\.\/x", which is not a webhook source/],
       [{ FLOW_WORKSPACE_DIR: 'relative/dir' }, 'FLOW_WORKSPACE_DIR', /must be an absolute path/],
       [{ FLOW_GIT_ALLOW_FILE_URLS: 'ture' }, 'FLOW_GIT_ALLOW_FILE_URLS', /must be true or false/],
+      [{ FLOW_TEMPORAL_UI_URL: 'localhost:8233' }, 'FLOW_TEMPORAL_UI_URL', /is not an http\(s\) URL/],
+      [{ FLOW_TEMPORAL_UI_URL: 'ftp://temporal.example.com' }, 'FLOW_TEMPORAL_UI_URL', /is not an http\(s\) URL/],
+      [{ FLOW_TEMPORAL_UI_URL: 'https://u:pw@temporal.example.com' }, 'FLOW_TEMPORAL_UI_URL', /must not hold a user/],
     ];
     for (const [env, variable, message] of cases) {
       assert.throws(

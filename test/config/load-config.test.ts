@@ -40,7 +40,8 @@ describe('config: loadConfig', () => {
       FLOW_WORKER_METRICS_PORT: '9100',
       FLOW_WORKSPACE_SWEEP_MINUTES: '15',
       FLOW_HTTP_LOG_LEVEL: 'WARN',
-      FLOW_API_TOKENS: 'read:dashboard-token-0123, write:ci-token-0123456789',
+      FLOW_API_TOKENS:
+        'read:dashboard-token-0123, write:ci-token-0123456789, alice@example.com:write:alices-token-0123',
       FLOW_ALLOW_UNSIGNED: 'jenkins, gitlab',
       FLOW_WORKSPACE_DIR: '/srv/flow/workspaces',
       FLOW_GIT_ALLOW_FILE_URLS: 'yes',
@@ -59,6 +60,7 @@ describe('config: loadConfig', () => {
     assert.deepEqual(config.gateway.apiTokens, [
       { scope: 'read', token: 'dashboard-token-0123', name: 'token-1' },
       { scope: 'write', token: 'ci-token-0123456789', name: 'token-2' },
+      { scope: 'write', token: 'alices-token-0123', name: 'alice@example.com' },
     ]);
     assert.equal(config.gateway.httpLogLevel, 'warn');
     assert.deepEqual(config.gateway.allowUnsigned, ['jenkins', 'gitlab']);

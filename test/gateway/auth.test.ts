@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { parseApiTokens } from '../../config';
+import { ConfigError, parseApiTokens } from '../../config';
 import { startHarness, type Harness } from '../support/harness';
 
 const READ = 'read-token-for-dashboards';
 const WRITE = 'write-token-for-the-ci-job';
+/** A token value in refused entries; no error message may contain it. */
+const SECRET = 'secret-token-value-0123456789';
 
 describe('gateway: API token scopes', () => {
   let harness: Harness;
@@ -80,5 +82,55 @@ describe('gateway: API token scopes', () => {
     );
     assert.throws(() => parseApiTokens({ FLOW_API_TOKENS: 'read:short' }), /16 or more characters/);
     assert.deepEqual(parseApiTokens({ FLOW_API_TOKENS: '' }), []);
+  });
+
+  it('names entries by their own name (alice:write:<token>), and unnamed ones token-<position> as before', () => {
+    const tokens = parseApiTokens({
+      FLOW_API_TOKENS:
+        'alice:write:alices-token-0123456, read:dashboard-token-0123, ops.bot_2-x@example.com:read:bots-token-0123456,' +
+        ' write:a:token:with:colons, bob:write:b:token:with:colons',
+    });
+    assert.deepEqual(tokens, [
+      { name: 'alice', scope: 'write', token: 'alices-token-0123456' },
+      { name: 'token-2', scope: 'read', token: 'dashboard-token-0123' },
+      { name: 'ops.bot_2-x@example.com', scope: 'read', token: 'bots-token-0123456' },
+      { name: 'token-4', scope: 'write', token: 'a:token:with:colons' },
+      { name: 'bob', scope: 'write', token: 'b:token:with:colons' },
+    ]);
+    assert.equal(parseApiTokens({ FLOW_API_TOKENS: `${'n'.repeat(64)}:read:${SECRET}` })[0]?.name, 'n'.repeat(64));
+  });
+
+  it('refuses bad and duplicate names, naming the entry by position and never repeating its token', () => {
+    const cases: [string, RegExp][] = [
+      [`alice smith:write:${SECRET}`, /entry 1 has a name that is not 1-64 letters, digits/],
+      [`alice!:write:${SECRET}`, /entry 1 has a name that is not/],
+      [`:write:${SECRET}`, /entry 1 has a name that is not/],
+      [`${'n'.repeat(65)}:write:${SECRET}`, /entry 1 has a name that is not/],
+      [`Read:write:${SECRET}`, /entry 1 is named read or write, which are scopes and cannot be names/],
+      [`write:read:${SECRET}`, /entry 1 is named read or write/],
+      [`read:write:${SECRET}`, /entry 1 is named read or write/],
+      [`API-Token:write:${SECRET}`, /entry 1 is named api-token, the name of FLOW_API_TOKEN/],
+      [`alice:admin:${SECRET}`, /entry 1 is not read:<token> or write:<token>, optionally after a name/],
+      [`alice:write:short`, /entry 1 is not .* with a token of 16 or more characters/],
+      [
+        `read:other-token-0123456, alice:write:${SECRET}, Alice:read:x${SECRET}`,
+        /entry 3 has the same name as entry 2/,
+      ],
+      // An unnamed entry is token-<position>, so a name taking that is a duplicate too.
+      [`token-2:write:${SECRET}, read:x${SECRET}`, /entry 2 has the same name as entry 1/],
+      [`alice:write:${SECRET}, bob:read:${SECRET}`, /entry 2 has the same token as entry 1/],
+    ];
+    for (const [value, message] of cases) {
+      assert.throws(
+        () => parseApiTokens({ FLOW_API_TOKENS: value }),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.variable === 'FLOW_API_TOKENS' &&
+          message.test(error.message) &&
+          !error.message.includes(SECRET.slice(0, 12)) &&
+          !error.message.includes('other-token'),
+        `${value} should be refused with ${String(message)}`,
+      );
+    }
   });
 });

@@ -13,6 +13,8 @@ export const DEFAULTS = {
   mongodbUri: 'mongodb://127.0.0.1:27017/flow',
   port: 3000,
   temporalUiPort: 8233,
+  /** The local dev server's Web UI, which the runs API links to unless `FLOW_TEMPORAL_UI_URL` says otherwise. */
+  temporalUiUrl: 'http://localhost:8233',
   workerMetricsPort: 9464,
 } as const;
 
@@ -174,7 +176,7 @@ export function parseAllowUnsigned(env: Readonly<Record<string, string | undefin
 /** `FLOW_TEMPORAL_UI_URL`: an http(s) URL, or the local dev server's UI when unset; the trailing slash is dropped. */
 export function parseTemporalUiUrl(env: Readonly<Record<string, string | undefined>>): string {
   const raw = env['FLOW_TEMPORAL_UI_URL']?.trim();
-  if (!raw) return `http://localhost:${DEFAULTS.temporalUiPort}`;
+  if (!raw) return DEFAULTS.temporalUiUrl;
   let url: URL | undefined;
   try {
     url = new URL(raw);

@@ -2,6 +2,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import { pino, type Logger } from 'pino';
 import { EVENT_NAME } from '../common/definition';
+import { DEFAULTS } from '../config';
 import type { AnyAction } from '../activities';
 import type { IntakeDeps } from '../intake';
 import type { DefinitionStore } from '../registry';
@@ -14,6 +15,7 @@ import { createMetrics, measuredIntake, type GatewayMetrics } from './metrics';
 import { planRouter } from './plan-router';
 import { perSourceRateLimit } from './rate-limit';
 import { requestLog } from './request-log';
+import { runsRouter } from './runs-router';
 import { trainsRouter } from './trains-router';
 import { notFound, problemErrorHandler, sendProblem } from './problem';
 import type { WebhookAdapter } from './webhooks/adapter';
@@ -40,6 +42,8 @@ export interface GatewayDeps {
   /** Requests a minute accepted from one event source before answering 429 (default 600). */
   readonly rateLimitPerMinute?: number;
   readonly metrics?: GatewayMetrics;
+  /** The Temporal Web UI the runs API links to (`FLOW_TEMPORAL_UI_URL`); the local dev UI when omitted. */
+  readonly temporalUiUrl?: string;
 }
 
 /** Builds the gateway's Express app. */
@@ -98,6 +102,11 @@ export function createApp(deps: GatewayDeps): Express {
     definitionsRouter(deps.store, deps.catalog),
     planRouter(deps.store),
     trainsRouter(deps.intake),
+    runsRouter({
+      temporal: deps.intake,
+      temporalUiUrl: deps.temporalUiUrl ?? DEFAULTS.temporalUiUrl,
+      pageTokenSecret: deps.apiToken,
+    }),
   );
 
   app.use(notFound);

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     logger: pino({ level: config.gateway.httpLogLevel }, pino.destination({ dest: 1, sync: false })),
     rateLimitPerMinute: config.gateway.rateLimitPerMinute,
     metrics: createMetrics({ defaultMetrics: true }),
+    temporalUiUrl: config.gateway.temporalUiUrl,
   });
   const server = app.listen(config.gateway.port, () => {
     console.log(`[gateway] listening on http://localhost:${config.gateway.port}`);

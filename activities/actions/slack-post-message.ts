@@ -9,6 +9,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { defineAction } from '../define-action';
+import type { ActionDeps } from '../deps';
 import { FailureType, failureForStatus, peerUnreachable, requireEnv } from '../failures';
 
 const ID = 'slack.post_message';
@@ -82,48 +83,86 @@ export const slackPostMessage = defineAction({
     },
   ],
   async run(input, { deps, signal }) {
-    const { SLACK_TOKEN } = requireEnv(deps.env, ID, ['SLACK_TOKEN']);
-    const client = new WebClient(SLACK_TOKEN, {
-      slackApiUrl: slackApiUrl(deps.env['SLACK_API_URL']),
-      // The token goes to SLACK_API_URL only: never to an absolute URL, and the client refuses redirects.
-      allowAbsoluteUrls: false,
-      // Temporal retries the step with its own policy; the client retrying as well would multiply the attempts.
-      retryConfig: { retries: 0 },
-      rejectRateLimitedCalls: true,
-      timeout: REQUEST_TIMEOUT_MS,
-      logLevel: LogLevel.ERROR,
-      // The client's fetch is the worker's, and a cancelled step aborts the request in flight.
-      fetch: (url, init) =>
-        deps.fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }),
+    const client = slackClient(deps, ID, signal);
+    return postSlackMessage(client, ID, {
+      channel: input.channel,
+      text: input.text,
+      ...(input.blocks ? { blocks: input.blocks } : {}),
+      ...(input.thread_ts ? { thread_ts: input.thread_ts } : {}),
     });
-    let posted: { channel?: string; ts?: string };
-    try {
-      posted = await client.chat.postMessage({
-        channel: input.channel,
-        text: input.text,
-        ...(input.blocks ? { blocks: input.blocks } : {}),
-        ...(input.thread_ts ? { thread_ts: input.thread_ts } : {}),
-      });
-    } catch (error) {
-      throw slackFailure(error);
-    }
-    if (!posted.channel || !posted.ts) {
-      // The message is posted; retrying would post it twice.
-      throw ApplicationFailure.nonRetryable(
-        `${ID}: Slack accepted the message but did not say where (no channel or ts in the answer)`,
-        FailureType.PeerRejected,
-      );
-    }
-    return { channel: posted.channel, ts: posted.ts };
   },
 });
+
+/** A message to post: mrkdwn `text` (the notification fallback when `blocks` are given), in a thread or not. */
+export interface SlackMessageArguments {
+  readonly channel: string;
+  readonly text: string;
+  readonly blocks?: readonly { readonly type: string }[];
+  readonly thread_ts?: string;
+}
+
+/**
+ * Posts a message with `chat.postMessage` and returns where it landed (the channel id and the message's ts), for
+ * `action`; Slack's errors become failures as {@link slackFailure} maps them.
+ */
+export async function postSlackMessage(
+  client: WebClient,
+  action: string,
+  message: SlackMessageArguments,
+): Promise<{ channel: string; ts: string }> {
+  let posted: { channel?: string; ts?: string };
+  try {
+    posted = await client.chat.postMessage({
+      channel: message.channel,
+      text: message.text,
+      ...(message.blocks ? { blocks: [...message.blocks] } : {}),
+      ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}),
+    });
+  } catch (error) {
+    throw slackFailure(action, error);
+  }
+  if (!posted.channel || !posted.ts) {
+    // The message is posted; retrying would post it twice.
+    throw ApplicationFailure.nonRetryable(
+      `${action}: Slack accepted the message but did not say where (no channel or ts in the answer)`,
+      FailureType.PeerRejected,
+    );
+  }
+  return { channel: posted.channel, ts: posted.ts };
+}
+
+/**
+ * A Web API client with the bot token in SLACK_TOKEN, for one activity invocation of `action` (the name failures
+ * carry): it calls SLACK_API_URL only, never retries by itself (Temporal retries the activity), rejects rate-limited
+ * calls so Temporal waits as long as Slack asked, and aborts its request when `signal` does (a cancelled activity).
+ */
+export function slackClient(deps: Pick<ActionDeps, 'env' | 'fetch'>, action: string, signal?: AbortSignal): WebClient {
+  const { SLACK_TOKEN } = requireEnv(deps.env, action, ['SLACK_TOKEN']);
+  return new WebClient(SLACK_TOKEN, {
+    slackApiUrl: slackApiUrl(deps.env['SLACK_API_URL'], action),
+    // The token goes to SLACK_API_URL only: never to an absolute URL, and the client refuses redirects.
+    allowAbsoluteUrls: false,
+    // Temporal retries the step with its own policy; the client retrying as well would multiply the attempts.
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: REQUEST_TIMEOUT_MS,
+    logLevel: LogLevel.ERROR,
+    // The client's fetch is the worker's, and a cancelled activity aborts the request in flight.
+    fetch: (url, init) => deps.fetch(url, withSignal(init, signal)),
+  });
+}
+
+function withSignal(init: RequestInit | undefined, signal: AbortSignal | undefined): RequestInit | undefined {
+  if (!signal) return init;
+  return { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal };
+}
 
 /**
  * The Web API base URL from the worker's SLACK_API_URL: an http(s) URL whose path ends in `/api/`, such as
  * `https://slack.com/api/` (the default) or `http://127.0.0.1:8080/api/` for a local stand-in. Method names are
  * appended to it, so anything else (a missing `/api/`, a query, credentials) would send the token somewhere else.
  */
-function slackApiUrl(configured: string | undefined): string | undefined {
+function slackApiUrl(configured: string | undefined, action: string): string | undefined {
   if (!configured) return undefined;
   const url = URL.canParse(configured) ? new URL(configured) : undefined;
   const valid =
@@ -136,7 +175,7 @@ function slackApiUrl(configured: string | undefined): string | undefined {
     /\/api\/?$/.test(url.pathname);
   if (!valid) {
     throw ApplicationFailure.nonRetryable(
-      `${ID} needs SLACK_API_URL to be the Web API base URL ending in /api/, such as https://slack.com/api/ ` +
+      `${action} needs SLACK_API_URL to be the Web API base URL ending in /api/, such as https://slack.com/api/ ` +
         '(without credentials, query or fragment), or unset for https://slack.com/api/',
       FailureType.MissingConfiguration,
     );
@@ -144,12 +183,15 @@ function slackApiUrl(configured: string | undefined): string | undefined {
   return url.pathname.endsWith('/') ? url.href : `${url.href}/`;
 }
 
-/** Maps an error of the Slack Web API client to a Temporal failure. */
-function slackFailure(error: unknown): unknown {
+/**
+ * Maps an error of the Slack Web API client to a Temporal failure of `action`: Slack's own error codes are rejected
+ * (not retried) unless they mean "try later"; rate limits, HTTP 5xx and network errors are retried.
+ */
+export function slackFailure(action: string, error: unknown): unknown {
   if (error instanceof WebAPIPlatformError) {
     const code = error.data.error;
     const hint = SLACK_ERROR_HINTS[code];
-    const message = `${ID}: Slack answered ${code}${hint ? ` (${hint})` : ''}`;
+    const message = `${action}: Slack answered ${code}${hint ? ` (${hint})` : ''}`;
     const retryable = RETRYABLE_SLACK_ERRORS.has(code);
     return ApplicationFailure.create({
       message,
@@ -161,24 +203,28 @@ function slackFailure(error: unknown): unknown {
   if (error instanceof WebAPIRateLimitedError) {
     // Temporal waits at least as long as Slack asked before the next attempt.
     return ApplicationFailure.create({
-      message: `${ID}: Slack rate-limited the request; retry after ${error.retryAfter}s`,
+      message: `${action}: Slack rate-limited the request; retry after ${error.retryAfter}s`,
       type: FailureType.PeerUnavailable,
       details: [{ slack_error: 'ratelimited', retry_after_s: error.retryAfter }],
       ...(error.retryAfter > 0 ? { nextRetryDelay: `${error.retryAfter}s` } : {}),
     });
   }
   if (error instanceof WebAPIHTTPError) {
-    return failureForStatus(error.statusCode, `${ID}: Slack answered HTTP ${error.statusCode} ${error.statusMessage}`, {
-      status: error.statusCode,
-    });
+    return failureForStatus(
+      error.statusCode,
+      `${action}: Slack answered HTTP ${error.statusCode} ${error.statusMessage}`,
+      {
+        status: error.statusCode,
+      },
+    );
   }
   if (error instanceof WebAPIRequestError) {
     // Refused, reset, DNS failure or timeout; the message names the cause, never the token.
-    return peerUnreachable(`${ID}: Slack is unreachable (${describe(error.original)})`);
+    return peerUnreachable(`${action}: Slack is unreachable (${describe(error.original)})`);
   }
   if (error instanceof Error && /rate limit|retry header/i.test(error.message)) {
     // A 429 without a usable Retry-After header.
-    return ApplicationFailure.retryable(`${ID}: Slack rate-limited the request`, FailureType.PeerUnavailable);
+    return ApplicationFailure.retryable(`${action}: Slack rate-limited the request`, FailureType.PeerUnavailable);
   }
   return error;
 }

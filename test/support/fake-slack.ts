@@ -19,6 +19,15 @@ export interface PostedMessage {
   readonly ts: string;
 }
 
+/** An edit the fake accepted through chat.update, with its form fields decoded. */
+export interface MessageUpdate {
+  readonly channel: string;
+  readonly ts: string;
+  readonly text: string | undefined;
+  /** `blocks` parsed from their JSON string; undefined when none were sent. */
+  readonly blocks: unknown;
+}
+
 /** A Web API request the fake received. */
 export interface SlackRequest {
   readonly method: string;
@@ -46,11 +55,15 @@ const DEFAULT_CHANNELS: readonly FakeChannel[] = [
 ];
 
 /**
- * A Slack Web API on loopback, for the real `@slack/web-api` client: `chat.postMessage` with form-encoded arguments,
- * bearer-token auth, channel lookup by id or name, membership, and Slack's `{ok: false, error}` answers.
+ * A Slack Web API on loopback, for the real `@slack/web-api` client: `chat.postMessage` and `chat.update` with
+ * form-encoded arguments, bearer-token auth, channel lookup by id or name (`chat.update` by id only, as Slack), membership,
+ * and Slack's `{ok: false, error}` answers.
  */
 export class FakeSlack {
+  /** Messages as they are now: an edit through chat.update replaces the text and blocks of its message. */
   readonly messages: PostedMessage[] = [];
+  /** Every edit accepted through chat.update, in order. */
+  readonly updates: MessageUpdate[] = [];
   readonly requests: SlackRequest[] = [];
   private readonly failures: SlackFailure[] = [];
   private readonly channels: readonly FakeChannel[];
@@ -86,6 +99,7 @@ export class FakeSlack {
   /** Forgets recorded messages, requests and pending failures. */
   reset(): void {
     this.messages.length = 0;
+    this.updates.length = 0;
     this.requests.length = 0;
     this.failures.length = 0;
   }
@@ -124,8 +138,25 @@ export class FakeSlack {
     const authorization = req.headers.authorization;
     if (!authorization) return answer(res, { ok: false, error: 'not_authed' });
     if (authorization !== `Bearer ${this.options.token}`) return answer(res, { ok: false, error: 'invalid_auth' });
-    if (apiMethod !== 'chat.postMessage') return answer(res, { ok: false, error: 'unknown_method' });
-    answer(res, this.postMessage(form));
+    if (apiMethod === 'chat.postMessage') return answer(res, this.postMessage(form));
+    if (apiMethod === 'chat.update') return answer(res, this.update(form));
+    answer(res, { ok: false, error: 'unknown_method' });
+  }
+
+  private update(form: Record<string, string>): Record<string, unknown> {
+    // Slack's chat.update takes a channel id only; a #name is channel_not_found.
+    const channel = this.channels.find((candidate) => candidate.id === form['channel']);
+    if (!channel) return { ok: false, error: 'channel_not_found' };
+    const index = this.messages.findIndex((message) => message.channel === channel.id && message.ts === form['ts']);
+    if (index < 0) return { ok: false, error: 'message_not_found' };
+    const blocks = parseBlocks(form['blocks']);
+    if (blocks === 'invalid') return { ok: false, error: 'invalid_blocks_format' };
+    const text = form['text'];
+    if (!text && blocks === undefined) return { ok: false, error: 'no_text' };
+    const message = this.messages[index]!;
+    this.messages[index] = { ...message, text, blocks };
+    this.updates.push({ channel: channel.id, ts: message.ts, text, blocks });
+    return { ok: true, channel: channel.id, ts: message.ts, text: text ?? '', message: { text: text ?? '' } };
   }
 
   private postMessage(form: Record<string, string>): Record<string, unknown> {
@@ -136,16 +167,9 @@ export class FakeSlack {
     );
     if (!channel) return { ok: false, error: 'channel_not_found' };
     if (!channel.member) return { ok: false, error: 'not_in_channel' };
-    let blocks: unknown;
-    if (form['blocks'] !== undefined) {
-      try {
-        blocks = JSON.parse(form['blocks']) as unknown;
-      } catch {
-        return { ok: false, error: 'invalid_blocks_format' };
-      }
-      if (!Array.isArray(blocks)) return { ok: false, error: 'invalid_blocks_format' };
-      if (blocks.length > 50) return { ok: false, error: 'invalid_blocks' };
-    }
+    const blocks = parseBlocks(form['blocks']);
+    if (blocks === 'invalid') return { ok: false, error: 'invalid_blocks_format' };
+    if (blocks !== undefined && blocks.length > 50) return { ok: false, error: 'invalid_blocks' };
     const text = form['text'];
     if (!text && blocks === undefined) return { ok: false, error: 'no_text' };
     this.sequence += 1;
@@ -157,6 +181,17 @@ export class FakeSlack {
       ts,
       message: { type: 'message', subtype: 'bot_message', text: text ?? '', ts, bot_id: 'B0FLOW' },
     };
+  }
+}
+
+/** The `blocks` form field parsed: an array, undefined when absent, `'invalid'` when not a JSON array. */
+function parseBlocks(field: string | undefined): unknown[] | undefined | 'invalid' {
+  if (field === undefined) return undefined;
+  try {
+    const blocks: unknown = JSON.parse(field);
+    return Array.isArray(blocks) ? blocks : 'invalid';
+  } catch {
+    return 'invalid';
   }
 }
 

@@ -50,7 +50,8 @@ export function requireScope(tokens: readonly ApiToken[], needed: Scope): Reques
       );
       return;
     }
-    // The actor of whatever this request changes (a train removal, later approvals and revisions).
+    // The actor of whatever this request does: the author of a revision, the actor of an event, who removed a run
+    // from a train. The name, never the token.
     res.locals['actor'] = name;
     next();
   };

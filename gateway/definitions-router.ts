@@ -11,17 +11,25 @@ import {
   type DefinitionStore,
   type StoredDefinition,
 } from '../registry';
+import type { RevisionChange } from '../registry/definitions-store';
 import { ProblemError } from './problem';
 import { depthExceeds, MAX_JSON_DEPTH } from '../common/json-depth';
 import { decodeUtf8, rawBody, rawBodyOf, routeParam } from './request-body';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
+/** The change message of a save, like a commit message; `?message=` is the fallback for clients without headers. */
+const MESSAGE_HEADER = 'X-Flow-Change-Message';
+const MESSAGE_MAX = 500;
 
-/** `/api/definitions`: save (new revision), read, export as YAML, list, revisions, restore and delete. */
+/**
+ * `/api/definitions`: save (new revision), read, export as YAML, list, revisions, restore and delete. Every revision
+ * records its author (the acting token's name) and the change message the save carried.
+ */
 export function definitionsRouter(store: DefinitionStore, catalog: ReadonlyMap<string, AnyAction>): Router {
   const router = Router();
   router.put('/definitions/:id', rawBody, async (req, res) => {
     const id = definitionIdParam(req);
+    const change = changeOf(req, res);
     const format = bodyFormat(req);
     const source = decodeUtf8(req, rawBodyOf(req));
     if (source.trim() === '') {
@@ -60,7 +68,7 @@ export function definitionsRouter(store: DefinitionStore, catalog: ReadonlyMap<s
     }
     const result = validateDefinition(raw, catalog);
     if (!result.ok) throw invalid(result.errors);
-    const saved = await store.save(result.definition, { text: source, format });
+    const saved = await store.save(result.definition, { text: source, format }, change);
     res.status(saved.unchanged ? 200 : 201).json(saved);
   });
 
@@ -93,6 +101,7 @@ export function definitionsRouter(store: DefinitionStore, catalog: ReadonlyMap<s
   router.post('/definitions/:id/revisions/:revision/restore', async (req, res) => {
     const id = definitionIdParam(req);
     const revision = revisionParam(routeParam(req, 'revision'));
+    const change = changeOf(req, res);
     const stored = await store.get(id, revision);
     if (!stored)
       throw new ProblemError(
@@ -103,10 +112,11 @@ export function definitionsRouter(store: DefinitionStore, catalog: ReadonlyMap<s
     // Actions may have changed since that revision was saved, so it is validated again like any save.
     const result = validateDefinition(stored.definition, catalog);
     if (!result.ok) throw invalid(result.errors);
-    const saved = await store.save(result.definition, {
-      format: stored.sourceFormat,
-      ...(stored.sourceText === undefined ? {} : { text: stored.sourceText }),
-    });
+    const saved = await store.save(
+      result.definition,
+      { format: stored.sourceFormat, ...(stored.sourceText === undefined ? {} : { text: stored.sourceText }) },
+      change,
+    );
     res.status(saved.unchanged ? 200 : 201).json({ ...saved, restoredFrom: revision });
   });
 
@@ -157,6 +167,8 @@ function sendDefinition(req: Request, res: Response, stored: StoredDefinition): 
     id: stored.definition.id,
     revision: stored.revision,
     createdAt: stored.createdAt,
+    author: stored.author,
+    message: stored.message,
     definition: stored.definition,
   });
 }
@@ -169,6 +181,51 @@ function bodyFormat(req: Request): DefinitionFormat {
     'Unsupported Media Type',
     `Send the definition as YAML (Content-Type: application/yaml) or JSON (Content-Type: application/json); got ${req.get('content-type') ?? 'no Content-Type'}.`,
   );
+}
+
+/** Who makes this change (the token's name, which auth put in `res.locals`) and why, as the request says. */
+function changeOf(req: Request, res: Response): RevisionChange {
+  const actor: unknown = res.locals['actor'];
+  const message = changeMessage(req);
+  return { ...(typeof actor === 'string' ? { author: actor } : {}), ...(message === undefined ? {} : { message }) };
+}
+
+/** The change message from the header or, failing that, `?message=`; blank means none. */
+function changeMessage(req: Request): string | undefined {
+  const header = req.get(MESSAGE_HEADER);
+  const query = req.query['message'];
+  if (header === undefined && query !== undefined && typeof query !== 'string') {
+    throw new ProblemError(400, 'Bad Request', 'Give ?message= once.');
+  }
+  const given = header === undefined ? query : utf8Header(header);
+  const message = typeof given === 'string' ? given.trim() : '';
+  if (message === '') return undefined;
+  const where = header === undefined ? '?message=' : MESSAGE_HEADER;
+  if (/\p{Cc}/u.test(message)) {
+    throw new ProblemError(
+      400,
+      'Bad Request',
+      `The change message (${where}) holds a control character, such as a line break or a tab; send one line of text.`,
+    );
+  }
+  const length = [...message].length;
+  if (length > MESSAGE_MAX) {
+    throw new ProblemError(
+      400,
+      'Bad Request',
+      `The change message (${where}) is ${length} characters long; keep it to ${MESSAGE_MAX}.`,
+    );
+  }
+  return message;
+}
+
+/** Node reads header bytes as Latin-1; a client sending UTF-8 (as curl does) means the text those bytes encode. */
+function utf8Header(value: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(value, 'latin1'));
+  } catch {
+    throw new ProblemError(400, 'Bad Request', `The ${MESSAGE_HEADER} header is not UTF-8 text.`);
+  }
 }
 
 function definitionIdParam(req: Request): string {

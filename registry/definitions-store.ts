@@ -30,6 +30,10 @@ interface RevisionDocument {
   sourceText?: string;
   sourceFormat: DefinitionFormat;
   createdAt: Date;
+  /** Who saved it: the API token's name. Absent on revisions saved before authors were recorded, or not by the API. */
+  author?: string;
+  /** Why, as the saver said (`X-Flow-Change-Message`). */
+  message?: string;
 }
 
 /**
@@ -49,6 +53,25 @@ export interface StoredDefinition {
   readonly createdAt: Date;
   readonly sourceText?: string;
   readonly sourceFormat: DefinitionFormat;
+  /** Who saved this revision; null when that was not recorded. */
+  readonly author: string | null;
+  /** Why it was saved, when the saver said. */
+  readonly message: string | null;
+}
+
+/** Who makes a change and why; recorded on the revision it creates. */
+export interface RevisionChange {
+  readonly author?: string;
+  readonly message?: string;
+}
+
+/** A line of a definition's revision list. */
+export interface RevisionSummary {
+  readonly revision: number;
+  readonly createdAt: Date;
+  readonly current: boolean;
+  readonly author: string | null;
+  readonly message: string | null;
 }
 
 /** A line of the definition list. */
@@ -118,15 +141,23 @@ export class DefinitionStore {
     this.warn = options.warn ?? ((message) => console.warn(`[registry] ${message}`));
   }
 
-  /** Stores a validated definition as a new revision, unless it equals the current one. */
-  async save(definition: Definition, source: { text?: string; format: DefinitionFormat }): Promise<SaveResult> {
+  /**
+   * Stores a validated definition as a new revision, recording `change` (who and why) on it, unless it equals the
+   * current one: then nothing is stored, `change` included.
+   */
+  async save(
+    definition: Definition,
+    source: { text?: string; format: DefinitionFormat },
+    change: RevisionChange = {},
+  ): Promise<SaveResult> {
     await this.mongo.connected();
-    return this.withLock(`definition:${definition.id}`, () => this.saveLocked(definition, source));
+    return this.withLock(`definition:${definition.id}`, () => this.saveLocked(definition, source, change));
   }
 
   private async saveLocked(
     definition: Definition,
     source: { text?: string; format: DefinitionFormat },
+    change: RevisionChange,
   ): Promise<SaveResult> {
     const definitionJson = JSON.stringify(definition);
     const head = await this.heads.findOne({ _id: definition.id });
@@ -153,6 +184,8 @@ export class DefinitionStore {
           ...(source.text === undefined ? {} : { sourceText: source.text }),
           sourceFormat: source.format,
           createdAt: new Date(),
+          ...(change.author === undefined ? {} : { author: change.author }),
+          ...(change.message === undefined ? {} : { message: change.message }),
         });
         break;
       } catch (error) {
@@ -183,14 +216,17 @@ export class DefinitionStore {
   }
 
   /** Revisions of a definition up to its current one, newest first. */
-  async revisions(id: string): Promise<{ revision: number; createdAt: Date; current: boolean }[]> {
+  async revisions(id: string): Promise<RevisionSummary[]> {
     await this.mongo.connected();
     const head = await this.heads.findOne({ _id: id }, { projection: { revision: 1, deleted: 1 } });
     if (!head) return [];
     const numbers = Array.from({ length: head.revision }, (_, index) => head.revision - index);
     const docs = await Promise.all(
       numbers.map((n) =>
-        this.revisionsCollection.findOne({ _id: revisionId(id, n) }, { projection: { revision: 1, createdAt: 1 } }),
+        this.revisionsCollection.findOne(
+          { _id: revisionId(id, n) },
+          { projection: { revision: 1, createdAt: 1, author: 1, message: 1 } },
+        ),
       ),
     );
     return docs
@@ -199,6 +235,8 @@ export class DefinitionStore {
         revision: doc.revision,
         createdAt: doc.createdAt,
         current: !head.deleted && head.revision === doc.revision,
+        author: doc.author ?? null,
+        message: doc.message ?? null,
       }));
   }
 
@@ -364,5 +402,7 @@ function toStored(doc: RevisionDocument): StoredDefinition {
     createdAt: doc.createdAt,
     ...(doc.sourceText === undefined ? {} : { sourceText: doc.sourceText }),
     sourceFormat: doc.sourceFormat,
+    author: doc.author ?? null,
+    message: doc.message ?? null,
   };
 }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { actions } from '../../activities';
+import { actions, actionsById } from '../../activities';
+import { parseApiTokens } from '../../config';
+import { validateDefinition } from '../../registry';
 import { startHarness, type Harness } from '../support/harness';
 
 const yaml = `# Living documentation: what happens when a ticket is approved.
@@ -21,10 +23,17 @@ steps:
       json: { text: "\${{ event.issue }} approved by \${{ event.user }}" }
 `;
 
+/** Write tokens besides the harness's own (named `api-token`): one named, one unnamed (so named `token-2`). */
+const ALICE = 'alices-write-token-0123456789';
+const UNNAMED = 'unnamed-write-token-0123456789';
+
 describe('gateway: /api/definitions, /api/actions and /api/plan', () => {
   let harness: Harness;
   before(async () => {
-    harness = await startHarness({ worker: false });
+    harness = await startHarness({
+      worker: false,
+      gateway: { extraTokens: parseApiTokens({ FLOW_API_TOKENS: `alice:write:${ALICE}, write:${UNNAMED}` }) },
+    });
   });
   after(() => harness.stop());
   const api = () => request(harness.app);
@@ -235,5 +244,113 @@ describe('gateway: /api/definitions, /api/actions and /api/plan', () => {
       const res = await api()[method](path);
       assert.equal(res.status, 401, `${method} ${path}`);
     }
+  });
+
+  describe('authors and change messages', () => {
+    const id = 'authored';
+    const definition = (name: string) => ({
+      id,
+      name,
+      on: [{ source: 'demo', type: 'authored' }],
+      steps: [{ id: 's', action: 'flow.set', with: {} }],
+    });
+    const as = (token: string) => `Bearer ${token}`;
+    const history = async () =>
+      (await api().get(`/api/definitions/${id}/revisions`).set('Authorization', harness.auth).expect(200)).body
+        .revisions as { revision: number; current: boolean; author: string | null; message: string | null }[];
+    after(() => api().delete(`/api/definitions/${id}`).set('Authorization', harness.auth));
+
+    it('records the token name as author and the change message (header or ?message=, header first) on every revision', async () => {
+      // A revision saved before authors were recorded has neither.
+      const old = validateDefinition(definition('Before authors'), actionsById());
+      assert.ok(old.ok);
+      await harness.store.save(old.definition, { format: 'json' });
+      await api()
+        .put(`/api/definitions/${id}`)
+        .set('Authorization', as(ALICE))
+        .set('X-Flow-Change-Message', 'Rename for the release board')
+        .send(definition('Authored'))
+        .expect(201);
+      await api()
+        .put(`/api/definitions/${id}?message=${encodeURIComponent('Rename again, from the query')}`)
+        .set('Authorization', as(UNNAMED))
+        .send(definition('Authored twice'))
+        .expect(201);
+      // curl sends UTF-8 bytes in headers; Node reads them as Latin-1, so the test sends them the same way.
+      const utf8 = 'Zurück auf „Authored“ ✓';
+      await api()
+        .post(`/api/definitions/${id}/revisions/2/restore?message=ignored`)
+        .set('Authorization', harness.auth)
+        .set('X-Flow-Change-Message', Buffer.from(utf8, 'utf8').toString('latin1'))
+        .expect(201);
+      // Saving the same definition again stores nothing, so its message is not recorded either.
+      const unchanged = await api()
+        .put(`/api/definitions/${id}`)
+        .set('Authorization', as(ALICE))
+        .set('X-Flow-Change-Message', 'No change')
+        .send(definition('Authored'));
+      assert.deepEqual(unchanged.body, { id, revision: 4, unchanged: true });
+
+      assert.deepEqual(
+        (await history()).map(({ revision, current, author, message }) => ({ revision, current, author, message })),
+        [
+          { revision: 4, current: true, author: 'api-token', message: utf8 },
+          { revision: 3, current: false, author: 'token-2', message: 'Rename again, from the query' },
+          { revision: 2, current: false, author: 'alice', message: 'Rename for the release board' },
+          { revision: 1, current: false, author: null, message: null },
+        ],
+      );
+      const current = await api().get(`/api/definitions/${id}`).set('Authorization', harness.auth).expect(200);
+      assert.deepEqual(
+        [current.body.revision, current.body.author, current.body.message, current.body.definition.name],
+        [4, 'api-token', utf8, 'Authored'],
+      );
+      const second = await api()
+        .get(`/api/definitions/${id}?revision=2`)
+        .set('Authorization', harness.auth)
+        .expect(200);
+      assert.deepEqual([second.body.author, second.body.message], ['alice', 'Rename for the release board']);
+      const first = await api().get(`/api/definitions/${id}?revision=1`).set('Authorization', harness.auth).expect(200);
+      assert.deepEqual([first.body.author, first.body.message], [null, null]);
+    });
+
+    it('refuses a change message with control characters, over 500 characters, given twice or not UTF-8, saving nothing', async () => {
+      const before = await history();
+      const put = (query = '') =>
+        api().put(`/api/definitions/${id}${query}`).set('Authorization', as(ALICE)).send(definition('Refused'));
+      const cases: [request.Test, RegExp][] = [
+        [put('?message=' + encodeURIComponent('two\nlines')), /\?message=\) holds a control character/],
+        [put().set('X-Flow-Change-Message', 'a\ttab'), /X-Flow-Change-Message\) holds a control character/],
+        [put('?message=' + encodeURIComponent('\u0085next line')), /holds a control character/],
+        [put().set('X-Flow-Change-Message', 'x'.repeat(501)), /is 501 characters long; keep it to 500/],
+        [put('?message=' + encodeURIComponent('✓'.repeat(501))), /is 501 characters long/],
+        [put('?message=a&message=b'), /Give \?message= once/],
+        // Latin-1 bytes (é as one byte), which are not UTF-8. Sent without a body: Node's client writes the headers of a
+        // request with a string body in that body's encoding, UTF-8.
+        [
+          api()
+            .post(`/api/definitions/${id}/revisions/1/restore`)
+            .set('Authorization', as(ALICE))
+            .set('X-Flow-Change-Message', 'caf\u00e9'),
+          /X-Flow-Change-Message header is not UTF-8 text/,
+        ],
+        [
+          api()
+            .post(`/api/definitions/${id}/revisions/1/restore`)
+            .set('Authorization', as(ALICE))
+            .set('X-Flow-Change-Message', 'y'.repeat(600)),
+          /is 600 characters long/,
+        ],
+      ];
+      for (const [pending, detail] of cases) {
+        const res = await pending;
+        assert.equal(res.status, 400, `${String(detail)}: ${res.text}`);
+        assert.match(res.headers['content-type'] ?? '', /^application\/problem\+json/);
+        assert.match(res.body.detail, detail);
+      }
+      assert.deepEqual(await history(), before, 'no revision was added');
+      // 500 characters (of any script) is the limit, not one under it.
+      await put('?message=' + encodeURIComponent('✓'.repeat(500))).expect(201);
+    });
   });
 });

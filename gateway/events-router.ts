@@ -14,7 +14,15 @@ export function eventsRouter(accept: AcceptFn): Router {
     if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {
       throw new ProblemError(400, 'Bad Request', 'The Idempotency-Key header must be 1-200 visible ASCII characters.');
     }
-    const accepted = await accept({ source, type, body, ...(idempotencyKey ? { idempotencyKey } : {}) });
+    // The acting token's name, which auth put there, travels with the event as its actor.
+    const actor: unknown = res.locals['actor'];
+    const accepted = await accept({
+      source,
+      type,
+      body,
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+      ...(typeof actor === 'string' ? { actor } : {}),
+    });
     res.status(202).json(accepted);
   });
   return router;

@@ -13,6 +13,8 @@ export interface EventSubmission {
   /** The same key from the same source means the same event: it is dispatched once. */
   readonly idempotencyKey?: string;
   readonly causation?: Causation;
+  /** Who sent the event (an API token's name, a webhook's user), carried as data: it is no part of the event's id. */
+  readonly actor?: string;
 }
 
 /** The intake's answer. */
@@ -85,6 +87,7 @@ export async function acceptEvent(deps: IntakeDeps, submission: EventSubmission)
     receivedAt: new Date().toISOString(),
     ...(submission.idempotencyKey === undefined ? {} : { idempotencyKey: submission.idempotencyKey }),
     causation: submission.causation ?? { rootEventId: eventId, depth: 0 },
+    ...(submission.actor === undefined ? {} : { actor: submission.actor }),
   };
   try {
     await deps.client.connection.withDeadline(Date.now() + (deps.timeoutMs ?? 10_000), () =>

@@ -21,6 +21,8 @@ export type AdapterResult =
       readonly deliveryKey?: string;
       /** The normalized fields definitions read as `event.<field>`; the router adds `raw` (the original payload). */
       readonly body: Readonly<Record<string, unknown>>;
+      /** The product's id of the user who caused the event (Jira's account id, a GitHub login), when it names one. */
+      readonly actor?: string;
     }
   /** A well-formed request that is not an event Flow handles (such as GitHub's `ping`): answered 200, nothing started. */
   | { readonly kind: 'ignored'; readonly reason: string }

@@ -57,6 +57,7 @@ export function webhooksRouter(deps: WebhookDeps): Router {
       type: result.type,
       body: { ...result.body, raw: body },
       idempotencyKey,
+      ...(result.actor === undefined ? {} : { actor: result.actor }),
     });
     res.status(202).json({ ...accepted, type: result.type });
   });

@@ -1,12 +1,17 @@
 import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import request from 'supertest';
 import { actionsById } from '../../activities';
+import type { FlowEvent } from '../../common/run-types';
+import { parseApiTokens } from '../../config';
 import { createApp } from '../../gateway/app';
 import { findFreePort } from '../../devstack/ports';
 import { DefinitionStore } from '../../registry';
 import { startHarness, type Harness } from '../support/harness';
-import { openTestMongo } from '../support/stack';
+import { openTestMongo, uniqueName } from '../support/stack';
 
 describe('gateway: POST /events/:source/:type', () => {
   let harness: Harness;
@@ -76,5 +81,78 @@ describe('gateway: POST /events/:source/:type', () => {
       await connection.close();
       await mongo.close();
     }
+  });
+});
+
+describe('gateway: the actor of an event', () => {
+  const ALICE = 'alices-write-token-0123456789';
+  const BOB = 'bobs-write-token-0123456789';
+  let harness: Harness;
+  before(async () => {
+    harness = await startHarness({
+      worker: false,
+      gateway: {
+        extraTokens: parseApiTokens({ FLOW_API_TOKENS: `alice:write:${ALICE}, bob@example.com:write:${BOB}` }),
+      },
+      webhookEnv: { FLOW_ALLOW_UNSIGNED: 'jira' },
+    });
+  });
+  after(() => harness.stop());
+
+  /** The event the dispatcher workflow was started with, read from its history in Temporal. */
+  async function dispatchedEvent(workflowId: string): Promise<FlowEvent> {
+    const history = await harness.client.workflow.getHandle(workflowId).fetchHistory();
+    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    assert.ok(payload, `${workflowId} has no input`);
+    return defaultPayloadConverter.fromPayload<FlowEvent>(payload);
+  }
+
+  it("hands the dispatcher the token's name as the event's actor, outside the event's id and dedup", async () => {
+    const key = uniqueName('actor');
+    const first = await request(harness.app)
+      .post('/events/demo/hello')
+      .set('Authorization', `Bearer ${ALICE}`)
+      .set('Idempotency-Key', key)
+      .send({ name: 'Ada' })
+      .expect(202);
+    assert.deepEqual([first.body.eventId, first.body.duplicate], [`demo-${key}`, false]);
+    const event = await dispatchedEvent(first.body.workflowId);
+    assert.deepEqual([event.id, event.actor, event.body], [`demo-${key}`, 'alice', { name: 'Ada' }]);
+
+    // The same key from another token is the same event: a duplicate, still acted by the first sender.
+    const again = await request(harness.app)
+      .post('/events/demo/hello')
+      .set('Authorization', `Bearer ${BOB}`)
+      .set('Idempotency-Key', key)
+      .send({ name: 'Ada' })
+      .expect(202);
+    assert.deepEqual(again.body, { ...first.body, duplicate: true });
+    assert.equal((await dispatchedEvent(first.body.workflowId)).actor, 'alice');
+
+    const byBob = await request(harness.app)
+      .post('/events/demo/hello')
+      .set('Authorization', `Bearer ${BOB}`)
+      .send({})
+      .expect(202);
+    assert.equal((await dispatchedEvent(byBob.body.workflowId)).actor, 'bob@example.com');
+    const byMain = await request(harness.app).post('/events/demo/hello').set('Authorization', harness.auth).send({});
+    assert.equal((await dispatchedEvent(byMain.body.workflowId)).actor, 'api-token');
+  });
+
+  it("hands the dispatcher a Jira transition with the user's id as user_id and as the actor", async () => {
+    const file = path.join(__dirname, 'fixtures', 'webhooks', 'jira-issue-updated-status.json');
+    const res = await request(harness.app)
+      .post('/webhooks/jira')
+      .set('X-Atlassian-Webhook-Identifier', uniqueName('jira'))
+      .type('application/json')
+      .send(readFileSync(file, 'utf8'))
+      .expect(202);
+    assert.equal(res.body.type, 'issue_transitioned');
+    const event = await dispatchedEvent(res.body.workflowId);
+    assert.equal(event.actor, '5b10a2844c20165700ede21g');
+    assert.deepEqual(
+      [event.body['to'], event.body['user'], event.body['user_id']],
+      ['Ready for release', 'Mia Krystof', '5b10a2844c20165700ede21g'],
+    );
   });
 });

@@ -22,7 +22,7 @@ function eventOf(result: AdapterResult): Extract<AdapterResult, { kind: 'event' 
 
 describe('webhook adapters', () => {
   describe('jira', () => {
-    it('turns an admin issue_updated webhook with a status change into issue_transitioned', () => {
+    it('turns an admin issue_updated webhook with a status change into issue_transitioned, acted by the account id', () => {
       const result = jira.normalize(
         req(fixture('jira-issue-updated-status'), { 'x-atlassian-webhook-identifier': '7f3c9a52-1c1e-4f7b-9a1d' }),
       );
@@ -30,15 +30,24 @@ describe('webhook adapters', () => {
         kind: 'event',
         type: 'issue_transitioned',
         deliveryKey: '7f3c9a52-1c1e-4f7b-9a1d',
-        body: { issue: 'REL-17', project: 'REL', from: 'In Review', to: 'Ready for release', user: 'Mia Krystof' },
+        actor: '5b10a2844c20165700ede21g',
+        body: {
+          issue: 'REL-17',
+          project: 'REL',
+          from: 'In Review',
+          to: 'Ready for release',
+          user: 'Mia Krystof',
+          user_id: '5b10a2844c20165700ede21g',
+        },
       });
     });
 
-    it('turns a workflow post-function webhook into issue_transitioned with the transition name', () => {
+    it('turns a workflow post-function webhook into issue_transitioned with the transition name, acted by the username', () => {
       const result = jira.normalize(req(fixture('jira-post-function')));
       assert.deepEqual(result, {
         kind: 'event',
         type: 'issue_transitioned',
+        actor: 'jsmith',
         body: {
           issue: 'OPS-204',
           project: 'OPS',
@@ -46,8 +55,33 @@ describe('webhook adapters', () => {
           from: 'Awaiting approval',
           to: 'Approved',
           user: 'jsmith',
+          user_id: 'jsmith',
         },
       });
+    });
+
+    it("takes the user's id from Cloud's accountId, else Server's name, else its key, and shows the display name", () => {
+      const transition = (user: Record<string, unknown>) => {
+        const result = eventOf(jira.normalize(req({ ...fixture('jira-post-function'), user })));
+        return [result.body['user'], result.body['user_id'], result.actor];
+      };
+      assert.deepEqual(transition({ accountId: '5b10ac8d', name: 'ignored', displayName: 'Mia Krystof' }), [
+        'Mia Krystof',
+        '5b10ac8d',
+        '5b10ac8d',
+      ]);
+      assert.deepEqual(transition({ name: 'jsmith', key: 'JIRAUSER10100', displayName: 'John Smith' }), [
+        'John Smith',
+        'jsmith',
+        'jsmith',
+      ]);
+      assert.deepEqual(transition({ key: 'JIRAUSER10100', displayName: 'John Smith' }), [
+        'John Smith',
+        'JIRAUSER10100',
+        'JIRAUSER10100',
+      ]);
+      // A name to show but no id: nobody to hold responsible, so no actor.
+      assert.deepEqual(transition({ displayName: 'John Smith', accountId: 42 }), ['John Smith', null, undefined]);
     });
 
     it('prefers the transition object even when a post-function payload also names a webhookEvent', () => {
@@ -62,7 +96,8 @@ describe('webhook adapters', () => {
       assert.deepEqual(jira.normalize(req(body)), {
         kind: 'event',
         type: 'issue_updated',
-        body: { issue: 'REL-17', project: 'REL', user: 'Mia Krystof' },
+        actor: '5b10a2844c20165700ede21g',
+        body: { issue: 'REL-17', project: 'REL', user: 'Mia Krystof', user_id: '5b10a2844c20165700ede21g' },
       });
     });
 
@@ -77,7 +112,7 @@ describe('webhook adapters', () => {
       }
     });
 
-    it('maps comment_created with the comment text and falls back to the comment author', () => {
+    it('maps comment_created with the comment text and falls back to the comment author, as user and actor', () => {
       const { issue } = fixture('jira-issue-updated-status');
       const result = jira.normalize(
         req({
@@ -91,9 +126,11 @@ describe('webhook adapters', () => {
         issue: 'REL-17',
         project: 'REL',
         user: '5b10ac8d82e05b22cc7d4ef5',
+        user_id: '5b10ac8d82e05b22cc7d4ef5',
         comment: 'Ship it.',
       });
       assert.equal(eventOf(result).type, 'comment_created');
+      assert.equal(eventOf(result).actor, '5b10ac8d82e05b22cc7d4ef5');
     });
 
     it('maps jira:version_released to version_released with the version name and project id', () => {
@@ -161,7 +198,15 @@ describe('webhook adapters', () => {
           changelog: { items: [{ field: 'status' }] },
         }),
       );
-      assert.deepEqual(eventOf(result).body, { issue: 'REL-2', project: null, from: null, to: null, user: null });
+      assert.deepEqual(eventOf(result).body, {
+        issue: 'REL-2',
+        project: null,
+        from: null,
+        to: null,
+        user: null,
+        user_id: null,
+      });
+      assert.equal(Object.hasOwn(result, 'actor'), false, 'an event without a user has no actor');
     });
   });
 
@@ -340,11 +385,12 @@ describe('webhook adapters', () => {
       'x-hub-signature-256': 'sha256=not-checked-by-adapters',
     });
 
-    it('turns a branch push into push with the branch, commits and the delivery id', () => {
+    it('turns a branch push into push with the branch, commits, the delivery id and the sender as actor', () => {
       assert.deepEqual(github.normalize(req(fixture('github-push'), headers('push'))), {
         kind: 'event',
         type: 'push',
         deliveryKey: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+        actor: 'octocat',
         body: {
           ref: 'refs/heads/main',
           branch: 'main',
@@ -386,6 +432,8 @@ describe('webhook adapters', () => {
         kind: 'event',
         type: 'pull_request_closed',
         deliveryKey: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+        // The sender closed it; the pull request's author stays in `user`.
+        actor: 'hubot',
         body: {
           action: 'closed',
           number: 42,
@@ -406,6 +454,7 @@ describe('webhook adapters', () => {
         kind: 'event',
         type: 'release_published',
         deliveryKey: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+        actor: 'octocat',
         body: {
           action: 'published',
           tag: 'v1.4.0',
@@ -457,6 +506,7 @@ describe('webhook adapters', () => {
         kind: 'event',
         type: 'push',
         deliveryKey: 'f5fb6f87-9e11-4b2b-9b7c-3c2f2b6a1d10',
+        actor: 'jsmith',
         body: {
           ref: 'refs/heads/release/1.4',
           branch: 'release/1.4',
@@ -489,6 +539,7 @@ describe('webhook adapters', () => {
         kind: 'event',
         type: 'tag_push',
         deliveryKey: '13792a34-cac6-4fda-95a8-c58e00a3954e',
+        actor: 'jsmith',
         body: {
           ref: 'refs/tags/v1.4.0',
           branch: null,

@@ -22,6 +22,11 @@ function repositoryOf(body: JsonObject): string | null {
   return stringAt(objectAt(body, 'repository'), 'full_name') ?? null;
 }
 
+/** The account that triggered the event (every GitHub event has a `sender`): the event's actor. */
+function senderOf(body: JsonObject): string | undefined {
+  return stringAt(objectAt(body, 'sender'), 'login');
+}
+
 function push(body: JsonObject, deliveryKey: string | undefined): AdapterResult {
   const ref = stringAt(body, 'ref');
   if (ref === undefined) return invalid(422, 'GitHub push payload has no ref');
@@ -40,6 +45,7 @@ function push(body: JsonObject, deliveryKey: string | undefined): AdapterResult 
       forced: booleanAt(body, 'forced'),
     },
     deliveryKey,
+    senderOf(body),
   );
 }
 
@@ -67,6 +73,7 @@ function pullRequest(body: JsonObject, deliveryKey: string | undefined): Adapter
       url: stringAt(pr, 'html_url', MESSAGE_MAX) ?? null,
     },
     deliveryKey,
+    senderOf(body),
   );
 }
 
@@ -91,6 +98,7 @@ function release(body: JsonObject, deliveryKey: string | undefined): AdapterResu
       url: stringAt(rel, 'html_url', MESSAGE_MAX) ?? null,
     },
     deliveryKey,
+    senderOf(body),
   );
 }
 

@@ -19,6 +19,7 @@ export const gitlab: WebhookAdapter = {
     // Idempotency-Key stays the same when GitLab retries a delivery; X-Gitlab-Event-UUID is the fallback for
     // GitLab versions before 17.4, which do not send it.
     const deliveryKey = headerOf(request, 'idempotency-key') ?? headerOf(request, 'x-gitlab-event-uuid');
+    const user = stringAt(body, 'user_username') ?? null;
     return event(
       kind,
       {
@@ -27,10 +28,11 @@ export const gitlab: WebhookAdapter = {
         before: stringAt(body, 'before') ?? null,
         after: stringAt(body, 'after') ?? null,
         repository: stringAt(objectAt(body, 'project'), 'path_with_namespace') ?? null,
-        user: stringAt(body, 'user_username') ?? null,
+        user,
         commits: commitsAt(body, 'commits'),
       },
       deliveryKey,
+      user,
     );
   },
 };

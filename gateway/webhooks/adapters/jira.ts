@@ -23,18 +23,25 @@ const ISSUE_EVENTS: Readonly<Record<string, string>> = {
 /** Jira's remaining event names (`comment_created`, `jira:worklog_updated`, …) pass through when they are tame. */
 const PASS_THROUGH_TYPE = /^[a-z0-9_]{1,64}$/;
 
-/** Jira Cloud and Server send different user fields; the display name is what people recognise. */
-function userName(user: JsonObject | undefined): string | null {
-  return stringAt(user, 'displayName') ?? stringAt(user, 'accountId') ?? stringAt(user, 'name') ?? null;
+/** Who acted, as an event names them: `user` for people to read, `user_id` for definitions and approvals to compare. */
+type JiraUser = { readonly user: string | null; readonly user_id: string | null };
+
+/**
+ * Jira Cloud and Server send different user fields. The display name is what people recognise; the id is what
+ * stays the same: Cloud's `accountId`, or Server's and Data Center's username (`name`), or else its user `key`.
+ */
+function userOf(user: JsonObject | undefined): JiraUser {
+  const id = stringAt(user, 'accountId') ?? stringAt(user, 'name') ?? stringAt(user, 'key') ?? null;
+  return { user: stringAt(user, 'displayName') ?? id, user_id: id };
 }
 
 /** The fields every issue-bearing event shares. */
-function issueFields(body: JsonObject): { issue: string | null; project: string | null; user: string | null } {
+function issueFields(body: JsonObject): { issue: string | null; project: string | null } & JiraUser {
   const issue = objectAt(body, 'issue');
   return {
     issue: stringAt(issue, 'key') ?? null,
     project: stringAt(objectAt(objectAt(issue, 'fields'), 'project'), 'key') ?? null,
-    user: userName(objectAt(body, 'user')),
+    ...userOf(objectAt(body, 'user')),
   };
 }
 
@@ -53,8 +60,10 @@ function fromPostFunction(body: JsonObject, transition: JsonObject, deliveryKey:
       from: stringAt(transition, 'from_status') ?? null,
       to,
       user: fields.user,
+      user_id: fields.user_id,
     },
     deliveryKey,
+    fields.user_id,
   );
 }
 
@@ -76,11 +85,13 @@ function fromAdminWebhook(body: JsonObject, webhookEvent: string, deliveryKey: s
           from: stringAt(status, 'fromString') ?? null,
           to: stringAt(status, 'toString') ?? null,
           user: fields.user,
+          user_id: fields.user_id,
         },
         deliveryKey,
+        fields.user_id,
       );
     }
-    return event(issueType, fields, deliveryKey);
+    return event(issueType, fields, deliveryKey, fields.user_id);
   }
   if (webhookEvent === 'jira:version_released') {
     const version = objectAt(body, 'version');
@@ -100,17 +111,16 @@ function fromAdminWebhook(body: JsonObject, webhookEvent: string, deliveryKey: s
   }
   if (type === 'comment_created' || type === 'comment_updated' || type === 'comment_deleted') {
     const comment = objectAt(body, 'comment');
+    // A comment event may name its user only as the comment's author.
+    const who = fields.user === null ? userOf(objectAt(comment, 'author')) : fields;
     return event(
       type,
-      {
-        ...fields,
-        user: fields.user ?? userName(objectAt(comment, 'author')),
-        comment: stringAt(comment, 'body', MESSAGE_MAX) ?? null,
-      },
+      { ...fields, user: who.user, user_id: who.user_id, comment: stringAt(comment, 'body', MESSAGE_MAX) ?? null },
       deliveryKey,
+      who.user_id,
     );
   }
-  return event(type, fields, deliveryKey);
+  return event(type, fields, deliveryKey, fields.user_id);
 }
 
 /** Jira admin webhooks and workflow post-function webhooks, signed as `X-Hub-Signature: sha256=<hex>`. */

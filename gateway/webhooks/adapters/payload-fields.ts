@@ -107,8 +107,22 @@ export function invalid(status: 400 | 422, detail: string): AdapterResult {
   return { kind: 'invalid', status, detail };
 }
 
-/** An event result, re-checking the type so that no adapter can emit one definitions could never match. */
-export function event(type: string, body: JsonObject, deliveryKey: string | undefined): AdapterResult {
+/**
+ * An event result, re-checking the type so that no adapter can emit one definitions could never match. `actor` is
+ * the product's id of the user who caused it, when the payload names one.
+ */
+export function event(
+  type: string,
+  body: JsonObject,
+  deliveryKey: string | undefined,
+  actor?: string | null,
+): AdapterResult {
   if (!EVENT_TYPE_PATTERN.test(type)) return invalid(422, `Event type ${quote(type)} is not a valid Flow event type`);
-  return deliveryKey === undefined ? { kind: 'event', type, body } : { kind: 'event', type, deliveryKey, body };
+  return {
+    kind: 'event',
+    type,
+    body,
+    ...(deliveryKey === undefined ? {} : { deliveryKey }),
+    ...(actor === undefined || actor === null ? {} : { actor }),
+  };
 }

@@ -20,6 +20,7 @@ import { trainsRouter } from './trains-router';
 import { notFound, problemErrorHandler, sendProblem } from './problem';
 import type { WebhookAdapter } from './webhooks/adapter';
 import { webhooksRouter } from './webhooks/router';
+import { slackInteractionsRouter } from './webhooks/slack-interactions';
 
 /** Everything the gateway needs from the outside world; `main.ts` wires the real clients. */
 export interface GatewayDeps {
@@ -32,7 +33,10 @@ export interface GatewayDeps {
   readonly store: DefinitionStore;
   readonly catalog: ReadonlyMap<string, AnyAction>;
   readonly intake: IntakeDeps;
-  /** Webhook sources and the environment holding their secrets (`FLOW_WEBHOOK_SECRET_*`, `FLOW_ALLOW_UNSIGNED`). */
+  /**
+   * Webhook sources and the environment holding their secrets (`FLOW_WEBHOOK_SECRET_*`, `FLOW_ALLOW_UNSIGNED`, and
+   * `FLOW_SLACK_SIGNING_SECRET` for Slack's interactions).
+   */
   readonly webhooks: {
     readonly adapters: readonly WebhookAdapter[];
     readonly env: Readonly<Record<string, string | undefined>>;
@@ -84,6 +88,8 @@ export function createApp(deps: GatewayDeps): Express {
 
   // Webhooks authenticate by their own signatures, not by the API token.
   app.use('/webhooks/:source', limit);
+  // Before the generic webhooks: Slack's button clicks are answers to runs, not events.
+  app.use(slackInteractionsRouter({ temporal: deps.intake, env: deps.webhooks.env }));
   app.use(webhooksRouter({ accept, ...deps.webhooks }));
 
   const tokens: ApiToken[] = [{ token: deps.apiToken, scope: 'write', name: 'api-token' }, ...(deps.extraTokens ?? [])];

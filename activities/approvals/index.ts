@@ -14,7 +14,7 @@ import type { ActionDeps } from '../deps';
 import { commentJiraNotice } from './jira-notice';
 import { postSlackNotice } from './slack-notice';
 
-export { APPROVAL_BUTTONS, buttonValue, isApprovalButton, parseButtonValue } from './slack-buttons';
+export { APPROVAL_BUTTONS, buttonValue, isApprovalButton, parseButtonValue, SLACK_USER_ID } from './slack-buttons';
 export type { ApprovalButton, ButtonValue } from './slack-buttons';
 
 /** The name failures carry: what the definition's author wrote, and what `docs/approvals.md` explains. */

@@ -4,10 +4,8 @@
  * comments) is shown as text, never as markup.
  */
 import type { ApprovalNoticeInput, ApprovalView, RecordedAnswer } from '../../common/run-control';
-import { buttonValue } from './slack-buttons';
+import { buttonValue, SLACK_USER_ID } from './slack-buttons';
 
-/** A Slack user id as listed in `approvers` (`U0123ABCD`, or `W…` on Enterprise Grid): shown as a mention. */
-const SLACK_USER_ID = /^[UW][A-Z0-9]{2,30}$/;
 /** A Jira Cloud account id (24 hex digits, or `<number>:<uuid>`): mentioned in Jira comments. */
 const JIRA_ACCOUNT_ID = /^(?:[0-9a-f]{24}|\d{1,10}:[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})$/;
 

@@ -11,8 +11,14 @@ export const APPROVAL_BUTTONS = { flow_approve: 'approved', flow_reject: 'reject
 /** One of the {@link APPROVAL_BUTTONS} action ids. */
 export type ApprovalButton = keyof typeof APPROVAL_BUTTONS;
 
-/** The workflow ids a button may carry: what Flow's run ids are made of, short enough for a button's value. */
-export const BUTTON_WORKFLOW_ID = /^[A-Za-z0-9._:@-]{1,300}$/;
+/**
+ * The workflow ids a button may carry: what Flow's run ids are made of (`<definition>-<event id>`, where an event id
+ * may hold the `~` of a hashed idempotency key), short enough for a button's value.
+ */
+export const BUTTON_WORKFLOW_ID = /^[A-Za-z0-9._:@~-]{1,300}$/;
+
+/** A Slack user id (`U0123ABCD`, or `W…` on Enterprise Grid): who clicked, and how approvers are named for Slack. */
+export const SLACK_USER_ID = /^[UW][A-Z0-9]{2,30}$/;
 
 /** What a button carries: the run's workflow id and the approval step's id. */
 export interface ButtonValue {

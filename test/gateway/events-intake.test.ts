@@ -107,36 +107,29 @@ describe('gateway: the actor of an event', () => {
     return defaultPayloadConverter.fromPayload<FlowEvent>(payload);
   }
 
+  /** POSTs `{name: 'Ada'}` as demo/hello with `token`, and with `key` as its Idempotency-Key when given. */
+  async function post(
+    token: string,
+    key?: string,
+  ): Promise<{ eventId: string; workflowId: string; duplicate: boolean }> {
+    const pending = request(harness.app).post('/events/demo/hello').set('Authorization', `Bearer ${token}`);
+    if (key !== undefined) pending.set('Idempotency-Key', key);
+    return (await pending.send({ name: 'Ada' }).expect(202)).body;
+  }
+
   it("hands the dispatcher the token's name as the event's actor, outside the event's id and dedup", async () => {
     const key = uniqueName('actor');
-    const first = await request(harness.app)
-      .post('/events/demo/hello')
-      .set('Authorization', `Bearer ${ALICE}`)
-      .set('Idempotency-Key', key)
-      .send({ name: 'Ada' })
-      .expect(202);
-    assert.deepEqual([first.body.eventId, first.body.duplicate], [`demo-${key}`, false]);
-    const event = await dispatchedEvent(first.body.workflowId);
+    const first = await post(ALICE, key);
+    assert.deepEqual([first.eventId, first.duplicate], [`demo-${key}`, false]);
+    const event = await dispatchedEvent(first.workflowId);
     assert.deepEqual([event.id, event.actor, event.body], [`demo-${key}`, 'alice', { name: 'Ada' }]);
 
     // The same key from another token is the same event: a duplicate, still acted by the first sender.
-    const again = await request(harness.app)
-      .post('/events/demo/hello')
-      .set('Authorization', `Bearer ${BOB}`)
-      .set('Idempotency-Key', key)
-      .send({ name: 'Ada' })
-      .expect(202);
-    assert.deepEqual(again.body, { ...first.body, duplicate: true });
-    assert.equal((await dispatchedEvent(first.body.workflowId)).actor, 'alice');
+    assert.deepEqual(await post(BOB, key), { ...first, duplicate: true });
+    assert.equal((await dispatchedEvent(first.workflowId)).actor, 'alice');
 
-    const byBob = await request(harness.app)
-      .post('/events/demo/hello')
-      .set('Authorization', `Bearer ${BOB}`)
-      .send({})
-      .expect(202);
-    assert.equal((await dispatchedEvent(byBob.body.workflowId)).actor, 'bob@example.com');
-    const byMain = await request(harness.app).post('/events/demo/hello').set('Authorization', harness.auth).send({});
-    assert.equal((await dispatchedEvent(byMain.body.workflowId)).actor, 'api-token');
+    assert.equal((await dispatchedEvent((await post(BOB)).workflowId)).actor, 'bob@example.com');
+    assert.equal((await dispatchedEvent((await post(harness.token)).workflowId)).actor, 'api-token');
   });
 
   it("hands the dispatcher a Jira transition with the user's id as user_id and as the actor", async () => {

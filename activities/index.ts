@@ -16,6 +16,7 @@ import type {
 import type { ApprovalNoticeInput, NoticeReceipt, RunEventInput } from '../common/run-control';
 import type { DefinitionSnapshot, FlowEvent, StartRunsInput, StartRunsResult } from '../common/run-types';
 import type { DequeuedNotice } from '../common/train-types';
+import { LifecycleBindings } from '../registry/lifecycle-bindings';
 import { actions, checkMetaActions } from './catalog';
 import type { AnyAction, StepMeta } from './define-action';
 import type { ActionDeps, RegistryDeps } from './deps';
@@ -48,7 +49,10 @@ export interface InternalActivities {
   watchTrainHolder(input: { workflowId: string; group: string }): Promise<{ status?: string }>;
   /** Tells a waiting run that it left its train's queue without running. */
   notifyRun(input: { workflowId: string } & DequeuedNotice): Promise<void>;
-  /** The dispatcher's lookup since `deliver-to-waits`: the definitions bound to the event and the waits its fields key. */
+  /**
+   * The dispatcher's lookup since `deliver-to-waits`: the definitions bound to the event, the waits its fields key,
+   * and the lifecycle types its runs emit.
+   */
   lookUpEvent(event: FlowEvent): Promise<EventLookup>;
   /** Signals an event to the waits the dispatcher matched; reports the runs that had closed. */
   deliverToWaits(input: DeliverToWaitsInput): Promise<{ closed: string[] }>;
@@ -77,6 +81,8 @@ export function createActivities(
   for (const action of actionList) {
     if (action.kind === 'activity') byAction[action.id] = actionActivity(action, deps);
   }
+  // One cached reading of the lifecycle bindings per worker: see `registry/lifecycle-bindings.ts`.
+  const lifecycle = new LifecycleBindings((source, type) => deps.findDefinitionsForEvent(source, type));
   const internal: InternalActivities = {
     findDefinitionsForEvent: (source, type) => deps.findDefinitionsForEvent(source, type),
     startRuns: (input) => deps.startRuns(input),
@@ -89,11 +95,12 @@ export function createActivities(
     },
     notifyRun: (input) => deps.notifyRun(input),
     lookUpEvent: async (event) => {
-      const [definitions, waits] = await Promise.all([
+      const [definitions, waits, bound] = await Promise.all([
         deps.findDefinitionsForEvent(event.source, event.type),
         deps.findWaitsForEvent(event.source, event.type, event.body),
+        lifecycle.bound(),
       ]);
-      return { definitions, waits };
+      return { definitions, waits, ...(bound.length > 0 ? { lifecycle: bound } : {}) };
     },
     deliverToWaits: (input) => deps.deliverToWaits(input),
     registerWait: (input) => deps.registerWait(input),

@@ -4,6 +4,7 @@
  * deterministic, so it runs inside the workflow sandbox; see docs/engine.md, "Waiting for a later event".
  */
 import type { ExpressionEngine } from './expressions';
+import type { LifecycleType } from './run-control';
 import type { DefinitionSnapshot, DispatchResult } from './run-types';
 
 /** A field path of the incoming event in `where`: dot-separated names or list indexes, such as `parameters.TICKET`. */
@@ -68,6 +69,11 @@ export interface RegisteredWait {
 export interface EventLookup {
   readonly definitions: DefinitionSnapshot[];
   readonly waits: RegisteredWait[];
+  /**
+   * The run lifecycle types (source `flow`) some enabled definition is bound to, which the runs this event starts
+   * emit; absent when none is, and in lookups recorded before lifecycle events, so absent means none.
+   */
+  readonly lifecycle?: LifecycleType[];
 }
 
 /** A wait the dispatcher delivers to, or one it found by key whose `if` said no. */

@@ -6,6 +6,7 @@
 
 import type { Definition } from './definition';
 import { createExpressionEngine, type ExpressionEngine } from './expressions';
+import type { LifecycleType } from './run-control';
 import {
   runContext,
   runWorkflowId,
@@ -64,14 +65,18 @@ export function decideMatch(
 /**
  * Evaluates each snapshot's bindings against the event: the runs to start, each with its fixed workflow id, and the
  * definitions skipped with why. A caller that evaluates more expressions for the same event may pass its engine.
+ * `lifecycle`, the lifecycle types bound when the event is dispatched (`EventLookup.lifecycle`), goes onto each
+ * run when it is not empty, so a run planned without it is planned exactly as before lifecycle events.
  */
 export function planRuns(
   event: FlowEvent,
   snapshots: readonly DefinitionSnapshot[],
   engine: ExpressionEngine = createExpressionEngine(),
+  lifecycle?: readonly LifecycleType[],
 ): RunPlan {
   const runs: PlannedRun[] = [];
   const skipped: SkippedDefinition[] = [];
+  const emits = lifecycle !== undefined && lifecycle.length > 0 ? { lifecycle: [...lifecycle] } : {};
   for (const snapshot of snapshots) {
     const { definition, revision } = snapshot;
     const decision = decideMatch(engine, definition, revision, event);
@@ -81,12 +86,12 @@ export function planRuns(
     }
     const workflowId = runWorkflowId(definition.id, event.id);
     if (definition.concurrency === undefined) {
-      runs.push({ workflowId, snapshot });
+      runs.push({ workflowId, snapshot, ...emits });
       continue;
     }
     const group = renderGroup(engine, definition, revision, event);
     if (group.error !== undefined) skipped.push({ definition: definition.id, revision, reason: group.error });
-    else runs.push({ workflowId, snapshot, train: group.train });
+    else runs.push({ workflowId, snapshot, train: group.train, ...emits });
   }
   return { runs, skipped };
 }

@@ -185,6 +185,15 @@ export interface LifecycleBody {
   /** For approval_requested: the step and its title. */
   readonly step?: string;
   readonly title?: string;
+  /**
+   * For run_rejected: the event the rejected run was for, which nothing else holds (the run never started), with
+   * its body's top-level string and number fields only.
+   */
+  readonly trigger?: {
+    readonly source: string;
+    readonly type: string;
+    readonly body: Readonly<Record<string, string | number>>;
+  };
 }
 
 /** What the `emitRunEvent` activity sends: one lifecycle event of one run, deduplicated per run and transition. */

@@ -1,16 +1,20 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { mapLimit } from '../common/map-limit';
+import type { LifecycleBody, RunEventInput } from '../common/run-control';
 import { runSearchAttributes } from '../common/search-attributes';
 import {
   dispatchWorkflowId,
   runSummary,
   type FlowEvent,
+  type PlannedRun,
   type RejectedRun,
+  type RunInput,
   type StartRunsInput,
   type StartRunsResult,
   type TrainAdmission,
 } from '../common/run-types';
 import { trainWorkflowId } from '../common/train-types';
+import { emitRunEvent } from './lifecycle-events';
 import { admitToTrain } from './trains';
 import { startFlowWorkflow } from './workflow-starts';
 
@@ -34,6 +38,11 @@ export interface RunStarterDeps {
  * refuse it (busy with `when_busy: reject`, or full), and then it is not started. Admission is idempotent, so a retry
  * gets the same answers.
  *
+ * What a train answered is a run lifecycle event when the run's `lifecycle` lists its type: `run_queued`,
+ * `run_rejected`, and `run_superseded` for the waiting run a `replace` took the place of. They are emitted here, in
+ * the activity, so they add nothing to the dispatcher's history, and a retried attempt emits none twice (each has its
+ * idempotency key, see `lifecycle-events.ts`).
+ *
  * A run is not a child of the dispatcher: the server records child starts one at a time, each in a workflow task of
  * its own, so 100 children took 18 s where 100 plain starts take 1 s. The run names its event and dispatcher in its
  * details instead, and carries the event id as a search attribute.
@@ -43,6 +52,8 @@ export async function startRuns(deps: RunStarterDeps, input: StartRunsInput): Pr
   // Runs with a group enter their train first, one after another in plan order, so that two definitions sharing a
   // group queue in a fixed order. A run its train refuses is not started.
   const trains: Record<string, TrainAdmission | RejectedRun> = {};
+  // Each admission's lifecycle events are sent at once, without holding up the next admission; awaited below.
+  const emitting: Promise<void>[] = [];
   for (const run of input.runs) {
     if (!run.train) continue;
     const { definition, revision } = run.snapshot;
@@ -53,7 +64,7 @@ export async function startRuns(deps: RunStarterDeps, input: StartRunsInput): Pr
       whenBusy: run.train.whenBusy,
       maxQueue: run.train.maxQueue,
     });
-    trains[run.workflowId] = admission.admitted
+    const answer: TrainAdmission | RejectedRun = admission.admitted
       ? { group: run.train.group, ...admission.answer }
       : {
           definition: definition.id,
@@ -63,9 +74,16 @@ export async function startRuns(deps: RunStarterDeps, input: StartRunsInput): Pr
           reason: admission.reason,
           ...(admission.holder === undefined ? {} : { holder: admission.holder }),
         };
+    trains[run.workflowId] = answer;
+    if (run.lifecycle !== undefined && run.lifecycle.length > 0) {
+      const emission = emitTrainEvents(deps, event, run, answer);
+      // Handled by the Promise.all below; this keeps a failure from counting as unhandled until then.
+      emission.catch(() => undefined);
+      emitting.push(emission);
+    }
   }
   const admitted = input.runs.filter((run) => !(trains[run.workflowId] && 'reason' in trains[run.workflowId]!));
-  const outcomes = await mapLimit(admitted, PARALLEL_STARTS, async ({ workflowId, snapshot, train }) => {
+  const starting = mapLimit(admitted, PARALLEL_STARTS, async ({ workflowId, snapshot, train, lifecycle }) => {
     const { definition, revision } = snapshot;
     try {
       await startFlowWorkflow(deps.client, 'interpret', {
@@ -76,6 +94,7 @@ export async function startRuns(deps: RunStarterDeps, input: StartRunsInput): Pr
             snapshot,
             event,
             ...(train ? { train: { group: train.group, workflowId: trainWorkflowId(train.group) } } : {}),
+            ...(lifecycle !== undefined && lifecycle.length > 0 ? { lifecycle } : {}),
           },
         ],
         workflowIdConflictPolicy: 'FAIL',
@@ -90,6 +109,7 @@ export async function startRuns(deps: RunStarterDeps, input: StartRunsInput): Pr
       throw error;
     }
   });
+  const [outcomes] = await Promise.all([starting, Promise.all(emitting)]);
   const started = outcomes.filter((outcome) => outcome === 'started').length;
   return {
     started,
@@ -102,4 +122,94 @@ export async function startRuns(deps: RunStarterDeps, input: StartRunsInput): Pr
 function runDetails(description: string | undefined, event: FlowEvent): string {
   const origin = `Started for event \`${event.id}\` (${event.source}/${event.type}) by \`${dispatchWorkflowId(event.id)}\`.`;
   return description ? `${description}\n\n${origin}` : origin;
+}
+
+/**
+ * The lifecycle events of one run's train admission, of the types its `lifecycle` lists: `run_rejected` (with the
+ * event the run was for, since the run never starts), `run_queued`, and `run_superseded` for the run it replaced.
+ */
+async function emitTrainEvents(
+  deps: RunStarterDeps,
+  event: FlowEvent,
+  run: PlannedRun,
+  answer: TrainAdmission | RejectedRun,
+): Promise<void> {
+  const bound = new Set(run.lifecycle);
+  const causation = { rootEventId: event.causation.rootEventId, depth: event.causation.depth };
+  const body = {
+    definition: run.snapshot.definition.id,
+    revision: run.snapshot.revision,
+    workflowId: run.workflowId,
+    eventId: event.id,
+    group: answer.group,
+    ...(answer.holder === undefined ? {} : { holder: answer.holder }),
+    ...(event.actor === undefined ? {} : { actor: event.actor }),
+  };
+  const events: RunEventInput[] = [];
+  if ('reason' in answer) {
+    if (bound.has('run_rejected'))
+      events.push({
+        type: 'run_rejected',
+        causation,
+        body: { ...body, status: 'rejected', trigger: triggerOf(event) },
+      });
+  } else {
+    if (answer.outcome === 'queued' && bound.has('run_queued'))
+      events.push({ type: 'run_queued', causation, body: { ...body, status: 'queued' } });
+    if (answer.superseded !== undefined && bound.has('run_superseded'))
+      events.push(await supersededEvent(deps, event, body, answer.superseded));
+  }
+  await Promise.all(events.map((input) => emitRunEvent(deps, input)));
+}
+
+/**
+ * `run_superseded` of the waiting run a `replace` took the place of: that run's own definition revision, event and
+ * causation, read from its start; `actor` is who sent the event that replaced it. A `replace` only ever supersedes a
+ * run of the same definition. Should the superseded run not exist yet (admitted by a start still being retried), its
+ * event id is read from its workflow id (`<definition>-<event id>`), and the revision and causation are the replacing
+ * run's.
+ */
+async function supersededEvent(
+  deps: RunStarterDeps,
+  event: FlowEvent,
+  replacing: Omit<LifecycleBody, 'status'>,
+  workflowId: string,
+): Promise<RunEventInput> {
+  const input = await startInput(deps.client, workflowId);
+  const prefix = `${replacing.definition}-`;
+  const body: LifecycleBody = {
+    ...replacing,
+    workflowId,
+    status: 'superseded',
+    revision: input?.snapshot.revision ?? replacing.revision,
+    eventId: input?.event.id ?? (workflowId.startsWith(prefix) ? workflowId.slice(prefix.length) : replacing.eventId),
+  };
+  const causation = input?.event.causation ?? event.causation;
+  return {
+    type: 'run_superseded',
+    causation: { rootEventId: causation.rootEventId, depth: causation.depth },
+    body,
+  };
+}
+
+/** A run's input, from the first event of its history; undefined when the run does not exist. */
+async function startInput(client: Client, workflowId: string): Promise<RunInput | undefined> {
+  try {
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    return payload ? client.options.loadedDataConverter.payloadConverter.fromPayload<RunInput>(payload) : undefined;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/** The event a rejected run was for, as `run_rejected` carries it: its body's top-level strings and finite numbers. */
+function triggerOf(event: FlowEvent): NonNullable<LifecycleBody['trigger']> {
+  const fields = Object.entries(event.body).filter(
+    (entry): entry is [string, string | number] =>
+      typeof entry[1] === 'string' || (typeof entry[1] === 'number' && Number.isFinite(entry[1])),
+  );
+  // fromEntries defines own properties, so a field named `__proto__` stays a field.
+  return { source: event.source, type: event.type, body: Object.fromEntries(fields) };
 }

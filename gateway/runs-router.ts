@@ -202,7 +202,7 @@ export function runsRouter(deps: RunsRouterDeps): Router {
         throw new ProblemError(
           503,
           'Service Unavailable',
-          `Run ${workflowId} recorded the cancel, but Temporal's cancellation could not be sent (${errorMessage(error)}). POST the cancel again to complete it; it then answers 409 naming this cancel.`,
+          `Run ${workflowId} recorded the cancel, but Temporal's cancellation could not be sent (${errorMessage(error)}). POST the cancel again to complete it.`,
           { headers: { 'Retry-After': '5' } },
         );
       }
@@ -474,9 +474,14 @@ function updateProblem(error: unknown, workflowId: string, what: string, ui: str
 }
 
 function titleOf(status: number): string {
-  if (status === 403) return 'Forbidden';
-  if (status === 404) return 'Not Found';
-  return 'Conflict';
+  const titles: Readonly<Record<number, string>> = {
+    400: 'Bad Request',
+    403: 'Forbidden',
+    404: 'Not Found',
+    409: 'Conflict',
+    422: 'Unprocessable Content',
+  };
+  return titles[status] ?? 'Conflict';
 }
 
 /** Runs a Temporal call with a deadline; an unreachable or slow Temporal is a 503 the client may retry. */

@@ -7,6 +7,7 @@ import request from 'supertest';
 import { actionsById } from '../../activities';
 import type { FlowEvent } from '../../common/run-types';
 import { parseApiTokens } from '../../config';
+import type { AcceptedEvent } from '../../intake';
 import { createApp } from '../../gateway/app';
 import { findFreePort } from '../../devstack/ports';
 import { DefinitionStore } from '../../registry';
@@ -108,13 +109,10 @@ describe('gateway: the actor of an event', () => {
   }
 
   /** POSTs `{name: 'Ada'}` as demo/hello with `token`, and with `key` as its Idempotency-Key when given. */
-  async function post(
-    token: string,
-    key?: string,
-  ): Promise<{ eventId: string; workflowId: string; duplicate: boolean }> {
+  async function post(token: string, key?: string): Promise<AcceptedEvent> {
     const pending = request(harness.app).post('/events/demo/hello').set('Authorization', `Bearer ${token}`);
     if (key !== undefined) pending.set('Idempotency-Key', key);
-    return (await pending.send({ name: 'Ada' }).expect(202)).body;
+    return (await pending.send({ name: 'Ada' }).expect(202)).body as AcceptedEvent;
   }
 
   it("hands the dispatcher the token's name as the event's actor, outside the event's id and dedup", async () => {

@@ -14,6 +14,9 @@ import { eventually, HttpReceiver } from '../support/http-receiver';
 import { PREPRODUCTION_ARTIFACTS, ReleaseWorld } from '../support/release-world';
 import { testConfig, uniqueName } from '../support/stack';
 
+/** The name of the named API token; its value must stay as hidden as any other token's. */
+const BOT = 'release-bot@example.com';
+
 /** A value no code path could produce by accident, so any occurrence of it is a leak. */
 const plant = (what: string): string => `planted-${what}-${randomBytes(12).toString('hex')}`;
 
@@ -48,6 +51,7 @@ describe('security: planted secrets appear in no history, log, stored document o
     tracker: plant('tracker'),
     apiToken: plant('api'),
     readToken: plant('read'),
+    namedToken: plant('named'),
     jiraWebhook: plant('jira-webhook'),
     jenkinsWebhook: plant('jenkins-webhook'),
   };
@@ -133,7 +137,7 @@ describe('security: planted secrets appear in no history, log, stored document o
         ...common,
         PORT: String(gatewayPort),
         FLOW_API_TOKEN: secrets.apiToken,
-        FLOW_API_TOKENS: `read:${secrets.readToken}`,
+        FLOW_API_TOKENS: `read:${secrets.readToken}, ${BOT}:write:${secrets.namedToken}`,
         FLOW_WEBHOOK_SECRET_JIRA: secrets.jiraWebhook,
         FLOW_WEBHOOK_SECRET_JENKINS: secrets.jenkinsWebhook,
         FLOW_HTTP_LOG_LEVEL: 'debug',
@@ -184,7 +188,8 @@ describe('security: planted secrets appear in no history, log, stored document o
       ],
     };
     const savedProbe = await call('PUT', '/api/definitions/tracker-probe', {
-      token: secrets.apiToken,
+      token: secrets.namedToken,
+      headers: { 'x-flow-change-message': 'Probe the tracker' },
       body: JSON.stringify(probe),
     });
     assert.equal(savedProbe.status, 201, JSON.stringify(savedProbe.json));
@@ -221,7 +226,7 @@ describe('security: planted secrets appear in no history, log, stored document o
     assert.equal((await client.workflow.getHandle(release).describe()).status.name, 'COMPLETED');
     assert.equal(world.smtp.received.length, 1, 'the release train ran to its email');
 
-    const probed = await call('POST', '/events/tracker/probe', { token: secrets.apiToken, body: '{}' });
+    const probed = await call('POST', '/events/tracker/probe', { token: secrets.namedToken, body: '{}' });
     assert.equal((await finished(probed.json['workflowId'] as string)).status, 'FAILED');
     assert.equal(
       tracker.requests.filter((req) => req.headers.authorization === secrets.tracker).length,
@@ -280,6 +285,12 @@ describe('security: planted secrets appear in no history, log, stored document o
       ),
     );
     assert.ok(stored.includes('TRACKER_TOKEN'), 'the stored definitions name the secret, by name only');
+    // The named token acted, and is known by its name only.
+    assert.ok(stored.includes(`"author":"${BOT}"`), "the probe's revision names the token that saved it");
+    assert.ok(
+      decoded.some((text) => text.includes(`"actor":"${BOT}"`)),
+      "the probe's dispatcher was handed the token's name as the event's actor",
+    );
 
     await Promise.allSettled([gateway.stop(), worker.stop()]);
     const places: Record<string, string> = {

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import type { Scope, ScopedToken } from '../config';
 import { ProblemError } from './problem';
 
@@ -55,6 +55,12 @@ export function requireScope(tokens: readonly ApiToken[], needed: Scope): Reques
     res.locals['actor'] = name;
     next();
   };
+}
+
+/** The name of the token this request was authorised with (see {@link requireScope}); undefined before that. */
+export function actorOf(res: Response): string | undefined {
+  const actor: unknown = res.locals['actor'];
+  return typeof actor === 'string' ? actor : undefined;
 }
 
 function digest(value: string): Buffer {

@@ -12,6 +12,7 @@ import {
   type StoredDefinition,
 } from '../registry';
 import type { RevisionChange } from '../registry/definitions-store';
+import { actorOf } from './auth';
 import { ProblemError } from './problem';
 import { depthExceeds, MAX_JSON_DEPTH } from '../common/json-depth';
 import { decodeUtf8, rawBody, rawBodyOf, routeParam } from './request-body';
@@ -183,11 +184,11 @@ function bodyFormat(req: Request): DefinitionFormat {
   );
 }
 
-/** Who makes this change (the token's name, which auth put in `res.locals`) and why, as the request says. */
+/** Who makes this change (the token's name) and why, as the request says. */
 function changeOf(req: Request, res: Response): RevisionChange {
-  const actor: unknown = res.locals['actor'];
+  const author = actorOf(res);
   const message = changeMessage(req);
-  return { ...(typeof actor === 'string' ? { author: actor } : {}), ...(message === undefined ? {} : { message }) };
+  return { ...(author === undefined ? {} : { author }), ...(message === undefined ? {} : { message }) };
 }
 
 /** The change message from the header or, failing that, `?message=`; blank means none. */

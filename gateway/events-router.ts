@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { actorOf } from './auth';
 import type { AcceptFn } from './metrics';
 import { ProblemError } from './problem';
 import { eventNameParam, jsonBody, requireJsonObject } from './request-body';
@@ -14,14 +15,14 @@ export function eventsRouter(accept: AcceptFn): Router {
     if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {
       throw new ProblemError(400, 'Bad Request', 'The Idempotency-Key header must be 1-200 visible ASCII characters.');
     }
-    // The acting token's name, which auth put there, travels with the event as its actor.
-    const actor: unknown = res.locals['actor'];
+    // The acting token's name travels with the event as its actor.
+    const actor = actorOf(res);
     const accepted = await accept({
       source,
       type,
       body,
       ...(idempotencyKey ? { idempotencyKey } : {}),
-      ...(typeof actor === 'string' ? { actor } : {}),
+      ...(actor === undefined ? {} : { actor }),
     });
     res.status(202).json(accepted);
   });

@@ -7,6 +7,7 @@ import { deployRsync } from './actions/deploy-rsync';
 import { emailSend } from './actions/email-send';
 import { flowEmitEvent } from './actions/flow-emit-event';
 import { flowSet } from './actions/flow-set';
+import { flowApproval } from './actions/flow-approval';
 import { flowSleep } from './actions/flow-sleep';
 import { flowWaitForEvent } from './actions/flow-wait-for-event';
 import { gitBumpVersion } from './actions/git-bump-version';
@@ -34,6 +35,7 @@ import { versionNext } from './actions/version-next';
  */
 export const actions: readonly AnyAction[] = [
   flowSet,
+  flowApproval,
   flowSleep,
   flowWaitForEvent,
   flowEmitEvent,

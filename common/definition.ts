@@ -55,8 +55,13 @@ const step = z.strictObject({
     .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must name an input of the action, such as url'))
     .max(20)
     .optional(),
+  /** A failure of this step is recorded in its result (and `steps.<id>.error`) and the run goes on. */
+  continue_on_error: z.boolean().optional(),
   ...stepOptionsSchema.shape,
 });
+
+/** Most on_failure steps a definition may have. */
+export const MAX_ON_FAILURE_STEPS = 20;
 
 /**
  * One run of a group at a time (a release train): `group` is a template over `event` and `run`, rendered when the
@@ -77,6 +82,11 @@ export const definitionSchema = z.strictObject({
   on: z.array(binding).min(1, 'needs at least one binding').max(20),
   concurrency: concurrencySchema.optional(),
   steps: z.array(step).min(1, 'needs at least one step').max(MAX_STEPS, `may have at most ${MAX_STEPS} steps`),
+  /**
+   * Steps that run when a step fails, a wait or approval times out with `fail`, or the run is cancelled; they see
+   * `failure`. They run to the end even while the run is being cancelled. See docs/run-control.md.
+   */
+  on_failure: z.array(step).max(MAX_ON_FAILURE_STEPS, `may have at most ${MAX_ON_FAILURE_STEPS} steps`).optional(),
 });
 
 /** A definition as stored and run. */

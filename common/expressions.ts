@@ -19,10 +19,12 @@ export interface ExpressionContext {
   readonly steps: Readonly<Record<string, { readonly output: unknown }>>;
   readonly vars: Readonly<Record<string, unknown>>;
   readonly run: Readonly<Record<string, unknown>>;
+  /** What failed, in a definition's on_failure steps only (`FailureContext`); null everywhere else. */
+  readonly failure?: unknown;
 }
 
 /** The roots an expression may name. */
-export const EXPRESSION_ROOTS = ['event', 'steps', 'vars', 'run'] as const;
+export const EXPRESSION_ROOTS = ['event', 'steps', 'vars', 'run', 'failure'] as const;
 
 /** Longest accepted expression, in characters. */
 export const MAX_EXPRESSION_LENGTH = 2_000;
@@ -481,6 +483,7 @@ function toCelContext(context: ExpressionContext): CelContext {
     steps: toCel(context.steps),
     vars: toCel(context.vars),
     run: toCel(context.run),
+    failure: toCel(context.failure ?? null),
   };
   return { values, ...stats };
 }

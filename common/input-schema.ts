@@ -9,7 +9,7 @@
 
 /** The part of JSON Schema this check understands. */
 export interface InputSchema {
-  readonly type?: 'object' | 'string';
+  readonly type?: (typeof TYPES)[number];
   readonly properties?: Readonly<Record<string, InputSchema>>;
   readonly required?: readonly string[];
   readonly additionalProperties?: boolean | InputSchema;
@@ -18,8 +18,16 @@ export interface InputSchema {
   readonly pattern?: string;
   readonly minLength?: number;
   readonly maxLength?: number;
+  readonly items?: InputSchema;
+  readonly minItems?: number;
+  readonly maxItems?: number;
+  readonly minimum?: number;
+  readonly maximum?: number;
   readonly default?: unknown;
 }
+
+/** The types this check understands. */
+const TYPES = ['object', 'string', 'array', 'integer', 'boolean'] as const;
 
 /** One reason a value does not fit its schema, with the path to the part that does not. */
 export interface InputIssue {
@@ -48,6 +56,11 @@ const KEYWORDS: ReadonlySet<string> = new Set([
   'pattern',
   'minLength',
   'maxLength',
+  'items',
+  'minItems',
+  'maxItems',
+  'minimum',
+  'maximum',
   'default',
 ]);
 /** Annotations that say nothing about which values fit. */
@@ -61,7 +74,7 @@ export function inputSchema(schema: unknown, where = 'schema'): InputSchema {
   for (const [keyword, value] of Object.entries(fields)) {
     if (IGNORED.has(keyword)) continue;
     if (!KEYWORDS.has(keyword)) throw new UnsupportedSchemaError(where, keyword);
-    if (keyword === 'type' && value !== 'object' && value !== 'string') {
+    if (keyword === 'type' && !(TYPES as readonly unknown[]).includes(value)) {
       throw new UnsupportedSchemaError(where, `type: ${JSON.stringify(value)}`);
     }
   }
@@ -72,6 +85,7 @@ export function inputSchema(schema: unknown, where = 'schema'): InputSchema {
     inputSchema(fields['additionalProperties'], `${where}.additionalProperties`);
   }
   if (fields['propertyNames'] !== undefined) inputSchema(fields['propertyNames'], `${where}.propertyNames`);
+  if (fields['items'] !== undefined) inputSchema(fields['items'], `${where}.items`);
   return schema;
 }
 
@@ -104,6 +118,24 @@ function check(schema: InputSchema, value: unknown, path: readonly string[], iss
       return fail(`must match /${schema.pattern}/ (got ${JSON.stringify(value.slice(0, 64))})`);
     }
     return value;
+  }
+  if (schema.type === 'integer') {
+    if (typeof value !== 'number' || !Number.isInteger(value))
+      return fail(`must be a whole number, not ${kindOf(value)}`);
+    if (schema.minimum !== undefined && value < schema.minimum) return fail(`must be at least ${schema.minimum}`);
+    if (schema.maximum !== undefined && value > schema.maximum) return fail(`must be at most ${schema.maximum}`);
+    return value;
+  }
+  if (schema.type === 'boolean')
+    return typeof value === 'boolean' ? value : fail(`must be true or false, not ${kindOf(value)}`);
+  if (schema.type === 'array') {
+    if (!Array.isArray(value)) return fail(`must be a list, not ${kindOf(value)}`);
+    if (schema.minItems !== undefined && value.length < schema.minItems)
+      return fail(`must have at least ${schema.minItems} item(s)`);
+    if (schema.maxItems !== undefined && value.length > schema.maxItems)
+      return fail(`must have at most ${schema.maxItems} items`);
+    const items = schema.items;
+    return items ? value.map((item: unknown, index) => check(items, item, [...path, String(index)], issues)) : value;
   }
   if (schema.type === 'object') {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -148,6 +180,7 @@ function checkObject(
 
 function kindOf(value: unknown): string {
   if (value === null) return 'null';
+  if (typeof value === 'number' && !Number.isInteger(value)) return `the number ${value}`;
   if (Array.isArray(value)) return 'a list';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

@@ -9,6 +9,7 @@
  */
 import { describeWhere, WAIT_TIMED_OUT, whereProblem, type WaitedEvent, type WhereValue } from './event-waits';
 import { checkInput, inputSchema, type InputSchema } from './input-schema';
+import type { ApprovalNotify, RecordedAnswer } from './run-control';
 import generatedInputs from './meta-action-inputs.json';
 
 /** A meta-action's input was invalid at run time (after expressions were rendered), or could not be computed with. */
@@ -56,6 +57,29 @@ export interface MetaContext {
    * signal and a timer: resolves with the event, or with nothing at `until`.
    */
   readonly awaitEvent: (wait: EventWait) => Promise<WaitedEvent | undefined>;
+  /**
+   * Opens an approval: posts its request, takes answers (by update, Slack or Jira) and sends reminders until it is
+   * decided or `until` passes; resolves with the outcome.
+   */
+  readonly awaitApproval: (request: ApprovalRequest) => Promise<ApprovalOutcome>;
+}
+
+/** What `flow.approval` asks the interpreter to wait for. */
+export interface ApprovalRequest {
+  readonly title: string;
+  readonly approvers: readonly string[];
+  readonly required: number;
+  readonly forbidSelfApproval: boolean;
+  readonly remindEveryMs?: number;
+  readonly until: Date;
+  readonly notify?: ApprovalNotify;
+}
+
+/** How an approval ended. */
+export interface ApprovalOutcome {
+  readonly status: 'approved' | 'rejected' | 'timed_out';
+  readonly answers: readonly RecordedAnswer[];
+  readonly at: string;
 }
 
 /** What a meta-action gives back: the step's output, and the `vars` it sets. */
@@ -189,6 +213,91 @@ function waitForEvent(input: WaitForEventInput, { awaitEvent, now, progress }: M
   });
 }
 
+/** What `flow.approval` does when nobody decided in time. */
+export const APPROVAL_ON_TIMEOUT = ['reject', 'approve', 'fail'] as const;
+/** What `flow.approval` does when it is rejected. */
+export const APPROVAL_ON_REJECT = ['fail', 'continue'] as const;
+/** How long an approval waits when its step does not say. */
+export const DEFAULT_APPROVAL_TIMEOUT = '3d';
+/** The failure type of a run whose approval was rejected (or timed out with `on_timeout: reject`). */
+export const APPROVAL_REJECTED = 'ApprovalRejected';
+/** The failure type of a run whose approval timed out with `on_timeout: fail`. */
+export const APPROVAL_TIMED_OUT = 'ApprovalTimedOut';
+
+/** What `flow.approval` runs on, its defaults filled in. */
+interface ApprovalInput {
+  readonly title: string;
+  readonly approvers: readonly string[];
+  readonly required: number;
+  readonly forbid_self_approval: boolean;
+  readonly remind_every?: string | undefined;
+  readonly timeout: string;
+  readonly on_timeout: (typeof APPROVAL_ON_TIMEOUT)[number];
+  readonly on_reject: (typeof APPROVAL_ON_REJECT)[number];
+  readonly notify?: ApprovalNotify | undefined;
+}
+
+/**
+ * Waits for people: `required` of `approvers` approve, or one rejects, or `timeout` passes. The output is
+ * `{decision: approved|rejected|timed_out, approved, by, comment, at}`; a timeout is its own decision, whatever
+ * `on_timeout` makes of it. A rejection (and a timeout with `reject`) fails the run with {@link APPROVAL_REJECTED}
+ * unless `on_reject: continue`; a timeout with `fail` fails it with {@link APPROVAL_TIMED_OUT}.
+ */
+function approval(input: ApprovalInput, { awaitApproval, now }: MetaContext): Promise<MetaOutcome> {
+  const approvers = [...new Set(input.approvers)];
+  if (input.required > approvers.length)
+    throw new MetaActionError(
+      `flow.approval needs ${input.required} approvals but lists ${approvers.length} distinct approver(s)`,
+    );
+  for (const [field, duration] of [
+    ['timeout', input.timeout],
+    ['remind_every', input.remind_every],
+  ] as const) {
+    if (duration !== undefined && sleepTooLong(duration))
+      throw new MetaActionError(`flow.approval waits at most 90d; ${field} "${duration}" is longer`);
+  }
+  const until = new Date(now().getTime() + sleepMillis(input.timeout));
+  const request: ApprovalRequest = {
+    title: input.title,
+    approvers,
+    required: input.required,
+    forbidSelfApproval: input.forbid_self_approval,
+    until,
+    ...(input.remind_every === undefined ? {} : { remindEveryMs: sleepMillis(input.remind_every) }),
+    ...(input.notify === undefined ? {} : { notify: input.notify }),
+  };
+  return awaitApproval(request).then((outcome) => {
+    const decisive = outcome.answers.filter((answer) =>
+      outcome.status === 'rejected' ? answer.decision === 'rejected' : answer.decision === 'approved',
+    );
+    const comment = decisive
+      .map((answer) => answer.comment)
+      .filter(Boolean)
+      .join('\n');
+    const approved =
+      outcome.status === 'approved' || (outcome.status === 'timed_out' && input.on_timeout === 'approve');
+    const output = {
+      decision: outcome.status,
+      approved,
+      by: decisive.map((answer) => answer.by),
+      ...(comment ? { comment } : {}),
+      at: outcome.at,
+    };
+    if (approved) return { output };
+    if (outcome.status === 'timed_out' && input.on_timeout === 'fail')
+      throw new MetaActionFailure(
+        APPROVAL_TIMED_OUT,
+        `nobody decided "${input.title}" within ${input.timeout}; on_timeout: reject or approve would go on`,
+      );
+    if (input.on_reject === 'continue') return { output };
+    const why =
+      outcome.status === 'timed_out'
+        ? `nobody decided within ${input.timeout} (on_timeout: reject)`
+        : `rejected by ${output.by.join(', ')}${comment ? `: ${comment}` : ''}`;
+    throw new MetaActionFailure(APPROVAL_REJECTED, `"${input.title}" was ${why}; on_reject: continue would go on`);
+  });
+}
+
 /** The meta-actions by id: the one list of them. */
 export const META_ACTIONS = {
   'flow.set': {
@@ -202,6 +311,7 @@ export const META_ACTIONS = {
     },
   },
   'flow.wait_for_event': { run: waitForEvent },
+  'flow.approval': { run: approval },
   'version.next': {
     run: ({ version, bump, preid }: VersionNextInput) => ({
       output: { previous: version.trim().replace(/^v/, ''), version: nextVersion(version, bump, preid) },

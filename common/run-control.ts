@@ -31,6 +31,8 @@ export const RUN_REFUSALS = {
   notAnApprover: 'NotAnApprover',
   /** The actor started the run and the step forbids self-approval. */
   selfApproval: 'SelfApproval',
+  /** The request itself is malformed (a missing decision, an overlong comment). */
+  invalid: 'InvalidRequest',
 } as const;
 
 /** HTTP status of each refusal. */
@@ -41,6 +43,7 @@ export const REFUSAL_STATUS: Readonly<Record<(typeof RUN_REFUSALS)[keyof typeof 
   AlreadyAnswered: 409,
   NotAnApprover: 403,
   SelfApproval: 403,
+  InvalidRequest: 400,
 };
 
 /** Who asks to cancel a run, and why. */
@@ -94,6 +97,8 @@ export interface ApprovalView {
   readonly timesOutAt: string;
   readonly decidedAt?: string;
   readonly notify?: ApprovalNotify;
+  /** Notices that could not be posted (after retries), such as a Slack channel the app is not in. */
+  readonly noticeErrors?: readonly string[];
 }
 
 /** Where the notices of one approval were posted (the Slack message to edit), as `approvalNotice` returns it. */

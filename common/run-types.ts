@@ -1,5 +1,5 @@
 import type { Definition, StepOptions } from './definition';
-import type { LifecycleType } from './run-control';
+import type { CancelRecord, LifecycleType } from './run-control';
 import type { DequeuedNotice, RunTrain, WhenBusy } from './train-types';
 
 /** Where an event came from when another run emitted it; bounds event loops. */
@@ -37,16 +37,32 @@ export interface DefinitionSnapshot {
 export interface StepResult {
   readonly id: string;
   readonly action: string;
-  readonly status: 'completed' | 'skipped';
+  /** `failed` only for a step with `continue_on_error`, and for on_failure steps. */
+  readonly status: 'completed' | 'skipped' | 'failed';
   readonly reason?: string;
+  readonly error?: StepError;
+}
+
+/** Why a step failed, as `steps.<id>.error` and the run's status show it. */
+export interface StepError {
+  readonly type: string;
+  readonly message: string;
 }
 
 /** Progress carried across continue-as-new. */
 export interface RunState {
   readonly nextStep: number;
-  readonly steps: Readonly<Record<string, { readonly output: unknown }>>;
+  readonly steps: Readonly<Record<string, { readonly output: unknown; readonly error?: StepError }>>;
   readonly vars: Readonly<Record<string, unknown>>;
   readonly results: readonly StepResult[];
+  /** When the run's first workflow started (absent in runs that continued as new before run control). */
+  readonly startedAt?: string;
+  /** When each step started and how long it took, for the run's status. */
+  readonly timings?: Readonly<Record<string, { readonly startedAt: string; readonly durationMs?: number }>>;
+  /** The cancel the run accepted. */
+  readonly cancel?: CancelRecord;
+  /** True once the on_failure steps started. */
+  readonly onFailureStarted?: boolean;
 }
 
 /** Input of the interpreter workflow. */

@@ -122,6 +122,9 @@ function sourcesOfRead(read: ExpressionRead, carried: ReadonlyMap<string, Readon
       const carriers = carrier === undefined ? [...carried.keys()].filter((key) => key.startsWith(prefix)) : [carrier];
       return carriers.flatMap((name) => [...(carried.get(name) ?? [])].map((field) => ({ field, via: name })));
     }
+    case 'failure':
+      // A failure's message may quote whatever the failed step was given, event data included.
+      return [{ field: formatRead(read), via: undefined }];
   }
 }
 

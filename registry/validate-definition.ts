@@ -63,32 +63,41 @@ export function validateDefinition(raw: unknown, catalog: ReadonlyMap<string, An
   if (typeof concurrency['group'] === 'string') errors.push(...checkGroupTemplate(engine, concurrency['group']));
 
   const steps = Array.isArray(record['steps']) ? (record['steps'] as unknown[]) : [];
+  const onFailure = Array.isArray(record['on_failure']) ? (record['on_failure'] as unknown[]) : [];
+  // The on_failure steps come after the steps: they may read any step (one that never ran reads as missing) and
+  // earlier on_failure steps, and only they may read `failure`.
+  const all = [...steps, ...onFailure];
+  const label = (order: number): string =>
+    order < steps.length ? `steps[${order}]` : `on_failure[${order - steps.length}]`;
   const positions = new Map<string, number>();
-  steps.forEach((step, index) => {
+  all.forEach((step, index) => {
     if (isObject(step) && typeof step['id'] === 'string' && !positions.has(step['id']))
       positions.set(step['id'], index);
   });
   const seen = new Map<string, number>();
-  steps.forEach((step, index) => {
+  all.forEach((step, index) => {
     if (!isObject(step)) return;
-    const at = `steps[${index}]`;
+    const at = label(index);
+    const inOnFailure = index >= steps.length;
     const id = typeof step['id'] === 'string' ? step['id'] : undefined;
     if (id !== undefined) {
       const first = seen.get(id);
       if (first !== undefined)
-        errors.push({ path: `${at}.id`, message: `duplicate step id "${id}" (first used by steps[${first}])` });
+        errors.push({ path: `${at}.id`, message: `duplicate step id "${id}" (first used by ${label(first)})` });
       else seen.set(id, index);
     }
     const checkReferences = (path: string, expression: string): void => {
       const check = engine.check(expression);
       if (check.error) errors.push({ path, message: check.error });
+      if (!inOnFailure && check.reads.some((read) => read.root === 'failure'))
+        errors.push({ path, message: 'reads failure, which only on_failure steps see' });
       for (const referenced of check.steps) {
         const position = positions.get(referenced) ?? -1;
         if (position === -1) errors.push({ path, message: `refers to steps.${referenced}, but no step has that id` });
         else if (position >= index) {
           errors.push({
             path,
-            message: `refers to steps.${referenced}, which runs ${position === index ? 'in this very step' : 'later'} (steps[${position}]); a step can only read earlier steps`,
+            message: `refers to steps.${referenced}, which runs ${position === index ? 'in this very step' : 'later'} (${label(position)}); a step can only read earlier steps`,
           });
         }
       }
@@ -110,10 +119,21 @@ export function validateDefinition(raw: unknown, catalog: ReadonlyMap<string, An
       return;
     }
     if (action.id === WAIT_FOR_EVENT) errors.push(...checkWait(engine, withValue, `${at}.with`));
+    if (inOnFailure && (action.id === WAIT_FOR_EVENT || action.id === APPROVAL))
+      errors.push({
+        path: `${at}.action`,
+        message: `${action.id} cannot run in on_failure: cleanup must not wait for people or events`,
+      });
     errors.push(...validateStaticInput(action.input, withValue, `${at}.with`));
     errors.push(...findSecrets(withValue, `${at}.with`));
   });
-  errors.push(...findEventDataInGuardedInputs(steps, catalog, engine));
+  // Event data followed through the steps and then the on_failure steps, reported at their own paths.
+  errors.push(
+    ...findEventDataInGuardedInputs(all, catalog, engine).map((error) => ({
+      ...error,
+      path: error.path.replace(/^steps\[(\d+)\]/, (_match, index: string) => label(Number(index))),
+    })),
+  );
 
   if (errors.length > 0 || !parsed.success) return { ok: false, errors: dedupe(errors) };
   return { ok: true, definition: parsed.data };
@@ -149,6 +169,8 @@ function checkGroupTemplate(engine: ReturnType<typeof createExpressionEngine>, g
 
 /** The meta-action whose `if` is evaluated against a later event, not rendered. */
 const WAIT_FOR_EVENT = 'flow.wait_for_event';
+/** The meta-action that waits for people. */
+const APPROVAL = 'flow.approval';
 
 /**
  * A wait's `where` names fields of the incoming event, whatever its values (which may be templates over this run);

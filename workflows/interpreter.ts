@@ -1,7 +1,9 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   continueAsNew,
+  isCancellation,
   patched,
   proxyActivities,
   proxySinks,
@@ -11,9 +13,9 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { ActionActivity, StepMeta } from '../activities';
+import type { ActionActivity, InternalActivities, StepMeta } from '../activities';
 import type { Step, StepOptions } from '../common/definition';
-import { createExpressionEngine, type ExpressionContext } from '../common/expressions';
+import { createExpressionEngine, type ExpressionContext, type ExpressionEngine } from '../common/expressions';
 import {
   isMetaAction,
   MetaActionFailure,
@@ -21,10 +23,20 @@ import {
   type MetaContext,
   type MetaOutcome,
 } from '../common/meta-actions';
-import { runContext, type RunInput, type RunResult, type RunState, type StepResult } from '../common/run-types';
+import type { FailureContext, LifecycleBody, LifecycleType } from '../common/run-control';
+import {
+  runContext,
+  type RunInput,
+  type RunResult,
+  type RunState,
+  type StepError,
+  type StepResult,
+} from '../common/run-types';
 import type { FlowSinks } from '../common/sinks';
 import type { DequeuedNotice } from '../common/train-types';
-import { listenForEvents } from './event-wait';
+import { listenForApprovals, type Approvals } from './approval';
+import { listenForEvents, type EventWaits } from './event-wait';
+import { trackRun, type RunTracker } from './run-status';
 import { awaitTrainGrant } from './train-gate';
 
 /** The meta-action whose steps take events; their outputs name the events they took. */
@@ -39,29 +51,83 @@ export const STEP_DEFAULTS = {
   retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 } as const;
 
+/** Lifecycle events are retried until they are accepted: without a limit, backing off to every 30 s. */
+const LIFECYCLE_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
+
+/** What one run needs while it runs its steps: handlers set before the first await, and its expression engine. */
+interface Run {
+  readonly input: RunInput;
+  readonly tracker: RunTracker;
+  readonly engine: ExpressionEngine;
+  readonly waits: EventWaits;
+  readonly approvals: Approvals;
+  readonly emit: (type: LifecycleType, extra?: Partial<LifecycleBody>, discriminator?: string) => Promise<void>;
+}
+
 /**
  * The generic interpreter: runs one definition revision for one event, step by step. Each step is one activity whose
  * type is the action id, except meta-actions (`META_ACTIONS`), which run here: `flow.set` only updates `vars`,
- * `flow.sleep` sets a timer. The definition snapshot arrives as input, so the run never reads the registry and later
- * edits never change it.
+ * `flow.sleep` sets a timer, `flow.approval` waits for people. The definition snapshot arrives as input, so the run
+ * never reads the registry and later edits never change it.
+ *
+ * When a step fails or the run is cancelled, the definition's `on_failure` steps run (to the end, even while
+ * cancelled), and the run still ends with the original failure or as cancelled. See docs/run-control.md.
  */
 export async function interpret(input: RunInput): Promise<RunResult> {
   const { runs } = proxySinks<FlowSinks>();
   const definitionId = input.snapshot.definition.id;
-  if (input.train !== undefined && input.resume === undefined) {
-    // A run of a concurrency group waits for its train before its first step, and may leave the line unrun.
-    const dequeued = await awaitTrainGrant(input.train);
-    if (dequeued) return dequeuedResult(input, dequeued);
-  }
-  if (input.resume === undefined) runs.started(definitionId);
+  // Runs that rendered NaN or an infinity (as null) before results JSON cannot hold became errors replay as they ran.
+  const engine = createExpressionEngine({ refuseNonFinite: () => patched(REFUSE_NON_FINITE_PATCH) });
+  // Before any await: deliveries, answers, queries and cancels are taken from the moment the run starts.
+  const waits = listenForEvents(engine);
+  // The status query reads the approvals lazily; no query is answered before this function's first await.
+  const tracker = trackRun(input, () => approvals.views());
+  const emit = lifecycleEmitter(input, tracker);
+  const approvals: Approvals = listenForApprovals(
+    {
+      workflowId: workflowInfo().workflowId,
+      definition: definitionId,
+      ...(input.event.actor === undefined ? {} : { actor: input.event.actor }),
+      requested: (view) => emit('approval_requested', { step: view.stepId, title: view.title }, view.stepId),
+    },
+    waits,
+  );
+  const run: Run = { input, tracker, engine, waits, approvals, emit };
+
   try {
-    const result = await runSteps(input);
+    if (input.train !== undefined && input.resume === undefined) {
+      // A run of a concurrency group waits for its train before its first step, and may leave the line unrun.
+      const dequeued = await awaitTrainGrant(input.train);
+      if (dequeued) return dequeuedResult(input, dequeued);
+      tracker.phase = 'running';
+    }
+    if (input.resume === undefined) {
+      runs.started(definitionId);
+      await emit('run_started', { status: 'running' });
+    }
+    const result = await runSteps(run);
+    tracker.phase = 'completed';
     runs.completed(definitionId);
+    await emit('run_completed', { status: 'completed' });
     return result;
   } catch (error) {
     // Only Temporal failures end the run. Continue-as-new goes on in a new run, and any other error fails just the
     // workflow task, which Temporal retries.
-    if (error instanceof TemporalFailure) runs.failed(definitionId, failureType(error));
+    if (!(error instanceof TemporalFailure)) throw error;
+    const failure = failureContext(error, tracker);
+    tracker.failure = failure;
+    const began = tracker.last !== undefined || tracker.state.results.length > 0;
+    // Cleanup runs to the end, even while the run is being cancelled; a run that never began a step has none to do.
+    await CancellationScope.nonCancellable(async () => {
+      if (began) await runOnFailure(run, failure);
+      tracker.phase = failure.cancelled ? 'cancelled' : 'failed';
+      await emit(failure.cancelled ? 'run_cancelled' : 'run_failed', {
+        status: tracker.phase,
+        failure,
+        ...(failure.by ? { actor: failure.by } : {}),
+      });
+    });
+    runs.failed(definitionId, failureType(error));
     throw error;
   }
 }
@@ -77,81 +143,201 @@ function failureType(error: TemporalFailure): string {
   return error instanceof ApplicationFailure ? (error.type ?? 'ApplicationFailure') : error.name;
 }
 
-async function runSteps(input: RunInput): Promise<RunResult> {
-  const { definition, revision, actionDefaults } = input.snapshot;
+async function runSteps(run: Run): Promise<RunResult> {
+  const { input, tracker } = run;
+  const { definition, revision } = input.snapshot;
   const { event } = input;
-  // Runs that rendered NaN or an infinity (as null) before results JSON cannot hold became errors replay as they ran.
-  const engine = createExpressionEngine({ refuseNonFinite: () => patched(REFUSE_NON_FINITE_PATCH) });
-  const actions = proxyActivities<Record<string, ActionActivity>>({ startToCloseTimeout: STEP_DEFAULTS.timeout });
-  // Before any await: a delivery for a wait step is kept from the moment the run (or its continuation) starts.
-  const waits = listenForEvents(engine);
   const total = definition.steps.length;
-  let state: RunState = input.resume ?? { nextStep: 0, steps: {}, vars: {}, results: [] };
 
-  for (let index = state.nextStep; index < total; index++) {
+  for (let index = tracker.state.nextStep; index < total; index++) {
     const step = definition.steps[index]!;
-    const label = step.name ?? step.id;
-    setCurrentDetails(`Step ${index + 1}/${total}: ${label} (${step.action})`);
-    const context: ExpressionContext = {
-      event: event.body,
-      steps: state.steps,
-      vars: state.vars,
-      run: runContext(event, definition.id, revision),
-    };
+    setCurrentDetails(`Step ${index + 1}/${total}: ${step.name ?? step.id} (${step.action})`);
     const where = `step "${step.id}" (steps[${index}])`;
-
-    if (step.if !== undefined && !evaluate(where, () => engine.evaluateCondition(step.if!, context))) {
-      state = advance(state, index, step, undefined, {
-        status: 'skipped',
-        reason: `if ${JSON.stringify(step.if)} was false`,
-      });
-      continue;
-    }
-    const rendered = evaluate(where, () => engine.render(step.with, context));
-    let output: unknown;
-    let vars = state.vars;
-    const action = step.action;
-    if (isMetaAction(action)) {
-      const metaContext: MetaContext = {
-        sleep,
-        now: () => new Date(),
-        progress: (detail) => setCurrentDetails(`Step ${index + 1}/${total}: ${label} (${detail})`),
-        awaitEvent: (wait) => waits.awaitEvent(step.id, wait, takenEvents(definition.steps, state)),
-      };
-      // A refused input throws before the action waits; only an action that waits returns a promise.
-      const pending = evaluate(where, () => runMetaAction(action, rendered, metaContext), 'InvalidActionInput');
-      let outcome: MetaOutcome;
-      try {
-        outcome = pending instanceof Promise ? await pending : pending;
-      } catch (error) {
-        throw error instanceof MetaActionFailure ? metaFailure(where, error) : stepFailure(where, step, error);
-      }
-      output = outcome.output;
-      if (outcome.vars) vars = { ...state.vars, ...outcome.vars };
-    } else {
-      const meta: StepMeta = {
-        eventId: event.id,
-        definition: definition.id,
-        revision,
-        stepId: step.id,
-        workflowId: workflowInfo().workflowId,
-        causation: event.causation,
-      };
-      const options = { ...activityOptions(step, actionDefaults[step.action]), summary: label };
-      try {
-        output = await actions[step.action]!.executeWithOptions(options, [rendered, meta]);
-      } catch (error) {
-        throw stepFailure(where, step, error);
-      }
-    }
-    state = advance({ ...state, vars }, index, step, output, { status: 'completed' });
-
-    if (workflowInfo().continueAsNewSuggested && state.nextStep < total) {
-      await continueAsNew<typeof interpret>({ ...input, resume: state });
+    tracker.state = await runStep(run, step, where, (detail) =>
+      setCurrentDetails(`Step ${index + 1}/${total}: ${step.name ?? step.id} (${detail})`),
+    );
+    tracker.state = { ...tracker.state, nextStep: index + 1 };
+    // A skipped step never checked for continue-as-new, and runs recorded so must replay the same.
+    const skipped = tracker.state.results.at(-1)?.status === 'skipped';
+    if (!skipped && workflowInfo().continueAsNewSuggested && tracker.state.nextStep < total) {
+      await continueAsNew<typeof interpret>({ ...input, resume: tracker.state });
     }
   }
   setCurrentDetails(`Completed all ${total} steps`);
+  const { state } = tracker;
   return { definition: definition.id, revision, eventId: event.id, steps: state.results, vars: state.vars };
+}
+
+/**
+ * Runs the on_failure steps, each once, in order. A failing on_failure step is recorded and the next one still runs:
+ * cleanup steps are independent, and the run ends with its original failure whatever they do.
+ */
+async function runOnFailure(run: Run, failure: FailureContext): Promise<void> {
+  const steps = run.input.snapshot.definition.on_failure ?? [];
+  if (steps.length === 0) return;
+  const { tracker } = run;
+  tracker.phase = 'on_failure';
+  tracker.state = { ...tracker.state, onFailureStarted: true };
+  for (const [index, step] of steps.entries()) {
+    setCurrentDetails(`Cleaning up after ${failure.type} ${index + 1}/${steps.length}: ${step.name ?? step.id}`);
+    tracker.state = await runStep(
+      run,
+      { ...step, continue_on_error: true },
+      `on_failure step "${step.id}" (on_failure[${index}])`,
+      (detail) => setCurrentDetails(`Cleaning up ${index + 1}/${steps.length}: ${step.name ?? step.id} (${detail})`),
+      failure,
+    );
+  }
+}
+
+/** Runs one step (or skips it) and returns the run's state with its result; throws when it fails the run. */
+async function runStep(
+  run: Run,
+  step: Step,
+  where: string,
+  progress: (detail: string) => void,
+  failure?: FailureContext,
+): Promise<RunState> {
+  const { input, tracker, engine } = run;
+  const { definition, revision } = input.snapshot;
+  const { event } = input;
+  const state = tracker.state;
+  const context: ExpressionContext = {
+    event: event.body,
+    steps: state.steps,
+    vars: state.vars,
+    run: runContext(event, definition.id, revision),
+    ...(failure ? { failure } : {}),
+  };
+
+  if (step.if !== undefined && !evaluate(where, () => engine.evaluateCondition(step.if!, context))) {
+    return advance(state, step, undefined, { status: 'skipped', reason: `if ${JSON.stringify(step.if)} was false` });
+  }
+  tracker.started(step, failure !== undefined);
+  try {
+    const { output, vars } = await execute(run, step, where, context, progress);
+    return advance({ ...state, vars: vars ?? state.vars }, step, output, { status: 'completed' });
+  } catch (error) {
+    const recorded = step.continue_on_error ? recordableError(error) : undefined;
+    if (!recorded) throw error;
+    return advance(state, step, undefined, { status: 'failed', error: recorded });
+  } finally {
+    tracker.ended();
+  }
+}
+
+/** Renders a step's input and runs it: a meta-action here, any other action as its activity. */
+async function execute(
+  run: Run,
+  step: Step,
+  where: string,
+  context: ExpressionContext,
+  progress: (detail: string) => void,
+): Promise<{ output: unknown; vars?: Readonly<Record<string, unknown>> }> {
+  const { input, tracker, engine, waits, approvals } = run;
+  const { definition, revision, actionDefaults } = input.snapshot;
+  const rendered = evaluate(where, () => engine.render(step.with, context));
+  const action = step.action;
+  if (isMetaAction(action)) {
+    const metaContext: MetaContext = {
+      sleep,
+      now: () => new Date(),
+      progress,
+      awaitEvent: (wait) => waits.awaitEvent(step.id, wait, takenEvents(definition.steps, tracker.state)),
+      awaitApproval: (request) => approvals.awaitApproval(step.id, request),
+    };
+    // A refused input throws before the action waits; only an action that waits returns a promise.
+    const pending = evaluate(where, () => runMetaAction(action, rendered, metaContext), 'InvalidActionInput');
+    let outcome: MetaOutcome;
+    try {
+      outcome = pending instanceof Promise ? await pending : pending;
+    } catch (error) {
+      throw error instanceof MetaActionFailure ? metaFailure(where, error) : stepFailure(where, step, error);
+    }
+    return { output: outcome.output, ...(outcome.vars ? { vars: { ...tracker.state.vars, ...outcome.vars } } : {}) };
+  }
+  const meta: StepMeta = {
+    eventId: input.event.id,
+    definition: definition.id,
+    revision,
+    stepId: step.id,
+    workflowId: workflowInfo().workflowId,
+    causation: input.event.causation,
+  };
+  const options = { ...activityOptions(step, actionDefaults[step.action]), summary: step.name ?? step.id };
+  const actions = proxyActivities<Record<string, ActionActivity>>({ startToCloseTimeout: STEP_DEFAULTS.timeout });
+  try {
+    return { output: await actions[step.action]!.executeWithOptions(options, [rendered, meta]) };
+  } catch (error) {
+    throw stepFailure(where, step, error);
+  }
+}
+
+/** What a step with `continue_on_error` records of its failure; nothing for a cancellation, which ends the run. */
+function recordableError(error: unknown): StepError | undefined {
+  if (!(error instanceof TemporalFailure) || isCancellation(error)) return undefined;
+  const cause = innermost(error);
+  return { type: failureTypeOf(cause), message: error.message };
+}
+
+/** The failure a run's on_failure steps see: what failed, where, and, for a cancel, who cancelled and why. */
+function failureContext(error: TemporalFailure, tracker: RunTracker): FailureContext {
+  const current = tracker.last;
+  const at = current ? { step: current.id, action: current.action } : {};
+  if (isCancellation(error)) {
+    const cancel = tracker.cancel();
+    return {
+      ...at,
+      type: 'Cancelled',
+      message: cancel?.reason ?? 'the run was cancelled',
+      cancelled: true,
+      by: cancel?.by ?? 'temporal',
+    };
+  }
+  return { ...at, type: failureTypeOf(innermost(error)), message: error.message, cancelled: false };
+}
+
+/** The deepest Temporal failure in a chain: the activity's own error under `StepFailed` and `ActivityFailure`. */
+function innermost(error: TemporalFailure): TemporalFailure {
+  let current = error;
+  while (current.cause instanceof TemporalFailure) current = current.cause;
+  return current;
+}
+
+function failureTypeOf(error: TemporalFailure): string {
+  return error instanceof ApplicationFailure && error.type ? error.type : error.name;
+}
+
+/**
+ * Emits a lifecycle event of this run when its event's dispatcher saw a definition bound to that type; otherwise it
+ * costs nothing, not even a history event.
+ */
+function lifecycleEmitter(input: RunInput, tracker: RunTracker): Run['emit'] {
+  const bound = new Set(input.lifecycle ?? []);
+  return async (type, extra = {}, discriminator) => {
+    if (!bound.has(type)) return;
+    const { definition, revision } = input.snapshot;
+    const startedAt = tracker.state.startedAt;
+    const body: LifecycleBody = {
+      definition: definition.id,
+      revision,
+      workflowId: workflowInfo().workflowId,
+      eventId: input.event.id,
+      status: tracker.phase,
+      ...(startedAt && type !== 'run_started' ? { durationMs: Date.now() - Date.parse(startedAt) } : {}),
+      ...extra,
+    };
+    const { emitRunEvent } = proxyActivities<InternalActivities>({
+      startToCloseTimeout: '30s',
+      retry: LIFECYCLE_RETRY,
+    });
+    await emitRunEvent({
+      type,
+      body,
+      causation: { rootEventId: input.event.causation.rootEventId, depth: input.event.causation.depth },
+      ...(discriminator ? { discriminator } : {}),
+    });
+  };
 }
 
 /** Ids of the events earlier wait steps of the run took: each event wakes a run once. */
@@ -167,19 +353,14 @@ function metaFailure(where: string, error: MetaActionFailure): ApplicationFailur
   return ApplicationFailure.create({ type: error.type, message: `${where}: ${error.message}`, nonRetryable: true });
 }
 
-function advance(
-  state: RunState,
-  index: number,
-  step: Step,
-  output: unknown,
-  result: Omit<StepResult, 'id' | 'action'>,
-): RunState {
-  return {
-    nextStep: index + 1,
-    steps: result.status === 'completed' ? { ...state.steps, [step.id]: { output } } : state.steps,
-    vars: state.vars,
-    results: [...state.results, { id: step.id, action: step.action, ...result }],
-  };
+function advance(state: RunState, step: Step, output: unknown, result: Omit<StepResult, 'id' | 'action'>): RunState {
+  const steps =
+    result.status === 'completed'
+      ? { ...state.steps, [step.id]: { output } }
+      : result.status === 'failed' && result.error
+        ? { ...state.steps, [step.id]: { output: null, error: result.error } }
+        : state.steps;
+  return { ...state, steps, results: [...state.results, { id: step.id, action: step.action, ...result }] };
 }
 
 /** Step options win over the action's defaults, which win over Flow's. */
@@ -217,7 +398,8 @@ function evaluate<T>(where: string, fn: () => T, type = 'ExpressionError'): T {
 }
 
 function stepFailure(where: string, step: Step, error: unknown): unknown {
-  if (!(error instanceof ActivityFailure)) return error;
+  // A cancelled step ends the run as cancelled, not failed.
+  if (!(error instanceof ActivityFailure) || isCancellation(error)) return error;
   const cause = error.cause;
   const reason = cause instanceof Error ? cause.message : 'unknown error';
   return ApplicationFailure.create({

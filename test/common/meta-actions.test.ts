@@ -37,6 +37,7 @@ function fakeContext(
       waits.push(wait);
       return delivered;
     },
+    awaitApproval: () => Promise.reject(new Error('this test opens no approval')),
     sleep: async (ms) => {
       slept.push(ms);
     },
@@ -253,12 +254,33 @@ describe('common: meta-actions', () => {
   });
 
   it('refuses a schema keyword it does not check, instead of checking loosely', () => {
-    assert.throws(
-      () => inputSchema({ type: 'object', properties: { n: { type: 'integer' } } }),
-      UnsupportedSchemaError,
-    );
+    assert.throws(() => inputSchema({ type: 'object', properties: { n: { type: 'number' } } }), UnsupportedSchemaError);
     assert.throws(() => inputSchema({ type: 'string', format: 'email' }), /uses "format"/);
     assert.doesNotThrow(() => inputSchema(z.toJSONSchema(z.strictObject({ s: z.string().min(1).default('x') }))));
+  });
+
+  it('checks lists, whole numbers and booleans with their bounds, naming the item that does not fit', () => {
+    const schema = inputSchema(
+      z.toJSONSchema(
+        z.strictObject({
+          names: z.array(z.string().min(1)).min(1).max(2),
+          count: z.int().min(1).max(3).default(1),
+          on: z.boolean().default(true),
+        }),
+        { io: 'input' },
+      ),
+    );
+    assert.deepEqual(checkInput(schema, { names: ['a'] }), { value: { names: ['a'], count: 1, on: true }, issues: [] });
+    const messages = (value: unknown): string[] =>
+      checkInput(schema, value).issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
+    assert.deepEqual(messages({ names: [] }), ['names must have at least 1 item(s)']);
+    assert.deepEqual(messages({ names: ['a', 'b', 'c'] }), ['names must have at most 2 items']);
+    assert.deepEqual(messages({ names: ['a', ''] }), ['names.1 must be at least 1 characters long']);
+    assert.deepEqual(messages({ names: ['a'], count: 4, on: 'yes' }), [
+      'count must be at most 3',
+      'on must be true or false, not a string',
+    ]);
+    assert.deepEqual(messages({ names: ['a'], count: 1.5 }), ['count must be a whole number, not the number 1.5']);
   });
 
   it('lets no team declare a meta-action the interpreter cannot run, so none passes save and fails every run', () => {

@@ -1,12 +1,14 @@
 /**
- * The benchmark scenarios of issues 6 and 14 (trains and waits), in the order they run. Each compares Flow with hand-written
- * Temporal code (or with itself at a small size) on the same server in the same run, and reports ratios.
+ * The benchmark scenarios of issues 6, 14 (trains and waits) and 15 (lifecycle events), in the order they run. Each
+ * compares Flow with hand-written Temporal code (or with itself at a small size, or with and without a feature) on the
+ * same server in the same run, and reports ratios.
  */
 import type { Scenario } from '../scenario';
 import { endToEnd } from './end-to-end';
 import { fanOut } from './fan-out';
 import { intake } from './intake';
 import { interpreter } from './interpreter';
+import { lifecycle } from './lifecycle';
 import { registryScale } from './registry-scale';
 import { trains } from './trains';
 import { waitCorrelation, waitingMemory } from './waits';
@@ -23,4 +25,6 @@ export const scenarios: readonly Scenario[] = [
   trains,
   waitCorrelation,
   waitingMemory,
+  // Last: it binds a definition to flow/run_started and flow/run_completed for its duration.
+  lifecycle,
 ];

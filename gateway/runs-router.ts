@@ -23,6 +23,7 @@ import {
 } from '../common/run-control';
 import { WORKFLOW_TYPES } from '../common/run-types';
 import { flowSearchAttributes } from '../common/search-attributes';
+import { actorOf } from './auth';
 import { ProblemError, type ProblemFieldError } from './problem';
 import { jsonBody, parseJsonObject, rawBody, rawBodyOf, requireJsonObject, routeParam } from './request-body';
 
@@ -184,7 +185,7 @@ export function runsRouter(deps: RunsRouterDeps): Router {
     const reason = cancelReason(optionalJsonObject(req));
     const { handle, description } = await interpreterRun(client, taskQueue, workflowId);
     requireOpen(description, workflowId, 'cancelled');
-    const request: CancelRequest = { by: actorOf(res), ...(reason === undefined ? {} : { reason }) };
+    const request: CancelRequest = { by: actor(res), ...(reason === undefined ? {} : { reason }) };
     let record: CancelRecord;
     try {
       record = await temporalCall(client, VISIBILITY_DEADLINE_MS, () =>
@@ -226,7 +227,7 @@ export function runsRouter(deps: RunsRouterDeps): Router {
     const answer: ApprovalAnswer = {
       stepId,
       decision,
-      by: actorOf(res),
+      by: actor(res),
       ...(comment === undefined ? {} : { comment }),
       via: 'api',
     };
@@ -600,8 +601,9 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Who is acting, as the authentication middleware recorded it. */
-function actorOf(res: Response): string {
-  const actor: unknown = res.locals['actor'];
-  return typeof actor === 'string' ? actor : 'api';
+/** Who is acting: the token's name, which the run records. The API's scope check always names it. */
+function actor(res: Response): string {
+  const name = actorOf(res);
+  if (name === undefined) throw new Error('the runs API is mounted without its scope check');
+  return name;
 }

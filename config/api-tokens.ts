@@ -15,7 +15,8 @@ export interface ScopedToken {
 }
 
 /** The name of the main token, `FLOW_API_TOKEN` (given in gateway/app.ts); no entry of `FLOW_API_TOKENS` may take it. */
-const MAIN_TOKEN_NAME = 'api-token';
+/** The name of `FLOW_API_TOKEN`, the actor of whatever it changes. */
+export const MAIN_TOKEN_NAME = 'api-token';
 
 /** A token's name: short, printable and free of separators, so an email address fits and a log line stays plain. */
 const TOKEN_NAME = /^[A-Za-z0-9._@-]{1,64}$/;

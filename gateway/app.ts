@@ -2,7 +2,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import { pino, type Logger } from 'pino';
 import { EVENT_NAME } from '../common/definition';
-import { DEFAULTS } from '../config';
+import { DEFAULTS, MAIN_TOKEN_NAME } from '../config';
 import type { AnyAction } from '../activities';
 import type { IntakeDeps } from '../intake';
 import type { DefinitionStore } from '../registry';
@@ -92,7 +92,10 @@ export function createApp(deps: GatewayDeps): Express {
   app.use(slackInteractionsRouter({ temporal: deps.intake, env: deps.webhooks.env }));
   app.use(webhooksRouter({ accept, ...deps.webhooks }));
 
-  const tokens: ApiToken[] = [{ token: deps.apiToken, scope: 'write', name: 'api-token' }, ...(deps.extraTokens ?? [])];
+  const tokens: ApiToken[] = [
+    { token: deps.apiToken, scope: 'write', name: MAIN_TOKEN_NAME },
+    ...(deps.extraTokens ?? []),
+  ];
   const read = requireScope(tokens, 'read');
   const write = requireScope(tokens, 'write');
   app.use('/events', write);

@@ -1,6 +1,6 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
-import { Router, type Response } from 'express';
+import { Router } from 'express';
 import { mapLimit } from '../common/map-limit';
 import {
   GROUP_NAME,
@@ -11,6 +11,7 @@ import {
   type TrainState,
 } from '../common/train-types';
 import { TRAIN_WORKFLOW_TYPE } from '../intake';
+import { actorOf } from './auth';
 import { ProblemError } from './problem';
 import { routeParam } from './request-body';
 
@@ -77,7 +78,8 @@ export function trainsRouter(temporal: { readonly client: Client; readonly taskQ
     const group = groupParam(routeParam(req, 'group'));
     const eventId = routeParam(req, 'eventId');
     await runningTrain(client, group);
-    const request: RemoveRequest = { eventId, by: actorOf(res) };
+    // Authentication always names the actor; the fallback only keeps the type honest.
+    const request: RemoveRequest = { eventId, by: actorOf(res) ?? 'api' };
     try {
       const departure = await client.workflow
         .getHandle(trainWorkflowId(group))
@@ -147,7 +149,3 @@ function groupParam(group: string): string {
 }
 
 /** Who is acting, as the authentication middleware recorded it. */
-function actorOf(res: Response): string {
-  const actor: unknown = res.locals['actor'];
-  return typeof actor === 'string' ? actor : 'api';
-}

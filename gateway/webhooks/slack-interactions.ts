@@ -211,10 +211,10 @@ async function answer(
 /** What the run recorded, in a sentence for the person who clicked. */
 function recorded(view: ApprovalView, answer: ApprovalAnswer): string {
   const title = view.title.length > 200 ? `${view.title.slice(0, 199)}…` : view.title;
-  if (view.status === 'approved') return `Approved: ${title}. The run goes on.`;
-  if (view.status === 'rejected') return `Rejected: ${title}.`;
+  if (view.status === 'approved') return `"${title}" is approved; the run goes on.`;
+  if (view.status === 'rejected') return `"${title}" is rejected.`;
   const approvals = view.answers.filter((recordedAnswer) => recordedAnswer.decision === 'approved').length;
-  return `Your ${answer.decision === 'approved' ? 'approval' : 'rejection'} of ${title} is recorded (${approvals} of ${view.required} approvals so far).`;
+  return `Your ${answer.decision === 'approved' ? 'approval' : 'rejection'} of "${title}" is recorded: ${approvals} of ${view.required} approvals so far.`;
 }
 
 function reply(res: Response, text: string): void {

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import request from 'supertest';
-import { WORKFLOW_TYPES } from '../../common/run-types';
+import { approvalNotice } from '../../activities/approvals';
+import { WORKFLOW_TYPES, type RunResult } from '../../common/run-types';
+import { FakeSlack } from '../support/fake-slack';
 import { startHarness, type Harness } from '../support/harness';
-import { HttpReceiver } from '../support/http-receiver';
+import { eventually, HttpReceiver } from '../support/http-receiver';
 import { uniqueName } from '../support/stack';
 
 const SECRET = 'slack-signing-secret-for-tests';
@@ -231,5 +233,156 @@ describe('gateway: Slack interactions at /webhooks/slack/interactions', () => {
     } finally {
       await unconfigured.stop();
     }
+  });
+});
+
+describe('gateway: a Slack click answers a run waiting in flow.approval', () => {
+  const SLACK_TOKEN = 'xoxb-test-0000-interactions';
+  let harness: Harness;
+  let slack: FakeSlack;
+  before(async () => {
+    slack = await new FakeSlack({ token: SLACK_TOKEN }).start();
+    const env = { SLACK_TOKEN, SLACK_API_URL: slack.url };
+    harness = await startHarness({
+      webhookEnv: { FLOW_SLACK_SIGNING_SECRET: SECRET },
+      // The worker's notices use this environment, as workers/create-worker.ts wires them from the worker's own.
+      deps: { env, approvalNotice: (input) => approvalNotice({ env, fetch: globalThis.fetch }, input) },
+    });
+  });
+  after(async () => {
+    await harness.stop();
+    await slack.stop();
+  });
+
+  function signedClick(payload: Record<string, unknown>) {
+    const body = formBody(payload);
+    const timestamp = Math.floor(Date.now() / 1000);
+    return request(harness.app)
+      .post(PATH)
+      .set('Content-Type', 'application/x-www-form-urlencoded')
+      .set('X-Slack-Request-Timestamp', String(timestamp))
+      .set('X-Slack-Signature', slackSignature(body, timestamp))
+      .send(body);
+  }
+
+  /** Saves a definition whose first step is an approval by two Slack users, notified in #releases. */
+  async function saveApprovalDefinition(approval: Record<string, unknown>, next: Record<string, unknown>) {
+    const definition = uniqueName('approve-by-slack');
+    const type = uniqueName('ready').replace(/-/g, '_');
+    const saved = await request(harness.app)
+      .put(`/api/definitions/${definition}`)
+      .set('Authorization', harness.auth)
+      .send({
+        id: definition,
+        name: 'Release after a Slack approval',
+        on: [{ source: 'release', type }],
+        steps: [
+          {
+            id: 'go_live',
+            action: 'flow.approval',
+            with: {
+              title: 'Release 2.4 <to> production & beyond?',
+              approvers: ['U0123ABCD', 'U0BOB0001'],
+              timeout: '1h',
+              notify: { slack_channel: '#releases' },
+              ...approval,
+            },
+          },
+          next,
+        ],
+      });
+    assert.equal(saved.status, 201, JSON.stringify(saved.body));
+    return type;
+  }
+
+  /** The request message, once it is posted, and the value of its Approve button. */
+  async function approvalRequest() {
+    const message = await eventually(() => slack.messages[0], 20_000, 'the approval request in Slack');
+    const actions = (message.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]).find(
+      (block) => block.type === 'actions',
+    );
+    const approve = actions?.elements?.find((button) => button.action_id === 'flow_approve');
+    assert.ok(approve, 'the request has an Approve button');
+    return { message, value: approve.value };
+  }
+
+  it('approves through the Approve button, the run goes on, and the request message shows who approved', async () => {
+    const type = await saveApprovalDefinition(
+      {},
+      {
+        id: 'after',
+        action: 'flow.set',
+        with: { decision: '${{ steps.go_live.output.decision }}', by: '${{ steps.go_live.output.by }}' },
+      },
+    );
+    const runId = await harness.startRun('release', type, { version: '2.4' });
+    const { message: requestMessage, value } = await approvalRequest();
+    assert.deepEqual(JSON.parse(value), { w: runId, s: 'go_live' });
+
+    // Someone who is not an approver is refused, and nothing is recorded.
+    const stranger = await signedClick(click('flow_approve', value, { user: 'U0STRANGER' }));
+    assert.equal(stranger.status, 200);
+    assert.match(stranger.body.text, /^Not recorded: U0STRANGER is not an approver of /);
+
+    const approved = await signedClick(click('flow_approve', value, { user: 'U0123ABCD' }));
+    assert.equal(approved.status, 200);
+    assert.equal(approved.body.text, '"Release 2.4 <to> production & beyond?" is approved; the run goes on.');
+
+    const result = (await harness.client.workflow.getHandle(runId).result()) as RunResult;
+    assert.deepEqual(
+      result.steps.map((step) => [step.id, step.status]),
+      [
+        ['go_live', 'completed'],
+        ['after', 'completed'],
+      ],
+      'the run went on past the approval',
+    );
+    assert.deepEqual(result.vars, { decision: 'approved', by: ['U0123ABCD'] });
+
+    // The request message itself was edited to show the outcome; its buttons are gone.
+    assert.equal(slack.messages.length, 1);
+    assert.deepEqual(
+      slack.updates.map((update) => ({ channel: update.channel, ts: update.ts })),
+      [{ channel: 'C0RELEASES', ts: requestMessage.ts }],
+    );
+    const edited = slack.messages[0]!;
+    assert.match(edited.text ?? '', /^Approved by <@U0123ABCD>: Release 2\.4 &lt;to&gt; production &amp; beyond\?/);
+    assert.ok(!(edited.blocks as { type: string }[]).some((block) => block.type === 'actions'));
+
+    // A click on the old message once the run has ended records nothing.
+    const late = await signedClick(click('flow_approve', value, { user: 'U0BOB0001' }));
+    assert.equal(late.status, 200);
+    assert.equal(late.body.text, `Run ${runId} already ended; nothing was recorded.`);
+  });
+  it('rejects through the Reject button; a later click is refused as closed while the run goes on', async () => {
+    slack.reset();
+    const type = await saveApprovalDefinition(
+      { on_reject: 'continue' },
+      {
+        id: 'hold',
+        action: 'flow.sleep',
+        with: { duration: '1h' },
+      },
+    );
+    const runId = await harness.startRun('release', type, { version: '2.5' });
+    const { message, value } = await approvalRequest();
+
+    const rejected = await signedClick(click('flow_reject', value, { user: 'U0BOB0001' }));
+    assert.equal(rejected.status, 200);
+    assert.equal(rejected.body.text, '"Release 2.4 <to> production & beyond?" is rejected.');
+
+    const edited = await eventually(
+      () => (slack.updates.length > 0 ? slack.messages[0] : undefined),
+      20_000,
+      'the request edited with the outcome',
+    );
+    assert.equal(edited.ts, message.ts);
+    assert.match(edited.text ?? '', /^Rejected by <@U0BOB0001>: Release 2\.4/);
+
+    // The run still runs (it sleeps after the approval), so the run itself refuses the late click.
+    const late = await signedClick(click('flow_approve', value, { user: 'U0123ABCD' }));
+    assert.equal(late.status, 200);
+    assert.match(late.body.text, /^Not recorded: "Release 2\.4 <to> production & beyond\?" is already rejected/);
+    await harness.client.workflow.getHandle(runId).terminate('test done');
   });
 });

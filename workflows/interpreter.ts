@@ -51,6 +51,12 @@ export const STEP_DEFAULTS = {
   retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 } as const;
 
+/**
+ * Marks runs in which a step cancelled by the run's cancellation ends the run Cancelled. Before, the cancelled
+ * activity became a `StepFailed` and the run ended Failed; runs recorded so replay (and answer queries) as they ran.
+ */
+const CANCEL_STAYS_CANCELLED_PATCH = 'cancel-stays-cancelled';
+
 /** Lifecycle events are retried until they are accepted: without a limit, backing off to every 30 s. */
 const LIFECYCLE_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 
@@ -398,8 +404,9 @@ function evaluate<T>(where: string, fn: () => T, type = 'ExpressionError'): T {
 }
 
 function stepFailure(where: string, step: Step, error: unknown): unknown {
+  if (!(error instanceof ActivityFailure)) return error;
   // A cancelled step ends the run as cancelled, not failed.
-  if (!(error instanceof ActivityFailure) || isCancellation(error)) return error;
+  if (isCancellation(error) && patched(CANCEL_STAYS_CANCELLED_PATCH)) return error;
   const cause = error.cause;
   const reason = cause instanceof Error ? cause.message : 'unknown error';
   return ApplicationFailure.create({

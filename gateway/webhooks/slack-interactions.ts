@@ -202,7 +202,7 @@ async function answer(
     if (error instanceof WorkflowNotFoundError)
       return `Run ${workflowId} ended before the answer arrived; nothing was recorded.`;
     if (grpcCode(error) === DEADLINE_EXCEEDED) {
-      return `Your answer to ${stepId} was sent, but the run did not confirm it in time; the request message shows the outcome once it is recorded.`;
+      return `Flow could not confirm your answer to ${stepId} in time, so it may or may not be recorded; the request message shows the outcome once the approval is decided.`;
     }
     throw temporalProblem(error) ?? error;
   }

@@ -144,6 +144,24 @@ describe('activities: approvalNotice (Slack and Jira)', () => {
     assert.ok(comment.includes(`@${JIRA_ACCOUNT}`) && !comment.includes('alice'), comment);
   });
 
+  it('posts a reminder with the buttons to the channel when the request never made it to Slack', async () => {
+    const receipt = await approvalNotice(deps(), notice('reminder', approval()));
+    assert.equal(slack.messages.length, 1);
+    const reminder = slack.messages[0]!;
+    assert.equal(reminder.thread_ts, undefined);
+    assert.deepEqual(
+      receipt,
+      { slack: { channel: 'C0RELEASES', ts: reminder.ts } },
+      'the reminder stands in for the request',
+    );
+    assert.match(reminder.text ?? '', /Reminder/);
+    const blocks = reminder.blocks as { type: string }[];
+    assert.ok(
+      blocks.some((block) => block.type === 'actions'),
+      'its buttons answer the approval',
+    );
+  });
+
   it('edits the request message to show the outcome, who decided and their comments, without buttons', async () => {
     const receipt = await approvalNotice(deps(), notice('requested', approval()));
     const decided = approval({

@@ -3,7 +3,7 @@
  * benchmarks do, the way a Temporal user would write them directly. Bundled on their own, apart from Flow's workflows.
  */
 import type { Duration } from '@temporalio/common';
-import { condition, defineSignal, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { condition, defineSignal, defineUpdate, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { BaselineActivities } from './activities';
 
 /** The same activity options as a Flow step without options of its own (`STEP_DEFAULTS` in the interpreter). */
@@ -40,4 +40,22 @@ export async function waitForSignal(timeout: Duration): Promise<unknown> {
   });
   await condition(() => arrived, timeout);
   return payload;
+}
+
+/** The update `waitForAnswer` blocks on; a hand-written stand-in for Flow's `answerApproval` (same name). */
+const answered = defineUpdate<string, [unknown]>('answerApproval');
+
+/**
+ * Blocks until an update answers, then calls `bench.noop` once: the baseline of a definition of `flow.approval` and a
+ * `bench.noop` step, written as a Temporal user would, with no validator, timeout or status.
+ */
+export async function waitForAnswer(): Promise<void> {
+  let done = false;
+  setHandler(answered, () => {
+    done = true;
+    return 'answered';
+  });
+  await condition(() => done);
+  const { 'bench.noop': noop } = proxyActivities<BaselineActivities>(activities);
+  await noop({});
 }

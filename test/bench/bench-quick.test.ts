@@ -18,6 +18,7 @@ const GOALS_PER_SCENARIO: Readonly<Record<string, number>> = {
   e2e: 0,
   waits: 1,
   'wait-memory': 1,
+  approvals: 1,
   lifecycle: 0,
 };
 

@@ -8,22 +8,68 @@
  * Re-record only on purpose (a new scenario); an interpreter change must keep replaying the old files.
  */
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
+import {
+  RUN_HANDLERS,
+  type ApprovalAnswer,
+  type ApprovalView,
+  type CancelRecord,
+  type CancelRequest,
+  type RunStatus,
+} from '../../common/run-control';
 import type { DispatchResult } from '../../common/run-types';
 import { trainWorkflowId } from '../../common/train-types';
 import { startHarness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
 import { uniqueName } from '../support/stack';
 import { durableLookups, StoppableMongo } from '../support/stoppable-mongo';
-import { scenarios } from './scenarios';
+import { scenarios, type Scenario } from './scenarios';
 
 /** How many registered waits of a run the waits store holds. */
 async function waitsOf(db: Db, workflowId: string): Promise<number> {
   const documents = await db.collection<{ waiters: { workflowId: string }[] }>('waits').find({}).toArray();
   return documents.flatMap((document) => document.waiters).filter((waiter) => waiter.workflowId === workflowId).length;
+}
+
+/** Polls a run's status until `ready` holds. */
+async function statusUntil(handle: WorkflowHandle, ready: (status: RunStatus) => boolean, what: string): Promise<void> {
+  await eventually(
+    async () => (ready(await handle.query<RunStatus>(RUN_HANDLERS.status)) ? true : undefined),
+    30_000,
+    what,
+  );
+}
+
+/** Answers the run's approval by update once it waits, and cancels the run once it reaches its step, as scripted. */
+async function controlRuns(scenario: Scenario, runOf: (definition: string) => WorkflowHandle): Promise<void> {
+  if (scenario.answers) {
+    const { definition, step, answers } = scenario.answers;
+    const handle = runOf(definition);
+    await statusUntil(
+      handle,
+      (status) => status.approvals.some((approval) => approval.stepId === step && approval.status === 'pending'),
+      `the approval ${step} to wait`,
+    );
+    for (const answer of answers)
+      await handle.executeUpdate<ApprovalView, [ApprovalAnswer]>(RUN_HANDLERS.answerApproval, {
+        args: [{ stepId: step, via: 'api', ...answer }],
+      });
+  }
+  if (scenario.cancel) {
+    const { definition, step, by, reason } = scenario.cancel;
+    const handle = runOf(definition);
+    await statusUntil(
+      handle,
+      (status) => status.steps.some((candidate) => candidate.id === step && candidate.status === 'running'),
+      `step ${step} to run`,
+    );
+    await handle.executeUpdate<CancelRecord, [CancelRequest]>(RUN_HANDLERS.cancel, { args: [{ by, reason }] });
+    await handle.cancel();
+  }
 }
 
 describe('record histories', () => {
@@ -62,6 +108,9 @@ describe('record histories', () => {
         }
         const result = (await dispatcher.result()) as DispatchResult;
         const handles = [dispatcher, ...result.matched.map((run) => harness.client.workflow.getHandle(run.workflowId))];
+        await controlRuns(scenario, (definition) =>
+          harness.client.workflow.getHandle(result.matched.find((run) => run.definition === definition)!.workflowId),
+        );
         for (const body of scenario.more ?? []) {
           const { source, type } = scenario.event;
           const next = await request(harness.app)

@@ -106,6 +106,43 @@ describe('workflows: replay of recorded histories', () => {
       assert.ok(actionsRun.has(action), `a recorded run through ${action}`);
   });
 
+  it('has recorded runs through run control: answered by updates, on_failure after a failure and a cancel, continue_on_error', () => {
+    const runs = files.filter((file) => file.includes(`.${WORKFLOW_TYPES.interpret}.`));
+    const definitionOf = (file: string): RunInput['snapshot']['definition'] => {
+      const [started] = historyFromJSON(JSON.parse(read(file))).events ?? [];
+      return decode<RunInput>(started?.workflowExecutionStartedEventAttributes?.input).snapshot.definition;
+    };
+    const has = (what: string, check: (text: string, definition: RunInput['snapshot']['definition']) => boolean) =>
+      assert.ok(
+        runs.some((file) => check(read(file), definitionOf(file))),
+        what,
+      );
+    has(
+      'a run whose approval was answered by accepted answerApproval updates',
+      (text) => text.includes('"answerApproval"') && text.includes('EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED'),
+    );
+    has(
+      'a failed run that ran its on_failure steps',
+      (text, definition) =>
+        (definition.on_failure?.length ?? 0) > 0 && text.includes('EVENT_TYPE_WORKFLOW_EXECUTION_FAILED'),
+    );
+    has(
+      'a run cancelled after the cancelRun update, whose on_failure step ran',
+      (text, definition) =>
+        (definition.on_failure?.length ?? 0) > 0 &&
+        text.includes('"cancelRun"') &&
+        text.includes('EVENT_TYPE_ACTIVITY_TASK_COMPLETED') &&
+        text.includes('EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED'),
+    );
+    has(
+      'a completed run with a step that failed and continued',
+      (text, definition) =>
+        definition.steps.some((step) => step.continue_on_error) &&
+        text.includes('EVENT_TYPE_ACTIVITY_TASK_FAILED') &&
+        text.includes('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'),
+    );
+  });
+
   it('has a dispatchEvent history that delivered its event to a waiting run, and the run it woke', () => {
     const dispatchers = files.filter((file) => file.includes(`.${WORKFLOW_TYPES.dispatchEvent}.`)).map(read);
     assert.ok(

@@ -1,4 +1,5 @@
 import type { Definition } from '../../common/definition';
+import type { ApprovalAnswer } from '../../common/run-control';
 
 /**
  * Sample runs whose histories are recorded (`npm run record-histories`) and replayed on every test run, so a change
@@ -24,6 +25,19 @@ export interface Scenario {
   readonly more?: readonly Record<string, unknown>[];
   /** Concurrency groups whose train histories are recorded too, after every run has closed. */
   readonly trains?: readonly string[];
+  /** Answers sent one after another through the `answerApproval` update once step `step` of `definition`'s run waits. */
+  readonly answers?: {
+    readonly definition: string;
+    readonly step: string;
+    readonly answers: readonly Pick<ApprovalAnswer, 'decision' | 'by' | 'comment'>[];
+  };
+  /** Once `definition`'s run is in step `step`: the `cancelRun` update with who and why, then Temporal cancellation. */
+  readonly cancel?: {
+    readonly definition: string;
+    readonly step: string;
+    readonly by: string;
+    readonly reason: string;
+  };
 }
 
 /** `RECEIVER` in a URL is replaced with the local receiver's base URL. */
@@ -321,5 +335,143 @@ export const scenarios: readonly Scenario[] = [
       { env: 'test', n: 3 },
     ],
     trains: ['deploy-test'],
+  },
+  {
+    // Recorded with flow.approval: a 2 of 2 answered by two answerApproval updates (accepted updates in the history),
+    // then a step that reads the decision.
+    name: 'approval',
+    definitions: [
+      {
+        id: 'go-live',
+        name: 'Approve, then go live',
+        on: [{ source: 'release', type: 'ready' }],
+        steps: [
+          {
+            id: 'sign_off',
+            action: 'flow.approval',
+            with: { title: 'Ship ${{ event.version }}?', approvers: ['alice', 'bob'], required: 2, timeout: '1h' },
+          },
+          {
+            id: 'go_live',
+            action: 'http.request',
+            with: {
+              method: 'POST',
+              url: 'RECEIVER/go-live',
+              json: { decision: '${{ steps.sign_off.output.decision }}', by: '${{ steps.sign_off.output.by }}' },
+            },
+          },
+        ],
+      },
+    ],
+    event: { source: 'release', type: 'ready', body: { version: '2.4.0' } },
+    answers: {
+      definition: 'go-live',
+      step: 'sign_off',
+      answers: [
+        { decision: 'approved', by: 'alice' },
+        { decision: 'approved', by: 'bob', comment: 'green on staging' },
+      ],
+    },
+  },
+  {
+    // Recorded with on_failure: a step fails, then the cleanup steps run with `failure` (one skipped by its `if`, one
+    // failing, and the next one still runs), and the run ends with the original failure.
+    name: 'on-failure',
+    definitions: [
+      {
+        id: 'deploy-or-roll-back',
+        name: 'Deploy, roll back on failure',
+        on: [{ source: 'ci', type: 'deploy_requested' }],
+        steps: [
+          { id: 'stage', action: 'flow.set', with: { target: '${{ event.env }}' } },
+          { id: 'deploy', action: 'http.request', with: { method: 'POST', url: 'RECEIVER/deploy/${{ vars.target }}' } },
+          { id: 'never', action: 'flow.set', with: { deployed: true } },
+        ],
+        on_failure: [
+          {
+            id: 'only_on_cancel',
+            if: 'failure.cancelled',
+            action: 'http.request',
+            with: { method: 'POST', url: 'RECEIVER/cancelled' },
+          },
+          {
+            id: 'roll_back',
+            action: 'http.request',
+            with: { method: 'POST', url: 'RECEIVER/rollback/${{ vars.target }}' },
+          },
+          {
+            id: 'report',
+            action: 'http.request',
+            with: {
+              method: 'POST',
+              url: 'RECEIVER/report',
+              json: { step: '${{ failure.step }}', type: '${{ failure.type }}', message: '${{ failure.message }}' },
+            },
+          },
+        ],
+      },
+    ],
+    event: { source: 'ci', type: 'deploy_requested', body: { env: 'prod' } },
+    statuses: { '/deploy': 409, '/rollback': 410 },
+  },
+  {
+    // Recorded with continue_on_error: the failed step is recorded with its error and the next step reads it.
+    name: 'continue-on-error',
+    definitions: [
+      {
+        id: 'best-effort-notice',
+        name: 'Notify if possible, then report',
+        on: [{ source: 'ci', type: 'build_green' }],
+        steps: [
+          {
+            id: 'notify',
+            action: 'http.request',
+            continue_on_error: true,
+            with: { method: 'POST', url: 'RECEIVER/notify' },
+          },
+          {
+            id: 'report',
+            action: 'http.request',
+            with: {
+              method: 'POST',
+              url: 'RECEIVER/report',
+              json: { type: '${{ steps.notify.error.type }}', message: '${{ steps.notify.error.message }}' },
+            },
+          },
+        ],
+      },
+    ],
+    event: { source: 'ci', type: 'build_green', body: { build: 77 } },
+    statuses: { '/notify': 403 },
+  },
+  {
+    // Recorded with a cancel: the cancelRun update (who and why), then Temporal cancellation while the run sleeps;
+    // the on_failure step runs in a non-cancellable scope and sees who cancelled, and the run ends cancelled.
+    name: 'cancel-during-sleep',
+    definitions: [
+      {
+        id: 'soak-then-promote',
+        name: 'Soak, then promote',
+        on: [{ source: 'deploy', type: 'finished' }],
+        steps: [
+          { id: 'stage', action: 'flow.set', with: { target: '${{ event.env }}' } },
+          { id: 'soak', action: 'flow.sleep', with: { duration: '1h' } },
+          { id: 'promote', action: 'http.request', with: { method: 'POST', url: 'RECEIVER/promote' } },
+        ],
+        on_failure: [
+          {
+            id: 'tell',
+            action: 'http.request',
+            with: {
+              method: 'POST',
+              url: 'RECEIVER/cancelled/${{ vars.target }}',
+              json: { by: '${{ failure.by }}', why: '${{ failure.message }}', step: '${{ failure.step }}' },
+            },
+          },
+        ],
+      },
+    ],
+    event: { source: 'deploy', type: 'finished', body: { env: 'staging' } },
+    cancel: { definition: 'soak-then-promote', step: 'soak', by: 'alice', reason: 'a newer build is out' },
   },
 ];

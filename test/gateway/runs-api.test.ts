@@ -2,6 +2,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import assert from 'node:assert/strict';
 import request from 'supertest';
+import { RUN_HANDLERS, type CancelRecord, type CancelRequest } from '../../common/run-control';
 import { WORKFLOW_TYPES } from '../../common/run-types';
 import { flowSearchAttributes } from '../../common/search-attributes';
 import { startHarness, type Harness } from '../support/harness';
@@ -388,6 +389,38 @@ describe('gateway: the runs API lists, shows and cancels runs', function () {
       assert.deepEqual(Object.keys(cancelled.body).sort(), ['at', 'by']);
       assert.equal(cancelled.body.by, 'api-token');
       await assert.rejects(harness.client.workflow.getHandle(run.workflowId).result(), WorkflowFailedError);
+    });
+
+    it('completes a cancel the run recorded but Temporal never received, whoever asks again', async () => {
+      for (const [recordedBy, asker, status] of [
+        ['api-token', harness.token, 202],
+        ['someone-else', ALICE, 409],
+      ] as const) {
+        const run = await startRun('sleeper', 'sleep', { soak: '1h' });
+        const handle = harness.client.workflow.getHandle(run.workflowId);
+        await untilSleeping(run.workflowId);
+        // The first half of a cancel, as a gateway that failed before Temporal's cancellation leaves it.
+        const record = await handle.executeUpdate<CancelRecord, [CancelRequest]>(RUN_HANDLERS.cancel, {
+          args: [{ by: recordedBy, reason: 'half done' }],
+        });
+        assert.equal((await get(`/api/runs/${run.workflowId}`)).body.steps[0].status, 'running');
+
+        const again = await post(`/api/runs/${run.workflowId}/cancel`, {}, `Bearer ${asker}`);
+        assert.equal(again.status, status, JSON.stringify(again.body));
+        if (status === 202) assert.deepEqual(again.body, record);
+        else assert.match(again.body.detail, new RegExp(`${recordedBy} already cancelled this run`));
+        await eventually(
+          async () => ((await handle.describe()).status.name === 'RUNNING' ? undefined : true),
+          20_000,
+          `${run.workflowId} to end after the cancel completed`,
+        );
+        const error = await handle.result().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        assert.ok(error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure, String(error));
+        assert.deepEqual((await get(`/api/runs/${run.workflowId}`)).body.cancel, record);
+      }
     });
 
     it('refuses a bad body (422/415/400), an unknown run (404) and a finished one (409)', async () => {

@@ -17,11 +17,14 @@ import {
 import { projectRoot } from '../../config';
 import { emitRunEvent, eventIdFor, startRuns } from '../../intake';
 import { parseDefinitionText } from '../../registry';
+import { isReadyMessage, type ManagedProcess } from '../../devstack/managed-process';
+import { startEntryPoint } from '../support/entry-points';
 import { FakeJira } from '../support/fake-jira';
+import { withDatabase } from '../support/global-fixture';
 import { startHarness, type Harness } from '../support/harness';
-import { eventually } from '../support/http-receiver';
+import { eventually, HttpReceiver } from '../support/http-receiver';
 import { adfText } from '../support/release-world';
-import { uniqueName } from '../support/stack';
+import { testConfig, uniqueName } from '../support/stack';
 
 /** The dispatcher a run's lifecycle event of `type` starts: its id follows from the run and the type alone. */
 const lifecycleDispatcher = (workflowId: string, type: LifecycleType): string =>
@@ -378,6 +381,254 @@ describe('engine: run lifecycle events', () => {
         'the ci workflows',
       );
       assert.equal(await count(harness.client, `TaskQueue = "${harness.taskQueue}" AND FlowSource = "flow"`), 0);
+    });
+  });
+
+  describe('cancelled and terminated runs', () => {
+    let harness: Harness;
+    before(async function () {
+      this.timeout(60_000);
+      harness = await startHarness();
+      await save(harness, {
+        id: 'sleeper',
+        name: 'Sleeper',
+        on: [{ source: 'ci', type: 'sleep' }],
+        steps: [{ id: 'nap', action: 'flow.sleep', with: { duration: '1h' } }],
+      });
+      await save(
+        harness,
+        listener('ends', [], {
+          on: (['run_started', 'run_failed', 'run_cancelled'] as const).map((type) => ({
+            source: 'flow',
+            type,
+            if: 'event.definition == "sleeper"',
+          })),
+        }),
+      );
+    });
+    after(async () => {
+      await terminateAll(harness);
+      await harness.stop();
+    });
+
+    /** Starts a sleeper run and resolves once its run_started has been heard. */
+    async function sleeping(): Promise<string> {
+      const runId = await harness.startRun('ci', 'sleep', {});
+      const dispatcher = lifecycleDispatcher(runId, 'run_started');
+      await eventually(async () => ((await exists(dispatcher)) ? true : undefined), 30_000, 'run_started');
+      const started = (await harness.client.workflow.getHandle(dispatcher).result()) as DispatchResult;
+      assert.equal(started.matched.length, 1);
+      return runId;
+    }
+    const exists = (workflowId: string): Promise<boolean> =>
+      harness.client.workflow
+        .getHandle(workflowId)
+        .describe()
+        .then(
+          () => true,
+          (error: unknown) => {
+            if (error instanceof WorkflowNotFoundError) return false;
+            throw error;
+          },
+        );
+
+    it('a cancelled run emits run_cancelled; a terminated one emits nothing', async function () {
+      this.timeout(60_000);
+      const cancelled = await sleeping();
+      await harness.client.workflow.getHandle(cancelled).cancel();
+      // The run emits before it closes, so its event's dispatcher exists once the run has closed.
+      await assert.rejects(harness.client.workflow.getHandle(cancelled).result());
+      const heard = (await harness.client.workflow
+        .getHandle(lifecycleDispatcher(cancelled, 'run_cancelled'))
+        .result()) as DispatchResult;
+      const body = ((await harness.client.workflow.getHandle(heard.matched[0]!.workflowId).result()) as RunResult).vars[
+        'body'
+      ] as LifecycleBody;
+      assert.deepEqual([body.workflowId, body.status, body.failure?.cancelled], [cancelled, 'cancelled', true]);
+
+      const terminated = await sleeping();
+      await harness.client.workflow.getHandle(terminated).terminate('the test terminates it');
+      // A terminated workflow runs no more code: give a worker time to prove it, then look.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      for (const type of ['run_cancelled', 'run_failed', 'run_completed'] as const)
+        assert.equal(await exists(lifecycleDispatcher(terminated, type)), false, type);
+    });
+  });
+
+  describe('a definition reacting to its own runs', () => {
+    let harness: Harness;
+    before(async function () {
+      this.timeout(60_000);
+      harness = await startHarness();
+      await save(harness, {
+        id: 'starter',
+        name: 'Starter',
+        on: [{ source: 'ci', type: 'echo' }],
+        steps: [{ id: 'go', action: 'flow.set', with: { went: true } }],
+      });
+      // No `if`: it also hears the completion of its own runs.
+      await save(harness, listener('echo', ['run_completed']));
+    });
+    after(async () => {
+      await terminateAll(harness);
+      await harness.stop();
+    });
+
+    it(`stops after ${MAX_EVENT_DEPTH} lifecycle events in a chain`, async function () {
+      this.timeout(90_000);
+      const starter = await harness.startRun('ci', 'echo', {});
+      const rootEventId = (await startInput<RunInput>(harness.client, starter)).event.id;
+      // Follow the chain: each echo run is started by the run_completed of the run before it.
+      let workflowId = starter;
+      const depths: number[] = [];
+      for (;;) {
+        await harness.client.workflow.getHandle(workflowId).result();
+        const dispatcher = lifecycleDispatcher(workflowId, 'run_completed');
+        const found = await harness.client.workflow
+          .getHandle(dispatcher)
+          .describe()
+          .then(
+            () => true,
+            (error: unknown) => {
+              if (error instanceof WorkflowNotFoundError) return false;
+              throw error;
+            },
+          );
+        if (!found) break;
+        const event = await startInput<FlowEvent>(harness.client, dispatcher);
+        depths.push(event.causation.depth);
+        assert.equal(event.causation.rootEventId, rootEventId);
+        const dispatch = (await harness.client.workflow.getHandle(dispatcher).result()) as DispatchResult;
+        workflowId = dispatch.matched[0]!.workflowId;
+      }
+      assert.deepEqual(
+        depths,
+        Array.from({ length: MAX_EVENT_DEPTH }, (_, index) => index + 1),
+      );
+    });
+  });
+
+  describe('a run that fails after its worker was killed', () => {
+    let harness: Harness;
+    let receiver: HttpReceiver;
+    const workers: ManagedProcess[] = [];
+    before(async () => {
+      receiver = await HttpReceiver.start();
+      harness = await startHarness({ worker: false });
+    });
+    after(async () => {
+      await Promise.all(workers.map((worker) => worker.stop()));
+      await terminateAll(harness);
+      await harness.stop();
+      await receiver.stop();
+    });
+
+    /** A real worker process (`npm run start:worker`) on the harness's task queue and database. */
+    async function startWorkerProcess(): Promise<ManagedProcess> {
+      const worker = startEntryPoint(
+        'workers/main.ts',
+        {
+          MONGODB_URI: withDatabase(testConfig().mongodb.uri, harness.db.databaseName),
+          FLOW_TASK_QUEUE: harness.taskQueue,
+        },
+        { prefix: '    ' },
+      );
+      workers.push(worker);
+      await worker.waitForMessage(isReadyMessage, 120_000);
+      return worker;
+    }
+
+    it('emits run_failed once, from the worker that took the run over', async function () {
+      this.timeout(240_000);
+      // The first call of step two hangs until the worker that made it is dead; the retry is refused (422).
+      let releaseHeld: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (releaseHeld = resolve));
+      let holdSlow = true;
+      receiver.respondWith(async (req) => {
+        if (req.path !== '/slow') return undefined;
+        if (holdSlow) await held;
+        return { status: 422, body: { error: 'the release is frozen' } };
+      });
+      await save(harness, {
+        id: 'fails-after-crash',
+        name: 'Fails after a crash',
+        on: [{ source: 'test', type: 'crash' }],
+        steps: [
+          { id: 'one', action: 'http.request', with: { url: `${receiver.url}/one` } },
+          {
+            id: 'two',
+            action: 'http.request',
+            with: { url: `${receiver.url}/slow`, timeout: '2m' },
+            timeout: '4s',
+            retry: { initialInterval: '500ms' },
+          },
+        ],
+      });
+      await save(harness, {
+        id: 'tell-failure',
+        name: 'Tell the failure',
+        on: [{ source: 'flow', type: 'run_failed', if: 'event.definition == "fails-after-crash"' }],
+        steps: [
+          {
+            id: 'tell',
+            action: 'http.request',
+            with: { method: 'POST', url: `${receiver.url}/heard`, json: { body: '${{ event }}' } },
+          },
+        ],
+      });
+
+      const crashing = await startWorkerProcess();
+      const posted = await request(harness.app)
+        .post('/events/test/crash')
+        .set('Authorization', harness.auth)
+        .send({ n: 1 });
+      assert.equal(posted.status, 202);
+      await eventually(() => (receiver.to('/slow').length > 0 ? true : undefined), 60_000, 'step two to start');
+      crashing.child.kill('SIGKILL');
+      await crashing.exited;
+      holdSlow = false;
+      releaseHeld();
+      await startWorkerProcess();
+
+      const dispatch = (await harness.client.workflow
+        .getHandle(posted.body.workflowId as string)
+        .result()) as DispatchResult;
+      const runId = dispatch.matched[0]!.workflowId;
+      await assert.rejects(harness.client.workflow.getHandle(runId).result());
+      const heard = await eventually(() => receiver.to('/heard')[0], 60_000, 'the listener to hear run_failed');
+      const { body } = heard.json as { body: LifecycleBody };
+      assert.deepEqual(
+        { ...body, durationMs: undefined, failure: { ...body.failure, message: undefined } },
+        {
+          definition: 'fails-after-crash',
+          revision: 1,
+          workflowId: runId,
+          eventId: dispatch.eventId,
+          status: 'failed',
+          durationMs: undefined,
+          failure: {
+            step: 'two',
+            action: 'http.request',
+            type: body.failure?.type,
+            message: undefined,
+            cancelled: false,
+          },
+        },
+      );
+      assert.ok(typeof body.durationMs === 'number' && body.durationMs > 0, `durationMs ${body.durationMs}`);
+      assert.match(body.failure?.message ?? '', /422/);
+      assert.equal(receiver.to('/slow').length, 2, 'the interrupted step ran once more, on the new worker');
+
+      const event = await startInput<FlowEvent>(harness.client, lifecycleDispatcher(runId, 'run_failed'));
+      assert.deepEqual(event.causation, { rootEventId: dispatch.eventId, parentEventId: dispatch.eventId, depth: 1 });
+      const failedEvents = `WorkflowType = "dispatchEvent" AND TaskQueue = "${harness.taskQueue}" AND FlowEventType = "run_failed"`;
+      await eventually(async () => ((await count(harness.client, failedEvents)) > 0 ? true : undefined), 10_000);
+      assert.equal(await count(harness.client, failedEvents), 1);
+      // The listener's own run is done once it posted; nothing else arrives.
+      const listenerRun = lifecycleDispatcher(runId, 'run_failed');
+      const lifecycleDispatch = (await harness.client.workflow.getHandle(listenerRun).result()) as DispatchResult;
+      await harness.client.workflow.getHandle(lifecycleDispatch.matched[0]!.workflowId).result();
+      assert.equal(receiver.to('/heard').length, 1);
     });
   });
 

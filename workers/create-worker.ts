@@ -88,7 +88,12 @@ export function workerActivityDeps(deps: WorkerDeps): ActivityDeps {
     unregisterWait: (wait) => deps.waits?.unregister(wait) ?? Promise.resolve(),
     deliverToWaits: (input) => deliverToWaits(intake, input),
     lookBackForEvent: (input) => lookBackForEvent(intake, input),
-    approvalNotice: (input) => approvalNotice({ env: deps.env, fetch: globalThis.fetch }, input),
+    // The notices use the environment and fetch the actions use, overridden or not.
+    approvalNotice: (input) =>
+      approvalNotice(
+        { env: deps.activityOverrides?.env ?? deps.env, fetch: deps.activityOverrides?.fetch ?? globalThis.fetch },
+        input,
+      ),
     emitRunEvent: (input) => emitRunEvent(intake, input),
     ...deps.activityOverrides,
   };

@@ -138,7 +138,9 @@ export function listenForApprovals(run: ApprovalRun, waits: EventWaits): Approva
       const decided = (): boolean => open.view.status !== 'pending';
       const notifies = Boolean(request.notify?.slack_channel || request.notify?.jira_issue);
 
-      const receipt = notifies ? await notice(open, { kind: 'requested' }) : undefined;
+      // The message to edit with the outcome: the request's, or, when the request could not be posted, the first
+      // reminder's (which then carries the buttons).
+      let receipt = notifies ? await notice(open, { kind: 'requested' }) : undefined;
       await run.requested(open.view);
 
       // Jira transitions of the ticket answer too, as events delivered to this step's wait.
@@ -155,7 +157,7 @@ export function listenForApprovals(run: ApprovalRun, waits: EventWaits): Approva
           if (await condition(decided, Math.max(1, wake - now))) break;
           if (Date.now() < request.until.getTime() && Date.now() >= nextReminder) {
             lastReminder = Date.now();
-            await notice(open, { kind: 'reminder', ...(receipt ? { receipt } : {}) });
+            receipt ??= await notice(open, { kind: 'reminder', ...(receipt ? { receipt } : {}) });
           }
         }
       } finally {

@@ -16,19 +16,8 @@ import {
 } from '../../common/run-control';
 import type { RunResult } from '../../common/run-types';
 import { startHarness, type Harness } from '../support/harness';
-import { HttpReceiver } from '../support/http-receiver';
+import { eventually, HttpReceiver } from '../support/http-receiver';
 import { uniqueName } from '../support/stack';
-
-/** Polls until `check` returns a value, or fails after `ms`. */
-async function eventually<T>(check: () => Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 describe('engine: run control (on_failure, continue_on_error, cancel, approvals)', function () {
   this.timeout(120_000);
@@ -167,7 +156,7 @@ describe('engine: run control (on_failure, continue_on_error, cancel, approvals)
       { on_failure: [{ ...cleanupStep, with: { ...cleanupStep.with, url: `${receiver.url}/cleanup-cancel` } }] },
     );
     const handle = await start();
-    await eventually(async () => (fs.existsSync(ticks) ? true : undefined), 'the build to start');
+    await eventually(() => (fs.existsSync(ticks) ? true : undefined), 20_000, 'the build to start');
 
     const record = await handle.executeUpdate<CancelRecord, [CancelRequest]>(RUN_HANDLERS.cancel, {
       args: [{ by: 'alice', reason: 'wrong branch' }],
@@ -199,8 +188,8 @@ describe('engine: run control (on_failure, continue_on_error, cancel, approvals)
         size = now;
         return still ? true : undefined;
       },
-      'the cancelled build to stop',
       15_000,
+      'the cancelled build to stop',
     );
 
     await assert.rejects(
@@ -249,6 +238,7 @@ describe('engine: run control (on_failure, continue_on_error, cancel, approvals)
       const handle = await start();
       await eventually(
         async () => ((await handle.query<RunStatus>(RUN_HANDLERS.status)).approvals.length > 0 ? true : undefined),
+        20_000,
         'the approval to open',
       );
       return {
@@ -289,6 +279,7 @@ describe('engine: run control (on_failure, continue_on_error, cancel, approvals)
       await assertRefused(answer({ decision: 'rejected', by: 'carol' }), RUN_REFUSALS.approvalClosed, /approved/);
       await eventually(
         async () => ((await handle.query<RunStatus>(RUN_HANDLERS.status)).approvals.length === 2 ? true : undefined),
+        20_000,
         'the second approval to open',
       );
       await handle.executeUpdate(RUN_HANDLERS.answerApproval, {

@@ -28,9 +28,10 @@ export const DELIVER_TO_WAITS_PATCH = 'deliver-to-waits';
  */
 export async function dispatchEvent(event: FlowEvent): Promise<EventDispatchResult> {
   if (!patched(DELIVER_TO_WAITS_PATCH)) return startMatchedRuns(event, await lookUpDefinitions(event));
-  const { definitions, waits } = await lookUpEvent(event);
+  const { definitions, waits, lifecycle } = await lookUpEvent(event);
   const engine = createExpressionEngine();
-  const plan = planRuns(event, definitions, engine);
+  // Runs emit only the lifecycle types some definition listens to (absent in lookups recorded before them).
+  const plan = planRuns(event, definitions, engine, lifecycle);
   const woken = planWaits(engine, event.body, waits);
   const durable = proxyActivities<InternalActivities>({ startToCloseTimeout: '5m', retry: DURABLE_RETRY });
   const [started] = await Promise.all([

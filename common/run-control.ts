@@ -173,6 +173,14 @@ export type LifecycleType = (typeof LIFECYCLE_TYPES)[number];
 /** The source of run lifecycle events. */
 export const LIFECYCLE_SOURCE = 'flow';
 
+/**
+ * True for a run lifecycle event's (source, type): only Flow emits those, so neither `POST /events` nor
+ * `flow.emit_event` may, or anyone could fake a failed release.
+ */
+export function isLifecycleEvent(source: string, type: string): boolean {
+  return source === LIFECYCLE_SOURCE && (LIFECYCLE_TYPES as readonly string[]).includes(type);
+}
+
 /** The body of a run lifecycle event. */
 export interface LifecycleBody {
   readonly definition: string;

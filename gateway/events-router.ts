@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { isLifecycleEvent } from '../common/run-control';
 import { actorOf } from './auth';
 import type { AcceptFn } from './metrics';
 import { ProblemError } from './problem';
@@ -10,6 +11,13 @@ export function eventsRouter(accept: AcceptFn): Router {
   router.post('/events/:source/:type', jsonBody, async (req, res) => {
     const source = eventNameParam(req, 'source');
     const type = eventNameParam(req, 'type');
+    if (isLifecycleEvent(source, type)) {
+      throw new ProblemError(
+        403,
+        'Forbidden',
+        `${source}/${type} is a run lifecycle event, which only Flow itself emits; send your own events under another source or type.`,
+      );
+    }
     const body = requireJsonObject(req);
     const idempotencyKey = req.get('idempotency-key');
     if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {

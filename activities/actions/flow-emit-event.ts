@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { EVENT_NAME } from '../../common/definition';
+import { isLifecycleEvent } from '../../common/run-control';
 import { defineAction } from '../define-action';
 
 /** How many `flow.emit_event` hops an event chain may take before Flow assumes a loop. */
@@ -13,12 +14,17 @@ export const flowEmitEvent = defineAction({
     'Emits an event through the same intake as POST /events, so other definitions can react to it. ' +
     `The event carries its causation chain; a chain deeper than ${MAX_EVENT_DEPTH} fails as a loop. ` +
     'Retries of this step never emit twice: the idempotency key defaults to one per run and step.',
-  input: z.strictObject({
-    source: z.string().regex(EVENT_NAME),
-    type: z.string().regex(EVENT_NAME),
-    payload: z.record(z.string(), z.unknown()).default({}),
-    idempotency_key: z.string().min(1).max(200).optional(),
-  }),
+  input: z
+    .strictObject({
+      source: z.string().regex(EVENT_NAME),
+      type: z.string().regex(EVENT_NAME),
+      payload: z.record(z.string(), z.unknown()).default({}),
+      idempotency_key: z.string().min(1).max(200).optional(),
+    })
+    .refine((input) => !isLifecycleEvent(input.source, input.type), {
+      path: ['type'],
+      message: 'is a run lifecycle event, which only Flow itself emits',
+    }),
   output: z.object({ eventId: z.string(), workflowId: z.string(), duplicate: z.boolean() }),
   examples: [
     {

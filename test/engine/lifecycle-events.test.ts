@@ -138,6 +138,37 @@ describe('engine: run lifecycle events', () => {
       assert.equal(dispatchers, 1);
     });
 
+    it('lets nobody else send a lifecycle event: POST /events/flow/run_failed is 403, flow.emit_event of one is refused on save', async () => {
+      const posted = await request(harness.app)
+        .post('/events/flow/run_failed')
+        .set('Authorization', harness.auth)
+        .send({ definition: 'release', workflowId: 'release-fake', status: 'failed' });
+      assert.equal(posted.status, 403);
+      assert.match((posted.body as { detail: string }).detail, /only Flow itself emits/);
+      // Other flow events stay open to everyone: flow.emit_event's own example hands over with flow/release_ready.
+      const other = await request(harness.app)
+        .post('/events/flow/release_ready')
+        .set('Authorization', harness.auth)
+        .send({ version: '1.4.0' });
+      assert.equal(other.status, 202);
+
+      const saved = await request(harness.app)
+        .put('/api/definitions/fakes-a-failure')
+        .set('Authorization', harness.auth)
+        .send({
+          id: 'fakes-a-failure',
+          name: 'Fakes a failure',
+          on: [{ source: uniqueName('src'), type: 'go' }],
+          steps: [{ id: 'fake', action: 'flow.emit_event', with: { source: 'flow', type: 'run_failed' } }],
+        });
+      assert.equal(saved.status, 422, JSON.stringify(saved.body));
+      const errors = (saved.body as { errors: { path: string; message: string }[] }).errors;
+      assert.deepEqual(
+        errors.map((error) => `${error.path}: ${error.message}`),
+        ['steps[0].with.type: is a run lifecycle event, which only Flow itself emits'],
+      );
+    });
+
     it(`emits nothing past depth ${MAX_EVENT_DEPTH}, where a definition reacting to its own runs would loop, and says so without the body`, async () => {
       const warnings: string[] = [];
       const workflowId = uniqueName('deep');

@@ -41,6 +41,9 @@ export class TemporalUnavailableError extends Error {
   }
 }
 
+/** An event id as {@link eventIdFor} makes one: `<source>-<idempotency key, UUID or ~hash>`. */
+export const EVENT_ID = /^[a-z0-9][a-z0-9_.-]{0,63}-(?:[A-Za-z0-9][A-Za-z0-9._-]{0,79}|~[0-9a-f]{32})$/;
+
 /**
  * The event id: `<source>-<key>` when the idempotency key is short and plain, `<source>-~<hash>` for other keys, and
  * `<source>-<uuid>` without a key. Readable ids make the Temporal UI easy to search.

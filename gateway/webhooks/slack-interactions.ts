@@ -1,5 +1,3 @@
-import { isGrpcServiceError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import {
@@ -9,8 +7,15 @@ import {
   SLACK_USER_ID,
 } from '../../activities/approvals/slack-buttons';
 import { depthExceeds, MAX_JSON_DEPTH } from '../../common/json-depth';
-import { RUN_HANDLERS, RUN_REFUSALS, type ApprovalAnswer, type ApprovalView } from '../../common/run-control';
-import { WORKFLOW_TYPES } from '../../common/run-types';
+import { RUN_HANDLERS, type ApprovalAnswer, type ApprovalView } from '../../common/run-control';
+import {
+  findInterpreterRun,
+  temporalOutage,
+  temporalUnavailable,
+  updateFailureOf,
+  type DeploymentTemporal,
+  type TemporalDeadline,
+} from '../interpreter-runs';
 import { ProblemError } from '../problem';
 import { decodeUtf8, rawBody, rawBodyOf } from '../request-body';
 import { verifyDelivery, WebhookAuthError } from './verify';
@@ -27,14 +32,10 @@ const MAX_CLOCK_SKEW_S = 5 * 60;
 /** How long the gateway may take to answer a click: Slack shows an error after 3 s. */
 const ANSWER_BUDGET_MS = 2_500;
 
-/** gRPC status codes of a Temporal that did not answer in time or cannot be reached. */
-const DEADLINE_EXCEEDED = 4;
-const UNAVAILABLE = 14;
-
 /** What the Slack interactions route needs. */
 export interface SlackInteractionDeps {
   /** This deployment's Temporal client and task queue; read per request, so building the app connects nothing. */
-  readonly temporal: { readonly client: Client; readonly taskQueue: string };
+  readonly temporal: DeploymentTemporal;
   /** The gateway's environment, holding {@link SLACK_SIGNING_SECRET}. */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The clock the timestamp is checked against, in milliseconds (tests move it). */
@@ -76,10 +77,7 @@ export function slackInteractionsRouter(deps: SlackInteractionDeps): Router {
       res.status(200).end();
       return;
     }
-    reply(
-      res,
-      click.kind === 'refused' ? click.text : await answer(deps.temporal, click, Date.now() + ANSWER_BUDGET_MS),
-    );
+    reply(res, click.kind === 'refused' ? click.text : await answer(deps.temporal, click, clickDeadline()));
   });
   return router;
 }
@@ -166,45 +164,42 @@ function approvalClick(payload: Record<string, unknown>): Click {
   };
 }
 
+/** The deadline of a click's Temporal calls, all of them together, and the 503 when Temporal cannot answer by then. */
+function clickDeadline(): TemporalDeadline {
+  return {
+    at: Date.now() + ANSWER_BUDGET_MS,
+    // A 503, so Slack shows the click failed.
+    unavailableDetail: () => 'Temporal did not answer in time, so the click was not recorded; click again shortly.',
+  };
+}
+
 /** Sends the answer to the run, and says in a sentence what became of it. */
 async function answer(
-  temporal: SlackInteractionDeps['temporal'],
+  temporal: DeploymentTemporal,
   click: Extract<Click, { kind: 'answer' }>,
-  deadline: number,
+  deadline: TemporalDeadline,
 ): Promise<string> {
-  const { client, taskQueue } = temporal;
   const { workflowId, stepId } = click;
-  const handle = client.workflow.getHandle(workflowId);
-  const noSuchRun = `There is no Flow run ${workflowId} here; nothing was recorded.`;
-  let described;
-  try {
-    described = await client.withDeadline(deadline, () => handle.describe());
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return noSuchRun;
-    throw temporalProblem(error) ?? error;
-  }
   // Dispatchers, trains and another deployment's runs (its own task queue) cannot be answered from here.
-  if (described.type !== WORKFLOW_TYPES.interpret || described.taskQueue !== taskQueue) return noSuchRun;
-  if (described.status.name !== 'RUNNING') return `Run ${workflowId} already ended; nothing was recorded.`;
+  const run = await findInterpreterRun(temporal, workflowId, deadline);
+  if (!run) return `There is no Flow run ${workflowId} here; nothing was recorded.`;
+  if (run.description.status.name !== 'RUNNING') return `Run ${workflowId} already ended; nothing was recorded.`;
   try {
-    const view = await client.withDeadline(deadline, () =>
-      handle.executeUpdate<ApprovalView, [ApprovalAnswer]>(RUN_HANDLERS.answerApproval, { args: [click.answer] }),
+    const view = await temporal.client.withDeadline(deadline.at, () =>
+      run.handle.executeUpdate<ApprovalView, [ApprovalAnswer]>(RUN_HANDLERS.answerApproval, { args: [click.answer] }),
     );
     return recorded(view, click.answer);
   } catch (error) {
-    if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
-      const type = error.cause.type ?? '';
-      if ((Object.values(RUN_REFUSALS) as string[]).includes(type)) return `Not recorded: ${error.cause.message}`;
-      if (error.cause.message.startsWith('No registered handler for update')) {
-        return `Run ${workflowId} was started by a Flow without approvals, so it cannot be answered; nothing was recorded.`;
-      }
+    const failure = updateFailureOf(error);
+    if (failure?.kind === 'refused') return `Not recorded: ${failure.message}`;
+    if (failure?.kind === 'unsupported') {
+      return `Run ${workflowId} was started by a Flow without approvals, so it cannot be answered; nothing was recorded.`;
     }
-    if (error instanceof WorkflowNotFoundError)
-      return `Run ${workflowId} ended before the answer arrived; nothing was recorded.`;
-    if (grpcCode(error) === DEADLINE_EXCEEDED) {
+    if (failure?.kind === 'ended') return `Run ${workflowId} ended before the answer arrived; nothing was recorded.`;
+    if (temporalOutage(error)?.kind === 'deadline') {
       return `Flow could not confirm your answer to ${stepId} in time, so it may or may not be recorded; the request message shows the outcome once the approval is decided.`;
     }
-    throw temporalProblem(error) ?? error;
+    throw temporalUnavailable(error, deadline) ?? error;
   }
 }
 
@@ -220,23 +215,6 @@ function recorded(view: ApprovalView, answer: ApprovalAnswer): string {
 function reply(res: Response, text: string): void {
   // `replace_original: false`: should Slack ever read the body, it must not replace the request message with it.
   res.status(200).json({ text, response_type: 'ephemeral', replace_original: false });
-}
-
-function grpcCode(error: unknown): number | undefined {
-  const cause = isGrpcServiceError(error) ? error : (error as { cause?: unknown } | undefined)?.cause;
-  return isGrpcServiceError(cause) ? cause.code : undefined;
-}
-
-/** A Temporal that could not be reached or asked in time: a 503, so Slack shows the click failed. */
-function temporalProblem(error: unknown): ProblemError | undefined {
-  const code = grpcCode(error);
-  if (code !== DEADLINE_EXCEEDED && code !== UNAVAILABLE) return undefined;
-  return new ProblemError(
-    503,
-    'Service Unavailable',
-    'Temporal did not answer in time, so the click was not recorded; click again shortly.',
-    { headers: { 'Retry-After': '5' } },
-  );
 }
 
 function unauthorized(detail: string): ProblemError {

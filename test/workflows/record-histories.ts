@@ -8,7 +8,7 @@
  * Re-record only on purpose (a new scenario); an interpreter change must keep replaying the old files.
  */
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,11 +18,14 @@ import {
   type ApprovalAnswer,
   type ApprovalView,
   type CancelRecord,
+  lifecycleKey,
   type CancelRequest,
+  type LifecycleType,
   type RunStatus,
 } from '../../common/run-control';
-import type { DispatchResult } from '../../common/run-types';
+import { dispatchWorkflowId, type DispatchResult } from '../../common/run-types';
 import { trainWorkflowId } from '../../common/train-types';
+import { eventIdFor } from '../../intake';
 import { startHarness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
 import { uniqueName } from '../support/stack';
@@ -70,6 +73,35 @@ async function controlRuns(scenario: Scenario, runOf: (definition: string) => Wo
     await handle.executeUpdate<CancelRecord, [CancelRequest]>(RUN_HANDLERS.cancel, { args: [{ by, reason }] });
     await handle.cancel();
   }
+}
+
+/**
+ * The dispatchers of the closed runs' lifecycle events of `types`, each followed by the runs it started, whose own
+ * lifecycle events follow in turn: every run here emits them, since the types were bound when it was dispatched.
+ */
+async function lifecycleHandles(
+  client: Client,
+  runs: readonly string[],
+  types: readonly LifecycleType[],
+): Promise<WorkflowHandle[]> {
+  const handles: WorkflowHandle[] = [];
+  const closed = [...runs];
+  for (let run = closed.shift(); run !== undefined; run = closed.shift()) {
+    for (const type of types) {
+      // A run emits before it closes, so its dispatchers exist by now.
+      const eventId = eventIdFor('flow', lifecycleKey({ workflowId: run, type }));
+      const dispatcher = client.workflow.getHandle(dispatchWorkflowId(eventId));
+      const dispatched = (await dispatcher.result()) as DispatchResult;
+      handles.push(dispatcher);
+      for (const started of dispatched.matched) {
+        const handle = client.workflow.getHandle(started.workflowId);
+        await handle.result();
+        handles.push(handle);
+        closed.push(started.workflowId);
+      }
+    }
+  }
+  return handles;
 }
 
 describe('record histories', () => {
@@ -141,6 +173,10 @@ describe('record histories', () => {
           handles.push(laterDispatcher);
         }
         for (const handle of handles) await handle.result().catch(() => undefined);
+        if (scenario.lifecycle) {
+          const runs = result.matched.map((run) => run.workflowId);
+          handles.push(...(await lifecycleHandles(harness.client, runs, scenario.lifecycle)));
+        }
         // A train ends once its last run has closed and nobody waits.
         for (const group of scenario.trains ?? [])
           handles.push(harness.client.workflow.getHandle(trainWorkflowId(group)));

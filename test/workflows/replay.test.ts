@@ -18,6 +18,7 @@ import {
   type StartRunsResult,
 } from '../../common/run-types';
 import { META_ACTIONS } from '../../common/meta-actions';
+import type { LifecycleType } from '../../common/run-control';
 import { createWorkerMetrics, metricsWorkerOptions } from '../../workers/metrics';
 import { flowBundle } from '../support/harness';
 
@@ -106,40 +107,46 @@ describe('workflows: replay of recorded histories', () => {
       assert.ok(actionsRun.has(action), `a recorded run through ${action}`);
   });
 
-  it('has recorded runs through run control: answered by updates, on_failure after a failure and a cancel, continue_on_error', () => {
+  it('has recorded runs through run control: answered by updates, on_failure after a failure and a cancel, continue_on_error, lifecycle events', () => {
     const runs = files.filter((file) => file.includes(`.${WORKFLOW_TYPES.interpret}.`));
-    const definitionOf = (file: string): RunInput['snapshot']['definition'] => {
+    const inputOf = (file: string): RunInput => {
       const [started] = historyFromJSON(JSON.parse(read(file))).events ?? [];
-      return decode<RunInput>(started?.workflowExecutionStartedEventAttributes?.input).snapshot.definition;
+      return decode<RunInput>(started?.workflowExecutionStartedEventAttributes?.input);
     };
-    const has = (what: string, check: (text: string, definition: RunInput['snapshot']['definition']) => boolean) =>
+    const has = (what: string, check: (text: string, input: RunInput) => boolean) =>
       assert.ok(
-        runs.some((file) => check(read(file), definitionOf(file))),
+        runs.some((file) => check(read(file), inputOf(file))),
         what,
       );
+    const cleansUp = (input: RunInput): boolean => (input.snapshot.definition.on_failure?.length ?? 0) > 0;
     has(
       'a run whose approval was answered by accepted answerApproval updates',
       (text) => text.includes('"answerApproval"') && text.includes('EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED'),
     );
     has(
       'a failed run that ran its on_failure steps',
-      (text, definition) =>
-        (definition.on_failure?.length ?? 0) > 0 && text.includes('EVENT_TYPE_WORKFLOW_EXECUTION_FAILED'),
+      (text, input) => cleansUp(input) && text.includes('EVENT_TYPE_WORKFLOW_EXECUTION_FAILED'),
     );
     has(
       'a run cancelled after the cancelRun update, whose on_failure step ran',
-      (text, definition) =>
-        (definition.on_failure?.length ?? 0) > 0 &&
+      (text, input) =>
+        cleansUp(input) &&
         text.includes('"cancelRun"') &&
         text.includes('EVENT_TYPE_ACTIVITY_TASK_COMPLETED') &&
         text.includes('EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED'),
     );
     has(
       'a completed run with a step that failed and continued',
-      (text, definition) =>
-        definition.steps.some((step) => step.continue_on_error) &&
+      (text, input) =>
+        input.snapshot.definition.steps.some((step) => step.continue_on_error) &&
         text.includes('EVENT_TYPE_ACTIVITY_TASK_FAILED') &&
         text.includes('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'),
+    );
+    has(
+      'a run that emitted the run_started and run_completed bound when it was dispatched',
+      (text, input) =>
+        (['run_started', 'run_completed'] as const).every((type) => input.lifecycle?.includes(type)) &&
+        text.includes('"emitRunEvent"'),
     );
   });
 
@@ -176,7 +183,7 @@ describe('workflows: replay of recorded histories', () => {
     for (const file of dispatchers) {
       const recorded = recordedDispatch(historyFromJSON(JSON.parse(read(file))).events ?? []);
       const engine = createExpressionEngine();
-      const plan = planRuns(recorded.event, recorded.snapshots, engine);
+      const plan = planRuns(recorded.event, recorded.snapshots, engine, recorded.lifecycle);
       const waits =
         recorded.waits && recorded.waits.length > 0
           ? planWaits(engine, recorded.event.body, recorded.waits)
@@ -231,6 +238,8 @@ function recordedDispatch(events: readonly HistoryEvent[]): {
   snapshots: DefinitionSnapshot[];
   /** The waits the lookup found, for dispatchers behind the deliver-to-waits patch. */
   waits?: RegisteredWait[];
+  /** The lifecycle types the lookup found bound, which each planned run carries. */
+  lifecycle?: LifecycleType[];
   result: DispatchResult;
   startRuns?: StartRunsInput;
   /** What `startRuns` answered: for runs with a concurrency group, what each train said. */
@@ -243,10 +252,12 @@ function recordedDispatch(events: readonly HistoryEvent[]): {
   let startRuns: StartRunsInput | undefined;
   let startAnswer: StartRunsResult | undefined;
   let waits: RegisteredWait[] | undefined;
+  let lifecycle: LifecycleType[] | undefined;
   let deliveries: DeliverToWaitsInput | undefined;
   const lookedUp = (lookup: EventLookup): void => {
     snapshots = lookup.definitions;
     waits = lookup.waits;
+    lifecycle = lookup.lifecycle;
   };
   for (const event of events) {
     const marker = event.markerRecordedEventAttributes;
@@ -274,6 +285,7 @@ function recordedDispatch(events: readonly HistoryEvent[]): {
     ...(startRuns ? { startRuns } : {}),
     ...(startAnswer ? { started: startAnswer } : {}),
     ...(waits ? { waits } : {}),
+    ...(lifecycle ? { lifecycle } : {}),
     ...(deliveries ? { deliveries } : {}),
     children: find(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED).map(
       (event) => event.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? '',

@@ -1,5 +1,5 @@
 import type { Definition } from '../../common/definition';
-import type { ApprovalAnswer } from '../../common/run-control';
+import type { ApprovalAnswer, LifecycleType } from '../../common/run-control';
 
 /**
  * Sample runs whose histories are recorded (`npm run record-histories`) and replayed on every test run, so a change
@@ -38,6 +38,11 @@ export interface Scenario {
     readonly by: string;
     readonly reason: string;
   };
+  /**
+   * Lifecycle types bound (by definitions here) and emitted by every run: after the runs, the dispatchers of their
+   * lifecycle events are recorded, each followed by the runs it started, whose own lifecycle events follow.
+   */
+  readonly lifecycle?: readonly LifecycleType[];
 }
 
 /** `RECEIVER` in a URL is replaced with the local receiver's base URL. */
@@ -473,5 +478,38 @@ export const scenarios: readonly Scenario[] = [
     ],
     event: { source: 'deploy', type: 'finished', body: { env: 'staging' } },
     cancel: { definition: 'soak-then-promote', step: 'soak', by: 'alice', reason: 'a newer build is out' },
+  },
+  {
+    // Recorded with lifecycle events bound: the run emits run_started and run_completed (emitRunEvent); their
+    // dispatchers start the listeners, whose own lifecycle events their `if` turns away.
+    name: 'lifecycle',
+    definitions: [
+      {
+        id: 'publish',
+        name: 'Publish a tag',
+        on: [{ source: 'git', type: 'tagged' }],
+        steps: [
+          { id: 'upload', action: 'http.request', with: { method: 'POST', url: 'RECEIVER/publish/${{ event.tag }}' } },
+        ],
+      },
+      ...(['run_started', 'run_completed'] as const).map((type) => ({
+        id: `hear-${type.replace('_', '-')}`,
+        name: `Hear ${type} of publish`,
+        on: [{ source: 'flow', type, if: 'event.definition == "publish"' }],
+        steps: [
+          {
+            id: 'tell',
+            action: 'http.request',
+            with: {
+              method: 'POST',
+              url: `RECEIVER/heard/${type}`,
+              json: { workflowId: '${{ event.workflowId }}', status: '${{ event.status }}' },
+            },
+          },
+        ],
+      })),
+    ],
+    event: { source: 'git', type: 'tagged', body: { tag: 'v2.4.0' } },
+    lifecycle: ['run_started', 'run_completed'],
   },
 ];

@@ -195,6 +195,8 @@ export interface LifecycleBody {
   /** For trains: the group, and the run holding it. */
   readonly group?: string;
   readonly holder?: string;
+  /** For run_superseded: the run that took this one's place in the line. */
+  readonly replacedBy?: string;
   /** For approval_requested: the step and its title. */
   readonly step?: string;
   readonly title?: string;

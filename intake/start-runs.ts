@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { mapLimit } from '../common/map-limit';
 import type { LifecycleBody, RunEventInput } from '../common/run-control';
 import { runSearchAttributes } from '../common/search-attributes';
@@ -8,7 +8,6 @@ import {
   type FlowEvent,
   type PlannedRun,
   type RejectedRun,
-  type RunInput,
   type StartRunsInput,
   type StartRunsResult,
   type TrainAdmission,
@@ -38,9 +37,9 @@ export interface RunStarterDeps {
  * refuse it (busy with `when_busy: reject`, or full), and then it is not started. Admission is idempotent, so a retry
  * gets the same answers.
  *
- * What a train answered is a run lifecycle event when the run's `lifecycle` lists its type: `run_queued`,
- * `run_rejected`, and `run_superseded` for the waiting run a `replace` took the place of. They are emitted here, in
- * the activity, so they add nothing to the dispatcher's history, and a retried attempt emits none twice (each has its
+ * What a train answered is a run lifecycle event when the run's `lifecycle` lists its type: `run_queued` and
+ * `run_rejected` (`run_superseded` is emitted by the superseded run itself, when its train tells it). They are
+ * emitted here, in the activity, so they add nothing to the dispatcher's history, and a retried attempt emits none twice (each has its
  * idempotency key, see `lifecycle-events.ts`).
  *
  * A run is not a child of the dispatcher: the server records child starts one at a time, each in a workflow task of
@@ -126,7 +125,7 @@ function runDetails(description: string | undefined, event: FlowEvent): string {
 
 /**
  * The lifecycle events of one run's train admission, of the types its `lifecycle` lists: `run_rejected` (with the
- * event the run was for, since the run never starts), `run_queued`, and `run_superseded` for the run it replaced.
+ * event the run was for, since the run never starts) and `run_queued`.
  */
 async function emitTrainEvents(
   deps: RunStarterDeps,
@@ -156,52 +155,8 @@ async function emitTrainEvents(
   } else {
     if (answer.outcome === 'queued' && bound.has('run_queued'))
       events.push({ type: 'run_queued', causation, body: { ...body, status: 'queued' } });
-    if (answer.superseded !== undefined && bound.has('run_superseded'))
-      events.push(await supersededEvent(deps, event, body, answer.superseded));
   }
   await Promise.all(events.map((input) => emitRunEvent(deps, input)));
-}
-
-/**
- * `run_superseded` of the waiting run a `replace` took the place of: that run's own definition revision, event and
- * causation, read from its start; `actor` is who sent the event that replaced it. A `replace` only ever supersedes a
- * run of the same definition. Should the superseded run not exist yet (admitted by a start still being retried), its
- * event id is read from its workflow id (`<definition>-<event id>`), and the revision and causation are the replacing
- * run's.
- */
-async function supersededEvent(
-  deps: RunStarterDeps,
-  event: FlowEvent,
-  replacing: Omit<LifecycleBody, 'status'>,
-  workflowId: string,
-): Promise<RunEventInput> {
-  const input = await startInput(deps.client, workflowId);
-  const prefix = `${replacing.definition}-`;
-  const body: LifecycleBody = {
-    ...replacing,
-    workflowId,
-    status: 'superseded',
-    revision: input?.snapshot.revision ?? replacing.revision,
-    eventId: input?.event.id ?? (workflowId.startsWith(prefix) ? workflowId.slice(prefix.length) : replacing.eventId),
-  };
-  const causation = input?.event.causation ?? event.causation;
-  return {
-    type: 'run_superseded',
-    causation: { rootEventId: causation.rootEventId, depth: causation.depth },
-    body,
-  };
-}
-
-/** A run's input, from the first event of its history; undefined when the run does not exist. */
-async function startInput(client: Client, workflowId: string): Promise<RunInput | undefined> {
-  try {
-    const history = await client.workflow.getHandle(workflowId).fetchHistory();
-    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-    return payload ? client.options.loadedDataConverter.payloadConverter.fromPayload<RunInput>(payload) : undefined;
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return undefined;
-    throw error;
-  }
 }
 
 /** The event a rejected run was for, as `run_rejected` carries it: its body's top-level strings and finite numbers. */

@@ -104,7 +104,12 @@ export async function interpret(input: RunInput): Promise<RunResult> {
     if (input.train !== undefined && input.resume === undefined) {
       // A run of a concurrency group waits for its train before its first step, and may leave the line unrun.
       const dequeued = await awaitTrainGrant(input.train);
-      if (dequeued) return dequeuedResult(input, dequeued);
+      if (dequeued) {
+        // The superseded run says so itself, so the event survives whatever happens to the dispatcher that replaced it.
+        if (dequeued.reason === 'superseded')
+          await emit('run_superseded', { status: 'superseded', replacedBy: dequeued.by, group: dequeued.group });
+        return dequeuedResult(input, dequeued);
+      }
       tracker.phase = 'running';
     }
     if (input.resume === undefined) {
@@ -330,7 +335,10 @@ function lifecycleEmitter(input: RunInput, tracker: RunTracker): Run['emit'] {
       workflowId: workflowInfo().workflowId,
       eventId: input.event.id,
       status: tracker.phase,
-      ...(startedAt && type !== 'run_started' ? { durationMs: Date.now() - Date.parse(startedAt) } : {}),
+      // How long the run ran; a run that started no step (it left its train's line) has no duration.
+      ...(startedAt && type !== 'run_started' && type !== 'run_superseded'
+        ? { durationMs: Date.now() - Date.parse(startedAt) }
+        : {}),
       ...extra,
     };
     const { emitRunEvent } = proxyActivities<InternalActivities>({

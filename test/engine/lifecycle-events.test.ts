@@ -343,10 +343,10 @@ describe('engine: run lifecycle events', () => {
         eventId: older.event.id,
         status: 'superseded',
         group: 'replace-r',
-        holder: replaceHolder.dispatch.matched[0]!.workflowId,
-        // Whoever sent the event that replaced it.
-        ...actorOf(newer.event),
+        // The run that took its place; the superseded run emits this itself, when its train tells it.
+        replacedBy: newer.dispatch.matched[0]!.workflowId,
       });
+      assert.ok(replaceHolder.dispatch.matched[0]!.train?.outcome === 'holding');
       assert.deepEqual(superseded.event.causation, {
         rootEventId: older.event.id,
         parentEventId: older.event.id,

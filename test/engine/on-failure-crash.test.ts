@@ -3,7 +3,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { isReadyMessage, type ManagedProcess } from '../../devstack/managed-process';
+import type { ManagedProcess } from '../../devstack/managed-process';
 import {
   RUN_HANDLERS,
   type CancelRecord,
@@ -11,11 +11,10 @@ import {
   type FailureContext,
   type RunStatus,
 } from '../../common/run-control';
-import { startEntryPoint } from '../support/entry-points';
-import { withDatabase } from '../support/global-fixture';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
-import { testConfig, uniqueName } from '../support/stack';
+import { uniqueName } from '../support/stack';
+import { startWorkerProcess } from '../support/worker-process';
 
 const EventType = temporal.api.enums.v1.EventType;
 
@@ -82,22 +81,6 @@ describe('engine: a worker killed while on_failure runs', () => {
     await receiver.stop();
   });
 
-  /** A real worker process (`npm run start:worker`) on the harness's task queue and database. */
-  async function startWorkerProcess(): Promise<ManagedProcess> {
-    const config = testConfig();
-    const worker = startEntryPoint(
-      'workers/main.ts',
-      {
-        MONGODB_URI: withDatabase(config.mongodb.uri, harness.db.databaseName),
-        FLOW_TASK_QUEUE: harness.taskQueue,
-      },
-      { prefix: '    ' },
-    );
-    workers.push(worker);
-    await worker.waitForMessage(isReadyMessage, 120_000);
-    return worker;
-  }
-
   /** Saves a definition bound to `test/<type>` whose on_failure holds in its first step, then reports `failure`. */
   async function define(id: string, type: string, steps: unknown[]): Promise<void> {
     const saved = await request(harness.app)
@@ -135,7 +118,7 @@ describe('engine: a worker killed while on_failure runs', () => {
     assert.equal(receiver.to(`/${id}/report`).length, 0, 'the kill came before the second on_failure step');
     holding = false;
     release();
-    await startWorkerProcess();
+    await startWorkerProcess(harness, workers);
   }
 
   /** Asserts the on_failure steps each ran to the end once in the history, and what the receiver got. */
@@ -167,7 +150,7 @@ describe('engine: a worker killed while on_failure runs', () => {
       { id: 'deploy', action: 'http.request', with: { method: 'POST', url: `${receiver.url}/${id}/broken` } },
       { id: 'never', action: 'flow.set', with: { reached: true } },
     ]);
-    const crashing = await startWorkerProcess();
+    const crashing = await startWorkerProcess(harness, workers);
     const runId = await harness.startRun('test', 'fail', { n: uniqueName('n') });
     const handle = harness.client.workflow.getHandle(runId);
     await killDuringOnFailure(crashing, id);
@@ -198,7 +181,7 @@ describe('engine: a worker killed while on_failure runs', () => {
     this.timeout(300_000);
     const id = 'cancelled-then-drains';
     await define(id, 'cancel', [{ id: 'soak', action: 'flow.sleep', with: { duration: '1h' } }]);
-    const crashing = await startWorkerProcess();
+    const crashing = await startWorkerProcess(harness, workers);
     const runId = await harness.startRun('test', 'cancel', { n: uniqueName('n') });
     const handle = harness.client.workflow.getHandle(runId);
     await eventually(

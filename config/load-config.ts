@@ -46,6 +46,11 @@ export interface FlowConfig {
     readonly allowUnsigned: readonly string[];
     /** The Temporal Web UI the runs API links to (`FLOW_TEMPORAL_UI_URL`), without a trailing slash. */
     readonly temporalUiUrl: string;
+    /**
+     * The secret console session cookies are signed with (`FLOW_SESSION_SECRET`); absent when unset, and the key
+     * then derives from `FLOW_API_TOKEN`.
+     */
+    readonly sessionSecret?: string;
   };
   readonly worker: {
     /** Temporal SDK log level; WARN by default because INFO logs every workflow bundle build. */
@@ -85,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlowConfig {
       apiTokens: parseApiTokens(env),
       allowUnsigned: parseAllowUnsigned(env),
       temporalUiUrl: parseTemporalUiUrl(env),
+      ...sessionSecretSetting(env),
     },
     worker: {
       logLevel: parseChoice(env, 'FLOW_LOG_LEVEL', WORKER_LOG_LEVELS, 'WARN', (raw) => raw.toUpperCase()),
@@ -194,6 +200,23 @@ export function parseTemporalUiUrl(env: Readonly<Record<string, string | undefin
     );
   }
   return url.href.replace(/\/+$/, '');
+}
+
+/** Fewest characters of `FLOW_SESSION_SECRET`: a session key must not be guessable. */
+const SESSION_SECRET_MIN = 32;
+
+/** `FLOW_SESSION_SECRET`: at least {@link SESSION_SECRET_MIN} characters, or nothing when unset. */
+function sessionSecretSetting(env: Readonly<Record<string, string | undefined>>): { sessionSecret?: string } {
+  const raw = env['FLOW_SESSION_SECRET']?.trim();
+  if (!raw) return {};
+  if (raw.length < SESSION_SECRET_MIN) {
+    // The value is a secret, so the error gives its length only.
+    throw new ConfigError(
+      'FLOW_SESSION_SECRET',
+      `FLOW_SESSION_SECRET is ${raw.length} characters long; use at least ${SESSION_SECRET_MIN} random characters, such as the output of openssl rand -hex 32, or leave it unset to derive the key from FLOW_API_TOKEN.`,
+    );
+  }
+  return { sessionSecret: raw };
 }
 
 /** Reads one of `choices` from `env[name]`, matched after `normalize`; anything else names the valid ones. */

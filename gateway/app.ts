@@ -6,7 +6,8 @@ import { DEFAULTS, MAIN_TOKEN_NAME } from '../config';
 import type { AnyAction } from '../activities';
 import type { IntakeDeps } from '../intake';
 import type { DefinitionStore } from '../registry';
-import { requireScope, type ApiToken } from './auth';
+import { consoleRouter } from '../console/router';
+import { createApiAuth, deriveKey, requireScope, SESSION_KEY_PURPOSE, type ApiToken } from './auth';
 import { catalogRouter } from './catalog-router';
 import { definitionsRouter } from './definitions-router';
 import { eventsRouter } from './events-router';
@@ -48,6 +49,8 @@ export interface GatewayDeps {
   readonly metrics?: GatewayMetrics;
   /** The Temporal Web UI the runs API links to (`FLOW_TEMPORAL_UI_URL`); the local dev UI when omitted. */
   readonly temporalUiUrl?: string;
+  /** Signs the console's session cookies (`FLOW_SESSION_SECRET`); derived from `apiToken` when omitted. */
+  readonly sessionSecret?: string;
 }
 
 /** Builds the gateway's Express app. */
@@ -96,8 +99,11 @@ export function createApp(deps: GatewayDeps): Express {
     { token: deps.apiToken, scope: 'write', name: MAIN_TOKEN_NAME },
     ...(deps.extraTokens ?? []),
   ];
-  const read = requireScope(tokens, 'read');
-  const write = requireScope(tokens, 'write');
+  const auth = createApiAuth(tokens, deriveKey(deps.sessionSecret ?? deps.apiToken, SESSION_KEY_PURPOSE));
+  // The console: its pages and assets, and sign-in with the same tokens; it reads everything else through /api.
+  app.use('/ui', consoleRouter({ auth, log: (message, error) => logger.error({ err: error }, message) }));
+  const read = requireScope(auth, 'read');
+  const write = requireScope(auth, 'write');
   app.use('/events', write);
   app.use('/events/:source', limit);
   app.use(eventsRouter(accept));

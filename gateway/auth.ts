@@ -1,44 +1,169 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RequestHandler, Response } from 'express';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Scope, ScopedToken } from '../config';
 import { ProblemError } from './problem';
 
 /** One accepted token and its scope; tokens come from `FLOW_API_TOKEN` and `FLOW_API_TOKENS` (see config/). */
 export type ApiToken = ScopedToken;
 
+/** The console's session cookie (see {@link ApiAuth.startSession}). */
+export const SESSION_COOKIE = 'flow_session';
+/** How long a console session lasts: a working day. */
+export const SESSION_TTL_SECONDS = 8 * 60 * 60;
+/** The header a cookie-authenticated request that changes something must carry: the session's `csrf`. */
+export const CSRF_HEADER = 'X-Flow-CSRF';
+/** What {@link deriveKey} derives the session signing key for. */
+export const SESSION_KEY_PURPOSE = 'flow console session';
+
+/** A signed-in console session, as its cookie says. */
+export interface Session {
+  /** The name of the token the session was started with; the actor of what the session does. */
+  readonly actor: string;
+  readonly scope: Scope;
+  /** Expiry, in seconds since the epoch. */
+  readonly exp: number;
+  /** The value {@link CSRF_HEADER} must carry on every request that changes something. */
+  readonly csrf: string;
+  /**
+   * A keyed fingerprint of the token (never the token): the session ends when its token is removed from the
+   * configuration or changes scope, rather than up to 8 hours later.
+   */
+  readonly tok: string;
+}
+
+/** How the gateway authenticates API requests: bearer tokens and the console's signed session cookies. */
+export interface ApiAuth {
+  /** The configured token equal to `presented`, compared in constant time with every token; undefined for none. */
+  lookup(presented: string): ApiToken | undefined;
+  /** A new session for `token`: the cookie's value and what it holds. */
+  startSession(token: ApiToken): { readonly value: string; readonly session: Session };
+  /**
+   * The session in the request's cookie: undefined without a cookie, `invalid` when it is tampered with, expired,
+   * or its token is no longer configured with that name and scope.
+   */
+  sessionOf(req: Request): Session | 'invalid' | undefined;
+}
+
 /**
- * Requires `Authorization: Bearer <token>` with at least `needed` scope. Tokens are compared as SHA-256 digests with
- * `timingSafeEqual`, against every configured token, so neither a token's content nor its length leaks through
- * timing. Tokens are never logged.
+ * Derives a key for one purpose from a secret, as HMAC-SHA256(secret, purpose), so that one secret (such as
+ * `FLOW_API_TOKEN`) can key several things (console sessions, page tokens) without any two sharing a key.
  */
-export function requireScope(tokens: readonly ApiToken[], needed: Scope): RequestHandler {
-  const known = tokens.map((entry) => ({ digest: digest(entry.token), scope: entry.scope, name: entry.name }));
+export function deriveKey(secret: string, purpose: string): Buffer {
+  return createHmac('sha256', secret).update(purpose).digest();
+}
+
+/**
+ * Builds the gateway's authentication over `tokens`, signing console sessions with `sessionKey` (see
+ * {@link deriveKey}). Tokens are compared as SHA-256 digests with `timingSafeEqual`, against every configured
+ * token, so neither a token's content nor its length leaks through timing. Tokens are never logged.
+ */
+export function createApiAuth(tokens: readonly ApiToken[], sessionKey: Buffer, now: () => number = Date.now): ApiAuth {
+  const known = tokens.map((entry) => ({ digest: digest(entry.token), entry }));
+  const fingerprint = (token: string): string =>
+    createHmac('sha256', sessionKey).update('token\0').update(token).digest().subarray(0, 16).toString('base64url');
+  const byFingerprint = new Map(tokens.map((entry) => [fingerprint(entry.token), entry]));
+  const sign = (payload: string): Buffer => createHmac('sha256', sessionKey).update(payload).digest();
+
+  return {
+    lookup(presented) {
+      const given = digest(presented);
+      let found: ApiToken | undefined;
+      for (const { digest: candidate, entry } of known) {
+        if (timingSafeEqual(given, candidate)) found = entry;
+      }
+      return found;
+    },
+
+    startSession(token) {
+      const session: Session = {
+        actor: token.name,
+        scope: token.scope,
+        exp: Math.floor(now() / 1000) + SESSION_TTL_SECONDS,
+        csrf: randomBytes(24).toString('base64url'),
+        tok: fingerprint(token.token),
+      };
+      const payload = Buffer.from(JSON.stringify(session)).toString('base64url');
+      return { value: `${payload}.${sign(payload).toString('base64url')}`, session };
+    },
+
+    sessionOf(req) {
+      const value = cookieValue(req.get('cookie'), SESSION_COOKIE);
+      if (value === undefined) return undefined;
+      const match = /^([A-Za-z0-9_-]{1,4000})\.([A-Za-z0-9_-]{43})$/.exec(value);
+      if (!match?.[1] || !match[2]) return 'invalid';
+      const mac = Buffer.from(match[2], 'base64url');
+      if (mac.length !== 32 || !timingSafeEqual(mac, sign(match[1]))) return 'invalid';
+      const session = parseSession(Buffer.from(match[1], 'base64url').toString('utf8'));
+      if (!session || session.exp * 1000 <= now()) return 'invalid';
+      const token = byFingerprint.get(session.tok);
+      if (!token || token.name !== session.actor || token.scope !== session.scope) return 'invalid';
+      return session;
+    },
+  };
+}
+
+/** The `Set-Cookie` value that stores a session (`value` from {@link ApiAuth.startSession}), or clears it. */
+export function sessionCookie(value: string | null, secure: boolean): string {
+  return [
+    `${SESSION_COOKIE}=${value ?? ''}`,
+    'Path=/',
+    'HttpOnly',
+    'SameSite=Strict',
+    `Max-Age=${value === null ? 0 : SESSION_TTL_SECONDS}`,
+    ...(secure ? ['Secure'] : []),
+  ].join('; ');
+}
+
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
+
+/**
+ * Requires at least `needed` scope, from `Authorization: Bearer <token>` or, without that header, from a console
+ * session cookie. A cookie request that changes something (anything but GET and HEAD) must also carry
+ * {@link CSRF_HEADER} with the session's `csrf`: a cookie is sent by the browser on its own, a header only by the
+ * console's own code.
+ */
+export function requireScope(auth: ApiAuth, needed: Scope): RequestHandler {
   return (req, res, next) => {
     const header = req.get('authorization');
-    if (!header) {
-      next(
-        unauthorized(
-          'This endpoint needs `Authorization: Bearer <token>`; the token is FLOW_API_TOKEN (npm start prints it).',
-        ),
-      );
-      return;
-    }
-    const given = digest(/^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? '');
-    let scope: Scope | undefined;
-    let name: string | undefined;
-    for (const entry of known) {
-      if (timingSafeEqual(given, entry.digest)) {
-        scope = entry.scope;
-        name = entry.name;
+    let scope: Scope;
+    let name: string;
+    if (header) {
+      const token = auth.lookup(/^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? '');
+      if (!token) {
+        next(
+          unauthorized(
+            'The bearer token is not valid. Use the value of FLOW_API_TOKEN (kept in .data/api-token by npm start).',
+          ),
+        );
+        return;
       }
-    }
-    if (!scope) {
-      next(
-        unauthorized(
-          'The bearer token is not valid. Use the value of FLOW_API_TOKEN (kept in .data/api-token by npm start).',
-        ),
-      );
-      return;
+      ({ scope, name } = token);
+    } else {
+      const session = auth.sessionOf(req);
+      if (session === undefined) {
+        next(
+          unauthorized(
+            'This endpoint needs `Authorization: Bearer <token>`; the token is FLOW_API_TOKEN (npm start prints it). In a browser, sign in to the console at /ui.',
+          ),
+        );
+        return;
+      }
+      if (session === 'invalid') {
+        next(unauthorized('The console session is not valid or has expired; sign in again at /ui.'));
+        return;
+      }
+      if (!SAFE_METHODS.has(req.method) && !sameSecret(req.get(CSRF_HEADER) ?? '', session.csrf)) {
+        next(
+          new ProblemError(
+            403,
+            'Forbidden',
+            `A request with a console session that changes something must carry the ${CSRF_HEADER} header with the session's csrf value (GET /ui/session returns it).`,
+          ),
+        );
+        return;
+      }
+      scope = session.scope;
+      name = session.actor;
     }
     if (needed === 'write' && scope !== 'write') {
       next(
@@ -65,6 +190,33 @@ export function actorOf(res: Response): string | undefined {
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** The first value of cookie `name` in a `Cookie` header. */
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+function parseSession(json: string): Session | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { actor, scope, exp, csrf, tok } = value as Record<string, unknown>;
+  if (typeof actor !== 'string' || (scope !== 'read' && scope !== 'write')) return undefined;
+  if (typeof exp !== 'number' || typeof csrf !== 'string' || typeof tok !== 'string') return undefined;
+  return { actor, scope, exp, csrf, tok };
 }
 
 function unauthorized(detail: string): ProblemError {

@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     rateLimitPerMinute: config.gateway.rateLimitPerMinute,
     metrics: createMetrics({ defaultMetrics: true }),
     temporalUiUrl: config.gateway.temporalUiUrl,
+    sessionSecret: config.gateway.sessionSecret,
   });
   const server = app.listen(config.gateway.port, () => {
     console.log(`[gateway] listening on http://localhost:${config.gateway.port}`);

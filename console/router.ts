@@ -1,0 +1,249 @@
+/**
+ * The Flow console's server side, mounted by the gateway at `/ui`: the HTML shell for every page, the browser code
+ * (bundled from `console/src/` with esbuild on the first request and kept in memory), its stylesheet, and sign-in
+ * with an API token into a signed session cookie. Everything else the console shows it reads from `/api` like any
+ * client; nothing here touches the registry or Temporal. See docs/console.md.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { build } from 'esbuild';
+import express, { Router, type RequestHandler } from 'express';
+import { contentSecurityPolicy } from 'helmet';
+import { projectRoot } from '../config';
+import { sessionCookie, type ApiAuth } from '../gateway/auth';
+import { ProblemError } from '../gateway/problem';
+
+/** What the console's server side needs. */
+export interface ConsoleRouterDeps {
+  /** The gateway's authentication: the same tokens as the API, and the session cookies it accepts. */
+  readonly auth: ApiAuth;
+  /** Where a failed build of the browser code is reported. */
+  readonly log: (message: string, error: unknown) => void;
+  /** The browser code's folder; `console/src` of the project by default. */
+  readonly sourceDir?: string;
+}
+
+/** One built file the shell links to, under a name that changes with its content (so it can be cached forever). */
+interface Asset {
+  readonly name: string;
+  readonly type: string;
+  readonly body: Buffer;
+}
+
+interface Assets {
+  readonly script: Asset;
+  readonly style: Asset;
+}
+
+/**
+ * The shell's policy: scripts and styles only from files of this origin (no inline code, no `eval`), data only
+ * from this origin's API, no frames, plugins or foreign forms. The gateway's own default policy (helmet's) would allow
+ * inline styles and upgrade plain-http requests, which breaks a console reached over http on a LAN address.
+ */
+const SHELL_POLICY = contentSecurityPolicy({
+  useDefaults: false,
+  directives: {
+    defaultSrc: ["'none'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'"],
+    imgSrc: ["'self'"],
+    fontSrc: ["'self'"],
+    connectSrc: ["'self'"],
+    formAction: ["'self'"],
+    baseUri: ["'none'"],
+    frameAncestors: ["'none'"],
+    objectSrc: ["'none'"],
+  },
+});
+
+const sessionBody: RequestHandler[] = [
+  express.json({ limit: '8kb' }),
+  express.urlencoded({ extended: false, limit: '8kb' }),
+];
+
+/** The console's routes, to mount at `/ui`. */
+export function consoleRouter(deps: ConsoleRouterDeps): Router {
+  const router = Router();
+  const assets = memoized(() => buildAssets(deps.sourceDir ?? path.join(projectRoot, 'console', 'src')));
+  const built = async (): Promise<Assets> => {
+    try {
+      return await assets();
+    } catch (error) {
+      deps.log('the console could not be built', error);
+      throw new ProblemError(
+        500,
+        'Internal Server Error',
+        `The console's browser code could not be built: ${firstLine(error)}. The gateway's log has the details.`,
+      );
+    }
+  };
+
+  router.post('/session', refuseCrossSite, ...sessionBody, (req, res) => {
+    if (!req.is('application/json') && !req.is('application/x-www-form-urlencoded')) {
+      throw new ProblemError(
+        415,
+        'Unsupported Media Type',
+        'Send {"token": "<API token>"} as JSON, or token=<API token> as a form.',
+      );
+    }
+    const body: unknown = req.body;
+    const given = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['token'] : undefined;
+    const token = typeof given === 'string' ? deps.auth.lookup(given.trim()) : undefined;
+    if (!token) {
+      throw new ProblemError(
+        401,
+        'Unauthorized',
+        'That is not a valid API token. Use FLOW_API_TOKEN (npm start prints it and keeps it in .data/api-token) or a token of FLOW_API_TOKENS.',
+      );
+    }
+    const { value, session } = deps.auth.startSession(token);
+    res.set('Cache-Control', 'no-store');
+    res.append('Set-Cookie', sessionCookie(value, req.secure));
+    if (req.is('application/x-www-form-urlencoded')) {
+      res.redirect(303, '/ui');
+      return;
+    }
+    res.json(sessionView(session));
+  });
+
+  router.get('/session', (req, res) => {
+    res.set('Cache-Control', 'no-store');
+    const session = deps.auth.sessionOf(req);
+    if (session === undefined || session === 'invalid') {
+      if (session === 'invalid') res.append('Set-Cookie', sessionCookie(null, req.secure));
+      throw new ProblemError(
+        401,
+        'Unauthorized',
+        session === undefined
+          ? 'Not signed in: POST /ui/session with an API token.'
+          : 'The console session is not valid or has expired; sign in again.',
+      );
+    }
+    res.json(sessionView(session));
+  });
+
+  router.post('/session/logout', refuseCrossSite, (req, res) => {
+    res.set('Cache-Control', 'no-store');
+    res.append('Set-Cookie', sessionCookie(null, req.secure));
+    res.status(204).end();
+  });
+
+  router.get('/assets/:file', async (req, res) => {
+    const { script, style } = await built();
+    const asset = [script, style].find((candidate) => candidate.name === req.params['file']);
+    if (!asset) {
+      throw new ProblemError(
+        404,
+        'Not Found',
+        'No such console asset; it may be from an earlier version of the gateway. Reload the page.',
+      );
+    }
+    res.set('Cache-Control', 'public, max-age=31536000, immutable');
+    res.type(asset.type).send(asset.body);
+  });
+
+  // Every other path is a page of the console, drawn by its browser code; the URL itself is the page's address.
+  router.get('/{*page}', SHELL_POLICY, async (_req, res) => {
+    const { script, style } = await built();
+    res.set('Cache-Control', 'no-cache');
+    res.type('html').send(shell(script.name, style.name));
+  });
+
+  return router;
+}
+
+/** Bundles the browser code and reads the stylesheet; names carry a hash of the content. */
+async function buildAssets(sourceDir: string): Promise<Assets> {
+  const result = await build({
+    entryPoints: [path.join(sourceDir, 'main.ts')],
+    tsconfig: path.join(sourceDir, 'tsconfig.json'),
+    bundle: true,
+    write: false,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
+  const code = result.outputFiles[0]?.contents;
+  if (!code) throw new Error('esbuild produced no output');
+  const css = await fs.readFile(path.join(sourceDir, 'console.css'));
+  return {
+    script: asset('console', 'js', 'text/javascript; charset=utf-8', Buffer.from(code)),
+    style: asset('console', 'css', 'text/css; charset=utf-8', css),
+  };
+}
+
+function asset(base: string, extension: string, type: string, body: Buffer): Asset {
+  const hash = createHash('sha256').update(body).digest('hex').slice(0, 16);
+  return { name: `${base}-${hash}.${extension}`, type, body };
+}
+
+/** The page every console URL answers with; it holds no data, only links to the two assets. */
+function shell(script: string, style: string): string {
+  return [
+    '<!doctype html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    '<title>Flow console</title>',
+    `<link rel="stylesheet" href="/ui/assets/${style}">`,
+    `<script src="/ui/assets/${script}" defer></script>`,
+    '</head>',
+    '<body>',
+    '<noscript><p>The Flow console needs JavaScript. Everything it shows is also in the HTTP API (see the README).</p></noscript>',
+    '<div id="app"></div>',
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}
+
+function sessionView(session: { actor: string; scope: string; csrf: string; exp: number }): object {
+  return {
+    actor: session.actor,
+    scope: session.scope,
+    csrf: session.csrf,
+    expiresAt: new Date(session.exp * 1000).toISOString(),
+  };
+}
+
+/**
+ * Signing in and out is accepted only from a page of this origin (or typed by hand, curl included): another site
+ * must not sign a visitor in as someone else (login CSRF) or out. Browsers say where a request comes from in
+ * `Sec-Fetch-Site`, which no page can set.
+ */
+const refuseCrossSite: RequestHandler = (req, _res, next) => {
+  const site = req.get('sec-fetch-site');
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+    next(
+      new ProblemError(
+        403,
+        'Forbidden',
+        `Signing in or out is accepted only from the console's own pages; this request came from a ${site} page.`,
+      ),
+    );
+    return;
+  }
+  next();
+};
+
+/** Calls `load` once; a failure is not kept, so the next call tries again (after a fix to the code, say). */
+function memoized<T>(load: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= load().catch((error: unknown) => {
+      pending = undefined;
+      throw error;
+    });
+    return pending;
+  };
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return (message.split('\n')[0] ?? '').slice(0, 300);
+}

@@ -1,0 +1,55 @@
+/**
+ * The console's addresses. Every page has a stable URL under /ui, which the server answers with the shell; links are
+ * plain `<a href>` (so they open in a new tab, work from the keyboard and can be copied), and a click on one is
+ * drawn here without reloading.
+ */
+import { actionsPage } from './pages/actions';
+import { definitionPage } from './pages/definition';
+import { eventPage } from './pages/event';
+import { eventsPage } from './pages/events';
+import type { Page } from './pages/page';
+
+const ROUTES: readonly (readonly [RegExp, Page])[] = [
+  [/^\/ui\/?$/, eventsPage],
+  [/^\/ui\/events\/([^/]+)\/([^/]+)\/?$/, eventPage],
+  [/^\/ui\/definitions\/([^/]+)\/?$/, definitionPage],
+  [/^\/ui\/actions\/?$/, actionsPage],
+];
+
+/** The page at `pathname` and its decoded parameters; undefined when no page is there. */
+export function route(pathname: string): { page: Page; params: string[] } | undefined {
+  for (const [pattern, page] of ROUTES) {
+    const match = pattern.exec(pathname);
+    if (!match) continue;
+    try {
+      return { page, params: match.slice(1).map((param) => decodeURIComponent(param)) };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** Calls `go` for clicks on links to console pages (plain left clicks only), and for the back and forward buttons. */
+export function interceptLinks(go: () => void): void {
+  document.addEventListener('click', (event) => {
+    if (
+      event.defaultPrevented ||
+      event.button !== 0 ||
+      event.metaKey ||
+      event.ctrlKey ||
+      event.shiftKey ||
+      event.altKey
+    )
+      return;
+    const link = event.target instanceof Element ? event.target.closest('a') : null;
+    if (!link || link.target || link.hasAttribute('download')) return;
+    const url = new URL(link.href);
+    if (url.origin !== location.origin || !/^\/ui(?:\/|$)/.test(url.pathname)) return;
+    if (url.pathname === location.pathname && url.search === location.search && url.hash) return;
+    event.preventDefault();
+    history.pushState(null, '', `${url.pathname}${url.search}${url.hash}`);
+    go();
+  });
+  window.addEventListener('popstate', go);
+}

@@ -1,0 +1,99 @@
+/** The action catalog: every action this gateway knows, what it does, its inputs, defaults and examples. */
+import { actions } from '../api';
+import type { ActionDescription, JsonSchema } from '../api-types';
+import { h } from '../dom';
+import { code, dataTable, factTable } from '../views/tables';
+import type { Page } from './page';
+
+/** `/ui/actions`; each action is at `#action-<id>`, where a step's action links. */
+export const actionsPage: Page = async () => {
+  const catalog = [...(await actions()).values()];
+  return {
+    title: 'Actions',
+    content: [
+      h('h1', null, 'Actions'),
+      h(
+        'p',
+        { class: 'lead' },
+        `The ${catalog.length} actions a step can run, from GET /api/actions. Values in a step's with may use \${{ }} expressions.`,
+      ),
+      h(
+        'nav',
+        { 'aria-label': 'Actions on this page' },
+        h(
+          'ul',
+          { class: 'index' },
+          catalog.map((action) => h('li', null, h('a', { href: `#action-${action.id}` }, action.id))),
+        ),
+      ),
+      catalog.map(actionView),
+    ],
+  };
+};
+
+function actionView(action: ActionDescription): HTMLElement {
+  const headingId = `action-${action.id}`;
+  const properties = Object.entries(action.input.properties ?? {});
+  const required = new Set(action.input.required ?? []);
+  return h(
+    'article',
+    { class: 'action', 'aria-labelledby': headingId },
+    h('h2', { id: headingId, tabindex: -1 }, action.id),
+    h('p', { class: 'description' }, action.description),
+    factTable('About this action', [
+      [
+        'Runs as',
+        action.kind === 'meta' ? 'a meta-action, inside the workflow (no activity)' : 'an activity on a worker',
+      ],
+      action.defaults ? ['Defaults', code(JSON.stringify(action.defaults))] : undefined,
+      action.env.length > 0 ? ['Worker environment', action.env.join(', ')] : undefined,
+      action.guardedInputs.length > 0
+        ? [
+            'Guarded inputs',
+            h(
+              'ul',
+              { class: 'plain' },
+              action.guardedInputs.map((guarded) =>
+                h('li', null, code(guarded.input), `: an input that ${guarded.decides}`),
+              ),
+            ),
+          ]
+        : undefined,
+    ]),
+    properties.length === 0
+      ? h('p', { class: 'none' }, 'No inputs.')
+      : dataTable(
+          `Inputs of ${action.id}`,
+          ['Input', 'Type', 'Required', 'Default', 'Description'],
+          properties.map(([name, schema]) => [
+            code(name),
+            typeText(schema),
+            required.has(name) ? 'required' : 'optional',
+            schema.default === undefined ? '—' : code(JSON.stringify(schema.default)),
+            schema.description ?? '',
+          ]),
+        ),
+    action.examples.length > 0
+      ? [
+          h('h3', null, 'Examples'),
+          action.examples.map((example) => [
+            h('h4', null, example.title),
+            h('pre', { class: 'example' }, h('code', null, JSON.stringify({ with: example.with }, null, 2))),
+          ]),
+        ]
+      : null,
+  );
+}
+
+/** A JSON Schema's type in a few words: `string`, `list of string`, `"a" | "b"`, `number or string`. */
+function typeText(schema: JsonSchema): string {
+  if (schema.enum) return schema.enum.map((value) => JSON.stringify(value)).join(' | ');
+  if (schema.const !== undefined) return JSON.stringify(schema.const);
+  const variants = schema.anyOf ?? schema.oneOf;
+  if (variants) return variants.map(typeText).join(' or ');
+  const types = typeof schema.type === 'string' ? [schema.type] : [...(schema.type ?? [])];
+  if (types.length === 0) return 'any';
+  return types
+    .map((type) => (type === 'array' && schema.items ? `list of ${typeText(schema.items)}` : type))
+    .join(' or ');
+}

@@ -1,0 +1,51 @@
+/**
+ * One event, as living documentation: every definition bound to it, with its condition, its release train and each
+ * step (what the action does, its fixed params, its expressions, when it runs, its timeout and retry). The URL
+ * (`/ui/events/jira/issue_transitioned`) is stable, to paste into a wiki or a ticket.
+ */
+import { actions, allDefinitions, definition, inBatches } from '../api';
+import { h, uniqueId } from '../dom';
+import { condition, definitionFacts, definitionHref } from '../views/definition-facts';
+import { pipeline } from '../views/steps';
+import type { Page } from './page';
+
+/** `/ui/events/:source/:type`. */
+export const eventPage: Page = async ([source = '', type = '']) => {
+  const [summaries, catalog] = await Promise.all([allDefinitions(), actions()]);
+  const bound = summaries.filter((summary) =>
+    summary.on.some((binding) => binding.source === source && binding.type === type),
+  );
+  const stored = await inBatches(bound, 6, (summary) => definition(summary.id, summary.revision));
+  return {
+    title: `${source} / ${type}`,
+    content: [
+      h('h1', null, `${source} / ${type}`),
+      h(
+        'p',
+        { class: 'lead' },
+        `What runs when Flow receives a ${type} event from ${source}: every definition bound to it, step by step.`,
+      ),
+      stored.length === 0
+        ? h('p', { class: 'none' }, `No definition reacts to ${source} / ${type}.`)
+        : stored.map(({ definition: def, revision }) => {
+            const headingId = uniqueId('definition');
+            const conditions = def.on.filter((binding) => binding.source === source && binding.type === type);
+            return h(
+              'section',
+              { class: 'bound-definition', 'aria-labelledby': headingId },
+              h('h2', { id: headingId }, h('a', { href: definitionHref(def.id) }, def.name)),
+              h(
+                'p',
+                { class: 'muted' },
+                `Revision ${revision}. Runs for this event `,
+                conditions.map((binding, index) => [index > 0 ? ' or ' : '', condition(binding)]),
+                '.',
+              ),
+              def.description ? h('p', { class: 'description' }, def.description) : null,
+              definitionFacts(def, 'About this definition'),
+              pipeline(def, catalog, 'h3'),
+            );
+          }),
+    ],
+  };
+};

@@ -1,0 +1,55 @@
+/** The sign-in page: an API token in, a session cookie out (POST /ui/session); the token itself is not kept. */
+import { ApiError, signIn } from '../api';
+import type { SessionInfo } from '../api-types';
+import { h } from '../dom';
+
+/** The sign-in form; `signedIn` gets the new session. `notice` says why it is shown, such as after a logout. */
+export function signInPage(notice: string | undefined, signedIn: (session: SessionInfo) => void): HTMLElement {
+  const input = h('input', {
+    id: 'token',
+    name: 'token',
+    type: 'password',
+    autocomplete: 'current-password',
+    required: true,
+    spellcheck: 'false',
+  });
+  const message = h('p', { class: 'form-error', role: 'alert' });
+  const button = h('button', { type: 'submit' }, 'Sign in');
+  const form = h(
+    'form',
+    { method: 'post', action: '/ui/session', class: 'sign-in' },
+    h('label', { for: 'token' }, 'API token'),
+    input,
+    h(
+      'p',
+      { class: 'hint', id: 'token-hint' },
+      'FLOW_API_TOKEN (npm start prints it and keeps it in .data/api-token), or a token of FLOW_API_TOKENS. ' +
+        "What you do is recorded under the token's name.",
+    ),
+    button,
+    message,
+  );
+  input.setAttribute('aria-describedby', 'token-hint');
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    button.disabled = true;
+    message.textContent = '';
+    signIn(input.value)
+      .then((session) => {
+        input.value = '';
+        signedIn(session);
+      })
+      .catch((error: unknown) => {
+        message.textContent = error instanceof ApiError ? error.message : String(error);
+        button.disabled = false;
+        input.focus();
+      });
+  });
+  return h(
+    'main',
+    { id: 'main', class: 'sign-in-page', tabindex: -1 },
+    h('h1', null, 'Sign in to Flow'),
+    notice ? h('p', { role: 'status' }, notice) : null,
+    form,
+  );
+}

@@ -1,0 +1,296 @@
+import assert from 'node:assert/strict';
+import type { Locator, Page } from 'playwright-core';
+import request from 'supertest';
+import { parse } from 'yaml';
+import { eventually } from '../support/http-receiver';
+import {
+  ALICE,
+  csrfOf,
+  exampleText,
+  fetchFromPage,
+  saveDefinition,
+  signIn,
+  startConsoleWorld,
+  type ConsoleWorld,
+} from './support';
+
+interface YamlStep {
+  id: string;
+  name?: string;
+  action: string;
+  if?: string;
+  timeout?: string;
+  with?: Record<string, unknown>;
+}
+
+interface CatalogAction {
+  id: string;
+  description: string;
+  kind: 'activity' | 'meta';
+  defaults?: { timeout?: string };
+}
+
+/** Every value of a step's `with` with its dotted path, and whether it holds a `${{ }}` expression. */
+function withValues(
+  values: Record<string, unknown>,
+  prefix = '',
+): { path: string; text: string; expression: boolean }[] {
+  return Object.entries(values).flatMap(([key, value]) => {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length > 0) {
+      return withValues(value as Record<string, unknown>, path);
+    }
+    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    return [{ path, text, expression: text.includes('${{') }];
+  });
+}
+
+/** The value cell of the row headed `label` in the table named `table`. */
+function cellOf(scope: Locator, page: Page, table: string, label: string): Locator {
+  return scope
+    .getByRole('table', { name: table, exact: true })
+    .getByRole('row')
+    .filter({ has: page.getByRole('rowheader', { name: label, exact: true }) })
+    .getByRole('cell');
+}
+
+describe('console: signing in and browsing events, definitions and actions', function () {
+  this.timeout(180_000);
+  let world: ConsoleWorld;
+  let catalog: Map<string, CatalogAction>;
+  const release = parse(exampleText('release.yaml')) as { description: string; steps: YamlStep[] };
+
+  before(async () => {
+    world = await startConsoleWorld({ worker: true });
+    await saveDefinition(world.harness, 'release', exampleText('release.yaml'));
+    await saveDefinition(world.harness, 'hello', exampleText('hello.yaml'));
+    const listed = await request(world.harness.app).get('/api/actions').set('Authorization', world.harness.auth);
+    catalog = new Map((listed.body.actions as CatalogAction[]).map((action) => [action.id, action]));
+  });
+  after(async () => {
+    await world?.stop();
+  });
+
+  it('refuses a wrong token on the sign-in page, then signs in and shows the actor and scope in the header', async () => {
+    const { page } = await world.newPage();
+    await page.goto('/ui');
+    await page.getByRole('heading', { name: 'Sign in to Flow' }).waitFor();
+    await page.getByLabel('API token').fill('not-a-token-of-this-gateway');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/not a valid API token/)
+      .waitFor();
+
+    await page.getByLabel('API token').fill(ALICE.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const header = page.getByRole('banner');
+    await header.getByText('alice@example.com', { exact: true }).waitFor();
+    await header.getByText('write scope', { exact: true }).waitFor();
+    assert.ok(await header.getByRole('button', { name: 'Log out' }).isVisible());
+    assert.ok(
+      await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Events' }).isVisible(),
+    );
+    // The token is never kept in the page: the session is an HttpOnly cookie the page's scripts cannot read.
+    assert.equal(await page.evaluate('document.cookie'), '');
+  });
+
+  it('lists every source, its event types and the definitions bound to them, with their conditions and state', async () => {
+    const { page } = await world.newPage();
+    await signIn(page, ALICE);
+    await page.getByRole('heading', { name: 'Events', level: 1 }).waitFor();
+    const jira = page.getByRole('region', { name: 'jira', exact: true });
+    await jira.getByRole('link', { name: 'issue_transitioned', exact: true }).waitFor();
+    const bound = jira
+      .getByRole('list', { name: 'Definitions bound to jira / issue_transitioned' })
+      .getByRole('listitem');
+    assert.equal(await bound.count(), 1);
+    assert.ok(await bound.getByRole('link', { name: 'Release', exact: true }).isVisible());
+    await bound.getByText('enabled', { exact: true }).waitFor();
+    await bound.getByText('event.to == "Start Release"', { exact: true }).waitFor();
+
+    const demo = page.getByRole('region', { name: 'demo', exact: true });
+    const hello = demo.getByRole('list', { name: 'Definitions bound to demo / hello' }).getByRole('listitem');
+    await hello.getByText('every such event (no if)').waitFor();
+    assert.deepEqual(await page.getByRole('main').getByRole('heading', { level: 2 }).allTextContents(), [
+      'demo',
+      'jira',
+    ]);
+  });
+
+  it("browses jira → issue_transitioned → release: every step's action description, fixed params and expressions are shown", async () => {
+    const { page } = await world.newPage();
+    await signIn(page, ALICE);
+    await page
+      .getByRole('region', { name: 'jira', exact: true })
+      .getByRole('link', { name: 'issue_transitioned', exact: true })
+      .click();
+    await page.getByRole('heading', { name: 'jira / issue_transitioned', level: 1 }).waitFor();
+    assert.equal(new URL(page.url()).pathname, '/ui/events/jira/issue_transitioned');
+    const section = page.getByRole('region', { name: 'Release', exact: true });
+    await section.getByText(release.description, { exact: true }).waitFor();
+
+    assert.ok(release.steps.length > 10);
+    for (const step of release.steps) {
+      const article = section.getByRole('article', { name: step.name ?? step.id, exact: true });
+      const action = catalog.get(step.action);
+      assert.ok(action, `the catalog has ${step.action}`);
+      assert.ok(
+        await article.getByText(action.description, { exact: true }).isVisible(),
+        `step ${step.id} shows what ${step.action} does`,
+      );
+      assert.equal(
+        await article.getByRole('link', { name: step.action, exact: true }).getAttribute('href'),
+        `/ui/actions#action-${step.action}`,
+      );
+      assert.equal(
+        await cellOf(article, page, 'When and how it runs', 'Runs when').textContent(),
+        step.if ?? 'always (no if)',
+        `step ${step.id}'s condition`,
+      );
+      if (action.kind === 'activity') {
+        const timeout =
+          step.timeout ??
+          (action.defaults?.timeout
+            ? `${action.defaults.timeout} (the action's default)`
+            : "not set: Flow's default applies");
+        assert.equal(await cellOf(article, page, 'When and how it runs', 'Timeout').textContent(), timeout);
+      }
+      const values = withValues(step.with ?? {});
+      for (const value of values.filter((entry) => !entry.expression)) {
+        const cell = cellOf(article, page, 'Fixed params', value.path);
+        assert.ok(await cell.isVisible(), `step ${step.id} shows its fixed param ${value.path}`);
+        assert.equal(await cell.textContent(), value.text, `step ${step.id}, fixed param ${value.path}`);
+      }
+      for (const value of values.filter((entry) => entry.expression)) {
+        const cell = cellOf(article, page, 'Expressions', value.path);
+        assert.equal(
+          await cell.getByRole('code').textContent(),
+          value.text,
+          `step ${step.id}, expression ${value.path}`,
+        );
+        assert.ok(await cell.getByText('expression', { exact: true }).isVisible());
+      }
+      if (values.every((entry) => entry.expression)) {
+        assert.ok(
+          await article.getByText('No fixed params.').isVisible(),
+          `step ${step.id} says it has no fixed params`,
+        );
+      }
+    }
+    // A few fixed params a team would change, spelled out, so the test does not only agree with itself.
+    const cell = (step: string, table: string, label: string) =>
+      cellOf(section.getByRole('article', { name: step, exact: true }), page, table, label).textContent();
+    assert.equal(await cell('Tag the version built', 'Fixed params', 'tag_prefix'), 'v');
+    assert.equal(await cell('Tell the team the release started', 'Fixed params', 'channel'), '#releases');
+    assert.equal(await cell('Trigger the preproduction build', 'Fixed params', 'job'), 'shop-preproduction');
+    assert.equal(await cell('Deploy the build to the test environment', 'Fixed params', 'excludes'), '["*.sha256"]');
+    assert.equal(
+      await cell('Deploy the build to the test environment', 'When and how it runs', 'Timeout'),
+      "1h (the action's default)",
+    );
+    assert.equal(
+      await cell('Trigger the preproduction build', 'Expressions', 'parameters.BRANCH'),
+      '${{ vars.branch }} expression',
+    );
+    assert.match(
+      (await cellOf(section, page, 'About this definition', 'Concurrency').textContent()) ?? '',
+      /^group release-\$\{\{ event\.project \}\}; when busy: reject/,
+    );
+  });
+
+  it('shows a definition with its revisions (author and change message, also for a save from a console session) and its runs with a Temporal UI link', async () => {
+    const { page } = await world.newPage();
+    await signIn(page, ALICE, '/ui/events/demo/hello');
+    await page
+      .getByRole('region', { name: 'Say hello', exact: true })
+      .getByRole('link', { name: 'Say hello', exact: true })
+      .click();
+    await page.getByRole('heading', { name: 'Say hello', level: 1 }).waitFor();
+    assert.equal(new URL(page.url()).pathname, '/ui/definitions/hello');
+
+    // A save from the page: the session's cookie, and the CSRF header the console's own requests carry.
+    const stored = await request(world.harness.app)
+      .get('/api/definitions/hello')
+      .set('Authorization', world.harness.auth);
+    const changed = { ...stored.body.definition, description: 'Greets whoever the event names, in the console test.' };
+    const csrf = await csrfOf(page);
+    const withoutCsrf = await fetchFromPage(page, '/api/definitions/hello', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(changed),
+    });
+    assert.equal(withoutCsrf.status, 403);
+    assert.match(withoutCsrf.body.detail ?? '', /X-Flow-CSRF/);
+    const saved = await fetchFromPage(page, '/api/definitions/hello', {
+      method: 'PUT',
+      headers: {
+        'content-type': 'application/json',
+        'x-flow-csrf': csrf,
+        'x-flow-change-message': 'Say who it greets',
+      },
+      body: JSON.stringify(changed),
+    });
+    assert.equal(saved.status, 201, JSON.stringify(saved.body));
+
+    const runId = await world.harness.startRun('demo', 'hello', {});
+    const run = await eventually(async () => {
+      const listed = await request(world.harness.app)
+        .get('/api/runs?definition=hello')
+        .set('Authorization', world.harness.auth);
+      const item = (listed.body.items as { workflowId: string; status: string; ui: string }[] | undefined)?.find(
+        (candidate) => candidate.workflowId === runId,
+      );
+      return item?.status === 'completed' ? item : undefined;
+    });
+
+    await page.reload();
+    await page.getByRole('heading', { name: 'Say hello', level: 1 }).waitFor();
+    await page.getByText('Greets whoever the event names, in the console test.', { exact: true }).waitFor();
+    const revisions = page.getByRole('table', { name: 'Revisions, newest first' }).getByRole('row');
+    assert.deepEqual(
+      (await revisions.nth(1).getByRole('cell').allTextContents()).filter((_text, index) => index !== 1),
+      ['2 (current)', 'alice@example.com', 'Say who it greets'],
+    );
+    assert.deepEqual(
+      (await revisions.nth(2).getByRole('cell').allTextContents()).filter((_text, index) => index !== 1),
+      ['1', 'api-token', '—'],
+    );
+
+    const row = page
+      .getByRole('table', { name: 'Recent runs, newest first' })
+      .getByRole('row')
+      .filter({ hasText: runId });
+    await row.waitFor();
+    assert.equal(await row.getByRole('cell').nth(1).textContent(), 'completed');
+    assert.equal(await row.getByRole('link', { name: `${runId} in the Temporal UI` }).getAttribute('href'), run.ui);
+  });
+
+  it("lists the action catalog with inputs and examples, and a step's action links to its entry", async () => {
+    const { page } = await world.newPage();
+    await signIn(page, ALICE, '/ui/events/jira/issue_transitioned');
+    await page
+      .getByRole('article', { name: 'Tag the version built', exact: true })
+      .getByRole('link', { name: 'git.tag', exact: true })
+      .click();
+    await page.getByRole('heading', { name: 'Actions', level: 1 }).waitFor();
+    const gitTag = page.getByRole('article', { name: 'git.tag', exact: true });
+    await page.waitForFunction("document.activeElement?.id === 'action-git.tag'");
+    await gitTag.getByText(catalog.get('git.tag')?.description ?? '?', { exact: true }).waitFor();
+    const inputs = gitTag.getByRole('table', { name: 'Inputs of git.tag' });
+    assert.ok(await inputs.getByRole('row').filter({ hasText: 'tag_prefix' }).isVisible());
+    assert.ok(await gitTag.getByRole('heading', { name: 'Examples' }).isVisible());
+    assert.equal(
+      await page.getByRole('main').getByRole('article').count(),
+      catalog.size,
+      'every action of the catalog has its entry',
+    );
+    assert.equal(
+      await page
+        .getByRole('navigation', { name: 'Console' })
+        .getByRole('link', { name: 'Actions' })
+        .getAttribute('aria-current'),
+      'page',
+    );
+  });
+});

@@ -8,7 +8,7 @@
  * Re-record only on purpose (a new scenario); an interpreter change must keep replaying the old files.
  */
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -77,7 +77,8 @@ async function controlRuns(scenario: Scenario, runOf: (definition: string) => Wo
 
 /**
  * The dispatchers of the closed runs' lifecycle events of `types`, each followed by the runs it started, whose own
- * lifecycle events follow in turn: every run here emits them, since the types were bound when it was dispatched.
+ * lifecycle events follow in turn. Every run here carries the types, since they were bound when it was dispatched,
+ * and emits those its path reaches: a run its train dequeued emits only run_superseded, one it let go never does.
  */
 async function lifecycleHandles(
   client: Client,
@@ -88,9 +89,10 @@ async function lifecycleHandles(
   const closed = [...runs];
   for (let run = closed.shift(); run !== undefined; run = closed.shift()) {
     for (const type of types) {
-      // A run emits before it closes, so its dispatchers exist by now.
+      // A run emits before it closes, so the dispatchers of the events it emitted exist by now.
       const eventId = eventIdFor('flow', lifecycleKey({ workflowId: run, type }));
       const dispatcher = client.workflow.getHandle(dispatchWorkflowId(eventId));
+      if (!(await exists(dispatcher))) continue;
       const dispatched = (await dispatcher.result()) as DispatchResult;
       handles.push(dispatcher);
       for (const started of dispatched.matched) {
@@ -104,6 +106,22 @@ async function lifecycleHandles(
   return handles;
 }
 
+/** Whether the workflow was ever started. */
+async function exists(handle: WorkflowHandle): Promise<boolean> {
+  try {
+    await handle.describe();
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}
+
+/** Resolves after `ms` milliseconds. */
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 describe('record histories', () => {
   it('records every scenario', async function () {
     this.timeout(300_000);
@@ -112,8 +130,12 @@ describe('record histories', () => {
     const only = process.env['FLOW_RECORD_ONLY']?.split(',');
     for (const scenario of scenarios.filter((candidate) => !only || only.includes(candidate.name))) {
       const receiver = await HttpReceiver.start();
-      receiver.respondWith((req) => {
-        const status = Object.entries(scenario.statuses ?? {}).find(([prefix]) => req.path.startsWith(prefix))?.[1];
+      receiver.respondWith(async (req) => {
+        const scripted = (table?: Readonly<Record<string, number>>): number | undefined =>
+          Object.entries(table ?? {}).find(([prefix]) => req.path.startsWith(prefix))?.[1];
+        const held = scripted(scenario.delays);
+        if (held) await delay(held);
+        const status = scripted(scenario.statuses);
         return status ? { status, body: { error: 'scripted' } } : { status: 200, body: { fixVersion: '2.4.0' } };
       });
       const registry = scenario.registryOutage ? await StoppableMongo.start() : undefined;
@@ -140,6 +162,7 @@ describe('record histories', () => {
         }
         const result = (await dispatcher.result()) as DispatchResult;
         const handles = [dispatcher, ...result.matched.map((run) => harness.client.workflow.getHandle(run.workflowId))];
+        const runs = result.matched.map((run) => run.workflowId);
         await controlRuns(scenario, (definition) =>
           harness.client.workflow.getHandle(result.matched.find((run) => run.definition === definition)!.workflowId),
         );
@@ -156,12 +179,13 @@ describe('record histories', () => {
             nextDispatcher,
             ...nextResult.matched.map((run) => harness.client.workflow.getHandle(run.workflowId)),
           );
+          runs.push(...nextResult.matched.map((run) => run.workflowId));
         }
         if (scenario.later) {
           const waiting = result.matched.find((run) => run.definition === scenario.later?.after)!.workflowId;
           await eventually(async () => ((await waitsOf(harness.db, waiting)) > 0 ? true : undefined), 30_000);
           // Past both look-backs, so the later event's dispatcher is what wakes the run.
-          await new Promise((resolve) => setTimeout(resolve, 5_000));
+          await delay(5_000);
           const { source, type, body } = scenario.later.event;
           const later = await request(harness.app)
             .post(`/events/${source}/${type}`)
@@ -174,7 +198,6 @@ describe('record histories', () => {
         }
         for (const handle of handles) await handle.result().catch(() => undefined);
         if (scenario.lifecycle) {
-          const runs = result.matched.map((run) => run.workflowId);
           handles.push(...(await lifecycleHandles(harness.client, runs, scenario.lifecycle)));
         }
         // A train ends once its last run has closed and nobody waits.

@@ -18,7 +18,8 @@ import {
   type StartRunsResult,
 } from '../../common/run-types';
 import { META_ACTIONS } from '../../common/meta-actions';
-import type { LifecycleType } from '../../common/run-control';
+import type { LifecycleType, RunEventInput } from '../../common/run-control';
+import { TRAIN_SIGNALS } from '../../common/train-types';
 import { createWorkerMetrics, metricsWorkerOptions } from '../../workers/metrics';
 import { flowBundle } from '../support/harness';
 
@@ -28,6 +29,8 @@ type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 type Payloads = temporal.api.common.v1.IPayloads | null | undefined;
 /** The workflow type of dispatchers accepted before `dispatchEvent` (`workflows/legacy-dispatcher.ts`). */
 const LEGACY_DISPATCH = 'dispatch';
+/** The interpreter's patch (`workflows/interpreter.ts`) under which a cancelled step ends its run Cancelled. */
+const CANCEL_STAYS_CANCELLED_PATCH = 'cancel-stays-cancelled';
 
 describe('workflows: replay of recorded histories', () => {
   const files = fs.existsSync(dir)
@@ -136,6 +139,14 @@ describe('workflows: replay of recorded histories', () => {
         text.includes('EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED'),
     );
     has(
+      'a run cancelled while a step ran its activity, ended Cancelled behind the cancel-stays-cancelled patch (its marker), whose on_failure step ran',
+      (text, input) =>
+        cleansUp(input) &&
+        text.includes('EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED') &&
+        text.includes('EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED') &&
+        patchesOf(historyFromJSON(JSON.parse(text)).events ?? []).includes(CANCEL_STAYS_CANCELLED_PATCH),
+    );
+    has(
       'a completed run with a step that failed and continued',
       (text, input) =>
         input.snapshot.definition.steps.some((step) => step.continue_on_error) &&
@@ -175,6 +186,26 @@ describe('workflows: replay of recorded histories', () => {
       runs.some((text) => text.includes('trainGranted')),
       'a run that was let go',
     );
+  });
+
+  it('has a recorded run superseded in its train that emitted run_superseded itself, after its dequeued notice', () => {
+    const runs = files
+      .filter((file) => file.includes(`.${WORKFLOW_TYPES.interpret}.`))
+      .map((file) => historyFromJSON(JSON.parse(read(file))).events ?? []);
+    const emitsAfterDequeued = (events: readonly HistoryEvent[]): boolean => {
+      const dequeued = events.findIndex(
+        (event) => event.workflowExecutionSignaledEventAttributes?.signalName === TRAIN_SIGNALS.dequeued,
+      );
+      if (dequeued < 0) return false;
+      return events.slice(dequeued + 1).some((event) => {
+        const scheduled = event.activityTaskScheduledEventAttributes;
+        return (
+          scheduled?.activityType?.name === 'emitRunEvent' &&
+          decode<RunEventInput>(scheduled.input).type === 'run_superseded'
+        );
+      });
+    };
+    assert.ok(runs.some(emitsAfterDequeued), 'a run that emitted run_superseded after trainDequeued');
   });
 
   it("recomputes every recorded dispatcher's runs and result from its recorded event and lookup, legacy ones included", () => {
@@ -230,6 +261,15 @@ describe('workflows: replay of recorded histories', () => {
 /** The first value in a recorded payload list. */
 function decode<T>(payloads: Payloads): T {
   return defaultPayloadConverter.fromPayload<T>(payloads!.payloads![0]!);
+}
+
+/** The ids of the patches whose markers a history recorded. */
+function patchesOf(events: readonly HistoryEvent[]): string[] {
+  return events.flatMap((event) => {
+    const marker = event.markerRecordedEventAttributes;
+    const data = marker?.markerName === 'core_patch' ? marker.details?.['patch-data'] : undefined;
+    return data ? [decode<{ id: string }>(data).id] : [];
+  });
 }
 
 /** What a recorded dispatcher received, looked up, started and returned; activity inputs are not checked by replay. */

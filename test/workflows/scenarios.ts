@@ -11,6 +11,8 @@ export interface Scenario {
   readonly event: { readonly source: string; readonly type: string; readonly body: Record<string, unknown> };
   /** Path prefix → status the receiver answers with; default 200. */
   readonly statuses?: Readonly<Record<string, number>>;
+  /** Path prefix → milliseconds the receiver holds such a request open before it answers; default none. */
+  readonly delays?: Readonly<Record<string, number>>;
   /** The registry is down when the event arrives, and back once the dispatcher waits in its durable lookup. */
   readonly registryOutage?: boolean;
   /**
@@ -39,8 +41,9 @@ export interface Scenario {
     readonly reason: string;
   };
   /**
-   * Lifecycle types bound (by definitions here) and emitted by every run: after the runs, the dispatchers of their
-   * lifecycle events are recorded, each followed by the runs it started, whose own lifecycle events follow.
+   * Lifecycle types bound (by definitions here): after the runs (those of `more` events too), the dispatchers of the
+   * lifecycle events each run emitted are recorded, each followed by the runs it started, whose own lifecycle events
+   * follow. A run emits the bound types its path reaches (a run left unrun by its train emits only run_superseded).
    */
   readonly lifecycle?: readonly LifecycleType[];
 }
@@ -511,5 +514,91 @@ export const scenarios: readonly Scenario[] = [
     ],
     event: { source: 'git', type: 'tagged', body: { tag: 'v2.4.0' } },
     lifecycle: ['run_started', 'run_completed'],
+  },
+  {
+    // Recorded with a cancel while an activity runs (the receiver holds the request open): the cancelled activity
+    // ends the run cancelled behind the cancel-stays-cancelled patch (its marker is in the history), and the
+    // on_failure step runs in a non-cancellable scope and sees who cancelled.
+    name: 'cancel-during-activity',
+    definitions: [
+      {
+        id: 'publish-then-announce',
+        name: 'Publish, then announce',
+        on: [{ source: 'ci', type: 'artifact_ready' }],
+        steps: [
+          { id: 'stage', action: 'flow.set', with: { artifact: '${{ event.artifact }}' } },
+          {
+            id: 'publish',
+            action: 'http.request',
+            with: { method: 'POST', url: 'RECEIVER/slow/publish/${{ vars.artifact }}' },
+          },
+          { id: 'announce', action: 'http.request', with: { method: 'POST', url: 'RECEIVER/announce' } },
+        ],
+        on_failure: [
+          {
+            id: 'tell',
+            action: 'http.request',
+            with: {
+              method: 'POST',
+              url: 'RECEIVER/cancelled/${{ vars.artifact }}',
+              json: {
+                by: '${{ failure.by }}',
+                why: '${{ failure.message }}',
+                step: '${{ failure.step }}',
+                cancelled: '${{ failure.cancelled }}',
+              },
+            },
+          },
+        ],
+      },
+    ],
+    event: { source: 'ci', type: 'artifact_ready', body: { artifact: 'app-2.4.0' } },
+    delays: { '/slow/': 5_000 },
+    cancel: { definition: 'publish-then-announce', step: 'publish', by: 'carol', reason: 'published by hand' },
+  },
+  {
+    // Recorded after run_superseded came from the superseded run itself: the first run holds the group, the second
+    // waits, the third replaces it; the second, told by its train, emits run_superseded (emitRunEvent) and ends
+    // unrun. That event's dispatcher starts the listener; the train's history follows.
+    name: 'superseded-lifecycle',
+    definitions: [
+      {
+        id: 'deploy-preview',
+        name: 'Deploy a preview environment',
+        on: [{ source: 'ci', type: 'preview' }],
+        concurrency: { group: 'preview-${{ event.env }}', when_busy: 'replace', max_queue: 10 },
+        steps: [
+          { id: 'soak', action: 'flow.sleep', with: { duration: '3s' } },
+          { id: 'deploy', action: 'http.request', with: { method: 'POST', url: 'RECEIVER/preview/${{ event.n }}' } },
+        ],
+      },
+      {
+        id: 'hear-run-superseded',
+        name: 'Hear run_superseded of deploy-preview',
+        on: [{ source: 'flow', type: 'run_superseded', if: 'event.definition == "deploy-preview"' }],
+        steps: [
+          {
+            id: 'tell',
+            action: 'http.request',
+            with: {
+              method: 'POST',
+              url: 'RECEIVER/heard/run_superseded',
+              json: {
+                workflowId: '${{ event.workflowId }}',
+                replacedBy: '${{ event.replacedBy }}',
+                group: '${{ event.group }}',
+              },
+            },
+          },
+        ],
+      },
+    ],
+    event: { source: 'ci', type: 'preview', body: { env: 'pr-12', n: 1 } },
+    more: [
+      { env: 'pr-12', n: 2 },
+      { env: 'pr-12', n: 3 },
+    ],
+    lifecycle: ['run_superseded'],
+    trains: ['preview-pr-12'],
   },
 ];

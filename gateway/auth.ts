@@ -91,8 +91,8 @@ export function createApiAuth(tokens: readonly ApiToken[], sessionKey: Buffer, n
       if (value === undefined) return undefined;
       const match = /^([A-Za-z0-9_-]{1,4000})\.([A-Za-z0-9_-]{43})$/.exec(value);
       if (!match?.[1] || !match[2]) return 'invalid';
-      const mac = Buffer.from(match[2], 'base64url');
-      if (mac.length !== 32 || !timingSafeEqual(mac, sign(match[1]))) return 'invalid';
+      // Compared as text, so only the one canonical encoding of the signature is accepted.
+      if (!timingSafeEqual(Buffer.from(match[2]), Buffer.from(sign(match[1]).toString('base64url')))) return 'invalid';
       const session = parseSession(Buffer.from(match[1], 'base64url').toString('utf8'));
       if (!session || session.exp * 1000 <= now()) return 'invalid';
       const token = byFingerprint.get(session.tok);

@@ -84,6 +84,7 @@ async function main(): Promise<void> {
     });
     console.log('');
     console.log(`  Gateway       ${gatewayUrl}   (health: ${gatewayUrl}/healthz)`);
+    console.log(`  Console       http://127.0.0.1:${config.gateway.port}/ui   (sign in with the API token below)`);
     if (services.temporal.uiUrl) console.log(`  Temporal UI   ${services.temporal.uiUrl}`);
     else console.log(`  Temporal      ${services.temporal.address} (external; use its own Web UI)`);
     console.log(`  MongoDB       ${services.mongodb.uri}  (${services.mongodb.origin})`);

@@ -6,6 +6,8 @@
 export { MongoHandle, openMongo, pingMongo } from './mongo';
 export { DefinitionStore, DefinitionDeletedError } from './definitions-store';
 export { WaitStore } from './waits-store';
+export { GroupStore, GroupValidationError } from './groups-store';
+export type { ApproverGroup, GroupSaveResult } from './groups-store';
 export { LIFECYCLE_BINDINGS_TTL_MS, LifecycleBindings } from './lifecycle-bindings';
 export type { BindingLookup, LifecycleBindingsOptions } from './lifecycle-bindings';
 export type { DefinitionStoreOptions, DefinitionSummary, SaveResult, StoredDefinition } from './definitions-store';

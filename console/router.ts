@@ -155,8 +155,12 @@ export function consoleRouter(deps: ConsoleRouterDeps): Router {
 
 /** Bundles the browser code and reads the stylesheet; names carry a hash of the content. */
 async function buildAssets(sourceDir: string): Promise<Assets> {
+  const entry = path.join(sourceDir, 'main.ts');
+  await fs.access(entry).catch(() => {
+    throw new Error(`the console's source code (${entry}) is not in this installation`);
+  });
   const result = await build({
-    entryPoints: [path.join(sourceDir, 'main.ts')],
+    entryPoints: [entry],
     tsconfig: path.join(sourceDir, 'tsconfig.json'),
     bundle: true,
     write: false,

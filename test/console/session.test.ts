@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import https from 'node:https';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Request } from 'express';
+import express, { type Request } from 'express';
 import request from 'supertest';
 import { actionsById } from '../../activities';
 import { ConfigError, loadConfig, MAIN_TOKEN_NAME, projectRoot } from '../../config';
+import { consoleRouter } from '../../console/router';
 import { createApp } from '../../gateway/app';
 import { createApiAuth, deriveKey, SESSION_KEY_PURPOSE, type ApiToken } from '../../gateway/auth';
+import { problemErrorHandler } from '../../gateway/problem';
 import { startHarness, type Harness } from '../support/harness';
 import { hasOpenssl, selfSignedCertificate } from '../support/self-signed-certificate';
 import { ALICE, READER } from './support';
@@ -364,6 +367,26 @@ describe('console: sessions, the shell and its assets', () => {
       const stale = await request(harness.app).get('/ui/assets/console-0000000000000000.js');
       assert.equal(stale.status, 404);
       assert.match(stale.body.detail, /Reload the page/);
+    });
+    it('answers a 500 problem saying so when the browser code is missing from the installation', async () => {
+      const logged: string[] = [];
+      const app = express();
+      app.use(
+        '/ui',
+        consoleRouter({
+          auth: createApiAuth([], Buffer.alloc(32)),
+          log: (message) => logged.push(message),
+          sourceDir: path.join(os.tmpdir(), 'flow-no-console-here'),
+        }),
+      );
+      app.use(problemErrorHandler(() => undefined));
+      const res = await request(app).get('/ui/events/jira/issue_transitioned');
+      assert.equal(res.status, 500);
+      assert.match(
+        res.body.detail,
+        /^The console's browser code could not be built: the console's source code \(.*flow-no-console-here\/main\.ts\) is not in this installation\./,
+      );
+      assert.deepEqual(logged, ['the console could not be built']);
     });
   });
 

@@ -23,7 +23,7 @@ export const eventPage: Page = async ([source = '', type = '']) => {
       h(
         'p',
         { class: 'lead' },
-        `What runs when Flow receives a ${type} event from ${source}: every definition bound to it, step by step.`,
+        `What runs when ${source} sends ${type}: every definition bound to this event, step by step.`,
       ),
       stored.length === 0
         ? h('p', { class: 'none' }, `No definition reacts to ${source} / ${type}.`)

@@ -5,12 +5,13 @@ import { EVENT_NAME } from '../common/definition';
 import { DEFAULTS, MAIN_TOKEN_NAME } from '../config';
 import type { AnyAction } from '../activities';
 import type { IntakeDeps } from '../intake';
-import type { DefinitionStore } from '../registry';
+import type { DefinitionStore, GroupStore } from '../registry';
 import { consoleRouter } from '../console/router';
 import { createApiAuth, deriveKey, requireScope, SESSION_KEY_PURPOSE, type ApiToken } from './auth';
 import { catalogRouter } from './catalog-router';
 import { definitionsRouter } from './definitions-router';
 import { eventsRouter } from './events-router';
+import { groupsRouter } from './groups-router';
 import { checkHealth, type HealthProbe } from './health';
 import { createMetrics, measuredIntake, type GatewayMetrics } from './metrics';
 import { planRouter } from './plan-router';
@@ -32,6 +33,8 @@ export interface GatewayDeps {
   /** More tokens with their scopes (`FLOW_API_TOKENS`). */
   readonly extraTokens?: readonly ApiToken[];
   readonly store: DefinitionStore;
+  /** The approver groups behind `/api/groups`; without it (tests that need none) the routes are not mounted. */
+  readonly groups?: GroupStore;
   readonly catalog: ReadonlyMap<string, AnyAction>;
   readonly intake: IntakeDeps;
   /**
@@ -117,6 +120,7 @@ export function createApp(deps: GatewayDeps): Express {
     definitionsRouter(deps.store, deps.catalog),
     planRouter(deps.store),
     trainsRouter(deps.intake),
+    ...(deps.groups ? [groupsRouter(deps.groups)] : []),
     runsRouter({
       temporal: deps.intake,
       temporalUiUrl: deps.temporalUiUrl ?? DEFAULTS.temporalUiUrl,

@@ -1,7 +1,7 @@
 import { dataDir, loadConfig, resolveApiToken } from '../config';
 import { Client, Connection } from '@temporalio/client';
 import { actionsById } from '../activities';
-import { DefinitionStore, openMongo, pingMongo } from '../registry';
+import { DefinitionStore, GroupStore, openMongo, pingMongo } from '../registry';
 import { createApp } from './app';
 import { pino } from 'pino';
 import { temporalProbe } from './health';
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     apiToken: token.token,
     extraTokens: config.gateway.apiTokens,
     store: new DefinitionStore(mongo, catalog),
+    groups: new GroupStore(mongo),
     catalog,
     intake: { client, taskQueue: config.temporal.taskQueue },
     webhooks: { adapters: webhookAdapters, env: process.env },

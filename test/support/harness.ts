@@ -8,7 +8,7 @@ import type { DispatchResult, RunResult } from '../../common/run-types';
 import { createApp, type GatewayDeps } from '../../gateway/app';
 import { webhookAdapters } from '../../gateway/webhooks/adapters';
 import type { HealthProbe } from '../../gateway/health';
-import { DefinitionStore, openMongo, WaitStore, type MongoHandle } from '../../registry';
+import { DefinitionStore, GroupStore, openMongo, WaitStore, type MongoHandle } from '../../registry';
 import { createWorker, type FlowWorker } from '../../workers/create-worker';
 import type { WorkerMetrics } from '../../workers/metrics';
 import { bundleFlow, connectClient, connectWorker, testConfig, uniqueName } from './stack';
@@ -79,6 +79,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     health: options.health ?? {},
     apiToken: token,
     store,
+    groups: new GroupStore(mongo),
     catalog,
     intake,
     webhooks: { adapters: webhookAdapters, env: options.webhookEnv ?? {} },

@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
-import { GROUP_NAME, GROUP_PREFIX } from '../common/approver-groups';
-import { GroupValidationError, type ApproverGroup, type GroupStore } from '../registry';
+import { GROUP_NAME, GROUP_PREFIX, groupProblems } from '../common/approver-groups';
+import type { ApproverGroup, GroupStore } from '../registry';
 import { actorOf } from './auth';
 import { ProblemError, type ProblemFieldError } from './problem';
 import { jsonBody, requireJsonObject, routeParam } from './request-body';
@@ -36,17 +36,15 @@ export function groupsRouter(store: GroupStore): Router {
   router.put('/groups/:name', jsonBody, async (req, res) => {
     const name = groupNameParam(req);
     const body = requireJsonObject(req);
-    const unknown: ProblemFieldError[] = Object.keys(body)
-      .filter((key) => key !== 'members')
-      .map((key) => ({ path: key.slice(0, 64), message: 'is not a field; send members' }));
-    if (unknown.length > 0) throw invalidGroup(unknown);
-    try {
-      const saved = await store.put(name, body['members'], actorOf(res));
-      res.status(saved.created ? 201 : 200).json({ ...groupBody(saved.group), unchanged: saved.unchanged });
-    } catch (error) {
-      if (error instanceof GroupValidationError) throw invalidGroup(error.errors);
-      throw error;
-    }
+    const problems: ProblemFieldError[] = [
+      ...Object.keys(body)
+        .filter((key) => key !== 'members')
+        .map((key) => ({ path: key.slice(0, 64), message: 'is not a field; send members' })),
+      ...groupProblems(name, body['members']),
+    ];
+    if (problems.length > 0) throw invalidGroup(problems);
+    const saved = await store.put(name, body['members'], actorOf(res));
+    res.status(saved.created ? 201 : 200).json({ ...groupBody(saved.group), unchanged: saved.unchanged });
   });
 
   router.delete('/groups/:name', async (req, res) => {

@@ -5,6 +5,7 @@ import type {
   RegisteredWait,
   WaitRegistration,
 } from '../common/event-waits';
+import type { ResolvedApprovers } from '../common/approver-groups';
 import type { ApprovalNoticeInput, NoticeReceipt, RunEventInput } from '../common/run-control';
 import type { DefinitionSnapshot, StartRunsInput, StartRunsResult } from '../common/run-types';
 import type { DequeuedNotice } from '../common/train-types';
@@ -49,4 +50,6 @@ export interface RegistryDeps {
   readonly approvalNotice: (input: ApprovalNoticeInput) => Promise<NoticeReceipt>;
   /** Emits one run lifecycle event through the intake, once per run and transition (`emitRunEvent` from `intake`). */
   readonly emitRunEvent: (input: RunEventInput) => Promise<void>;
+  /** Expands the `group:<name>` entries of an approval's approvers to the groups' members (`GroupStore.resolve`). */
+  readonly resolveApprovers: (approvers: readonly string[]) => Promise<ResolvedApprovers>;
 }

@@ -13,6 +13,7 @@ import type {
   LookedBackEvent,
   WaitRegistration,
 } from '../common/event-waits';
+import type { ResolvedApprovers } from '../common/approver-groups';
 import type { ApprovalNoticeInput, NoticeReceipt, RunEventInput } from '../common/run-control';
 import type { DefinitionSnapshot, FlowEvent, StartRunsInput, StartRunsResult } from '../common/run-types';
 import type { DequeuedNotice } from '../common/train-types';
@@ -66,6 +67,11 @@ export interface InternalActivities {
   approvalNotice(input: ApprovalNoticeInput): Promise<NoticeReceipt>;
   /** Emits one run lifecycle event (source `flow`), deduplicated per run and transition. */
   emitRunEvent(input: RunEventInput): Promise<void>;
+  /**
+   * Expands an approval's `group:<name>` approvers to the members the registry holds now; a group that does not
+   * exist is missing from `groups`. The approval keeps what this returns (see `workflows/approval.ts`).
+   */
+  resolveApprovers(names: string[]): Promise<ResolvedApprovers>;
 }
 
 /**
@@ -108,6 +114,7 @@ export function createActivities(
     lookBackForEvent: (input) => deps.lookBackForEvent(input),
     approvalNotice: (input) => deps.approvalNotice(input),
     emitRunEvent: (input) => deps.emitRunEvent(input),
+    resolveApprovers: (names) => deps.resolveApprovers(names),
   };
   return { ...byAction, ...internal };
 }

@@ -40,6 +40,8 @@ export interface WorkerDeps {
    * waits, such as the bench's), a wait step fails with `WaitsUnavailable` and dispatchers deliver to no wait.
    */
   readonly waits?: Pick<WaitStore, 'findForEvent' | 'register' | 'unregister'>;
+  /** Where approvals expand their `group:<name>` approvers (`GroupStore`); without it such an approval fails. */
+  readonly groups?: { readonly resolve: ActivityDeps['resolveApprovers'] };
   /** The worker's environment: the only place actions read credentials and peer URLs from. */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The actions this worker registers; by default every built-in action. */
@@ -95,6 +97,14 @@ export function workerActivityDeps(deps: WorkerDeps): ActivityDeps {
         input,
       ),
     emitRunEvent: (input) => emitRunEvent(intake, input),
+    resolveApprovers: (names) =>
+      deps.groups?.resolve(names) ??
+      Promise.reject(
+        ApplicationFailure.nonRetryable(
+          'this worker was created without a group store (WorkerDeps.groups), so it cannot expand group:<name> approvers',
+          'GroupsUnavailable',
+        ),
+      ),
     ...deps.activityOverrides,
   };
 }

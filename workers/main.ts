@@ -6,7 +6,7 @@ import { actionsById } from '../activities';
 import { sweepWorkspace, workspaceDir } from '../activities/git';
 import { loadConfig } from '../config';
 import { workerEnvironmentProblems } from '../activities/worker-environment';
-import { DefinitionStore, openMongo, WaitStore } from '../registry';
+import { DefinitionStore, GroupStore, openMongo, WaitStore } from '../registry';
 import { createWorker } from './create-worker';
 import { createWorkerMetrics, serveMetrics } from './metrics';
 import { ensureSearchAttributes } from './search-attributes';
@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     client,
     registry: store,
     waits: new WaitStore(mongo, store),
+    groups: new GroupStore(mongo),
     env: process.env,
   });
   const sweepMinutes = config.worker.workspaceSweepMinutes;

@@ -97,6 +97,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       client,
       registry: store,
       waits: new WaitStore(mongo, store),
+      groups: new GroupStore(mongo),
       env: {},
       workflowBundle: await flowBundle(),
       ...(options.deps ? { activityOverrides: options.deps } : {}),

@@ -6,7 +6,7 @@ import { DEFAULTS, MAIN_TOKEN_NAME } from '../config';
 import type { AnyAction } from '../activities';
 import type { IntakeDeps } from '../intake';
 import type { DefinitionStore, GroupStore } from '../registry';
-import { consoleRouter } from '../console/router';
+import { consoleRouter } from '../console';
 import { createApiAuth, deriveKey, requireScope, SESSION_KEY_PURPOSE, type ApiToken } from './auth';
 import { catalogRouter } from './catalog-router';
 import { definitionsRouter } from './definitions-router';

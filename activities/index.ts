@@ -4,8 +4,6 @@
  * fakes of the same type (`ReturnType<typeof createActivities>`).
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import type { z } from 'zod';
 import type {
   DeliverToWaitsInput,
   EventLookup,
@@ -18,10 +16,10 @@ import type { ApprovalNoticeInput, NoticeReceipt, RunEventInput } from '../commo
 import type { DefinitionSnapshot, FlowEvent, StartRunsInput, StartRunsResult } from '../common/run-types';
 import type { DequeuedNotice } from '../common/train-types';
 import { LifecycleBindings } from '../registry/lifecycle-bindings';
+import { actionAttempt } from './action-attempt';
 import { actions, checkMetaActions } from './catalog';
 import type { AnyAction, StepMeta } from './define-action';
 import type { ActionDeps, RegistryDeps } from './deps';
-import { SecretScrubber } from './secrets';
 
 export { actions, actionsById, checkMetaActions, META_ACTION_INPUTS_FILE, metaActionInputs } from './catalog';
 export { defineAction, defineMetaAction } from './define-action';
@@ -119,35 +117,15 @@ export function createActivities(
   return { ...byAction, ...internal };
 }
 
-/** The activity that runs one action: validates input, runs it with its context, validates output. */
+/** The activity that runs one action: its attempt ({@link actionAttempt}) inside the activity's context. */
 export function actionActivity(action: AnyAction, deps: ActionDeps): ActionActivity {
-  const run = action.run?.bind(action);
-  if (!run) throw new Error(`action ${action.id} has kind "activity" but no run()`);
-  const scrubber = new SecretScrubber(deps.env);
-  return async (rawInput, step) => {
-    try {
-      const input = parseOrFail(action.input, rawInput, `input of ${action.id}`, 'InvalidActionInput');
-      const context = Context.current();
-      const result = await run(input, {
-        deps,
-        step,
-        heartbeat: (details) => context.heartbeat(scrubber.scrub(details)),
-        lastHeartbeat: context.info.heartbeatDetails,
-        signal: context.cancellationSignal,
-      });
-      return scrubber.scrub(parseOrFail(action.output, result, `output of ${action.id}`, 'InvalidActionOutput'));
-    } catch (error) {
-      throw scrubber.scrubError(error);
-    }
+  const attempt = actionAttempt(action, deps);
+  return (rawInput, step) => {
+    const context = Context.current();
+    return attempt(rawInput, step, {
+      heartbeat: (details) => context.heartbeat(details),
+      lastHeartbeat: context.info.heartbeatDetails,
+      signal: context.cancellationSignal,
+    });
   };
-}
-
-/** Validates with zod; a mismatch fails the step without retrying, naming every offending field. */
-function parseOrFail(schema: z.ZodType, value: unknown, what: string, type: string): unknown {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map(
-    (issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`,
-  );
-  throw ApplicationFailure.nonRetryable(`invalid ${what}: ${problems.join('; ')}`, type, { errors: problems });
 }

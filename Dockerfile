@@ -27,6 +27,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev \
  && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# The console's browser code is bundled by the gateway (esbuild, through tsx) on its first request, from its source.
+COPY --from=build /app/console/src ./console/src
+COPY --from=build /app/tsconfig.json ./tsconfig.json
 # Created in the build stage because git does not keep empty directories, so it may be absent from the context.
 COPY --from=build /app/examples ./examples
 # The gateway stores a generated API token in .data when FLOW_API_TOKEN is unset; the rest of /app stays root-owned.

@@ -305,6 +305,25 @@ describe('deploy: docker-compose.yml', () => {
     assertEmittedByBuild('dist/workflows/index.js');
   });
 
+  it("puts the console's source in the runtime image, which the gateway bundles on the first request to /ui", () => {
+    const runtime = fs.readFileSync(dockerfilePath, 'utf8').split(/^FROM .* AS runtime$/m)[1] ?? '';
+    const copied = [...runtime.matchAll(/^COPY --from=build \/app\/(\S+) \.\/(\S+)$/gm)].map((match) => match[1]);
+    // The console's tsconfig extends the root one, and esbuild reads both.
+    for (const needed of ['console/src', 'tsconfig.json'])
+      assert.ok(copied.includes(needed), `runtime lacks ${needed}`);
+    const extended = (
+      JSON.parse(fs.readFileSync(path.join(projectRoot, 'console/src/tsconfig.json'), 'utf8')) as {
+        extends?: string;
+      }
+    ).extends;
+    assert.equal(extended, '../../tsconfig.json');
+    // esbuild must be installed by `npm ci --omit=dev`: it comes with tsx, a runtime dependency.
+    const manifest = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    assert.ok(manifest.dependencies['tsx'] ?? manifest.dependencies['esbuild'], 'esbuild is not a runtime dependency');
+  });
+
   for (const name of ['worker', 'gateway']) {
     it(`configures the ${name} (through loadConfig) for the default namespace and task queue, Temporal on a service exposing 7233 and MongoDB on the mongo service, database flow`, () => {
       const config = loadConfig(environment(service(name)));

@@ -26,16 +26,24 @@ export class ApiError extends Error {
 }
 
 let csrf = '';
+let signedIn: SessionInfo | null = null;
 let onSignedOut: () => void = () => undefined;
 
 /** Remembers the session's CSRF value, and what to do when the API answers 401. */
 export function useSession(session: SessionInfo | null, signedOut: () => void): void {
   csrf = session?.csrf ?? '';
+  signedIn = session;
   onSignedOut = signedOut;
   cache.clear();
 }
 
-async function call<T>(method: string, url: string, body?: unknown): Promise<T> {
+/** The signed-in session (who, and with which scope), which pages read to enable or disable their edit controls. */
+export function session(): SessionInfo | null {
+  return signedIn;
+}
+
+/** A request to the gateway's API as JSON, with the CSRF header on writes; an {@link ApiError} when it is refused. */
+export async function call<T>(method: string, url: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (method !== 'GET' && method !== 'HEAD') headers['X-Flow-CSRF'] = csrf;
   if (body !== undefined) headers['Content-Type'] = 'application/json';

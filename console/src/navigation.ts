@@ -30,8 +30,21 @@ export function route(pathname: string): { page: Page; params: string[] } | unde
   return undefined;
 }
 
+let draw: () => void = () => undefined;
+
+/**
+ * Goes to a console address from code, as a click on a link to it would (a submitted filter form, say): a new
+ * history entry, or the current one replaced with `replace`, then the page is drawn.
+ */
+export function navigate(href: string, options: { readonly replace?: boolean } = {}): void {
+  if (options.replace) history.replaceState(null, '', href);
+  else history.pushState(null, '', href);
+  draw();
+}
+
 /** Calls `go` for clicks on links to console pages (plain left clicks only), and for the back and forward buttons. */
 export function interceptLinks(go: () => void): void {
+  draw = go;
   document.addEventListener('click', (event) => {
     if (
       event.defaultPrevented ||

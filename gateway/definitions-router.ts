@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { AnyAction } from '../activities';
-import { DEFINITION_ID } from '../common/definition';
+import { DEFINITION_ID, type Definition } from '../common/definition';
 import {
   definitionToYaml,
   DefinitionDeletedError,
@@ -11,7 +11,10 @@ import {
   type DefinitionStore,
   type StoredDefinition,
 } from '../registry';
+import { definitionChanges } from '../registry/definition-changes';
+import { withYamlLines } from '../registry/definition-format';
 import type { RevisionChange } from '../registry/definitions-store';
+import type { DefinitionError } from '../registry/validate-definition';
 import { actorOf } from './auth';
 import { ProblemError } from './problem';
 import { depthExceeds, MAX_JSON_DEPTH } from '../common/json-depth';
@@ -23,54 +26,33 @@ const MESSAGE_HEADER = 'X-Flow-Change-Message';
 const MESSAGE_MAX = 500;
 
 /**
- * `/api/definitions`: save (new revision), read, export as YAML, list, revisions, restore and delete. Every revision
- * records its author (the acting token's name) and the change message the save carried.
+ * `/api/definitions`: save (new revision), validate without saving, read, export as YAML, list, revisions, restore
+ * and delete. Every revision records its author (the acting token's name) and the change message the save carried.
  */
 export function definitionsRouter(store: DefinitionStore, catalog: ReadonlyMap<string, AnyAction>): Router {
   const router = Router();
   router.put('/definitions/:id', rawBody, async (req, res) => {
     const id = definitionIdParam(req);
     const change = changeOf(req, res);
-    const format = bodyFormat(req);
-    const source = decodeUtf8(req, rawBodyOf(req));
-    if (source.trim() === '') {
-      throw new ProblemError(400, 'Bad Request', `The body is empty; send the definition as ${format.toUpperCase()}.`);
-    }
-    let raw: unknown;
-    try {
-      raw = parseDefinitionText(source, format);
-    } catch (error) {
-      if (!(error instanceof DefinitionSyntaxError)) throw error;
-      const where = error.line ? ` (line ${error.line}, column ${error.column ?? 1})` : '';
-      throw new ProblemError(
-        400,
-        'Bad Request',
-        `The definition is not valid ${format.toUpperCase()}${where}: ${error.message}`,
-      );
-    }
-    if (depthExceeds(raw, MAX_JSON_DEPTH)) {
-      throw new ProblemError(
-        400,
-        'Bad Request',
-        `The definition nests objects and lists deeper than ${MAX_JSON_DEPTH} levels.`,
-      );
-    }
-    if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
-      const body = raw as Record<string, unknown>;
-      if (body['id'] === undefined) raw = { id, ...body };
-      else if (body['id'] !== id) {
-        throw invalid([
-          {
-            path: 'id',
-            message: `is ${JSON.stringify(body['id'])} but the URL says ${JSON.stringify(id)}; they must match`,
-          },
-        ]);
-      }
-    }
-    const result = validateDefinition(raw, catalog);
-    if (!result.ok) throw invalid(result.errors);
-    const saved = await store.save(result.definition, { text: source, format }, change);
+    const { definition, source, format } = checkedBody(req, id, catalog);
+    const saved = await store.save(definition, { text: source, format }, change);
     res.status(saved.unchanged ? 200 : 201).json(saved);
+  });
+
+  // A dry save: the same checks and the same 400 and 422 answers as PUT, and what a save would change; nothing is
+  // stored. It needs the write scope like any POST: it is the step before a save, which a read token cannot make.
+  router.post('/definitions/:id/validate', rawBody, async (req, res) => {
+    const id = definitionIdParam(req);
+    const { definition } = checkedBody(req, id, catalog);
+    const current = await currentOrNone(store, id);
+    const unchanged = current !== undefined && JSON.stringify(current.definition) === JSON.stringify(definition);
+    res.json({
+      ok: true,
+      id,
+      revision: current?.revision ?? null,
+      unchanged,
+      diff: definitionChanges(current?.definition, definition),
+    });
   });
 
   router.get('/definitions', async (req, res) => {
@@ -129,6 +111,70 @@ export function definitionsRouter(store: DefinitionStore, catalog: ReadonlyMap<s
   });
 
   return router;
+}
+
+/**
+ * The definition a PUT (or a dry save) carries, parsed and validated: a 400 for a body that is not YAML or JSON
+ * (with the `line` and `column` of a YAML syntax error), a 422 listing every problem with its path and, for YAML,
+ * the `line` it points at.
+ */
+function checkedBody(
+  req: Request,
+  id: string,
+  catalog: ReadonlyMap<string, AnyAction>,
+): { definition: Definition; source: string; format: DefinitionFormat } {
+  const format = bodyFormat(req);
+  const source = decodeUtf8(req, rawBodyOf(req));
+  if (source.trim() === '') {
+    throw new ProblemError(400, 'Bad Request', `The body is empty; send the definition as ${format.toUpperCase()}.`);
+  }
+  const rejected = (errors: readonly DefinitionError[]): ProblemError =>
+    invalid(format === 'yaml' ? withYamlLines(source, errors) : errors);
+  let raw: unknown;
+  try {
+    raw = parseDefinitionText(source, format);
+  } catch (error) {
+    if (!(error instanceof DefinitionSyntaxError)) throw error;
+    const where = error.line ? ` (line ${error.line}, column ${error.column ?? 1})` : '';
+    throw new ProblemError(
+      400,
+      'Bad Request',
+      `The definition is not valid ${format.toUpperCase()}${where}: ${error.message}`,
+      error.line ? { line: error.line, column: error.column ?? 1 } : {},
+    );
+  }
+  if (depthExceeds(raw, MAX_JSON_DEPTH)) {
+    throw new ProblemError(
+      400,
+      'Bad Request',
+      `The definition nests objects and lists deeper than ${MAX_JSON_DEPTH} levels.`,
+    );
+  }
+  if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
+    const body = raw as Record<string, unknown>;
+    if (body['id'] === undefined) raw = { id, ...body };
+    else if (body['id'] !== id) {
+      throw rejected([
+        {
+          path: 'id',
+          message: `is ${JSON.stringify(body['id'])} but the URL says ${JSON.stringify(id)}; they must match`,
+        },
+      ]);
+    }
+  }
+  const result = validateDefinition(raw, catalog);
+  if (!result.ok) throw rejected(result.errors);
+  return { definition: result.definition, source, format };
+}
+
+/** The current revision, or undefined for a definition that does not exist (or was deleted). */
+async function currentOrNone(store: DefinitionStore, id: string): Promise<StoredDefinition | undefined> {
+  try {
+    return (await store.get(id)) ?? undefined;
+  } catch (error) {
+    if (error instanceof DefinitionDeletedError) return undefined;
+    throw error;
+  }
 }
 
 async function getOrThrow(store: DefinitionStore, id: string, revision: number | undefined): Promise<StoredDefinition> {
@@ -257,8 +303,8 @@ function notFound(id: string): ProblemError {
   );
 }
 
-/** 422 with every validation error and its path. */
-export function invalid(errors: readonly { path: string; message: string }[]): ProblemError {
+/** 422 with every validation error and its path (and, for YAML, its line). */
+export function invalid(errors: readonly { path: string; message: string; line?: number }[]): ProblemError {
   const first = errors[0];
   const summary = first ? `${first.path}: ${first.message}` : 'invalid definition';
   return new ProblemError(

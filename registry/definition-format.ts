@@ -1,4 +1,14 @@
-import { parseDocument, stringify, YAMLParseError } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  stringify,
+  YAMLParseError,
+  type Node,
+} from 'yaml';
 import type { Definition } from '../common/definition';
 
 /** The formats a definition can be written in. */
@@ -33,7 +43,7 @@ export function parseDefinitionText(text: string, format: DefinitionFormat): unk
   if (tooDeep) throw new DefinitionSyntaxError('yaml', tooDeep);
   let document: ReturnType<typeof parseDocument>;
   try {
-    document = parseDocument(text, { schema: 'core', uniqueKeys: true, prettyErrors: true, strict: true });
+    document = parseDocument(text, YAML_OPTIONS);
   } catch (error) {
     // The parser recurses; a hostile document nested tens of thousands deep overflows the stack.
     if (error instanceof RangeError) throw new DefinitionSyntaxError('yaml', 'the document nests too deeply');
@@ -55,6 +65,74 @@ export function parseDefinitionText(text: string, format: DefinitionFormat): unk
     if (error instanceof RangeError) throw new DefinitionSyntaxError('yaml', 'the document nests too deeply');
     throw new DefinitionSyntaxError('yaml', error instanceof Error ? error.message : String(error));
   }
+}
+
+const YAML_OPTIONS = { schema: 'core', uniqueKeys: true, prettyErrors: true, strict: true } as const;
+
+/**
+ * The line (1-based) of the YAML `text` that a validation error's path (`steps[2].with.url`, `on[0].if`,
+ * `steps[0].with["x-y"]`) points at: the line of its key, or of its list item. A path that goes further than the
+ * text (a required key that is missing) points at the deepest part that is there, such as the step's `with`; a
+ * path it cannot follow at all points at the first line. Undefined when the text is not a YAML document.
+ */
+export function yamlLineOf(text: string, path: string): number | undefined {
+  const lineCounter = new LineCounter();
+  let document: ReturnType<typeof parseDocument>;
+  try {
+    if (yamlNestingProblem(text)) return undefined;
+    document = parseDocument(text, { ...YAML_OPTIONS, lineCounter });
+  } catch {
+    return undefined;
+  }
+  if (document.errors.length > 0) return undefined;
+  let node: unknown = document.contents;
+  let offset = isNodeWithRange(node) ? node.range[0] : 0;
+  for (const part of pathParts(path)) {
+    if (isAlias(node)) node = node.resolve(document);
+    if (isMap(node) && typeof part === 'string') {
+      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === part);
+      if (!pair) break;
+      if (isNodeWithRange(pair.key)) offset = pair.key.range[0];
+      node = pair.value;
+    } else if (isSeq(node) && typeof part === 'number') {
+      const item: unknown = node.items[part];
+      if (!isNodeWithRange(item)) break;
+      offset = item.range[0];
+      node = item;
+    } else break;
+  }
+  return lineCounter.linePos(offset).line;
+}
+
+/** The errors with the line of `text` each one's path points at (see {@link yamlLineOf}). */
+export function withYamlLines<E extends { readonly path: string }>(
+  text: string,
+  errors: readonly E[],
+): (E & { line?: number })[] {
+  return errors.map((error) => {
+    const line = yamlLineOf(text, error.path);
+    return line === undefined ? { ...error } : { ...error, line };
+  });
+}
+
+function isNodeWithRange(value: unknown): value is Node & { range: [number, number, number] } {
+  return typeof value === 'object' && value !== null && Array.isArray((value as { range?: unknown }).range);
+}
+
+/** `steps[2].with["x-y"]` → `['steps', 2, 'with', 'x-y']`, the reverse of the validator's `formatPath`; stops at what it cannot read. */
+function pathParts(path: string): (string | number)[] {
+  const parts: (string | number)[] = [];
+  const token = /^(?:\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\])/;
+  let rest = path;
+  while (rest !== '') {
+    const match = token.exec(rest);
+    if (!match) break;
+    if (match[1] !== undefined) parts.push(match[1]);
+    else if (match[2] !== undefined) parts.push(Number(match[2]));
+    else parts.push(JSON.parse(match[3] ?? '""') as string);
+    rest = rest.slice(match[0].length);
+  }
+  return parts;
 }
 
 /** Deepest flow-collection nesting (`[`, `{`) and block indentation accepted in YAML before it is parsed. */

@@ -26,13 +26,18 @@ steps:
 /** Write tokens besides the harness's own (named `api-token`): one named, one unnamed (so named `token-2`). */
 const ALICE = 'alices-write-token-0123456789';
 const UNNAMED = 'unnamed-write-token-0123456789';
+const READER = 'reader-read-token-0123456789';
 
 describe('gateway: /api/definitions, /api/actions and /api/plan', () => {
   let harness: Harness;
   before(async () => {
     harness = await startHarness({
       worker: false,
-      gateway: { extraTokens: parseApiTokens({ FLOW_API_TOKENS: `alice:write:${ALICE}, write:${UNNAMED}` }) },
+      gateway: {
+        extraTokens: parseApiTokens({
+          FLOW_API_TOKENS: `alice:write:${ALICE}, write:${UNNAMED}, reader:read:${READER}`,
+        }),
+      },
     });
   });
   after(() => harness.stop());
@@ -143,8 +148,9 @@ describe('gateway: /api/definitions, /api/actions and /api/plan', () => {
       .type('application/yaml')
       .send(yaml);
     assert.equal(mismatch.status, 422);
+    // A YAML save's errors carry the line their path points at (the id is on line 2, after the comment).
     assert.deepEqual(mismatch.body.errors, [
-      { path: 'id', message: 'is "notify-approval" but the URL says "other"; they must match' },
+      { path: 'id', message: 'is "notify-approval" but the URL says "other"; they must match', line: 2 },
     ]);
 
     const syntax = await api()
@@ -154,6 +160,8 @@ describe('gateway: /api/definitions, /api/actions and /api/plan', () => {
       .send('id: x\nsteps: [\n');
     assert.equal(syntax.status, 400);
     assert.match(syntax.body.detail, /not valid YAML \(line \d+, column \d+\)/);
+    assert.equal(typeof syntax.body.line, 'number');
+    assert.equal(typeof syntax.body.column, 'number');
 
     const unsupported = await api()
       .put('/api/definitions/x')
@@ -351,6 +359,140 @@ describe('gateway: /api/definitions, /api/actions and /api/plan', () => {
       assert.deepEqual(await history(), before, 'no revision was added');
       // 500 characters (of any script) is the limit, not one under it.
       await put('?message=' + encodeURIComponent('✓'.repeat(500))).expect(201);
+    });
+  });
+
+  describe('validating without saving: POST /api/definitions/:id/validate', () => {
+    const id = 'checked';
+    const text = `# Checked before it is saved.
+id: checked
+name: Checked
+on:
+  - source: demo
+    type: checked
+steps:
+  - id: post
+    name: Post it
+    action: http.request
+    with:
+      method: POST
+      url: "https://chat.example/hook"
+  - id: note
+    action: flow.set
+    with:
+      seen: true
+`;
+    const lineOf = (source: string, fragment: string): number => {
+      const index = source.split('\n').findIndex((line) => line.includes(fragment));
+      assert.ok(index >= 0, `the text has ${fragment}`);
+      return index + 1;
+    };
+    const validate = (body: string, type = 'application/yaml', token = harness.token) =>
+      api().post(`/api/definitions/${id}/validate`).set('Authorization', `Bearer ${token}`).type(type).send(body);
+    const revisionCount = async () =>
+      ((await api().get(`/api/definitions/${id}/revisions`).set('Authorization', harness.auth)).body.revisions ?? [])
+        .length as number;
+    after(() => api().delete(`/api/definitions/${id}`).set('Authorization', harness.auth));
+
+    it('says what saving a new definition would store, and stores nothing', async () => {
+      const res = await validate(text);
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.body.ok, true);
+      assert.equal(res.body.revision, null);
+      assert.equal(res.body.unchanged, false);
+      assert.deepEqual(
+        res.body.diff.map((change: { path: string }) => change.path),
+        ['(root)'],
+      );
+      assert.equal(res.body.diff[0].after.steps[0].with.url, 'https://chat.example/hook');
+      assert.equal((await api().get(`/api/definitions/${id}`).set('Authorization', harness.auth)).status, 404);
+    });
+
+    it('lists the values an edit changes, path by path, against the current revision, and adds no revision', async () => {
+      await api()
+        .put(`/api/definitions/${id}`)
+        .set('Authorization', harness.auth)
+        .type('application/yaml')
+        .send(text)
+        .expect(201);
+      const edited = text
+        .replace('https://chat.example/hook', 'https://chat.example/other')
+        .replace('      seen: true\n', '      seen: true\n      by: console\n')
+        .replace('    name: Post it\n', '');
+      const res = await validate(edited);
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(res.body, {
+        ok: true,
+        id,
+        revision: 1,
+        unchanged: false,
+        diff: [
+          { path: 'steps[0].name', before: 'Post it' },
+          { path: 'steps[0].with.url', before: 'https://chat.example/hook', after: 'https://chat.example/other' },
+          { path: 'steps[1].with.by', after: 'console' },
+        ],
+      });
+      // Comments and layout are not the definition: only a change of a value is listed.
+      const same = await validate(`# Another comment\n${text}`);
+      assert.deepEqual([same.body.unchanged, same.body.diff], [true, []]);
+      const json = await api().get(`/api/definitions/${id}`).set('Authorization', harness.auth);
+      const asJson = await validate(JSON.stringify(json.body.definition), 'application/json');
+      assert.deepEqual([asJson.status, asJson.body.unchanged], [200, true]);
+      assert.equal(await revisionCount(), 1);
+    });
+
+    it("answers an invalid YAML edit like PUT does, 422 with each error's path and line, and stores nothing", async () => {
+      const edited = text
+        .replace('url: "https://chat.example/hook"', 'url: 42')
+        .replace('action: flow.set', 'action: flow.sett')
+        .replace('    type: checked', '    type: checked\n    if: event.x ==');
+      const res = await validate(edited);
+      assert.equal(res.status, 422, res.text);
+      assert.match(res.headers['content-type'] ?? '', /^application\/problem\+json/);
+      const lines = Object.fromEntries(
+        (res.body.errors as { path: string; line: number }[]).map((error) => [error.path, error.line]),
+      );
+      assert.deepEqual(lines, {
+        'on[0].if': lineOf(edited, 'if: event.x =='),
+        'steps[0].with.url': lineOf(edited, 'url: 42'),
+        'steps[1].action': lineOf(edited, 'action: flow.sett'),
+      });
+      const put = await api()
+        .put(`/api/definitions/${id}`)
+        .set('Authorization', harness.auth)
+        .type('application/yaml')
+        .send(edited);
+      assert.equal(put.status, 422);
+      assert.deepEqual(put.body.errors, res.body.errors);
+
+      // A required value that is missing points at the nearest part that is there: the step's with.
+      const missing = await validate(text.replace('      url: "https://chat.example/hook"\n', ''));
+      assert.equal(missing.status, 422, missing.text);
+      assert.deepEqual(
+        missing.body.errors.map((error: { path: string; line: number }) => [error.path, error.line]),
+        [['steps[0].with.url', lineOf(text, '    with:')]],
+      );
+
+      const syntax = await validate(text.replace('    type: checked', '    type: [checked'));
+      assert.equal(syntax.status, 400);
+      assert.match(syntax.body.detail, /not valid YAML \(line \d+, column \d+\)/);
+      assert.ok(syntax.body.line >= lineOf(text, 'type: checked'), `line ${String(syntax.body.line)}`);
+      assert.equal(typeof syntax.body.column, 'number');
+
+      const json = await validate(JSON.stringify({ id, name: 'Checked', on: [], steps: [] }), 'application/json');
+      assert.equal(json.status, 422);
+      assert.ok(
+        (json.body.errors as { line?: number }[]).every((error) => error.line === undefined),
+        'JSON has no lines',
+      );
+      assert.equal(await revisionCount(), 1);
+    });
+
+    it('needs the write scope, like any POST of the definitions API', async () => {
+      const read = await validate(text, 'application/yaml', READER);
+      assert.equal(read.status, 403);
+      const none = await api().post(`/api/definitions/${id}/validate`).type('application/yaml').send(text);
+      assert.equal(none.status, 401);
     });
   });
 });

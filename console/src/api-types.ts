@@ -20,7 +20,10 @@ export interface Problem {
   readonly title?: string;
   readonly status?: number;
   readonly detail?: string;
-  readonly errors?: readonly { readonly path: string; readonly message: string }[];
+  readonly errors?: readonly { readonly path: string; readonly message: string; readonly line?: number }[];
+  /** Where a YAML syntax error is (a 400 of a YAML save). */
+  readonly line?: number;
+  readonly column?: number;
 }
 
 /** A line of `GET /api/definitions`. */

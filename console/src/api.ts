@@ -42,23 +42,36 @@ export function session(): SessionInfo | null {
   return signedIn;
 }
 
+/**
+ * What a call sends besides a JSON body: a body that is text already (YAML) with its type, more headers (such as a
+ * change message), and another type to accept, whose answer is then returned as text.
+ */
+export interface CallOptions {
+  readonly text?: { readonly body: string; readonly type: string };
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly accept?: string;
+}
+
 /** A request to the gateway's API as JSON, with the CSRF header on writes; an {@link ApiError} when it is refused. */
-export async function call<T>(method: string, url: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
+export async function call<T>(method: string, url: string, body?: unknown, options: CallOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { ...options.headers, Accept: options.accept ?? 'application/json' };
   if (method !== 'GET' && method !== 'HEAD') headers['X-Flow-CSRF'] = csrf;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (options.text) headers['Content-Type'] = options.text.type;
+  const sent = options.text ? options.text.body : body === undefined ? undefined : JSON.stringify(body);
   let response: Response;
   try {
     response = await fetch(url, {
       method,
       headers,
       credentials: 'same-origin',
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(sent === undefined ? {} : { body: sent }),
     });
   } catch {
     throw new ApiError(0, { detail: 'The gateway cannot be reached; check that it is running, then reload.' });
   }
   if (response.status === 204) return undefined as T;
+  if (response.ok && options.accept !== undefined) return (await response.text()) as T;
   const data: unknown = await response.json().catch(() => ({}));
   if (!response.ok) {
     const problem = (typeof data === 'object' && data !== null ? data : {}) as Problem;

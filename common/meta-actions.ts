@@ -7,6 +7,7 @@
  * A step's input is checked against the action's own schema before it runs: `meta-action-inputs.json` is generated
  * from the zod schemas of the declarations (`npm run docs`), and `input-schema.ts` checks it.
  */
+import { groupReference, groupReferenceProblem } from './approver-groups';
 import { describeWhere, WAIT_TIMED_OUT, whereProblem, type WaitedEvent, type WhereValue } from './event-waits';
 import { checkInput, inputSchema, type InputSchema } from './input-schema';
 import type { ApprovalNotify, RecordedAnswer } from './run-control';
@@ -245,7 +246,11 @@ interface ApprovalInput {
  */
 function approval(input: ApprovalInput, { awaitApproval, now }: MetaContext): Promise<MetaOutcome> {
   const approvers = [...new Set(input.approvers)];
-  if (input.required > approvers.length)
+  const badReference = approvers.map(groupReferenceProblem).find((problem) => problem !== undefined);
+  if (badReference !== undefined) throw new MetaActionError(`flow.approval: approvers: ${badReference}`);
+  // A group's members are counted when the approval opens (workflows/approval.ts), once it is expanded.
+  const listsGroups = approvers.some((approver) => groupReference(approver) !== undefined);
+  if (!listsGroups && input.required > approvers.length)
     throw new MetaActionError(
       `flow.approval needs ${input.required} approvals but lists ${approvers.length} distinct approver(s)`,
     );

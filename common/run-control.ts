@@ -88,7 +88,10 @@ export interface ApprovalNotify {
 export interface ApprovalView {
   readonly stepId: string;
   readonly title: string;
+  /** Who may answer: the step's approvers with each `group:<name>` replaced by its members when the approval opened. */
   readonly approvers: readonly string[];
+  /** The groups the step listed, by name, with their members when the approval opened; absent when it listed none. */
+  readonly groups?: Readonly<Record<string, readonly string[]>>;
   readonly required: number;
   readonly forbidSelfApproval: boolean;
   readonly status: 'pending' | 'approved' | 'rejected' | 'timed_out';

@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -7,10 +8,18 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  TimeoutFailure,
 } from '@temporalio/workflow';
 import type { InternalActivities } from '../activities';
+import {
+  APPROVER_GROUP_FAILURES,
+  GROUP_PREFIX,
+  MAX_EXPANDED_APPROVERS,
+  referencedGroups,
+  type ResolvedApprovers,
+} from '../common/approver-groups';
 import { STEP_ID } from '../common/definition';
-import type { ApprovalOutcome, ApprovalRequest } from '../common/meta-actions';
+import { MetaActionFailure, type ApprovalOutcome, type ApprovalRequest } from '../common/meta-actions';
 import {
   RUN_HANDLERS,
   RUN_REFUSALS,
@@ -30,6 +39,9 @@ const MAX_COMMENT = 2_000;
 
 /** Notices are retried for a while, then given up (and recorded): an approval never fails because Slack is down. */
 const NOTICE_RETRY = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8 };
+
+/** Reading the groups is retried without a limit (bounded by the approval's deadline), backing off to 30 s. */
+const GROUPS_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 
 /** What the run tells its approvals about itself. */
 export interface ApprovalRun {
@@ -118,12 +130,15 @@ export function listenForApprovals(run: ApprovalRun, waits: EventWaits): Approva
     views: () => [...approvals.values()].map((open) => open.view),
 
     async awaitApproval(stepId, request) {
+      // Groups are expanded once, before the approval opens: a group changed later does not change this approval.
+      const { approvers, groups } = await expandGroups(request);
       const open: OpenApproval = {
         request,
         view: {
           stepId,
           title: request.title,
-          approvers: request.approvers,
+          approvers,
+          ...(groups ? { groups } : {}),
           required: request.required,
           forbidSelfApproval: request.forbidSelfApproval,
           status: 'pending',
@@ -203,6 +218,54 @@ export function listenForApprovals(run: ApprovalRun, waits: EventWaits): Approva
       return undefined;
     }
   }
+}
+
+/**
+ * The approvers of `request` with each `group:<name>` replaced by the group's members, read from the registry by the
+ * `resolveApprovers` activity, and those groups. Only a request that lists a group schedules the activity, so an
+ * approval of names alone records what it always did. A group that does not exist, too few or too many approvers
+ * after expansion, or a registry that cannot be read before the deadline fail the step.
+ */
+async function expandGroups(
+  request: ApprovalRequest,
+): Promise<{ approvers: readonly string[]; groups?: ResolvedApprovers['groups'] }> {
+  const names = referencedGroups(request.approvers);
+  if (names.length === 0) return { approvers: request.approvers };
+  const listed = names.map((name) => `${GROUP_PREFIX}${name}`).join(', ');
+  let resolved: ResolvedApprovers;
+  try {
+    resolved = await proxyActivities<InternalActivities>({
+      startToCloseTimeout: '1m',
+      scheduleToCloseTimeout: Math.max(1, request.until.getTime() - Date.now()),
+      retry: GROUPS_RETRY,
+    }).resolveApprovers([...request.approvers]);
+  } catch (error) {
+    if (!(error instanceof ActivityFailure && error.cause instanceof TimeoutFailure)) throw error;
+    throw new MetaActionFailure(
+      APPROVER_GROUP_FAILURES.unavailable,
+      `the registry could not be read to expand ${listed} before "${request.title}" would have timed out`,
+    );
+  }
+  const missing = names.filter((name) => !Object.hasOwn(resolved.groups, name));
+  if (missing.length > 0)
+    throw new MetaActionFailure(
+      APPROVER_GROUP_FAILURES.unknown,
+      `there is no approver group ${missing.join(', ')} (listed as ${missing.map((name) => GROUP_PREFIX + name).join(', ')}); ` +
+        `create it with PUT /api/groups/${missing[0] ?? ''}, or remove it from approvers`,
+    );
+  const { approvers, groups } = resolved;
+  if (approvers.length > MAX_EXPANDED_APPROVERS)
+    throw new MetaActionFailure(
+      APPROVER_GROUP_FAILURES.tooMany,
+      `the approvers of "${request.title}" expand to ${approvers.length} distinct names with ${listed}; at most ${MAX_EXPANDED_APPROVERS} are allowed`,
+    );
+  if (request.required > approvers.length)
+    throw new MetaActionFailure(
+      APPROVER_GROUP_FAILURES.tooFew,
+      `"${request.title}" needs ${request.required} approvals but its approvers expand to ${approvers.length} distinct ` +
+        `name(s) with ${listed} as the registry holds them now`,
+    );
+  return { approvers, groups };
 }
 
 /**

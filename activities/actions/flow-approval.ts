@@ -6,6 +6,7 @@ import {
   SLEEP_DURATION,
   sleepTooLong,
 } from '../../common/meta-actions';
+import { GROUP_PREFIX, groupReference, groupReferenceProblem } from '../../common/approver-groups';
 import { defineMetaAction } from '../define-action';
 
 const duration = z
@@ -25,12 +26,14 @@ export const flowApproval = defineMetaAction({
   description:
     'Waits until `required` of `approvers` approve, one of them rejects, or `timeout` passes (default ' +
     `${DEFAULT_APPROVAL_TIMEOUT}, at most 90d). Approvers are API token names, Slack user ids, Jira account ids or ` +
-    'emails; they answer with POST /api/runs/<run>/approvals/<step>, the Approve and Reject buttons of the Slack ' +
-    'request (notify.slack_channel), or a transition of notify.jira_issue to notify.approve_transition or ' +
-    'notify.reject_transition. Whoever started the run cannot approve unless forbid_self_approval is false. ' +
-    'remind_every reminds the pending approvers. Returns {decision: approved|rejected|timed_out, approved, by, ' +
-    'comment, at}. A rejection fails the run with ApprovalRejected unless on_reject: continue; on_timeout says ' +
-    'whether a timeout rejects (default), approves, or fails the run with ApprovalTimedOut. See docs/approvals.md.',
+    `emails, or \`${GROUP_PREFIX}<name>\` for the members of an approver group (PUT /api/groups/<name>) as they are ` +
+    'when the approval opens; they answer with POST /api/runs/<run>/approvals/<step>, the Approve and Reject ' +
+    'buttons of the Slack request (notify.slack_channel), or a transition of notify.jira_issue to ' +
+    'notify.approve_transition or notify.reject_transition. Whoever started the run cannot approve unless ' +
+    'forbid_self_approval is false. remind_every reminds the pending approvers. Returns {decision: ' +
+    'approved|rejected|timed_out, approved, by, comment, at}. A rejection fails the run with ApprovalRejected unless ' +
+    'on_reject: continue; on_timeout says whether a timeout rejects (default), approves, or fails the run with ' +
+    'ApprovalTimedOut. See docs/approvals.md.',
   input: z
     .strictObject({
       title: z.string().min(1).max(300),
@@ -51,7 +54,13 @@ export const flowApproval = defineMetaAction({
         .optional(),
     })
     .superRefine((input, context) => {
-      if (input.required > new Set(input.approvers).size)
+      input.approvers.forEach((approver, index) => {
+        const problem = groupReferenceProblem(approver);
+        if (problem !== undefined) context.addIssue({ code: 'custom', path: ['approvers', index], message: problem });
+      });
+      // A group's members are only known when the approval opens; `required` is checked against them then.
+      const listsGroups = input.approvers.some((approver) => groupReference(approver) !== undefined);
+      if (!listsGroups && input.required > new Set(input.approvers).size)
         context.addIssue({
           code: 'custom',
           path: ['required'],

@@ -7,6 +7,7 @@ import type { AnyAction } from '../activities';
 import type { IntakeDeps } from '../intake';
 import type { DefinitionStore, GroupStore } from '../registry';
 import { consoleRouter } from '../console';
+import { approvalsRouter } from './approvals-router';
 import { createApiAuth, deriveKey, requireScope, SESSION_KEY_PURPOSE, type ApiToken } from './auth';
 import { catalogRouter } from './catalog-router';
 import { definitionsRouter } from './definitions-router';
@@ -120,6 +121,7 @@ export function createApp(deps: GatewayDeps): Express {
     definitionsRouter(deps.store, deps.catalog),
     planRouter(deps.store),
     trainsRouter(deps.intake),
+    approvalsRouter(deps.intake),
     ...(deps.groups ? [groupsRouter(deps.groups)] : []),
     runsRouter({
       temporal: deps.intake,

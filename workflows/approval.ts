@@ -5,6 +5,7 @@ import {
   condition,
   defineUpdate,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -39,6 +40,13 @@ const MAX_COMMENT = 2_000;
 
 /** Notices are retried for a while, then given up (and recorded): an approval never fails because Slack is down. */
 const NOTICE_RETRY = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8 };
+
+/**
+ * Runs recorded before this marker sent a reminder only while they had no receipt (`receipt ??= await notice(…)`
+ * skipped the notice once the request was posted), and sent one to no channel when `notify` named none; they replay
+ * as they ran. Since, every reminder goes out, and only when there is a channel to send it to.
+ */
+const EVERY_REMINDER_PATCH = 'approval-every-reminder';
 
 /** Reading the groups is retried without a limit (bounded by the approval's deadline), backing off to 30 s. */
 const GROUPS_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
@@ -172,7 +180,12 @@ export function listenForApprovals(run: ApprovalRun, waits: EventWaits): Approva
           if (await condition(decided, Math.max(1, wake - now))) break;
           if (Date.now() < request.until.getTime() && Date.now() >= nextReminder) {
             lastReminder = Date.now();
-            receipt ??= await notice(open, { kind: 'reminder', ...(receipt ? { receipt } : {}) });
+            if (patched(EVERY_REMINDER_PATCH)) {
+              if (notifies) {
+                const reminded = await notice(open, { kind: 'reminder', ...(receipt ? { receipt } : {}) });
+                receipt ??= reminded;
+              }
+            } else receipt ??= await notice(open, { kind: 'reminder', ...(receipt ? { receipt } : {}) });
           }
         }
       } finally {

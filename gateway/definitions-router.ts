@@ -43,9 +43,13 @@ export function definitionsRouter(store: DefinitionStore, catalog: ReadonlyMap<s
   // stored. It needs the write scope like any POST: it is the step before a save, which a read token cannot make.
   router.post('/definitions/:id/validate', rawBody, async (req, res) => {
     const id = definitionIdParam(req);
-    const { definition } = checkedBody(req, id, catalog);
+    const { definition, source } = checkedBody(req, id, catalog);
     const current = await currentOrNone(store, id);
-    const unchanged = current !== undefined && JSON.stringify(current.definition) === JSON.stringify(definition);
+    // As the store decides: a save stores nothing only when both the definition and its text are the same.
+    const unchanged =
+      current !== undefined &&
+      JSON.stringify(current.definition) === JSON.stringify(definition) &&
+      current.sourceText === source;
     res.json({
       ok: true,
       id,

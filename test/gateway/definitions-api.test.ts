@@ -432,12 +432,15 @@ steps:
           { path: 'steps[1].with.by', after: 'console' },
         ],
       });
-      // Comments and layout are not the definition: only a change of a value is listed.
-      const same = await validate(`# Another comment\n${text}`);
+      // The same text would store nothing. Comments and layout are not values, so none is listed for them, but a save
+      // would store the new text (the export stays true to what was written), so it is not unchanged.
+      const same = await validate(text);
       assert.deepEqual([same.body.unchanged, same.body.diff], [true, []]);
+      const commented = await validate(`# Another comment\n${text}`);
+      assert.deepEqual([commented.body.unchanged, commented.body.diff], [false, []]);
       const json = await api().get(`/api/definitions/${id}`).set('Authorization', harness.auth);
       const asJson = await validate(JSON.stringify(json.body.definition), 'application/json');
-      assert.deepEqual([asJson.status, asJson.body.unchanged], [200, true]);
+      assert.deepEqual([asJson.status, asJson.body.unchanged, asJson.body.diff], [200, false, []]);
       assert.equal(await revisionCount(), 1);
     });
 

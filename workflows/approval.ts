@@ -48,6 +48,9 @@ const NOTICE_RETRY = { initialInterval: '2s', backoffCoefficient: 2, maximumInte
  */
 const EVERY_REMINDER_PATCH = 'approval-every-reminder';
 
+/** Approvals that list a `group:<name>` expand it; recorded before this marker, they kept the entry as a name. */
+const APPROVER_GROUPS_PATCH = 'approver-groups';
+
 /** Reading the groups is retried without a limit (bounded by the approval's deadline), backing off to 30 s. */
 const GROUPS_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 
@@ -235,15 +238,16 @@ export function listenForApprovals(run: ApprovalRun, waits: EventWaits): Approva
 
 /**
  * The approvers of `request` with each `group:<name>` replaced by the group's members, read from the registry by the
- * `resolveApprovers` activity, and those groups. Only a request that lists a group schedules the activity, so an
- * approval of names alone records what it always did. A group that does not exist, too few or too many approvers
+ * `resolveApprovers` activity, and those groups. Only a request that lists a group schedules the activity (behind
+ * a patch marker), so an approval of names alone records what it always did. A group that does not exist, too few or too many approvers
  * after expansion, or a registry that cannot be read before the deadline fail the step.
  */
 async function expandGroups(
   request: ApprovalRequest,
 ): Promise<{ approvers: readonly string[]; groups?: ResolvedApprovers['groups'] }> {
   const names = referencedGroups(request.approvers);
-  if (names.length === 0) return { approvers: request.approvers };
+  // Before groups, a `group:` entry was a name like any other (one nobody could answer as): such runs replay so.
+  if (names.length === 0 || !patched(APPROVER_GROUPS_PATCH)) return { approvers: request.approvers };
   const listed = names.map((name) => `${GROUP_PREFIX}${name}`).join(', ');
   let resolved: ResolvedApprovers;
   try {

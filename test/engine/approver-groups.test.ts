@@ -11,7 +11,9 @@ import {
   type RunStatus,
 } from '../../common/run-control';
 import type { RunResult } from '../../common/run-types';
-import { startHarness, type Harness } from '../support/harness';
+import { Worker } from '@temporalio/worker';
+import { createWorkerMetrics, metricsWorkerOptions } from '../../workers/metrics';
+import { flowBundle, startHarness, type Harness } from '../support/harness';
 import { eventually } from '../support/http-receiver';
 import { uniqueName } from '../support/stack';
 
@@ -75,7 +77,7 @@ describe('engine: approver groups (group:<name> in approvers)', function () {
     });
   }
 
-  it('lets a member of a listed group approve, refuses a non-member, and shows the group with its members', async () => {
+  it('lets a member of a listed group approve, refuses a non-member, shows the group with its members, and replays', async () => {
     const group = uniqueName('rm');
     await putGroup(group, ['U0123ABCD', 'dana@example.com']);
     const handle = await approvalRun('group-member-approves', {
@@ -99,6 +101,8 @@ describe('engine: approver groups (group:<name> in approvers)', function () {
       1,
       'the groups are read once, when the approval opens',
     );
+    const options = { workflowBundle: await flowBundle(), ...metricsWorkerOptions(createWorkerMetrics()) };
+    await Worker.runReplayHistory(options, await handle.fetchHistory(), handle.workflowId);
   });
 
   it('keeps the members it opened with when the group changes or is deleted afterwards', async () => {
@@ -124,6 +128,8 @@ describe('engine: approver groups (group:<name> in approvers)', function () {
     assert.equal((await answer(handle, 'alice')).status, 'approved');
     await handle.result();
     assert.deepEqual(await activityTypes(handle), [], 'nothing but the approval itself');
+    const markers = ((await handle.fetchHistory()).events ?? []).filter((event) => event.markerRecordedEventAttributes);
+    assert.deepEqual(markers, [], 'no patch marker either');
   });
 
   it('fails the step with UnknownApproverGroup for a group that does not exist when the approval opens', async () => {

@@ -89,6 +89,19 @@ describe('engine: approver groups (group:<name> in approvers)', function () {
     assert.deepEqual(view.approvers, ['alice', 'U0123ABCD', 'dana@example.com']);
     assert.deepEqual(view.groups, { [group]: ['U0123ABCD', 'dana@example.com'] });
 
+    // A member finds it among the approvals waiting for them, like any approver.
+    await eventually(
+      async () => {
+        const listed = await request(harness.app)
+          .get('/api/approvals?for=dana%40example.com')
+          .set('Authorization', harness.auth);
+        assert.equal(listed.status, 200, JSON.stringify(listed.body));
+        const items = listed.body.items as { workflowId: string }[];
+        return items.some((item) => item.workflowId === handle.workflowId) ? true : undefined;
+      },
+      30_000,
+      'the approval in GET /api/approvals?for=dana@example.com',
+    );
     await assertRefused(answer(handle, 'mallory'), RUN_REFUSALS.notAnApprover, /mallory is not an approver/);
     await assertRefused(answer(handle, `group:${group}`), RUN_REFUSALS.notAnApprover, /is not an approver/);
     assert.equal((await answer(handle, 'dana@example.com')).status, 'pending');

@@ -52,6 +52,9 @@ function showConsole(session: SessionInfo): void {
           null,
           h('li', null, h('a', { href: '/ui', 'data-section': 'events' }, 'Events')),
           h('li', null, h('a', { href: '/ui/actions', 'data-section': 'actions' }, 'Actions')),
+          h('li', null, h('a', { href: '/ui/runs', 'data-section': 'runs' }, 'Runs')),
+          h('li', null, h('a', { href: '/ui/trains', 'data-section': 'trains' }, 'Trains')),
+          h('li', null, h('a', { href: '/ui/approvals', 'data-section': 'approvals' }, 'Approvals')),
         ),
       ),
       h(
@@ -123,7 +126,7 @@ function focusTarget(main: HTMLElement): void {
 }
 
 function markCurrentSection(): void {
-  const section = location.pathname.startsWith('/ui/actions') ? 'actions' : 'events';
+  const section = /^\/ui\/(actions|runs|trains|approvals)(?:\/|$)/.exec(location.pathname)?.[1] ?? 'events';
   for (const link of document.querySelectorAll('nav a[data-section]')) {
     if (link.getAttribute('data-section') === section) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');

@@ -4,16 +4,24 @@
  * drawn here without reloading.
  */
 import { actionsPage } from './pages/actions';
+import { approvalsPage } from './pages/approvals';
 import { definitionPage } from './pages/definition';
 import { eventPage } from './pages/event';
 import { eventsPage } from './pages/events';
 import type { Page } from './pages/page';
+import { runPage, runsPage } from './pages/runs';
+import { trainPage, trainsPage } from './pages/trains';
 
 const ROUTES: readonly (readonly [RegExp, Page])[] = [
   [/^\/ui\/?$/, eventsPage],
   [/^\/ui\/events\/([^/]+)\/([^/]+)\/?$/, eventPage],
   [/^\/ui\/definitions\/([^/]+)\/?$/, definitionPage],
   [/^\/ui\/actions\/?$/, actionsPage],
+  [/^\/ui\/trains\/?$/, trainsPage],
+  [/^\/ui\/trains\/([^/]+)\/?$/, trainPage],
+  [/^\/ui\/runs\/?$/, runsPage],
+  [/^\/ui\/runs\/([^/]+)\/?$/, runPage],
+  [/^\/ui\/approvals\/?$/, approvalsPage],
 ];
 
 /** The page at `pathname` and its decoded parameters; undefined when no page is there. */

@@ -1,4 +1,4 @@
-import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import assert from 'node:assert/strict';
 import request from 'supertest';
@@ -13,6 +13,7 @@ import {
 import type { RunResult } from '../../common/run-types';
 import { Worker } from '@temporalio/worker';
 import { createWorkerMetrics, metricsWorkerOptions } from '../../workers/metrics';
+import { assertRefused } from '../support/failure-of';
 import { flowBundle, startHarness, type Harness } from '../support/harness';
 import { eventually } from '../support/http-receiver';
 import { uniqueName } from '../support/stack';
@@ -204,14 +205,4 @@ async function runFailure(handle: WorkflowHandle): Promise<ApplicationFailure> {
   assert.ok(error.cause instanceof ApplicationFailure, String(error.cause));
   assert.equal(error.cause.nonRetryable, true);
   return error.cause;
-}
-
-async function assertRefused(update: Promise<unknown>, type: string, message: RegExp): Promise<void> {
-  await assert.rejects(update, (error: unknown) => {
-    assert.ok(error instanceof WorkflowUpdateFailedError, String(error));
-    assert.ok(error.cause instanceof ApplicationFailure, String(error.cause));
-    assert.equal(error.cause.type, type);
-    assert.match(error.cause.message, message);
-    return true;
-  });
 }

@@ -15,6 +15,7 @@ import {
   type RunStatus,
 } from '../../common/run-control';
 import type { RunResult } from '../../common/run-types';
+import { assertRefused } from '../support/failure-of';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
 import { uniqueName } from '../support/stack';
@@ -377,14 +378,3 @@ describe('engine: run control (on_failure, continue_on_error, cancel, approvals)
       assert.ok(paths.includes(expected), `${expected} in ${paths.join(', ')}`);
   });
 });
-
-/** Asserts an update was refused by its validator with a failure of `type`, saying why. */
-async function assertRefused(update: Promise<unknown>, type: string, message: RegExp): Promise<void> {
-  await assert.rejects(update, (error: unknown) => {
-    assert.ok(error instanceof WorkflowUpdateFailedError, String(error));
-    assert.ok(error.cause instanceof ApplicationFailure, String(error.cause));
-    assert.equal(error.cause.type, type);
-    assert.match(error.cause.message, message);
-    return true;
-  });
-}

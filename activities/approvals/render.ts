@@ -46,7 +46,7 @@ export function slackRequest(input: ApprovalNoticeInput): SlackMessage {
       context(runLine(input)),
       section(
         `*Approvers* (${approval.required} of ${approval.approvers.length} needed): ` +
-          approval.approvers.map(slackName).join(', '),
+          namesWithin(approval.approvers.map(slackName), MAX_NAMES_CHARS),
       ),
       context(`Times out ${slackDate(approval.timesOutAt)}${approval.forbidSelfApproval ? ' · no self-approval' : ''}`),
       ...(value
@@ -69,7 +69,7 @@ export function slackRequest(input: ApprovalNoticeInput): SlackMessage {
 export function slackReminder(input: ApprovalNoticeInput): SlackMessage {
   const { approval } = input;
   const title = escapeMrkdwn(clip(approval.title, MAX_TITLE_CHARS));
-  const waitingFor = pendingApprovers(approval).map(slackName).join(', ') || 'more approvers';
+  const waitingFor = namesWithin(pendingApprovers(approval).map(slackName), MAX_NAMES_CHARS) || 'more approvers';
   return {
     text:
       `:bell: Reminder: *${title}* is still waiting for ${waitingFor} ` +
@@ -150,6 +150,25 @@ const OUTCOMES: Readonly<Record<ApprovalView['status'], { readonly emoji: string
   timed_out: { emoji: ':hourglass:', word: 'Timed out' },
   pending: { emoji: ':raised_hand:', word: 'Pending' },
 };
+
+/**
+ * Slack refuses a section over 3,000 characters, and a request to a large group would then not be posted at all: the
+ * names are listed up to this many characters, and the rest counted.
+ */
+const MAX_NAMES_CHARS = 2_000;
+
+/** `a, b, c` or, past `limit` characters, `a, b and 40 more`. */
+export function namesWithin(names: readonly string[], limit: number): string {
+  const shown: string[] = [];
+  let length = 0;
+  for (const name of names) {
+    if (length + name.length + 2 > limit) break;
+    shown.push(name);
+    length += name.length + 2;
+  }
+  const rest = names.length - shown.length;
+  return rest === 0 ? shown.join(', ') : `${shown.join(', ')} and ${rest} more`;
+}
 
 /** The approvers who have not answered yet. */
 function pendingApprovers(approval: ApprovalView): string[] {

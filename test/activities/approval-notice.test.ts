@@ -118,6 +118,24 @@ describe('activities: approvalNotice (Slack and Jira)', () => {
     assert.ok(comment.includes(`POST /api/runs/${WORKFLOW_ID}/approvals/go_live`), comment);
   });
 
+  it('posts a request to a group of 300 approvers, listing the first names and counting the rest', async () => {
+    const approvers = Array.from(
+      { length: 300 },
+      (_, index) => `approver-${String(index).padStart(3, '0')}@example.com`,
+    );
+    await approvalNotice(deps(), notice('requested', approval({ approvers, notify: { slack_channel: '#releases' } })));
+    assert.equal(slack.messages.length, 1, 'the request was posted');
+    const sections = (slack.messages[0]!.blocks as { type: string; text?: { text: string } }[])
+      .filter((block) => block.type === 'section')
+      .map((block) => block.text?.text ?? '');
+    for (const text of sections) assert.ok(text.length <= 3_000, `a section of ${text.length} characters`);
+    const listed = sections.find((text) => text.startsWith('*Approvers*'))!;
+    assert.match(
+      listed,
+      /^\*Approvers\* \(1 of 300 needed\): approver-000@example\.com, approver-001@example\.com, .* and \d+ more$/,
+    );
+  });
+
   it('reminds the approvers who have not answered in the request thread, and on Jira', async () => {
     const receipt = await approvalNotice(deps(), notice('requested', approval({ required: 2 })));
     const answered = approval({

@@ -331,7 +331,9 @@ function cancelForm(view: RunView, notice: Notice, reread: () => Promise<void>):
     h(
       'p',
       { class: 'hint' },
-      `The run stops its current step, runs its on_failure steps and ends cancelled; the cancel is recorded under ${current?.actor ?? 'your name'}.`,
+      current?.scope === 'write'
+        ? `The run stops its current step, runs its on_failure steps and ends cancelled; the cancel is recorded under ${current.actor}.`
+        : 'A session with the write scope can cancel it: the run stops its current step, runs its on_failure steps and ends cancelled.',
     ),
     h('div', { class: 'field' }, h('label', { for: reasonId }, 'Reason (optional, recorded with the cancel)'), reason),
     button,

@@ -67,7 +67,23 @@ export interface ActionDefinition<Input extends z.ZodType = z.ZodType, Output ex
 /** Any action, whatever its schemas; what the catalog holds. */
 export type AnyAction = ActionDefinition<z.ZodType, z.ZodType>;
 
-/** Declares an action that runs as an activity. */
+/**
+ * Declares an action that runs as an activity: its id (`domain.verb`, which is also the activity type), description,
+ * zod input and output schemas, examples and `run()`. The catalog, docs and save-time validation are generated from
+ * this one declaration. Flow's built-in actions and teams' packs (`flow/sdk`) are declared with it alike.
+ *
+ * @example
+ * export const postMessage = defineAction({
+ *   id: 'chat.post_message',
+ *   description: 'Posts a message to a chat channel.',
+ *   input: z.strictObject({ channel: z.string(), text: z.string() }),
+ *   output: z.object({ id: z.string() }),
+ *   examples: [{ title: 'Announce a release', with: { channel: '#releases', text: 'Shipped ${{ vars.version }}' } }],
+ *   async run({ channel, text }, { deps, signal }) {
+ *     // …post with deps.fetch, passing signal so a cancelled step stops waiting…
+ *   },
+ * });
+ */
 export function defineAction<Input extends z.ZodType, Output extends z.ZodType>(
   action: Omit<ActionDefinition<Input, Output>, 'kind' | 'run'> & {
     run(input: z.output<Input>, context: ActionContext): Promise<z.input<Output>>;

@@ -21,6 +21,7 @@ export {
   redactUri,
 } from './load-config';
 export type { FlowConfig, HttpLogLevel } from './load-config';
+export { parseActionPacks } from './action-packs';
 export { MAIN_TOKEN_NAME, parseApiTokens } from './api-tokens';
 export type { Scope, ScopedToken } from './api-tokens';
 export { resolveApiToken } from './api-token';

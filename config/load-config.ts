@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { actionPacksSetting } from './action-packs';
 import { parseApiTokens, type ScopedToken } from './api-tokens';
 import { ConfigError } from './config-error';
 
@@ -66,6 +67,8 @@ export interface FlowConfig {
     readonly workspaceDir: string;
     /** Whether git actions may use `file://` repositories (`FLOW_GIT_ALLOW_FILE_URLS`, default false). */
     readonly gitAllowFileUrls: boolean;
+    /** Action packs to load besides the built-in one (`FLOW_ACTION_PACKS`, comma-separated); absent when unset. */
+    readonly actionPacks?: readonly string[];
   };
 }
 
@@ -98,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlowConfig {
       workspaceSweepMinutes: parseOrOff(env, 'FLOW_WORKSPACE_SWEEP_MINUTES', 60, parsePositiveInt),
       workspaceDir: parseWorkspaceDir(env),
       gitAllowFileUrls: parseFlag(env, 'FLOW_GIT_ALLOW_FILE_URLS'),
+      ...actionPacksSetting(env),
     },
   };
 }

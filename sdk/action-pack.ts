@@ -112,6 +112,8 @@ export function actionPackProblems(pack: ActionPack, options: { builtIn?: boolea
   }
   // A worker may register no built-in action at all (tests of the dispatcher alone); a team's pack has a purpose.
   if (pack.actions.length === 0 && !options.builtIn) problems.push('it has no actions: list them in `actions: [...]`');
+  // Without a valid name there is no namespace to check the ids against.
+  const namespace = !options.builtIn && typeof name === 'string' && PACK_NAME.test(name) ? name : undefined;
   const seen = new Set<string>();
   pack.actions.forEach((action: unknown, index) => {
     const id = actionId(action);
@@ -119,14 +121,17 @@ export function actionPackProblems(pack: ActionPack, options: { builtIn?: boolea
       problems.push(`actions[${index}] is not an action declared with defineAction`);
       return;
     }
-    if (seen.has(id)) problems.push(`it declares the action id "${id}" twice`);
+    if (seen.has(id)) {
+      problems.push(`it declares the action id "${id}" twice`);
+      return;
+    }
     seen.add(id);
     const { kind, run } = action as { kind?: unknown; run?: unknown };
     // Built-in meta-actions run inside the interpreter; a team's action is always an activity with a handler.
     if (!options.builtIn && (kind !== 'activity' || typeof run !== 'function')) {
       problems.push(`the action "${id}" has no run(): declare it with defineAction`);
     }
-    if (!options.builtIn && typeof name === 'string') problems.push(...namespaceProblems(name, id));
+    if (namespace !== undefined) problems.push(...namespaceProblems(namespace, id));
   });
   return problems;
 }

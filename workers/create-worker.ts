@@ -21,6 +21,7 @@ import {
 } from '../intake';
 import type { DefinitionStore, WaitStore } from '../registry';
 import { trainWatchQueue } from '../common/train-types';
+import { workerActions, type LoadedActionPack } from './action-packs';
 import { createWorkerMetrics, metricsWorkerOptions, type WorkerMetrics } from './metrics';
 
 /**
@@ -46,6 +47,8 @@ export interface WorkerDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The actions this worker registers; by default every built-in action. */
   readonly actions?: readonly AnyAction[];
+  /** Team packs whose actions this worker registers besides {@link actions} (`loadActionPacks` loads them). */
+  readonly actionPacks?: readonly LoadedActionPack[];
   /** Replaces single dependencies of the activities (tests: a fake `fetch`, a failing lookup). */
   readonly activityOverrides?: Partial<ActivityDeps>;
   /** Where runs and step attempts are counted; by default a registry nobody serves. */
@@ -160,7 +163,10 @@ export class FlowWorker {
   }
 }
 
-/** Creates a Flow worker: Flow's workflows and every given action (by default the built-in ones), plus the watchers. */
+/**
+ * Creates a Flow worker: Flow's workflows and every given action (by default the built-in ones) with the actions of
+ * its packs, plus the watchers.
+ */
 export async function createWorker(deps: WorkerDeps): Promise<FlowWorker> {
   const code = deps.workflowBundle
     ? { workflowBundle: deps.workflowBundle }
@@ -174,7 +180,7 @@ export async function createWorker(deps: WorkerDeps): Promise<FlowWorker> {
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
     ...code,
-    activities: createActivities(activityDeps, deps.actions ?? builtInActions),
+    activities: createActivities(activityDeps, workerActions(deps.actions ?? builtInActions, deps.actionPacks ?? [])),
     // Always wired: a workflow calling a sink the worker lacks makes the SDK log an error.
     ...metricsWorkerOptions(deps.metrics ?? createWorkerMetrics()),
     ...deps.options,

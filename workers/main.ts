@@ -2,11 +2,12 @@ import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Registry } from 'prom-client';
-import { actionsById } from '../activities';
+import { actions as builtInActions, actionsById } from '../activities';
 import { sweepWorkspace, workspaceDir } from '../activities/git';
 import { loadConfig } from '../config';
 import { workerEnvironmentProblems } from '../activities/worker-environment';
 import { DefinitionStore, GroupStore, openMongo, WaitStore } from '../registry';
+import { describeActionPacks, loadActionPacks, workerActions } from './action-packs';
 import { createWorker } from './create-worker';
 import { createWorkerMetrics, serveMetrics } from './metrics';
 import { ensureSearchAttributes } from './search-attributes';
@@ -20,6 +21,9 @@ async function main(): Promise<void> {
   if (problems.length > 0) throw new Error(`the worker environment is not usable:\n  - ${problems.join('\n  - ')}`);
   Runtime.install({ logger: new DefaultLogger(config.worker.logLevel) });
   const { address, namespace, taskQueue } = config.temporal;
+  // Before any connection: a pack that cannot be loaded is a mistake to fix, not an outage to wait out.
+  const actionPacks = loadActionPacks(config.worker.actionPacks ?? [], { cwd: process.cwd() });
+  for (const line of describeActionPacks(actionPacks, taskQueue)) console.log(`[worker] ${line}`);
   // Waits for Temporal rather than exiting, so the worker may start before the server or during its restart.
   const waiting = { what: `Temporal at ${address}`, log: (line: string) => console.log(`[worker] ${line}`) };
   const clientConnection = await waitForService(() => Connection.connect({ address }), waiting);
@@ -28,7 +32,8 @@ async function main(): Promise<void> {
   const client = new Client({ connection: clientConnection, namespace });
   // Not connected here: the first lookup connects, and one that meets an outage is retried until MongoDB answers.
   const mongo = openMongo(config.mongodb);
-  const store = new DefinitionStore(mongo, actionsById());
+  // The packs' actions too, so their defaults reach the runs this worker's dispatchers start.
+  const store = new DefinitionStore(mongo, actionsById(workerActions(builtInActions, actionPacks)));
 
   const metrics = createWorkerMetrics({ defaultMetrics: true });
   const metricsServer = await startMetricsServer(metrics.registry, config.worker.metricsPort);
@@ -44,6 +49,7 @@ async function main(): Promise<void> {
     waits: new WaitStore(mongo, store),
     groups: new GroupStore(mongo),
     env: process.env,
+    actionPacks,
   });
   const sweepMinutes = config.worker.workspaceSweepMinutes;
   const sweeper =

@@ -205,15 +205,20 @@ async function getOrThrow(store: DefinitionStore, id: string, revision: number |
 }
 
 function sendDefinition(req: Request, res: Response, stored: StoredDefinition): void {
-  res.set('ETag', `"${stored.definition.id}@${stored.revision}"`);
+  const tag = `${stored.definition.id}@${stored.revision}`;
   res.set('Flow-Revision', String(stored.revision));
+  // The same URL answers JSON or YAML: a cache (a browser's) must keep them apart, and their tags must differ, or a
+  // revalidated YAML request is answered 304 with the JSON the cache holds.
+  res.vary('Accept');
   if (req.accepts(['application/json', ...YAML_TYPES]) !== 'application/json' && req.accepts(YAML_TYPES)) {
+    res.set('ETag', `"${tag}.yaml"`);
     // Export: the YAML as it was written when it was saved as YAML (comments included), otherwise generated.
     const yaml =
       stored.sourceFormat === 'yaml' && stored.sourceText ? stored.sourceText : definitionToYaml(stored.definition);
     res.type('application/yaml').send(yaml);
     return;
   }
+  res.set('ETag', `"${tag}"`);
   res.json({
     id: stored.definition.id,
     revision: stored.revision,

@@ -66,9 +66,19 @@ describe('gateway: /api/definitions, /api/actions and /api/plan', () => {
     assert.equal(exported.status, 200);
     assert.match(exported.headers['content-type'] ?? '', /^application\/yaml/);
     assert.equal(exported.text, yaml);
+    // One URL, two representations: caches keep them apart by Accept, and their tags differ.
+    assert.match(exported.headers['vary'] ?? '', /Accept/);
+    assert.equal(exported.headers['etag'], '"notify-approval@1.yaml"');
 
     const json = await api().get('/api/definitions/notify-approval').set('Authorization', harness.auth);
     assert.equal(json.body.revision, 1);
+    assert.equal(json.headers['etag'], '"notify-approval@1"');
+    const revalidated = await api()
+      .get('/api/definitions/notify-approval')
+      .set('Authorization', harness.auth)
+      .set('Accept', 'application/yaml')
+      .set('If-None-Match', json.headers['etag'] ?? '');
+    assert.deepEqual([revalidated.status, revalidated.text], [200, yaml], "the JSON's tag does not stand for the YAML");
     assert.equal(json.body.definition.steps[0].with.json.text, '${{ event.issue }} approved by ${{ event.user }}');
   });
 

@@ -149,6 +149,8 @@ export interface RunStatus {
   readonly definition: string;
   readonly revision: number;
   readonly eventId: string;
+  /** Who sent the run's event (`event.actor`), whom approvals with `forbid_self_approval` refuse. */
+  readonly actor?: string;
   readonly phase: 'queued' | 'running' | 'on_failure' | 'completed' | 'failed' | 'cancelled';
   readonly steps: readonly StepStatus[];
   /** The definition's on_failure steps, once they run. */

@@ -3,7 +3,7 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { Router, type Request, type Response } from 'express';
 import { mapLimit } from '../common/map-limit';
 import { RUN_HANDLERS, type ApprovalView, type RunStatus } from '../common/run-control';
-import { WORKFLOW_TYPES, type RunInput } from '../common/run-types';
+import { WORKFLOW_TYPES } from '../common/run-types';
 import { flowSearchAttributes } from '../common/search-attributes';
 import { actorOf } from './auth';
 import { temporalCall, type DeploymentTemporal } from './interpreter-runs';
@@ -152,7 +152,7 @@ async function runningRuns(client: Client, taskQueue: string): Promise<ListedRun
   });
 }
 
-/** The run's approvals that wait for `approver`, from its `runStatus` query (and its actor when that decides). */
+/** The run's approvals that wait for `approver`, from its `runStatus` query. */
 async function waitingFor(client: Client, workflowId: string, approver: string): Promise<ApprovalView[]> {
   const handle = client.workflow.getHandle(workflowId);
   const status = await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
@@ -164,27 +164,8 @@ async function waitingFor(client: Client, workflowId: string, approver: string):
       approval.approvers.includes(approver) &&
       !approval.answers.some((answer) => answer.by === approver),
   );
-  if (!candidates.some((approval) => approval.forbidSelfApproval)) return candidates;
-  const actor = await runActor(client, workflowId);
-  return candidates.filter((approval) => !(approval.forbidSelfApproval && actor === approver));
-}
-
-/**
- * Who sent the event that started the run, which the run refuses as an approver when the step forbids
- * self-approval. The run's status does not say, so it is read from the input of the run's latest execution (the
- * first event of its history; a run that continued as new carries the same event).
- */
-async function runActor(client: Client, workflowId: string): Promise<string | undefined> {
-  const { history } = await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
-    client.workflowService.getWorkflowExecutionHistory({
-      namespace: client.options.namespace,
-      execution: { workflowId },
-      maximumPageSize: 1,
-    }),
-  );
-  const payload = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  if (!payload) throw new Error(`the first event of run ${workflowId} holds no input`);
-  return client.options.loadedDataConverter.payloadConverter.fromPayload<RunInput>(payload).event.actor;
+  // The run's status names its actor, whom a step that forbids self-approval refuses.
+  return candidates.filter((approval) => !(approval.forbidSelfApproval && status.actor === approver));
 }
 
 function notAskedReason(): string {

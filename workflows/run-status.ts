@@ -156,6 +156,7 @@ function statusOf(
     definition: definition.id,
     revision,
     eventId: input.event.id,
+    ...(input.event.actor === undefined ? {} : { actor: input.event.actor }),
     phase: tracker.phase,
     steps: definition.steps.map((step) => stepStatus(step, false)),
     ...(tracker.phase === 'on_failure' || tracker.state.onFailureStarted

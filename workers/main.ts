@@ -26,6 +26,13 @@ async function main(): Promise<void> {
   for (const line of describeActionPacks(actionPacks, taskQueue)) console.log(`[worker] ${line}`);
   // Waits for Temporal rather than exiting, so the worker may start before the server or during its restart.
   const waiting = { what: `Temporal at ${address}`, log: (line: string) => console.log(`[worker] ${line}`) };
+  // Until the worker runs, nothing is in flight to drain: Ctrl-C or SIGTERM while it waits ends it at once. (The
+  // Temporal runtime installed above takes those signals over for draining, so without this they did nothing.)
+  const stopWhileWaiting = (signal: NodeJS.Signals): void => {
+    console.log(`[worker] ${signal} while waiting for Temporal; stopping`);
+    process.exit(0);
+  };
+  process.once('SIGINT', stopWhileWaiting).once('SIGTERM', stopWhileWaiting);
   const clientConnection = await waitForService(() => Connection.connect({ address }), waiting);
   const added = await ensureSearchAttributes(clientConnection, namespace);
   if (added.length > 0) console.log(`[worker] registered search attributes in ${namespace}: ${added.join(', ')}`);
@@ -65,6 +72,7 @@ async function main(): Promise<void> {
     console.log(
       `[worker] removing ended runs' git worktrees from ${workspaceDir(process.env)} every ${sweepMinutes} min (FLOW_WORKSPACE_SWEEP_MINUTES)`,
     );
+  process.off('SIGINT', stopWhileWaiting).off('SIGTERM', stopWhileWaiting);
   process.send?.({ ready: 'worker' });
   try {
     await worker.run();

@@ -164,6 +164,29 @@ describe('engine: a worker started before Temporal answers', () => {
     fs.rmSync(scratch, { recursive: true, force: true });
   });
 
+  it('stops at once on SIGTERM while it waits for the server', async function () {
+    this.timeout(120_000);
+    const temporal = await PrivateTemporal.prepare();
+    privateServers.push(temporal);
+    const worker = startEntryPoint(
+      'workers/main.ts',
+      { TEMPORAL_ADDRESS: temporal.address, FLOW_TASK_QUEUE: uniqueName('never'), FLOW_DATA_DIR: scratch },
+      { logFile: path.join(scratch, 'waiting-worker.log') },
+    );
+    processes.push(worker);
+    await eventually(
+      () => (worker.logTail().includes('is not answering') ? true : undefined),
+      60_000,
+      'the worker to wait for Temporal',
+    );
+    const asked = Date.now();
+    // A grace of 60 s: stop() would SIGKILL after it, and the assertion below tells that apart.
+    const status = await worker.stop(60_000);
+    assert.ok(Date.now() - asked < 10_000, `SIGTERM took ${Date.now() - asked} ms to stop a waiting worker`);
+    assert.deepEqual(status, { code: 0, signal: null }, worker.logTail());
+    assert.match(worker.logTail(), /SIGTERM while waiting for Temporal; stopping/);
+  });
+
   it('waits for the server, says so, and then dispatches events', async function () {
     this.timeout(300_000);
     const temporal = await PrivateTemporal.prepare();

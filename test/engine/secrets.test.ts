@@ -54,6 +54,7 @@ describe('security: planted secrets appear in no history, log, stored document o
     namedToken: plant('named'),
     jiraWebhook: plant('jira-webhook'),
     jenkinsWebhook: plant('jenkins-webhook'),
+    slackSigning: plant('slack-signing'),
   };
   const taskQueue = uniqueName('secrets');
   const database = `flow_secrets_${randomBytes(4).toString('hex')}`;
@@ -140,6 +141,7 @@ describe('security: planted secrets appear in no history, log, stored document o
         FLOW_API_TOKENS: `read:${secrets.readToken}, ${BOT}:write:${secrets.namedToken}`,
         FLOW_WEBHOOK_SECRET_JIRA: secrets.jiraWebhook,
         FLOW_WEBHOOK_SECRET_JENKINS: secrets.jenkinsWebhook,
+        FLOW_SLACK_SIGNING_SECRET: secrets.slackSigning,
         FLOW_HTTP_LOG_LEVEL: 'debug',
       },
       logDir,
@@ -253,6 +255,38 @@ describe('security: planted secrets appear in no history, log, stored document o
     assert.equal(forged.status, 401);
     assert.equal(
       (await call('POST', '/webhooks/jenkins', { headers: { 'x-flow-token': 'wrong' }, body: '{}' })).status,
+      401,
+    );
+    // A signed Slack click (for a run that is not waiting; it is answered with a refusal) and a forged one.
+    const click = new URLSearchParams({
+      payload: JSON.stringify({
+        type: 'block_actions',
+        user: { id: 'U0SECRETS' },
+        actions: [{ action_id: 'flow_approve', value: JSON.stringify({ w: 'release-none', s: 'go_live' }) }],
+      }),
+    }).toString();
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const slackSignature = `v0=${createHmac('sha256', secrets.slackSigning).update(`v0:${timestamp}:${click}`).digest('hex')}`;
+    const slackHeaders = {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': timestamp,
+    };
+    assert.equal(
+      (
+        await call('POST', '/webhooks/slack/interactions', {
+          headers: { ...slackHeaders, 'x-slack-signature': slackSignature },
+          body: click,
+        })
+      ).status,
+      200,
+    );
+    assert.equal(
+      (
+        await call('POST', '/webhooks/slack/interactions', {
+          headers: { ...slackHeaders, 'x-slack-signature': 'v0=00' },
+          body: click,
+        })
+      ).status,
       401,
     );
     await call('GET', '/healthz');

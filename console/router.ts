@@ -33,6 +33,8 @@ interface Asset {
 
 interface Assets {
   readonly script: Asset;
+  /** The YAML editor, loaded by the editing pages only. */
+  readonly editor: Asset;
   readonly style: Asset;
 }
 
@@ -130,8 +132,8 @@ export function consoleRouter(deps: ConsoleRouterDeps): Router {
   });
 
   router.get('/assets/:file', async (req, res) => {
-    const { script, style } = await built();
-    const asset = [script, style].find((candidate) => candidate.name === req.params['file']);
+    const { script, editor, style } = await built();
+    const asset = [script, editor, style].find((candidate) => candidate.name === req.params['file']);
     if (!asset) {
       throw new ProblemError(
         404,
@@ -153,31 +155,48 @@ export function consoleRouter(deps: ConsoleRouterDeps): Router {
   return router;
 }
 
-/** Bundles the browser code and reads the stylesheet; names carry a hash of the content. */
+/**
+ * Bundles the browser code and reads the stylesheet; names carry a hash of the content. The YAML editor (CodeMirror
+ * and the `yaml` package, most of the code) is a bundle of its own that only the editing pages load, so the other
+ * pages stay small; the main bundle learns its name at build time (`FLOW_EDITOR_SCRIPT`).
+ */
 async function buildAssets(sourceDir: string): Promise<Assets> {
   const entry = path.join(sourceDir, 'main.ts');
   await fs.access(entry).catch(() => {
     throw new Error(`the console's source code (${entry}) is not in this installation`);
   });
-  const result = await build({
-    entryPoints: [entry],
-    tsconfig: path.join(sourceDir, 'tsconfig.json'),
-    bundle: true,
-    write: false,
-    format: 'iife',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    legalComments: 'none',
-    logLevel: 'silent',
-  });
-  const code = result.outputFiles[0]?.contents;
-  if (!code) throw new Error('esbuild produced no output');
-  const css = await fs.readFile(path.join(sourceDir, 'console.css'));
-  return {
-    script: asset('console', 'js', 'text/javascript; charset=utf-8', Buffer.from(code)),
-    style: asset('console', 'css', 'text/css; charset=utf-8', css),
+  const bundle = async (file: string, define: Record<string, string> = {}): Promise<Buffer> => {
+    const result = await build({
+      entryPoints: [file],
+      tsconfig: path.join(sourceDir, 'tsconfig.json'),
+      bundle: true,
+      write: false,
+      format: 'iife',
+      platform: 'browser',
+      target: 'es2022',
+      minify: true,
+      legalComments: 'none',
+      logLevel: 'silent',
+      define,
+    });
+    const code = result.outputFiles[0]?.contents;
+    if (!code) throw new Error('esbuild produced no output');
+    return Buffer.from(code);
   };
+  const editor = asset(
+    'editor',
+    'js',
+    'text/javascript; charset=utf-8',
+    await bundle(path.join(sourceDir, 'editor', 'main.ts')),
+  );
+  const script = asset(
+    'console',
+    'js',
+    'text/javascript; charset=utf-8',
+    await bundle(entry, { FLOW_EDITOR_SCRIPT: JSON.stringify(`/ui/assets/${editor.name}`) }),
+  );
+  const css = await fs.readFile(path.join(sourceDir, 'console.css'));
+  return { script, editor, style: asset('console', 'css', 'text/css; charset=utf-8', css) };
 }
 
 function asset(base: string, extension: string, type: string, body: Buffer): Asset {

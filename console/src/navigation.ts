@@ -6,6 +6,10 @@
 import { actionsPage } from './pages/actions';
 import { approvalsPage } from './pages/approvals';
 import { definitionPage } from './pages/definition';
+import { compareRevisionsPage } from './pages/edit-compare';
+import { newDefinitionPage } from './pages/edit-new';
+import { editParamsPage } from './pages/edit-params';
+import { editYamlPage } from './pages/edit-yaml';
 import { eventPage } from './pages/event';
 import { eventsPage } from './pages/events';
 import type { Page } from './pages/page';
@@ -16,6 +20,10 @@ const ROUTES: readonly (readonly [RegExp, Page])[] = [
   [/^\/ui\/?$/, eventsPage],
   [/^\/ui\/events\/([^/]+)\/([^/]+)\/?$/, eventPage],
   [/^\/ui\/definitions\/([^/]+)\/?$/, definitionPage],
+  [/^\/ui\/definitions\/([^/]+)\/edit\/?$/, editParamsPage],
+  [/^\/ui\/definitions\/([^/]+)\/yaml\/?$/, editYamlPage],
+  [/^\/ui\/definitions\/([^/]+)\/compare\/?$/, compareRevisionsPage],
+  [/^\/ui\/new\/?$/, newDefinitionPage],
   [/^\/ui\/actions\/?$/, actionsPage],
   [/^\/ui\/trains\/?$/, trainsPage],
   [/^\/ui\/trains\/([^/]+)\/?$/, trainPage],

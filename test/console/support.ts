@@ -47,9 +47,16 @@ export interface ConsoleWorld {
   stop(): Promise<void>;
 }
 
-/** Starts the gateway (with {@link ALICE} and {@link READER} besides the harness's token) and chromium. */
-export async function startConsoleWorld(options: Pick<HarnessOptions, 'worker'> = {}): Promise<ConsoleWorld> {
-  const harness = await startHarness({ worker: options.worker ?? false, gateway: { extraTokens: [ALICE, READER] } });
+/**
+ * Starts the gateway (with {@link ALICE} and {@link READER} besides the harness's token) and chromium; `deps` go to
+ * the worker's activities, such as the environment naming a fake peer.
+ */
+export async function startConsoleWorld(options: Pick<HarnessOptions, 'worker' | 'deps'> = {}): Promise<ConsoleWorld> {
+  const harness = await startHarness({
+    worker: options.worker ?? false,
+    gateway: { extraTokens: [ALICE, READER] },
+    ...(options.deps ? { deps: options.deps } : {}),
+  });
   const contexts: BrowserContext[] = [];
   let server: Server | undefined;
   let browser: Browser | undefined;

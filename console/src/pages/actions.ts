@@ -40,6 +40,11 @@ function actionView(action: ActionDescription): HTMLElement {
     { class: 'action', 'aria-labelledby': headingId },
     h('h2', { id: headingId, tabindex: -1 }, action.id),
     h('p', { class: 'description' }, action.description),
+    h(
+      'p',
+      null,
+      h('a', { href: `/ui/new?action=${encodeURIComponent(action.id)}` }, `New definition with ${action.id}`),
+    ),
     factTable('About this action', [
       [
         'Runs as',

@@ -6,6 +6,7 @@ import { actions, ApiError, definition, recentRuns, revisions } from '../api';
 import type { RunSummary } from '../api-types';
 import { h, type Child } from '../dom';
 import { definitionFacts } from '../views/definition-facts';
+import { editPanel, revisionTools } from '../views/edit-panel';
 import { pipeline } from '../views/steps';
 import { code, dataTable, time } from '../views/tables';
 import type { Page } from './page';
@@ -36,6 +37,7 @@ export const definitionPage: Page = async ([id = '']) => {
       ),
       def.description ? h('p', { class: 'description' }, def.description) : null,
       definitionFacts(def, 'About this definition'),
+      editPanel(stored),
       pipeline(def, catalog, 'h2'),
       h('h2', null, 'Revisions'),
       dataTable(
@@ -48,6 +50,7 @@ export const definitionPage: Page = async ([id = '']) => {
           revision.message ?? '—',
         ]),
       ),
+      revisionTools(id, history),
       h('h2', null, 'Recent runs'),
       runsView(runs),
     ],

@@ -40,7 +40,9 @@ export const eventsPage: Page = async () => {
     h(
       'p',
       { class: 'lead' },
-      'Every event a definition reacts to, by source. Open an event to see everything that runs when it arrives.',
+      'Every event a definition reacts to, by source. Open an event to see everything that runs when it arrives. ',
+      h('a', { href: '/ui/new' }, 'Start a new definition'),
+      '.',
     ),
     sources.length === 0
       ? h(

@@ -60,7 +60,7 @@ export function messageField(): { field: Child; input: HTMLInputElement } {
 
 /** A live region for what a save did or why it was refused. */
 export function statusLine(): HTMLElement {
-  return h('p', { class: 'status', role: 'status' });
+  return h('p', { class: 'save-status', role: 'status' });
 }
 
 /** One error of a refusal, as a person reads it: `Line 12: steps[1].action: unknown action …`. */

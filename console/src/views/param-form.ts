@@ -219,10 +219,13 @@ function shownAsIs(key: string, value: unknown, why: 'expression' | 'other'): HT
     'div',
     { class: 'field field-as-is' },
     h('span', { class: 'field-label' }, key),
-    ' ',
-    why === 'expression'
-      ? [code(valueText(value), 'expression'), ' ', h('span', { class: 'tag' }, 'expression')]
-      : code(valueText(value)),
+    h(
+      'span',
+      null,
+      why === 'expression'
+        ? [code(valueText(value), 'expression'), ' ', h('span', { class: 'tag' }, 'expression')]
+        : code(valueText(value)),
+    ),
     h(
       'p',
       { class: 'hint' },

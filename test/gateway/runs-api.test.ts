@@ -273,6 +273,8 @@ describe('gateway: the runs API lists, shows and cancels runs', function () {
         phase: 'completed',
         details: 'Completed all 1 steps',
         approvals: [],
+        // The harness posts events with FLOW_API_TOKEN, whose name is the run's actor.
+        actor: 'api-token',
       });
       assert.match(summary, /^Quick r1 · /);
       assert.equal(steps.length, 1);

@@ -152,6 +152,60 @@ describe('console: editing definitions (fixed params, YAML, revisions, enable an
     );
   });
 
+  it('saves a list one item a line, and a step written as a flow map through a rewrite that keeps the comments', async () => {
+    const id = 'deploy-lists';
+    const yaml = `# Copies the build to the test environment.
+id: ${id}
+name: Deploy ${id}
+on:
+  - source: demo
+    type: ${id}
+steps:
+  - id: copy
+    name: Copy the build
+    action: deploy.rsync
+    with:
+      source: /srv/artifacts/shop/
+      destination: deploy@test.example:/srv/shop/
+      excludes:
+        - "*.sha256" # checksums stay behind
+      delete: true
+  # Said in one line, as a flow map.
+  - id: post
+    name: Say it is there
+    action: slack.post_message
+    with: { channel: '#releases', text: 'Deployed' }
+`;
+    await save(id, yaml);
+    const { page } = await world.newPage();
+    await signIn(page, ALICE, `/ui/definitions/${id}/edit`);
+    const copy = page.getByRole('group', { name: 'Copy the build' });
+    const excludes = copy.getByLabel('excludes', { exact: true });
+    assert.equal(await excludes.inputValue(), '*.sha256');
+    await excludes.fill('*.sha256\n*.map\n\n');
+    assert.equal(await copy.getByLabel('delete', { exact: true }).inputValue(), 'true');
+    await copy.getByLabel('dry_run', { exact: true }).selectOption('true');
+    await page.getByRole('group', { name: 'Say it is there' }).getByLabel('channel', { exact: true }).fill('#deploys');
+    await page.getByLabel('Change message').fill('Keep maps out, dry run, and say it in #deploys');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Revision 2, saved by alice@example.com').waitFor();
+
+    const stored = await api().get(`/api/definitions/${id}`).set('Authorization', world.harness.auth).expect(200);
+    assert.deepEqual(stored.body.definition.steps[0].with, {
+      source: '/srv/artifacts/shop/',
+      destination: 'deploy@test.example:/srv/shop/',
+      excludes: ['*.sha256', '*.map'],
+      delete: true,
+      dry_run: true,
+    });
+    assert.deepEqual(stored.body.definition.steps[1].with, { channel: '#deploys', text: 'Deployed' });
+    // A flow map cannot take the change in place, so the document was written out again: comments stay.
+    const saved = await yamlOf(id);
+    for (const comment of ['# Copies the build to the test environment.', '# Said in one line, as a flow map.']) {
+      assert.ok(saved.includes(comment), `${comment} is kept in:\n${saved}`);
+    }
+  });
+
   it("shows the API's refusal next to the field it is about, and saves nothing", async () => {
     const id = 'announce-refused';
     await save(id, announceYaml(id));

@@ -1,9 +1,10 @@
 /**
  * Changes to a definition's YAML that keep what a person wrote. A form's new Slack channel is written into the text
  * where the old one stood, so comments, key order, quoting and folded lines elsewhere stay exactly as they were
- * (the API stores and exports the YAML as sent). When a change cannot be made that way (an alias, a key in a flow
- * map, a step without `with`), the document is written out again by the `yaml` package, which keeps comments but
- * not every detail of layout. Either way the result is checked to read back as the intended values.
+ * (the API stores and exports the YAML as sent). The changes that cannot be made that way (an alias, a key in a
+ * flow map, a step without `with`) are made afterwards by writing the document out again with the `yaml` package,
+ * which keeps comments but not every detail of layout. Either way the result is checked to read back as the
+ * intended values.
  */
 import { isAlias, isMap, isScalar, isSeq, parseDocument, stringify, type Document, type Pair } from 'yaml';
 import type { ValueEdit } from './editor-api';
@@ -12,17 +13,23 @@ const OPTIONS = { schema: 'core', uniqueKeys: true } as const;
 
 /** Applies `edits` to the YAML `text`; throws when the text is not YAML. */
 export function editYaml(text: string, edits: readonly ValueEdit[]): string {
-  const intended = read(text);
-  for (const edit of edits) {
-    if (edit.value === undefined) intended.deleteIn(edit.path);
-    else intended.setIn(edit.path, edit.value);
-  }
+  const intended = applied(read(text), edits);
   const wanted = JSON.stringify(intended.toJS());
   try {
-    const spliced = edits.reduce(splice, text);
+    // In place where it can be; the changes that cannot are made by writing the document out again after.
+    let spliced = text;
+    const rest: ValueEdit[] = [];
+    for (const edit of edits) {
+      try {
+        spliced = splice(spliced, edit);
+      } catch {
+        rest.push(edit);
+      }
+    }
+    if (rest.length > 0) spliced = applied(read(spliced), rest).toString({ lineWidth: 0 });
     if (JSON.stringify(read(spliced).toJS()) === wanted) return spliced;
   } catch {
-    // Not a change that can be made in place; the document is written out again below.
+    // Not text this can change; the intended document is written out below.
   }
   return intended.toString({ lineWidth: 0 });
 }
@@ -30,6 +37,15 @@ export function editYaml(text: string, edits: readonly ValueEdit[]): string {
 /** A value as a YAML document. */
 export function toYaml(value: unknown): string {
   return stringify(value, { lineWidth: 0 });
+}
+
+/** The document with `edits` made through the `yaml` package's own setters. */
+function applied(document: Document.Parsed, edits: readonly ValueEdit[]): Document.Parsed {
+  for (const edit of edits) {
+    if (edit.value === undefined) document.deleteIn(edit.path);
+    else document.setIn(edit.path, edit.value);
+  }
+  return document;
 }
 
 function read(text: string): Document.Parsed {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MongoServerError, type Collection } from 'mongodb';
 import type { AnyAction } from '../activities';
 import type { Definition, StepOptions } from '../common/definition';
+import { isMetaAction } from '../common/meta-actions';
 import type { DefinitionSnapshot } from '../common/run-types';
 import type { DefinitionFormat } from './definition-format';
 import type { MongoHandle } from './mongo';
@@ -14,7 +15,13 @@ interface HeadDocument {
   name: string;
   description?: string;
   enabled: boolean;
-  bindings: { source: string; type: string }[];
+  /** Each binding's event and condition; the list answers from these without parsing `definitionJson`. */
+  bindings: { source: string; type: string; if?: string }[];
+  /**
+   * True on heads whose `bindings` carry their `if`. Heads saved before did not store it, so for them a missing `if`
+   * says nothing and the list reads the conditions from `definitionJson`.
+   */
+  bindingConditions?: boolean;
   /** Stored as a string: user payloads may hold keys FerretDB v1 refuses (dots, `$`) or nested arrays. */
   definitionJson: string;
   updatedAt: Date;
@@ -81,7 +88,8 @@ export interface DefinitionSummary {
   readonly description?: string;
   readonly enabled: boolean;
   readonly revision: number;
-  readonly on: readonly { source: string; type: string }[];
+  /** Each binding's event and its condition (`if`), when it has one. */
+  readonly on: readonly { source: string; type: string; if?: string }[];
   readonly updatedAt: Date;
 }
 
@@ -121,6 +129,7 @@ export class DefinitionStore {
   private readonly lockStaleMs: number;
   private readonly lockWaitMs: number;
   private readonly warn: (message: string) => void;
+  private readonly actionQueues: ReadonlyMap<string, string> | undefined;
 
   /**
    * Creates the store; nothing touches the database until the first call, so a process can start while it is down.
@@ -138,6 +147,7 @@ export class DefinitionStore {
     this.locks = mongo.db.collection<LockDocument>('registry_locks');
     this.lockStaleMs = options.lockStaleMs ?? LOCK_STALE_MS;
     this.lockWaitMs = options.lockWaitMs ?? LOCK_WAIT_MS;
+    this.actionQueues = options.actionQueues;
     this.warn = options.warn ?? ((message) => console.warn(`[registry] ${message}`));
   }
 
@@ -249,15 +259,30 @@ export class DefinitionStore {
       .sort({ _id: 1 })
       .limit(options.limit)
       .toArray();
-    return docs.map((doc) => ({
-      id: doc._id,
-      name: doc.name,
-      ...(doc.description === undefined ? {} : { description: doc.description }),
-      enabled: doc.enabled,
-      revision: doc.revision,
-      on: doc.bindings,
-      updatedAt: doc.updatedAt,
-    }));
+    return Promise.all(
+      docs.map(async (doc) => ({
+        id: doc._id,
+        name: doc.name,
+        ...(doc.description === undefined ? {} : { description: doc.description }),
+        enabled: doc.enabled,
+        revision: doc.revision,
+        on: doc.bindingConditions ? doc.bindings : await this.bindingsOfOldHead(doc._id, doc.bindings),
+        updatedAt: doc.updatedAt,
+      })),
+    );
+  }
+
+  /**
+   * The bindings with their conditions for a head saved before heads stored them: read from the head's
+   * `definitionJson` (the current revision), by `_id`. The head is rewritten with them on its next save.
+   */
+  private async bindingsOfOldHead(
+    id: string,
+    stored: HeadDocument['bindings'],
+  ): Promise<{ source: string; type: string; if?: string }[]> {
+    const head = await this.heads.findOne({ _id: id }, { projection: { definitionJson: 1 } });
+    if (!head) return stored;
+    return headBindings(JSON.parse(head.definitionJson) as Definition);
   }
 
   /** Marks a definition deleted: it stops matching events; its revisions stay for history and rollback. */
@@ -286,8 +311,26 @@ export class DefinitionStore {
       .sort((a, b) => (a._id < b._id ? -1 : 1))
       .map((head) => {
         const definition = JSON.parse(head.definitionJson) as Definition;
-        return { definition, revision: head.revision, actionDefaults: this.defaultsFor(definition) };
+        const actionQueues = this.queuesFor(definition);
+        return {
+          definition,
+          revision: head.revision,
+          actionDefaults: this.defaultsFor(definition),
+          ...(actionQueues ? { actionQueues } : {}),
+        };
       });
+  }
+
+  /** The task queue of every action the definition's steps use, meta-actions aside; none when none are known. */
+  private queuesFor(definition: Definition): Record<string, string> | undefined {
+    const known = this.actionQueues;
+    if (!known) return undefined;
+    const queues: Record<string, string> = {};
+    for (const step of [...definition.steps, ...(definition.on_failure ?? [])]) {
+      const queue = isMetaAction(step.action) ? undefined : known.get(step.action);
+      if (queue !== undefined) queues[step.action] = queue;
+    }
+    return queues;
   }
 
   private defaultsFor(definition: Definition): Record<string, StepOptions> {
@@ -372,6 +415,12 @@ export interface DefinitionStoreOptions {
   readonly lockWaitMs?: number;
   /** Where a holder that lost its lock says so (default `console.warn`). */
   readonly warn?: (message: string) => void;
+  /**
+   * The task queue of each action (`actionQueues` in `workers/action-packs.ts`), copied into every snapshot
+   * `findForEvent` returns so runs schedule each step on its action's queue. Without it snapshots name no queue and
+   * every step runs on the queue of the worker that runs the workflow (or its own `task_queue`).
+   */
+  readonly actionQueues?: ReadonlyMap<string, string>;
 }
 
 /** A registry lock; see `withLock`. */
@@ -388,11 +437,20 @@ function headDocument(definition: Definition, revision: number, definitionJson: 
     deleted: false,
     name: definition.name,
     enabled: definition.enabled,
-    bindings: definition.on.map((binding) => ({ source: binding.source, type: binding.type })),
+    bindings: headBindings(definition),
+    bindingConditions: true,
     definitionJson,
     updatedAt: new Date(),
     ...(definition.description === undefined ? {} : { description: definition.description }),
   };
+}
+
+function headBindings(definition: Definition): HeadDocument['bindings'] {
+  return definition.on.map((binding) => ({
+    source: binding.source,
+    type: binding.type,
+    ...(binding.if === undefined ? {} : { if: binding.if }),
+  }));
 }
 
 function toStored(doc: RevisionDocument): StoredDefinition {

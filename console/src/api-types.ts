@@ -33,7 +33,8 @@ export interface DefinitionSummary {
   readonly description?: string;
   readonly enabled: boolean;
   readonly revision: number;
-  readonly on: readonly { readonly source: string; readonly type: string }[];
+  /** Each binding with its condition (`if`), when it has one. */
+  readonly on: readonly Binding[];
   readonly updatedAt: string;
 }
 

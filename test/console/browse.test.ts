@@ -95,8 +95,10 @@ describe('console: signing in and browsing events, definitions and actions', fun
     assert.equal(await page.evaluate('document.cookie'), '');
   });
 
-  it('lists every source, its event types and the definitions bound to them, with their conditions and state', async () => {
+  it('lists every source, its event types and the definitions bound to them, with their conditions and state, from the list alone', async () => {
     const { page } = await world.newPage();
+    const requested: string[] = [];
+    page.on('request', (sent) => requested.push(new URL(sent.url()).pathname));
     await signIn(page, ALICE);
     await page.getByRole('heading', { name: 'Events', level: 1 }).waitFor();
     const jira = page.getByRole('region', { name: 'jira', exact: true });
@@ -116,6 +118,11 @@ describe('console: signing in and browsing events, definitions and actions', fun
       'demo',
       'jira',
     ]);
+    // The conditions come with the list: no definition is read on its own.
+    assert.deepEqual(
+      requested.filter((pathname) => pathname.startsWith('/api/definitions/')),
+      [],
+    );
   });
 
   it("browses jira → issue_transitioned → release: every step's action description, fixed params and expressions are shown", async () => {

@@ -188,6 +188,51 @@ describe('gateway: /api/definitions, /api/actions and /api/plan', () => {
     assert.equal(path.status, 400);
   });
 
+  it("lists each binding with its condition, also for a head saved before heads stored it (read from the head's definition)", async () => {
+    const conditional = {
+      id: 'listed-conditions',
+      name: 'Listed conditions',
+      on: [
+        { source: 'jira', type: 'issue_transitioned', if: 'event.to == "Done"' },
+        { source: 'demo', type: 'ping' },
+      ],
+      steps: [{ id: 'wait', action: 'flow.sleep', with: { duration: '1s' } }],
+    };
+    const saved = await api()
+      .put('/api/definitions/listed-conditions')
+      .set('Authorization', harness.auth)
+      .send(conditional);
+    assert.equal(saved.status, 201);
+    const listed = async (): Promise<unknown> => {
+      const list = await api().get('/api/definitions').set('Authorization', harness.auth);
+      return list.body.items.find((item: { id: string }) => item.id === 'listed-conditions')?.on;
+    };
+    const expected = [
+      { source: 'jira', type: 'issue_transitioned', if: 'event.to == "Done"' },
+      { source: 'demo', type: 'ping' },
+    ];
+    assert.deepEqual(await listed(), expected);
+
+    // A head as saved before the list carried conditions: bindings without `if`, and no marker.
+    await harness.db.collection<{ _id: string }>('definitions').updateOne(
+      { _id: 'listed-conditions' },
+      {
+        $set: {
+          bindings: [
+            { source: 'jira', type: 'issue_transitioned' },
+            { source: 'demo', type: 'ping' },
+          ],
+        },
+        $unset: { bindingConditions: '' },
+      },
+    );
+    assert.deepEqual(await listed(), expected);
+    assert.equal(
+      (await api().delete('/api/definitions/listed-conditions').set('Authorization', harness.auth)).status,
+      200,
+    );
+  });
+
   it('deletes a definition; reading it then explains how to bring it back', async () => {
     const del = await api().delete('/api/definitions/notify-approval').set('Authorization', harness.auth);
     assert.deepEqual(del.body, { id: 'notify-approval', deleted: true, lastRevision: 3 });

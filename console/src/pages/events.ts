@@ -1,18 +1,18 @@
 /**
  * The home page: every source that some definition reacts to, its event types, and the definitions bound to each
- * with their conditions and state. The list comes from `GET /api/definitions`; the conditions (`if`) are not in the
- * list, so each definition's current revision is read and its conditions filled in as they arrive.
+ * with their conditions and state, all from `GET /api/definitions` (following `next`): the list carries each binding's
+ * condition (`if`), so the page reads no definition.
  */
-import { ApiError, allDefinitions, definition, inBatches } from '../api';
-import type { DefinitionSummary } from '../api-types';
-import { h, replace, uniqueId } from '../dom';
+import { allDefinitions } from '../api';
+import type { Binding, DefinitionSummary } from '../api-types';
+import { h, uniqueId } from '../dom';
 import { condition, definitionHref, enabledBadge, eventHref } from '../views/definition-facts';
 import type { Page } from './page';
 
-/** A definition's binding to one event, by its position in the definition's `on`. */
+/** A definition's binding to one event, with its condition. */
 interface Bound {
   readonly definition: DefinitionSummary;
-  readonly index: number;
+  readonly binding: Binding;
 }
 
 /** `/ui`. */
@@ -20,19 +20,12 @@ export const eventsPage: Page = async () => {
   const summaries = await allDefinitions();
   const bySource = new Map<string, Map<string, Bound[]>>();
   for (const summary of summaries) {
-    summary.on.forEach((binding, index) => {
+    for (const binding of summary.on) {
       const types = bySource.get(binding.source) ?? new Map<string, Bound[]>();
       bySource.set(binding.source, types);
-      types.set(binding.type, [...(types.get(binding.type) ?? []), { definition: summary, index }]);
-    });
+      types.set(binding.type, [...(types.get(binding.type) ?? []), { definition: summary, binding }]);
+    }
   }
-  const conditions = new Map<string, HTMLElement[]>();
-  const slot = (bound: Bound): HTMLElement => {
-    const element = h('span', { class: 'condition-slot' }, 'reading its condition…');
-    const key = `${bound.definition.id}#${bound.index}`;
-    conditions.set(key, [...(conditions.get(key) ?? []), element]);
-    return element;
-  };
 
   const sources = [...bySource.keys()].sort();
   const content = [
@@ -76,7 +69,7 @@ export const eventsPage: Page = async () => {
                       ' ',
                       enabledBadge(entry.definition.enabled),
                       ' ',
-                      slot(entry),
+                      h('span', { class: 'condition-slot' }, condition(entry.binding)),
                     ),
                   ),
                 ),
@@ -85,26 +78,5 @@ export const eventsPage: Page = async () => {
           );
         }),
   ];
-  void fillConditions(summaries, conditions);
   return { title: 'Events', content };
 };
-
-async function fillConditions(
-  summaries: readonly DefinitionSummary[],
-  conditions: ReadonlyMap<string, HTMLElement[]>,
-): Promise<void> {
-  await inBatches(summaries, 6, async (summary) => {
-    const slots = (index: number): HTMLElement[] => conditions.get(`${summary.id}#${index}`) ?? [];
-    try {
-      const stored = await definition(summary.id, summary.revision);
-      stored.definition.on.forEach((binding, index) => {
-        for (const element of slots(index)) replace(element, condition(binding));
-      });
-    } catch (error) {
-      const detail = error instanceof ApiError ? error.message : String(error);
-      summary.on.forEach((_binding, index) => {
-        for (const element of slots(index)) replace(element, `condition unavailable: ${detail}`);
-      });
-    }
-  });
-}

@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { eventually } from '../support/http-receiver';
 import {
   ALICE,
+  READER,
   csrfOf,
   exampleText,
   fetchFromPage,
@@ -298,6 +299,60 @@ describe('console: signing in and browsing events, definitions and actions', fun
         .getByRole('link', { name: 'Actions' })
         .getAttribute('aria-current'),
       'page',
+    );
+  });
+
+  it('dry-runs a pasted event body on the definition page, for a read session too: what would run, why, and the first input as text', async () => {
+    const { page } = await world.newPage();
+    const planned: string[] = [];
+    page.on('request', (sent) => {
+      if (new URL(sent.url()).pathname.startsWith('/api/plan/')) planned.push(sent.postData() ?? '');
+    });
+    await signIn(page, READER, '/ui/definitions/release');
+    const panel = page.getByRole('region', { name: 'Try an event (dry run)' });
+    await panel
+      .getByLabel('Event', { exact: true })
+      .selectOption({ label: 'jira / issue_transitioned (if event.to == "Start Release")' });
+    const body = panel.getByLabel('Event body (JSON)');
+    const plan = panel.getByRole('button', { name: 'Plan this event' });
+
+    // A body that is not JSON is said at once, and nothing is asked.
+    await body.fill('{"to": "Start Release",');
+    await plan.click();
+    await panel
+      .getByRole('alert')
+      .getByText(/The event body is not valid JSON/)
+      .waitFor();
+    assert.deepEqual(planned, []);
+
+    const issue = 'REL-7<img src=x onerror=alert(1)>';
+    await body.fill(JSON.stringify({ issue, to: 'Start Release', project: 'REL' }));
+    await plan.click();
+    await panel.getByText(/^Would run: Release, revision \d+\.$/).waitFor();
+    const facts = panel.getByRole('table', { name: 'Why and what for jira / issue_transitioned' });
+    assert.equal(
+      await cellOf(panel, page, 'Why and what for jira / issue_transitioned', 'Why').textContent(),
+      'its condition event.to == "Start Release" holds for this body',
+    );
+    assert.match(
+      (await cellOf(panel, page, 'Why and what for jira / issue_transitioned', 'Workflow id').textContent()) ?? '',
+      /^release-jira-/,
+    );
+    assert.equal(
+      await cellOf(panel, page, 'Why and what for jira / issue_transitioned', 'First step').textContent(),
+      `${release.steps[0]?.id ?? '?'}, action ${release.steps[0]?.action ?? '?'}`,
+    );
+    // The input as rendered from the body, shown as text: the tag in the issue is characters, not an image.
+    assert.deepEqual(JSON.parse((await facts.getByLabel('First step input').textContent()) ?? ''), { issue });
+    assert.equal(await panel.locator('img').count(), 0);
+    assert.deepEqual(JSON.parse(planned[0] ?? ''), { issue, to: 'Start Release', project: 'REL' });
+
+    await body.fill(JSON.stringify({ issue: 'REL-7', to: 'Open', project: 'REL' }));
+    await plan.click();
+    await panel.getByText(/^Would not run: Release, revision \d+\.$/).waitFor();
+    assert.match(
+      (await cellOf(panel, page, 'Why not, for jira / issue_transitioned', 'Why not').textContent()) ?? '',
+      /if "event.to == \\"Start Release\\"" is false/,
     );
   });
 });

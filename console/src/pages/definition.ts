@@ -1,11 +1,12 @@
 /**
  * One definition: what it is for, what it reacts to, its release train, its steps, every revision with who saved it
- * and why, and its recent runs with a link to each in the Temporal UI.
+ * and why, its recent runs with a link to each in the Temporal UI, and a dry run of an event.
  */
 import { actions, ApiError, definition, recentRuns, revisions } from '../api';
 import type { RunSummary } from '../api-types';
 import { h, type Child } from '../dom';
 import { definitionFacts } from '../views/definition-facts';
+import { dryRunPanel } from '../views/dry-run';
 import { editPanel, revisionTools } from '../views/edit-panel';
 import { pipeline } from '../views/steps';
 import { code, dataTable, time } from '../views/tables';
@@ -39,6 +40,7 @@ export const definitionPage: Page = async ([id = '']) => {
       definitionFacts(def, 'About this definition'),
       editPanel(stored),
       pipeline(def, catalog, 'h2'),
+      dryRunPanel(def),
       h('h2', null, 'Revisions'),
       dataTable(
         'Revisions, newest first',

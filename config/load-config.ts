@@ -52,6 +52,8 @@ export interface FlowConfig {
      * then derives from `FLOW_API_TOKEN`.
      */
     readonly sessionSecret?: string;
+    /** Console sign-in with OpenID Connect (`FLOW_OIDC_*`); absent when `FLOW_OIDC_ISSUER` is unset. */
+    readonly oidc?: OidcSettings;
   };
   readonly worker: {
     /** Temporal SDK log level; WARN by default because INFO logs every workflow bundle build. */
@@ -72,6 +74,24 @@ export interface FlowConfig {
   };
 }
 
+/** The console's OpenID Connect sign-in (`FLOW_OIDC_*`); see docs/console.md. */
+export interface OidcSettings {
+  /** The IdP's issuer identifier (`FLOW_OIDC_ISSUER`), as configured: discovery reads `<issuer>/.well-known/…`. */
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Where the IdP sends the browser back (`FLOW_OIDC_REDIRECT_URL`); its path ends in `/ui/auth/callback`. */
+  readonly redirectUrl: string;
+  /** The claim holding the user's groups (`FLOW_OIDC_GROUPS_CLAIM`, default `groups`). */
+  readonly groupsClaim: string;
+  /** Groups whose members sign in with the write scope (`FLOW_OIDC_WRITE_GROUPS`). */
+  readonly writeGroups: readonly string[];
+  /** Groups whose members sign in with the read scope (`FLOW_OIDC_READ_GROUPS`). */
+  readonly readGroups: readonly string[];
+  /** The claim naming the actor (`FLOW_OIDC_NAME_CLAIM`, default `email`; `sub` when the claim is absent). */
+  readonly nameClaim: string;
+}
+
 /** Log levels the Temporal SDK understands. */
 export type WorkerLogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 const WORKER_LOG_LEVELS: readonly WorkerLogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
@@ -79,6 +99,7 @@ const WORKER_LOG_LEVELS: readonly WorkerLogLevel[] = ['TRACE', 'DEBUG', 'INFO', 
 /** Reads Flow's configuration from environment variables, applying the documented defaults. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlowConfig {
   const mongodbUri = nonEmpty(env, 'MONGODB_URI') ?? DEFAULTS.mongodbUri;
+  const port = parsePort(env, 'PORT', DEFAULTS.port);
   return {
     temporal: {
       address: nonEmpty(env, 'TEMPORAL_ADDRESS') ?? DEFAULTS.temporalAddress,
@@ -87,13 +108,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlowConfig {
     },
     mongodb: { uri: mongodbUri, database: databaseFromUri(mongodbUri) },
     gateway: {
-      port: parsePort(env, 'PORT', DEFAULTS.port),
+      port,
       rateLimitPerMinute: parsePositiveInt(env, 'FLOW_RATE_LIMIT_PER_MINUTE', 600),
       httpLogLevel: parseChoice(env, 'FLOW_HTTP_LOG_LEVEL', HTTP_LOG_LEVELS, 'info', (raw) => raw.toLowerCase()),
       apiTokens: parseApiTokens(env),
       allowUnsigned: parseAllowUnsigned(env),
       temporalUiUrl: parseTemporalUiUrl(env),
       ...sessionSecretSetting(env),
+      ...oidcSetting(env, port),
     },
     worker: {
       logLevel: parseChoice(env, 'FLOW_LOG_LEVEL', WORKER_LOG_LEVELS, 'WARN', (raw) => raw.toUpperCase()),
@@ -221,6 +243,101 @@ function sessionSecretSetting(env: Readonly<Record<string, string | undefined>>)
     );
   }
   return { sessionSecret: raw };
+}
+
+const OIDC_VARIABLES = [
+  'FLOW_OIDC_CLIENT_ID',
+  'FLOW_OIDC_CLIENT_SECRET',
+  'FLOW_OIDC_REDIRECT_URL',
+  'FLOW_OIDC_GROUPS_CLAIM',
+  'FLOW_OIDC_WRITE_GROUPS',
+  'FLOW_OIDC_READ_GROUPS',
+  'FLOW_OIDC_NAME_CLAIM',
+] as const;
+
+/**
+ * `FLOW_OIDC_*`: the console's OpenID Connect sign-in, on when `FLOW_OIDC_ISSUER` is set. The redirect URL defaults
+ * to `http://localhost:<PORT>/ui/auth/callback`, which suits the local stack only: the gateway does not trust a
+ * request's Host header to say where it is reached, so anywhere else `FLOW_OIDC_REDIRECT_URL` must be set.
+ */
+function oidcSetting(env: Readonly<Record<string, string | undefined>>, port: number): { oidc?: OidcSettings } {
+  const issuer = env['FLOW_OIDC_ISSUER']?.trim();
+  if (!issuer) {
+    const stray = OIDC_VARIABLES.find((name) => env[name]?.trim());
+    if (stray) throw new ConfigError(stray, `${stray} is set but FLOW_OIDC_ISSUER is not; set both, or neither.`);
+    return {};
+  }
+  const required = (name: string): string => {
+    const value = env[name]?.trim();
+    if (!value) throw new ConfigError(name, `FLOW_OIDC_ISSUER is set, so ${name} must be set too.`);
+    return value;
+  };
+  const groups = (name: string): string[] =>
+    (env[name] ?? '')
+      .split(',')
+      .map((group) => group.trim())
+      .filter(Boolean);
+  const claim = (name: string, fallback: string): string => {
+    const value = env[name]?.trim() || fallback;
+    if (!/^[\w.:/-]{1,200}$/.test(value))
+      throw new ConfigError(name, `${name}=${JSON.stringify(value.slice(0, 200))} is not a claim name.`);
+    return value;
+  };
+  const settings: OidcSettings = {
+    issuer: oidcUrl('FLOW_OIDC_ISSUER', issuer, 'the identity provider (https://login.example.com/realms/main)'),
+    clientId: required('FLOW_OIDC_CLIENT_ID'),
+    clientSecret: required('FLOW_OIDC_CLIENT_SECRET'),
+    redirectUrl: oidcUrl(
+      'FLOW_OIDC_REDIRECT_URL',
+      env['FLOW_OIDC_REDIRECT_URL']?.trim() || `http://localhost:${port}/ui/auth/callback`,
+      "the console's callback (https://flow.example.com/ui/auth/callback)",
+    ),
+    groupsClaim: claim('FLOW_OIDC_GROUPS_CLAIM', 'groups'),
+    writeGroups: groups('FLOW_OIDC_WRITE_GROUPS'),
+    readGroups: groups('FLOW_OIDC_READ_GROUPS'),
+    nameClaim: claim('FLOW_OIDC_NAME_CLAIM', 'email'),
+  };
+  if (!new URL(settings.redirectUrl).pathname.endsWith('/ui/auth/callback')) {
+    throw new ConfigError(
+      'FLOW_OIDC_REDIRECT_URL',
+      'FLOW_OIDC_REDIRECT_URL must end in /ui/auth/callback, where the gateway answers the identity provider.',
+    );
+  }
+  if (settings.writeGroups.length === 0 && settings.readGroups.length === 0) {
+    throw new ConfigError(
+      'FLOW_OIDC_WRITE_GROUPS',
+      'Set FLOW_OIDC_WRITE_GROUPS or FLOW_OIDC_READ_GROUPS (comma-separated group names): without either, nobody can sign in with OpenID Connect.',
+    );
+  }
+  return { oidc: settings };
+}
+
+/**
+ * An https URL without credentials, query or fragment; plain http only for a loopback host (a local provider), since
+ * codes and tokens must not cross a network in clear text.
+ */
+function oidcUrl(name: string, raw: string, what: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  const loopback = url !== undefined && /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/.test(url.hostname);
+  if (
+    !url ||
+    !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) ||
+    url.username ||
+    url.password ||
+    url.search ||
+    url.hash
+  ) {
+    throw new ConfigError(
+      name,
+      `${name}=${JSON.stringify(raw.slice(0, 200))} is not the https URL of ${what}; plain http is accepted for localhost and 127.0.0.1 only.`,
+    );
+  }
+  return url.href;
 }
 
 /** Reads one of `choices` from `env[name]`, matched after `normalize`; anything else names the valid ones. */

@@ -13,6 +13,7 @@ import { contentSecurityPolicy } from 'helmet';
 import { projectRoot } from '../config';
 import { sessionCookie, type ApiAuth } from '../gateway/auth';
 import { ProblemError } from '../gateway/problem';
+import { oidcRouter, type OidcSignIn } from './oidc';
 
 /** What the console's server side needs. */
 export interface ConsoleRouterDeps {
@@ -20,6 +21,8 @@ export interface ConsoleRouterDeps {
   readonly auth: ApiAuth;
   /** Where a failed build of the browser code is reported. */
   readonly log: (message: string, error: unknown) => void;
+  /** Sign-in with OpenID Connect (console/oidc.ts) at `/ui/auth`; without it only tokens sign in. */
+  readonly oidc?: OidcSignIn;
   /** The browser code's folder; `console/src` of the project by default. */
   readonly sourceDir?: string;
 }
@@ -130,6 +133,14 @@ export function consoleRouter(deps: ConsoleRouterDeps): Router {
     res.append('Set-Cookie', sessionCookie(null, req.secure));
     res.status(204).end();
   });
+
+  if (deps.oidc) {
+    router.use('/auth', oidcRouter({ signIn: deps.oidc, auth: deps.auth, sameSiteOnly: refuseCrossSite }));
+  } else {
+    router.use('/auth', () => {
+      throw new ProblemError(404, 'Not Found', 'Sign-in with OpenID Connect is not configured (FLOW_OIDC_ISSUER).');
+    });
+  }
 
   router.get('/assets/:file', async (req, res) => {
     const { script, editor, style } = await built();

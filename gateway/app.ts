@@ -7,6 +7,8 @@ import type { AnyAction } from '../activities';
 import type { IntakeDeps } from '../intake';
 import type { DefinitionStore, GroupStore } from '../registry';
 import { consoleRouter } from '../console';
+import { createOidcSignIn, OIDC_FLOW_KEY_PURPOSE, oidcSessionBinding } from '../console/oidc';
+import type { OidcSettings } from '../config/load-config';
 import { approvalsRouter } from './approvals-router';
 import { createApiAuth, deriveKey, requireScope, SESSION_KEY_PURPOSE, type ApiToken } from './auth';
 import { catalogRouter } from './catalog-router';
@@ -55,6 +57,8 @@ export interface GatewayDeps {
   readonly temporalUiUrl?: string;
   /** Signs the console's session cookies (`FLOW_SESSION_SECRET`); derived from `apiToken` when omitted. */
   readonly sessionSecret?: string;
+  /** The console's sign-in with OpenID Connect (`FLOW_OIDC_*`); only tokens sign in when omitted. */
+  readonly oidc?: OidcSettings;
 }
 
 /** Builds the gateway's Express app. */
@@ -103,9 +107,23 @@ export function createApp(deps: GatewayDeps): Express {
     { token: deps.apiToken, scope: 'write', name: MAIN_TOKEN_NAME },
     ...(deps.extraTokens ?? []),
   ];
-  const auth = createApiAuth(tokens, deriveKey(deps.sessionSecret ?? deps.apiToken, SESSION_KEY_PURPOSE));
-  // The console: its pages and assets, and sign-in with the same tokens; it reads everything else through /api.
-  app.use('/ui', consoleRouter({ auth, log: (message, error) => logger.error({ err: error }, message) }));
+  const secret = deps.sessionSecret ?? deps.apiToken;
+  const oidc = deps.oidc;
+  const auth = createApiAuth(
+    tokens,
+    deriveKey(secret, SESSION_KEY_PURPOSE),
+    Date.now,
+    oidc ? oidcSessionBinding(oidc) : undefined,
+  );
+  // The console: its pages and assets, and sign-in with the same tokens (or OIDC); it reads the rest through /api.
+  app.use(
+    '/ui',
+    consoleRouter({
+      auth,
+      log: (message, error) => logger.error({ err: error }, message),
+      ...(oidc ? { oidc: createOidcSignIn(oidc, deriveKey(secret, OIDC_FLOW_KEY_PURPOSE)) } : {}),
+    }),
+  );
   const read = requireScope(auth, 'read');
   const write = requireScope(auth, 'write');
   app.use('/events', write);

@@ -26,7 +26,8 @@ export interface Session {
   readonly csrf: string;
   /**
    * A keyed fingerprint of the token (never the token): the session ends when its token is removed from the
-   * configuration or changes scope, rather than up to 8 hours later.
+   * configuration or changes scope, rather than up to 8 hours later. For an OpenID Connect session, a fingerprint of
+   * the OIDC configuration instead (see {@link createApiAuth}).
    */
   readonly tok: string;
 }
@@ -37,6 +38,11 @@ export interface ApiAuth {
   lookup(presented: string): ApiToken | undefined;
   /** A new session for `token`: the cookie's value and what it holds. */
   startSession(token: ApiToken): { readonly value: string; readonly session: Session };
+  /**
+   * A new session for a user the OpenID Connect sign-in vouched for, with the scope their groups map to; throws when
+   * OIDC is not configured.
+   */
+  startOidcSession(actor: string, scope: Scope): { readonly value: string; readonly session: Session };
   /**
    * The session in the request's cookie: undefined without a cookie, `invalid` when it is tampered with, expired,
    * or its token is no longer configured with that name and scope.
@@ -56,13 +62,35 @@ export function deriveKey(secret: string, purpose: string): Buffer {
  * Builds the gateway's authentication over `tokens`, signing console sessions with `sessionKey` (see
  * {@link deriveKey}). Tokens are compared as SHA-256 digests with `timingSafeEqual`, against every configured
  * token, so neither a token's content nor its length leaks through timing. Tokens are never logged.
+ *
+ * `oidcBinding`, when OpenID Connect sign-in is configured, is a text that changes whenever who may sign in with which
+ * scope changes (the issuer, the client, the groups and claims); OIDC sessions carry its keyed fingerprint as their
+ * `tok`, so changing any of those ends them, as removing a token ends its sessions.
  */
-export function createApiAuth(tokens: readonly ApiToken[], sessionKey: Buffer, now: () => number = Date.now): ApiAuth {
+export function createApiAuth(
+  tokens: readonly ApiToken[],
+  sessionKey: Buffer,
+  now: () => number = Date.now,
+  oidcBinding?: string,
+): ApiAuth {
   const known = tokens.map((entry) => ({ digest: digest(entry.token), entry }));
-  const fingerprint = (token: string): string =>
-    createHmac('sha256', sessionKey).update('token\0').update(token).digest().subarray(0, 16).toString('base64url');
+  const keyed = (kind: string, value: string): string =>
+    createHmac('sha256', sessionKey).update(`${kind}\0`).update(value).digest().subarray(0, 16).toString('base64url');
+  const fingerprint = (token: string): string => keyed('token', token);
   const byFingerprint = new Map(tokens.map((entry) => [fingerprint(entry.token), entry]));
+  const oidcTok = oidcBinding === undefined ? undefined : keyed('oidc', oidcBinding);
   const sign = (payload: string): Buffer => createHmac('sha256', sessionKey).update(payload).digest();
+  const start = (actor: string, scope: Scope, tok: string): { value: string; session: Session } => {
+    const session: Session = {
+      actor,
+      scope,
+      exp: Math.floor(now() / 1000) + SESSION_TTL_SECONDS,
+      csrf: randomBytes(24).toString('base64url'),
+      tok,
+    };
+    const payload = Buffer.from(JSON.stringify(session)).toString('base64url');
+    return { value: `${payload}.${sign(payload).toString('base64url')}`, session };
+  };
 
   return {
     lookup(presented) {
@@ -75,15 +103,12 @@ export function createApiAuth(tokens: readonly ApiToken[], sessionKey: Buffer, n
     },
 
     startSession(token) {
-      const session: Session = {
-        actor: token.name,
-        scope: token.scope,
-        exp: Math.floor(now() / 1000) + SESSION_TTL_SECONDS,
-        csrf: randomBytes(24).toString('base64url'),
-        tok: fingerprint(token.token),
-      };
-      const payload = Buffer.from(JSON.stringify(session)).toString('base64url');
-      return { value: `${payload}.${sign(payload).toString('base64url')}`, session };
+      return start(token.name, token.scope, fingerprint(token.token));
+    },
+
+    startOidcSession(actor, scope) {
+      if (oidcTok === undefined) throw new Error('OpenID Connect sign-in is not configured');
+      return start(actor, scope, oidcTok);
     },
 
     sessionOf(req) {
@@ -95,6 +120,8 @@ export function createApiAuth(tokens: readonly ApiToken[], sessionKey: Buffer, n
       if (!timingSafeEqual(Buffer.from(match[2]), Buffer.from(sign(match[1]).toString('base64url')))) return 'invalid';
       const session = parseSession(Buffer.from(match[1], 'base64url').toString('utf8'));
       if (!session || session.exp * 1000 <= now()) return 'invalid';
+      // The payload is signed, so an OIDC session's actor and scope are as the callback set them.
+      if (oidcTok !== undefined && session.tok === oidcTok) return session;
       const token = byFingerprint.get(session.tok);
       if (!token || token.name !== session.actor || token.scope !== session.scope) return 'invalid';
       return session;
@@ -104,12 +131,22 @@ export function createApiAuth(tokens: readonly ApiToken[], sessionKey: Buffer, n
 
 /** The `Set-Cookie` value that stores a session (`value` from {@link ApiAuth.startSession}), or clears it. */
 export function sessionCookie(value: string | null, secure: boolean): string {
+  return httpOnlyCookie(SESSION_COOKIE, value, { path: '/', sameSite: 'Strict', maxAge: SESSION_TTL_SECONDS }, secure);
+}
+
+/** The `Set-Cookie` value of an HttpOnly cookie holding `value`, or clearing it when `value` is null. */
+export function httpOnlyCookie(
+  name: string,
+  value: string | null,
+  options: { readonly path: string; readonly sameSite: 'Strict' | 'Lax'; readonly maxAge: number },
+  secure: boolean,
+): string {
   return [
-    `${SESSION_COOKIE}=${value ?? ''}`,
-    'Path=/',
+    `${name}=${value ?? ''}`,
+    `Path=${options.path}`,
     'HttpOnly',
-    'SameSite=Strict',
-    `Max-Age=${value === null ? 0 : SESSION_TTL_SECONDS}`,
+    `SameSite=${options.sameSite}`,
+    `Max-Age=${value === null ? 0 : options.maxAge}`,
     ...(secure ? ['Secure'] : []),
   ].join('; ');
 }
@@ -197,7 +234,7 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 /** The first value of cookie `name` in a `Cookie` header. */
-function cookieValue(header: string | undefined, name: string): string | undefined {
+export function cookieValue(header: string | undefined, name: string): string | undefined {
   for (const part of (header ?? '').split(';')) {
     const eq = part.indexOf('=');
     if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();

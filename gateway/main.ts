@@ -37,6 +37,7 @@ async function main(): Promise<void> {
     metrics: createMetrics({ defaultMetrics: true }),
     temporalUiUrl: config.gateway.temporalUiUrl,
     sessionSecret: config.gateway.sessionSecret,
+    ...(config.gateway.oidc ? { oidc: config.gateway.oidc } : {}),
   });
   const server = app.listen(config.gateway.port, () => {
     console.log(`[gateway] listening on http://localhost:${config.gateway.port}`);

@@ -15,6 +15,11 @@ export interface SessionInfo {
   readonly expiresAt: string;
 }
 
+/** The OpenID Connect identity provider, as the sign-in page shows it (`GET /ui/auth/provider`, console/oidc.ts). */
+export type ProviderStatus =
+  | { readonly name: string; readonly reachable: true; readonly endSession: boolean }
+  | { readonly name: string; readonly reachable: false; readonly detail: string };
+
 /** An RFC 9457 problem, as every error of the API is. */
 export interface Problem {
   readonly title?: string;

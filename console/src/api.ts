@@ -8,6 +8,7 @@ import type {
   DefinitionPage,
   DefinitionSummary,
   Problem,
+  ProviderStatus,
   Revision,
   RunSummary,
   SessionInfo,
@@ -94,6 +95,15 @@ export async function currentSession(): Promise<SessionInfo | null> {
 /** Signs in with an API token. */
 export function signIn(token: string): Promise<SessionInfo> {
   return call<SessionInfo>('POST', '/ui/session', { token });
+}
+
+/** The OpenID Connect identity provider, or null when the gateway signs in with tokens only. */
+export async function identityProvider(): Promise<ProviderStatus | null> {
+  try {
+    return await call<ProviderStatus>('GET', '/ui/auth/provider');
+  } catch {
+    return null;
+  }
 }
 
 /** Ends the session (the cookie is cleared). */

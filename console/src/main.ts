@@ -13,16 +13,20 @@ const root = document.getElementById('app') ?? document.body;
 let renders = 0;
 let signedIn = false;
 
-function showSignIn(notice?: string): void {
+function showSignIn(notice?: string, signedOut = false): void {
   signedIn = false;
   useSession(null, () => undefined);
   document.title = 'Sign in · Flow console';
   replace(
     root,
-    signInPage(notice, (session) => {
-      showConsole(session);
-      void renderPage(true);
-    }),
+    signInPage(
+      notice,
+      (session) => {
+        showConsole(session);
+        void renderPage(true);
+      },
+      signedOut,
+    ),
   );
   document.getElementById('token')?.focus();
 }
@@ -35,7 +39,7 @@ function showConsole(session: SessionInfo): void {
     logout.disabled = true;
     signOut()
       .catch(() => undefined)
-      .finally(() => showSignIn('You are signed out.'));
+      .finally(() => showSignIn('You are signed out.', true));
   });
   replace(
     root,

@@ -126,8 +126,8 @@ export function createOidcSignIn(settings: OidcSettings, flowKey: Buffer, now: (
       const state = oidc.randomState();
       const nonce = oidc.randomNonce();
       const supported = config.serverMetadata().scopes_supported;
-      // Ask for the claims' usual scopes, and for the groups claim's own scope where the IdP has one (Okta and
-      // Keycloak do); a scope the IdP does not list is not asked for, since some refuse unknown scopes.
+      // Ask for the claims' usual scopes, and for the groups claim's own scope where the IdP has one (Okta does); a
+      // scope the IdP does not list is not asked for, since some refuse unknown scopes.
       const scopes = ['openid', ...['email', 'profile', settings.groupsClaim].filter((s) => supported?.includes(s))];
       const location = oidc.buildAuthorizationUrl(config, {
         redirect_uri: settings.redirectUrl,
@@ -178,7 +178,7 @@ export function createOidcSignIn(settings: OidcSettings, flowKey: Buffer, now: (
         }
       } catch (error) {
         throw new OidcSignInError(
-          error instanceof oidc.AuthorizationResponseError ? 403 : 502,
+          statusOf(error),
           'The identity provider did not sign you in',
           `The sign-in at ${name} did not succeed: ${describe(error)}. Start again from the sign-in page.`,
         );
@@ -348,6 +348,16 @@ function sameText(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * The status of a failed exchange: 403 when the IdP refused (the person cancelled, say), 502 when it could not be
+ * reached (fetch fails with a TypeError, or times out), 400 when its answer did not pass the checks.
+ */
+function statusOf(error: unknown): number {
+  if (error instanceof oidc.AuthorizationResponseError) return 403;
+  const name = error instanceof Error ? error.name : '';
+  return error instanceof TypeError || name === 'TimeoutError' || name === 'AbortError' ? 502 : 400;
 }
 
 function describe(error: unknown): string {

@@ -1,10 +1,11 @@
 /**
- * The benchmark scenarios of issues 6, 14 (trains and waits) and 15 (approvals and lifecycle events), in the order
- * they run. Each compares Flow with hand-written Temporal code (or with itself at a small size, or with and without a
+ * The benchmark scenarios of issues 6, 14 (trains and waits), 15 (approvals and lifecycle events) and 16 (console
+ * pages), in the order they run. Each compares Flow with hand-written Temporal code (or with itself at a small size, or with and without a
  * feature) on the same server in the same run, and reports ratios.
  */
 import type { Scenario } from '../scenario';
 import { approvals } from './approvals';
+import { consolePages } from './console';
 import { endToEnd } from './end-to-end';
 import { fanOut } from './fan-out';
 import { intake } from './intake';
@@ -27,6 +28,7 @@ export const scenarios: readonly Scenario[] = [
   waitCorrelation,
   waitingMemory,
   approvals,
+  consolePages,
   // Last: it binds a definition to flow/run_started and flow/run_completed for its duration.
   lifecycle,
 ];

@@ -19,6 +19,7 @@ const GOALS_PER_SCENARIO: Readonly<Record<string, number>> = {
   waits: 1,
   'wait-memory': 1,
   approvals: 1,
+  console: 3,
   lifecycle: 0,
 };
 

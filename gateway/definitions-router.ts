@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { AnyAction } from '../activities';
-import { DEFINITION_ID, type Definition } from '../common/definition';
+import { DEFINITION_ID, EVENT_NAME, type Definition } from '../common/definition';
 import {
   definitionToYaml,
   DefinitionDeletedError,
@@ -60,6 +60,24 @@ export function definitionsRouter(store: DefinitionStore, catalog: ReadonlyMap<s
   });
 
   router.get('/definitions', async (req, res) => {
+    const bound = boundEventOf(req);
+    if (bound) {
+      // The definitions bound to one event, from the registry's index by event: as fast with 10,000 definitions as
+      // with 10, and in one page.
+      const snapshots = await store.findForEvent(bound.source, bound.type);
+      res.json({
+        items: snapshots.map(({ definition, revision }) => ({
+          id: definition.id,
+          name: definition.name,
+          ...(definition.description === undefined ? {} : { description: definition.description }),
+          enabled: definition.enabled,
+          revision,
+          on: definition.on,
+        })),
+        next: null,
+      });
+      return;
+    }
     const limit = Math.min(Math.max(Number(req.query['limit'] ?? 100) || 100, 1), 1_000);
     const after = typeof req.query['after'] === 'string' ? req.query['after'] : undefined;
     const items = await store.list({ limit, ...(after === undefined ? {} : { after }) });
@@ -322,4 +340,21 @@ export function invalid(errors: readonly { path: string; message: string; line?:
     `The definition was not saved: ${errors.length} error${errors.length === 1 ? '' : 's'}, the first at ${summary}`,
     { errors },
   );
+}
+
+/**
+ * `?source=jira&type=issue_transitioned`: both or neither, each an event name; anything else is a 400 rather than a
+ * silently unfiltered list.
+ */
+function boundEventOf(req: Request): { source: string; type: string } | undefined {
+  const source = req.query['source'];
+  const type = req.query['type'];
+  if (source === undefined && type === undefined) return undefined;
+  if (typeof source !== 'string' || typeof type !== 'string' || !EVENT_NAME.test(source) || !EVENT_NAME.test(type))
+    throw new ProblemError(
+      400,
+      'Bad Request',
+      'Filter the definitions by event with both source and type, each 1-64 lowercase letters, digits, ".", "_" or "-", such as ?source=jira&type=issue_transitioned.',
+    );
+  return { source, type };
 }

@@ -136,6 +136,12 @@ export async function allDefinitions(): Promise<DefinitionSummary[]> {
   return items;
 }
 
+/** The definitions bound to one event, in one request answered from the registry's index by event. */
+export async function definitionsFor(source: string, type: string): Promise<readonly DefinitionSummary[]> {
+  const query = new URLSearchParams({ source, type }).toString();
+  return (await call<DefinitionPage>('GET', `/api/definitions?${query}`)).items;
+}
+
 /** A definition: the current revision, or the given one (which never changes, so it is kept). */
 export function definition(id: string, revision?: number): Promise<StoredDefinition> {
   const url = `/api/definitions/${encodeURIComponent(id)}`;

@@ -233,6 +233,40 @@ describe('gateway: /api/definitions, /api/actions and /api/plan', () => {
     );
   });
 
+  it('lists the definitions bound to one event with ?source=&type=, disabled ones too, and refuses half a filter', async () => {
+    const bind = (id: string, on: unknown[], enabled = true) =>
+      api()
+        .put(`/api/definitions/${id}`)
+        .set('Authorization', harness.auth)
+        .send({ id, name: id, enabled, on, steps: [{ id: 'wait', action: 'flow.sleep', with: { duration: '1s' } }] });
+    assert.equal((await bind('bound-a', [{ source: 'shop', type: 'paid', if: 'event.total > 0' }])).status, 201);
+    assert.equal((await bind('bound-b', [{ source: 'shop', type: 'paid' }], false)).status, 201);
+    assert.equal((await bind('bound-elsewhere', [{ source: 'shop', type: 'refunded' }])).status, 201);
+    const filtered = await api().get('/api/definitions?source=shop&type=paid').set('Authorization', harness.auth);
+    assert.equal(filtered.status, 200);
+    assert.deepEqual(filtered.body, {
+      items: [
+        {
+          id: 'bound-a',
+          name: 'bound-a',
+          enabled: true,
+          revision: 1,
+          on: [{ source: 'shop', type: 'paid', if: 'event.total > 0' }],
+        },
+        { id: 'bound-b', name: 'bound-b', enabled: false, revision: 1, on: [{ source: 'shop', type: 'paid' }] },
+      ],
+      next: null,
+    });
+    for (const query of ['source=shop', 'type=paid', "source=shop'&type=paid", 'source=shop&type=Paid%20it'])
+      assert.equal(
+        (await api().get(`/api/definitions?${query}`).set('Authorization', harness.auth)).status,
+        400,
+        query,
+      );
+    for (const id of ['bound-a', 'bound-b', 'bound-elsewhere'])
+      assert.equal((await api().delete(`/api/definitions/${id}`).set('Authorization', harness.auth)).status, 200);
+  });
+
   it('deletes a definition; reading it then explains how to bring it back', async () => {
     const del = await api().delete('/api/definitions/notify-approval').set('Authorization', harness.auth);
     assert.deepEqual(del.body, { id: 'notify-approval', deleted: true, lastRevision: 3 });

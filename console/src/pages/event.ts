@@ -3,7 +3,7 @@
  * step (what the action does, its fixed params, its expressions, when it runs, its timeout and retry). The URL
  * (`/ui/events/jira/issue_transitioned`) is stable, to paste into a wiki or a ticket.
  */
-import { actions, allDefinitions, definition, inBatches } from '../api';
+import { actions, definition, definitionsFor, inBatches } from '../api';
 import { h, uniqueId } from '../dom';
 import { condition, definitionFacts, definitionHref } from '../views/definition-facts';
 import { pipeline } from '../views/steps';
@@ -11,10 +11,7 @@ import type { Page } from './page';
 
 /** `/ui/events/:source/:type`. */
 export const eventPage: Page = async ([source = '', type = '']) => {
-  const [summaries, catalog] = await Promise.all([allDefinitions(), actions()]);
-  const bound = summaries.filter((summary) =>
-    summary.on.some((binding) => binding.source === source && binding.type === type),
-  );
+  const [bound, catalog] = await Promise.all([definitionsFor(source, type), actions()]);
   const stored = await inBatches(bound, 6, (summary) => definition(summary.id, summary.revision));
   return {
     title: `${source} / ${type}`,

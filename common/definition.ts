@@ -12,6 +12,9 @@ export const ACTION_ID = /^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+$/;
 /** Durations as Temporal reads them: `500ms`, `30s`, `5m`, `2h`, `1d`. */
 export const DURATION = /^\d+(?:\.\d+)?(?:ms|s|m|h|d)$/;
 
+/** Temporal task queue names a step may route to: `deploys`, `payments.eu-1`. */
+export const TASK_QUEUE = /^[A-Za-z0-9._-]{1,200}$/;
+
 /** Most steps a definition may have; longer processes should be split into definitions chained by events. */
 export const MAX_STEPS = 200;
 
@@ -57,6 +60,16 @@ const step = z.strictObject({
     .optional(),
   /** A failure of this step is recorded in its result (and `steps.<id>.error`) and the run goes on. */
   continue_on_error: z.boolean().optional(),
+  /**
+   * The task queue the step's activity is scheduled on, instead of its action's (a deploy step on a worker inside
+   * the target network). Meta-actions run in the workflow and ignore it. See docs/action-packs.md.
+   */
+  task_queue: z
+    .string()
+    .regex(TASK_QUEUE, 'must be a task queue name: 1-200 letters, digits, ".", "_" or "-", such as deploys-eu')
+    .optional(),
+  /** How long the step may wait for a worker to take it; past that it fails, naming its queue. */
+  schedule_to_start: duration.optional(),
   ...stepOptionsSchema.shape,
 });
 

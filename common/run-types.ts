@@ -31,6 +31,12 @@ export interface DefinitionSnapshot {
   readonly definition: Definition;
   readonly revision: number;
   readonly actionDefaults: Readonly<Record<string, StepOptions>>;
+  /**
+   * The task queue of each action the definition's steps use (meta-actions aside), as the dispatching worker knew
+   * them: built-ins on its own queue, a pack's on the pack's `taskQueue`. Taken with the snapshot so a run never
+   * changes queue mid-flight. Absent in runs dispatched before routing, and when the worker knew no queues.
+   */
+  readonly actionQueues?: Readonly<Record<string, string>>;
 }
 
 /** What happened to one step. */

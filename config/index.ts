@@ -17,6 +17,7 @@ export {
   parseAllowUnsigned,
   parseFlag,
   parsePort,
+  parseWorkerWorkflows,
   parseWorkspaceDir,
   redactUri,
 } from './load-config';

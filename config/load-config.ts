@@ -71,6 +71,11 @@ export interface FlowConfig {
     readonly gitAllowFileUrls: boolean;
     /** Action packs to load besides the built-in one (`FLOW_ACTION_PACKS`, comma-separated); absent when unset. */
     readonly actionPacks?: readonly string[];
+    /**
+     * Whether the worker runs Flow's workflows (`FLOW_WORKER_WORKFLOWS`, default on). Off makes an activity-only
+     * worker on `FLOW_TASK_QUEUE` with only its packs' actions (see docs/action-packs.md).
+     */
+    readonly workflows: boolean;
   };
 }
 
@@ -124,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlowConfig {
       workspaceDir: parseWorkspaceDir(env),
       gitAllowFileUrls: parseFlag(env, 'FLOW_GIT_ALLOW_FILE_URLS'),
       ...actionPacksSetting(env),
+      workflows: parseWorkerWorkflows(env),
     },
   };
 }
@@ -177,6 +183,20 @@ export function parseFlag(env: Readonly<Record<string, string | undefined>>, nam
   if (['true', '1', 'yes', 'on'].includes(raw)) return true;
   if (['', 'false', '0', 'no', 'off'].includes(raw)) return false;
   throw new ConfigError(name, `${name}=${JSON.stringify(env[name])} must be true or false.`);
+}
+
+/** `FLOW_WORKER_WORKFLOWS`: on (the default) or off; the yes/no words of {@link parseFlag} are taken too. */
+export function parseWorkerWorkflows(env: Readonly<Record<string, string | undefined>>): boolean {
+  const name = 'FLOW_WORKER_WORKFLOWS';
+  if (!env[name]?.trim()) return true;
+  try {
+    return parseFlag(env, name);
+  } catch {
+    throw new ConfigError(
+      name,
+      `${name}=${JSON.stringify(env[name])} must be on or off; off starts a worker that runs only its packs' activities.`,
+    );
+  }
 }
 
 /** `FLOW_WORKSPACE_DIR`: an absolute path, or `<tmpdir>/flow-workspaces` when unset. */

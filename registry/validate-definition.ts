@@ -9,6 +9,7 @@ import {
   isStatic,
 } from '../common/expressions';
 import { MAX_WHERE_FIELDS, WHERE_PATH } from '../common/event-waits';
+import { isMetaAction } from '../common/meta-actions';
 import { GROUP_NAME } from '../common/train-types';
 import { findEventDataInGuardedInputs } from './event-data-flow';
 
@@ -119,6 +120,13 @@ export function validateDefinition(raw: unknown, catalog: ReadonlyMap<string, An
       return;
     }
     if (action.id === WAIT_FOR_EVENT) errors.push(...checkWait(engine, withValue, `${at}.with`));
+    // A meta-action runs inside the workflow, so no worker ever takes it: routing options would be a silent no-op.
+    for (const field of ['task_queue', 'schedule_to_start'] as const)
+      if (step[field] !== undefined && isMetaAction(action.id))
+        errors.push({
+          path: `${at}.${field}`,
+          message: `${action.id} runs in the workflow, not on a worker; remove ${field}`,
+        });
     if (inOnFailure && (action.id === WAIT_FOR_EVENT || action.id === APPROVAL))
       errors.push({
         path: `${at}.action`,

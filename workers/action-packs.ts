@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { actions as builtInActions, type AnyAction } from '../activities';
+import { TASK_QUEUE } from '../common/definition';
 import { actionPackProblems, builtInActionPack, isActionPack, packLabel, type ActionPack } from '../sdk/action-pack';
 import { SDK_VERSION } from '../sdk/version';
 
@@ -96,18 +97,29 @@ export function workerActions(builtIns: readonly AnyAction[], packs: readonly Lo
 }
 
 /**
- * One line per loaded pack for the worker's log: its name, version, entry and actions. A pack that asks for another
- * task queue is told that routing by task queue is not built yet, so its actions run on the worker's own queue.
+ * One line per loaded pack for the worker's log: its name, version, entry, actions and the task queue they run on
+ * (`taskQueue`, the pack's own or the worker's main queue).
  */
 export function describeActionPacks(packs: readonly LoadedActionPack[], taskQueue: string): string[] {
   return packs.map(({ pack, source }) => {
     const ids = pack.actions.map(({ id }) => id).join(', ');
-    const queue =
-      pack.taskQueue === undefined || pack.taskQueue === taskQueue
-        ? ''
-        : `; it asks for task queue "${pack.taskQueue}", but routing by task queue is not built yet, so its actions run on "${taskQueue}"`;
-    return `action pack "${pack.name}" ${pack.version} from ${source}: ${ids}${queue}`;
+    return `action pack "${pack.name}" ${pack.version} from ${source}: ${ids} (task queue "${pack.taskQueue ?? taskQueue}")`;
   });
+}
+
+/**
+ * The task queue of every action a worker knows: the built-in ones on `mainQueue` (the queue Flow's workflows run on),
+ * each pack's on its `taskQueue`, or `mainQueue` when it names none. The registry copies these into each run's
+ * snapshot (`DefinitionStoreOptions.actionQueues`), so a step is scheduled where its action's workers poll.
+ */
+export function actionQueues(
+  builtIns: readonly AnyAction[],
+  packs: readonly LoadedActionPack[],
+  mainQueue: string,
+): Map<string, string> {
+  const queues = new Map<string, string>(builtIns.map(({ id }) => [id, mainQueue]));
+  for (const { pack } of packs) for (const { id } of pack.actions) queues.set(id, pack.taskQueue ?? mainQueue);
+  return queues;
 }
 
 /** Resolves, requires and checks one `FLOW_ACTION_PACKS` entry. */
@@ -142,6 +154,11 @@ function loadActionPack(specifier: string, cwd: string): LoadedActionPack {
   }
   const loaded = { pack, source: specifier, file };
   const problems = actionPackProblems(pack);
+  if (typeof pack.taskQueue === 'string' && !TASK_QUEUE.test(pack.taskQueue)) {
+    problems.push(
+      `its taskQueue ${JSON.stringify(pack.taskQueue)} is not a task queue name: use 1-200 letters, digits, ".", "_" or "-"`,
+    );
+  }
   if (problems.length > 0) {
     throw new ActionPackLoadError(specifier, `${describe(loaded)} is not valid: ${problems.join('; ')}`);
   }

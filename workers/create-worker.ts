@@ -34,8 +34,18 @@ export interface WorkerDeps {
   readonly taskQueue: string;
   /** Starts runs and accepts `flow.emit_event`'s events, on {@link taskQueue}. */
   readonly client: Client;
-  /** Where the dispatcher looks up an event's definitions. */
-  readonly registry: Pick<DefinitionStore, 'findForEvent'>;
+  /**
+   * Where the dispatcher looks up an event's definitions. Required unless {@link workflows} is false: an
+   * activity-only worker runs no dispatcher.
+   */
+  readonly registry?: Pick<DefinitionStore, 'findForEvent'>;
+  /**
+   * Whether this worker runs Flow's workflows (default true). False makes an activity-only worker: one Temporal
+   * worker on {@link taskQueue} with only its packs' actions (plus {@link actions} when given; no built-ins
+   * otherwise), no workflow code, no internal activities and no train watcher, so a team runs its pack where its
+   * credentials live. Its actions cannot emit events (`flow.emit_event`'s path needs the workflows' queue).
+   */
+  readonly workflows?: boolean;
   /**
    * Where `flow.wait_for_event` registers its waits and the dispatcher finds them. Without it (workers that run no
    * waits, such as the bench's), a wait step fails with `WaitsUnavailable` and dispatchers deliver to no wait.
@@ -84,7 +94,9 @@ export function workerActivityDeps(deps: WorkerDeps): ActivityDeps {
     env: deps.env,
     fetch: globalThis.fetch,
     emitEvent: (submission) => acceptEvent(intake, submission),
-    findDefinitionsForEvent: (source, type) => deps.registry.findForEvent(source, type),
+    findDefinitionsForEvent: (source, type) =>
+      deps.registry?.findForEvent(source, type) ??
+      Promise.reject(new Error('this worker was created without a registry (WorkerDeps.registry)')),
     startRuns: (input) => startRuns(intake, input),
     watchTrainHolder: (input, activity) => watchTrainHolder(intake, input, activity),
     notifyRun: (input) => notifyRun(intake, input),
@@ -119,6 +131,14 @@ function waitsUnavailable(): ApplicationFailure {
   );
 }
 
+/** What an activity-only worker's actions get for `emitEvent`: its queue is not the one dispatchers run on. */
+function eventsUnavailable(): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(
+    'this worker runs only activities (FLOW_WORKER_WORKFLOWS=off), so its actions cannot emit events; emit them from a step on a Flow worker',
+    'EventsUnavailable',
+  );
+}
+
 /** How many holders one worker process watches at once; a watcher waits on a long poll and costs almost nothing. */
 const MAX_TRAIN_WATCHERS = 10_000;
 
@@ -130,15 +150,19 @@ const MAX_TRAIN_WATCHERS = 10_000;
  */
 export class FlowWorker {
   constructor(
-    /** Runs the workflows and every action. */
+    /** Runs the workflows and every action; in an activity-only worker, its actions alone. */
     readonly worker: Worker,
-    /** Runs only `watchTrainHolder`. */
-    readonly watcher: Worker,
+    /** Runs only `watchTrainHolder`; absent in an activity-only worker, which runs no train. */
+    readonly watcher?: Worker,
   ) {}
+
+  private get workers(): Worker[] {
+    return this.watcher ? [this.worker, this.watcher] : [this.worker];
+  }
 
   /** Runs both until shutdown; when one stops (or fails), the other is shut down too. */
   async run(): Promise<void> {
-    const runs = [this.worker, this.watcher].map((worker) =>
+    const runs = this.workers.map((worker) =>
       worker.run().finally(() => {
         this.shutdown();
       }),
@@ -159,15 +183,17 @@ export class FlowWorker {
 
   /** Asks both to stop (in-flight tasks drain); safe to call more than once. */
   shutdown(): void {
-    for (const worker of [this.worker, this.watcher]) if (worker.getState() === 'RUNNING') worker.shutdown();
+    for (const worker of this.workers) if (worker.getState() === 'RUNNING') worker.shutdown();
   }
 }
 
 /**
  * Creates a Flow worker: Flow's workflows and every given action (by default the built-in ones) with the actions of
- * its packs, plus the watchers.
+ * its packs, plus the watchers; or, with `workflows: false`, an activity-only worker (see {@link WorkerDeps.workflows}).
  */
 export async function createWorker(deps: WorkerDeps): Promise<FlowWorker> {
+  if (deps.workflows === false) return createActivityWorker(deps);
+  if (!deps.registry) throw new Error('a worker that runs workflows needs a registry (WorkerDeps.registry)');
   const code = deps.workflowBundle
     ? { workflowBundle: deps.workflowBundle }
     : {
@@ -194,4 +220,34 @@ export async function createWorker(deps: WorkerDeps): Promise<FlowWorker> {
     maxConcurrentActivityTaskExecutions: MAX_TRAIN_WATCHERS,
   });
   return new FlowWorker(worker, watcher);
+}
+
+/**
+ * An activity-only worker: its packs' actions (and {@link WorkerDeps.actions} when given) through the same activity
+ * wrapper, with no Flow internals beside them. The packs are still checked against every built-in id.
+ */
+async function createActivityWorker(deps: WorkerDeps): Promise<FlowWorker> {
+  const packs = deps.actionPacks ?? [];
+  workerActions(builtInActions, packs);
+  const own = [...(deps.actions ?? []), ...packs.flatMap(({ pack }) => pack.actions)];
+  const activityDeps: ActivityDeps = {
+    ...workerActivityDeps(deps),
+    emitEvent: () => Promise.reject(eventsUnavailable()),
+    ...deps.activityOverrides,
+  };
+  const actions = createActivities(activityDeps, own);
+  // Only the actions: the internal activities (dispatcher lookups, run starts, waits) belong to the workflows' queue.
+  const activities = Object.fromEntries(
+    own.filter(({ kind }) => kind === 'activity').map(({ id }) => [id, actions[id]]),
+  );
+  const { interceptors } = metricsWorkerOptions(deps.metrics ?? createWorkerMetrics());
+  const worker = await Worker.create({
+    connection: deps.connection,
+    namespace: deps.namespace,
+    taskQueue: deps.taskQueue,
+    activities,
+    interceptors,
+    ...deps.options,
+  });
+  return new FlowWorker(worker);
 }

@@ -4,10 +4,16 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Registry } from 'prom-client';
 import { actions as builtInActions, actionsById } from '../activities';
 import { sweepWorkspace, workspaceDir } from '../activities/git';
-import { loadConfig } from '../config';
+import { ConfigError, loadConfig, type FlowConfig } from '../config';
 import { workerEnvironmentProblems } from '../activities/worker-environment';
 import { DefinitionStore, GroupStore, openMongo, WaitStore } from '../registry';
-import { describeActionPacks, loadActionPacks, workerActions } from './action-packs';
+import {
+  actionQueues,
+  describeActionPacks,
+  loadActionPacks,
+  workerActions,
+  type LoadedActionPack,
+} from './action-packs';
 import { createWorker } from './create-worker';
 import { createWorkerMetrics, serveMetrics } from './metrics';
 import { ensureSearchAttributes } from './search-attributes';
@@ -34,13 +40,21 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stopWhileWaiting).once('SIGTERM', stopWhileWaiting);
   const clientConnection = await waitForService(() => Connection.connect({ address }), waiting);
+  if (!config.worker.workflows) {
+    const running = (): void => void process.off('SIGINT', stopWhileWaiting).off('SIGTERM', stopWhileWaiting);
+    await runActivityWorker({ config, actionPacks, clientConnection, waiting, running });
+    return;
+  }
   const added = await ensureSearchAttributes(clientConnection, namespace);
   if (added.length > 0) console.log(`[worker] registered search attributes in ${namespace}: ${added.join(', ')}`);
   const client = new Client({ connection: clientConnection, namespace });
   // Not connected here: the first lookup connects, and one that meets an outage is retried until MongoDB answers.
   const mongo = openMongo(config.mongodb);
   // The packs' actions too, so their defaults reach the runs this worker's dispatchers start.
-  const store = new DefinitionStore(mongo, actionsById(workerActions(builtInActions, actionPacks)));
+  // Their queues too: each run's snapshot names the queue of every action it uses (built-ins on this worker's).
+  const store = new DefinitionStore(mongo, actionsById(workerActions(builtInActions, actionPacks)), {
+    actionQueues: actionQueues(builtInActions, actionPacks, taskQueue),
+  });
 
   const metrics = createWorkerMetrics({ defaultMetrics: true });
   const metricsServer = await startMetricsServer(metrics.registry, config.worker.metricsPort);
@@ -80,6 +94,53 @@ async function main(): Promise<void> {
     await sweeper?.stop();
     metricsServer?.close();
     await Promise.allSettled([connection.close(), clientConnection.close(), mongo.close()]);
+  }
+}
+
+/**
+ * `FLOW_WORKER_WORKFLOWS=off`: a worker on `FLOW_TASK_QUEUE` that runs only its packs' actions, with its own
+ * environment. It needs no MongoDB, registers no search attribute and sweeps no git workspace (it runs no git action).
+ */
+async function runActivityWorker(setup: {
+  readonly config: FlowConfig;
+  readonly actionPacks: readonly LoadedActionPack[];
+  readonly clientConnection: Connection;
+  readonly waiting: { readonly what: string; readonly log: (line: string) => void };
+  /** Called once the worker is made: signals then drain it rather than end the process. */
+  readonly running: () => void;
+}): Promise<void> {
+  const { config, actionPacks, clientConnection, waiting, running } = setup;
+  const { address, namespace, taskQueue } = config.temporal;
+  if (actionPacks.length === 0) {
+    throw new ConfigError(
+      'FLOW_WORKER_WORKFLOWS',
+      'FLOW_WORKER_WORKFLOWS=off starts a worker that runs only its packs, but FLOW_ACTION_PACKS names none; name the packs it runs',
+    );
+  }
+  const metrics = createWorkerMetrics({ defaultMetrics: true });
+  const metricsServer = await startMetricsServer(metrics.registry, config.worker.metricsPort);
+  const connection = await waitForService(() => NativeConnection.connect({ address }), waiting);
+  const worker = await createWorker({
+    workflows: false,
+    metrics,
+    connection,
+    namespace,
+    taskQueue,
+    client: new Client({ connection: clientConnection, namespace }),
+    env: process.env,
+    actionPacks,
+  });
+  const ids = actionPacks.flatMap(({ pack }) => pack.actions.map(({ id }) => id));
+  console.log(
+    `[worker] polling task queue "${taskQueue}" in namespace "${namespace}" at ${address} for activities only (FLOW_WORKER_WORKFLOWS=off): ${ids.join(', ')}`,
+  );
+  running();
+  process.send?.({ ready: 'worker' });
+  try {
+    await worker.run();
+  } finally {
+    metricsServer?.close();
+    await Promise.allSettled([connection.close(), clientConnection.close()]);
   }
 }
 

@@ -9,6 +9,7 @@ import {
   proxySinks,
   sleep,
   TemporalFailure,
+  TimeoutFailure,
   setCurrentDetails,
   workflowInfo,
   type ActivityOptions,
@@ -275,13 +276,33 @@ async function execute(
     workflowId: workflowInfo().workflowId,
     causation: input.event.causation,
   };
-  const options = { ...activityOptions(step, actionDefaults[step.action]), summary: step.name ?? step.id };
+  const routed = routedQueue(step, input.snapshot.actionQueues);
+  const options: ActivityOptions = {
+    ...activityOptions(step, actionDefaults[step.action]),
+    summary: step.name ?? step.id,
+    // Only when set: a step as it was before routing schedules exactly the command it did, and replays.
+    ...(routed === undefined ? {} : { taskQueue: routed }),
+    ...(step.schedule_to_start === undefined ? {} : { scheduleToStartTimeout: step.schedule_to_start }),
+  };
   const actions = proxyActivities<Record<string, ActionActivity>>({ startToCloseTimeout: STEP_DEFAULTS.timeout });
+  // The workflow cannot see when a worker takes the task, so a routed step says where it waits until it completes.
+  if (routed !== undefined) progress(`${step.action}; Waiting for a worker on ${routed} or running there`);
   try {
-    return { output: await actions[step.action]!.executeWithOptions(options, [rendered, meta]) };
+    const output = await actions[step.action]!.executeWithOptions(options, [rendered, meta]);
+    if (routed !== undefined) progress(step.action);
+    return { output };
   } catch (error) {
-    throw stepFailure(where, step, error);
+    throw stepFailure(where, step, error, routed ?? workflowInfo().taskQueue);
   }
+}
+
+/**
+ * The task queue a step is routed to when it is not the run's own: the step's `task_queue`, else its action's queue
+ * from the snapshot. Undefined when the step runs where the workflow runs, as every step did before routing.
+ */
+function routedQueue(step: Step, actionQueues: Readonly<Record<string, string>> | undefined): string | undefined {
+  const queue = step.task_queue ?? actionQueues?.[step.action];
+  return queue === undefined || queue === workflowInfo().taskQueue ? undefined : queue;
 }
 
 /** What a step with `continue_on_error` records of its failure; nothing for a cancellation, which ends the run. */
@@ -411,12 +432,17 @@ function evaluate<T>(where: string, fn: () => T, type = 'ExpressionError'): T {
   }
 }
 
-function stepFailure(where: string, step: Step, error: unknown): unknown {
+function stepFailure(where: string, step: Step, error: unknown, queue?: string): unknown {
   if (!(error instanceof ActivityFailure)) return error;
   // A cancelled step ends the run as cancelled, not failed.
   if (isCancellation(error) && patched(CANCEL_STAYS_CANCELLED_PATCH)) return error;
   const cause = error.cause;
-  const reason = cause instanceof Error ? cause.message : 'unknown error';
+  const unstarted = cause instanceof TimeoutFailure && cause.timeoutType === 'SCHEDULE_TO_START';
+  const reason = unstarted
+    ? `no worker polled task queue "${queue}" within ${step.schedule_to_start} (schedule_to_start); start a worker with the action on that queue`
+    : cause instanceof Error
+      ? cause.message
+      : 'unknown error';
   return ApplicationFailure.create({
     type: 'StepFailed',
     message: `${where} failed in ${step.action}: ${reason}`,

@@ -180,8 +180,8 @@ describe('action packs', () => {
         ['payments.charge', 'payments.refund', 'deploys.roll_out'],
       );
       assert.deepEqual(describeActionPacks(loaded, 'flow'), [
-        'action pack "payments" 1.0.0 from ./packs/payments.js: payments.charge, payments.refund; it asks for task queue "payments", but routing by task queue is not built yet, so its actions run on "flow"',
-        'action pack "deploys" 2.0.1 from @acme/flow-deploys: deploys.roll_out',
+        'action pack "payments" 1.0.0 from ./packs/payments.js: payments.charge, payments.refund (task queue "payments")',
+        'action pack "deploys" 2.0.1 from @acme/flow-deploys: deploys.roll_out (task queue "flow")',
       ]);
     });
 

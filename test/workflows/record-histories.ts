@@ -25,10 +25,12 @@ import {
 } from '../../common/run-control';
 import { dispatchWorkflowId, type DispatchResult } from '../../common/run-types';
 import { trainWorkflowId } from '../../common/train-types';
+import { actions as builtInActions } from '../../activities';
 import { eventIdFor } from '../../intake';
+import { createWorker } from '../../workers/create-worker';
 import { startHarness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
-import { uniqueName } from '../support/stack';
+import { connectWorker, testConfig, uniqueName } from '../support/stack';
 import { durableLookups, StoppableMongo } from '../support/stoppable-mongo';
 import { scenarios, type Scenario } from './scenarios';
 
@@ -140,6 +142,22 @@ describe('record histories', () => {
       });
       const registry = scenario.registryOutage ? await StoppableMongo.start() : undefined;
       const harness = await startHarness(registry ? { mongo: registry.handle } : {});
+      // The workers of the routed queues: activity-only, with the built-in actions and the harness's environment.
+      const routedConnection = scenario.queues ? await connectWorker() : undefined;
+      const routed = await Promise.all(
+        (scenario.queues ?? []).map((queue) =>
+          createWorker({
+            workflows: false,
+            connection: routedConnection!,
+            namespace: testConfig().temporal.namespace,
+            taskQueue: queue,
+            client: harness.client,
+            env: {},
+            actions: builtInActions,
+          }),
+        ),
+      );
+      const routedRuns = routed.map((worker) => worker.run());
       try {
         for (const definition of scenario.definitions) {
           const body = JSON.parse(JSON.stringify(definition).replaceAll('RECEIVER', receiver.url)) as object;
@@ -211,6 +229,9 @@ describe('record histories', () => {
           console.log(`      wrote ${path.relative(process.cwd(), file)}`);
         }
       } finally {
+        for (const worker of routed) worker.shutdown();
+        await Promise.allSettled(routedRuns);
+        await routedConnection?.close();
         await harness.stop();
         await registry?.stop();
         await receiver.stop();

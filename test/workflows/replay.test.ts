@@ -161,6 +161,25 @@ describe('workflows: replay of recorded histories', () => {
     );
   });
 
+  it('has a recorded run with a step routed to another task queue, so routed scheduling replays', () => {
+    const routed = files
+      .filter((file) => file.includes(`.${WORKFLOW_TYPES.interpret}.`))
+      .map((file) => historyFromJSON(JSON.parse(read(file))).events ?? [])
+      .filter((events) => {
+        const own = events[0]?.workflowExecutionStartedEventAttributes?.taskQueue?.name;
+        return events.some((event) => {
+          const scheduled = event.activityTaskScheduledEventAttributes;
+          return scheduled?.taskQueue?.name !== undefined && scheduled.taskQueue.name !== own;
+        });
+      });
+    assert.ok(
+      routed.some((events) =>
+        events.some((event) => event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED),
+      ),
+      'a completed run whose step ran on another queue (scenario routed-step)',
+    );
+  });
+
   it('has a dispatchEvent history that delivered its event to a waiting run, and the run it woke', () => {
     const dispatchers = files.filter((file) => file.includes(`.${WORKFLOW_TYPES.dispatchEvent}.`)).map(read);
     assert.ok(

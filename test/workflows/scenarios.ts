@@ -46,6 +46,11 @@ export interface Scenario {
    * follow. A run emits the bound types its path reaches (a run left unrun by its train emits only run_superseded).
    */
   readonly lifecycle?: readonly LifecycleType[];
+  /**
+   * Task queues the definitions' steps are routed to (`task_queue:`): the recorder starts an activity-only worker
+   * with the built-in actions on each, beside the harness's Flow worker.
+   */
+  readonly queues?: readonly string[];
 }
 
 /** `RECEIVER` in a URL is replaced with the local receiver's base URL. */
@@ -600,5 +605,35 @@ export const scenarios: readonly Scenario[] = [
     ],
     lifecycle: ['run_superseded'],
     trains: ['preview-pr-12'],
+  },
+  {
+    // Recorded with routing: a step routed by task_queue (with schedule_to_start) to an activity-only worker, between
+    // steps on the run's own queue; its ActivityTaskScheduled names the routed queue.
+    name: 'routed-step',
+    definitions: [
+      {
+        id: 'deploy-inside',
+        name: 'Deploy from inside the network',
+        on: [{ source: 'ci', type: 'deploy_inside' }],
+        steps: [
+          { id: 'version', action: 'http.request', with: { url: 'RECEIVER/version' } },
+          {
+            id: 'deploy',
+            name: 'Deploy on the inside worker',
+            action: 'http.request',
+            task_queue: 'flow-recorded-inside',
+            schedule_to_start: '1m',
+            with: {
+              method: 'POST',
+              url: 'RECEIVER/deploy',
+              json: { version: '${{ steps.version.output.body.fixVersion }}' },
+            },
+          },
+          { id: 'announce', action: 'http.request', with: { method: 'POST', url: 'RECEIVER/announce' } },
+        ],
+      },
+    ],
+    event: { source: 'ci', type: 'deploy_inside', body: { env: 'prod' } },
+    queues: ['flow-recorded-inside'],
   },
 ];

@@ -12,6 +12,7 @@ import { intake } from './intake';
 import { interpreter } from './interpreter';
 import { lifecycle } from './lifecycle';
 import { registryScale } from './registry-scale';
+import { routing } from './routing';
 import { trains } from './trains';
 import { waitCorrelation, waitingMemory } from './waits';
 import { workerMemory } from './worker-memory';
@@ -29,6 +30,7 @@ export const scenarios: readonly Scenario[] = [
   waitingMemory,
   approvals,
   consolePages,
+  routing,
   // Last: it binds a definition to flow/run_started and flow/run_completed for its duration.
   lifecycle,
 ];

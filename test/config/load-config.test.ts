@@ -24,6 +24,7 @@ describe('config: loadConfig', () => {
         workspaceSweepMinutes: 60,
         workspaceDir: path.join(os.tmpdir(), 'flow-workspaces'),
         gitAllowFileUrls: false,
+        workflows: true,
       },
     });
     assert.equal(config.temporal.address, DEFAULTS.temporalAddress);

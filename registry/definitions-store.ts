@@ -335,7 +335,8 @@ export class DefinitionStore {
 
   private defaultsFor(definition: Definition): Record<string, StepOptions> {
     const defaults: Record<string, StepOptions> = {};
-    for (const step of definition.steps) {
+    // The on_failure steps too: a cleanup step gets its action's timeout and retries like any step.
+    for (const step of [...definition.steps, ...(definition.on_failure ?? [])]) {
       const options = this.catalog.get(step.action)?.defaults;
       if (options) defaults[step.action] = options;
     }

@@ -1,5 +1,6 @@
 import semver from 'semver';
 import type { AnyAction } from '../activities/define-action';
+import { TASK_QUEUE } from '../common/definition';
 import { SDK_VERSION } from './version';
 
 /**
@@ -21,8 +22,9 @@ export interface ActionPackDefinition {
   /** The pack's own semantic version, such as `1.4.0`. */
   readonly version: string;
   /**
-   * The task queue the pack's actions are meant to run on (default `flow`). Recorded only in this version of the SDK:
-   * routing steps by task queue is not built yet, so a worker runs a pack's actions on its own queue.
+   * The task queue the pack's actions run on (default: the worker's main queue, `flow`): 1-200 letters, digits, `.`,
+   * `_` or `-`. Runs schedule the pack's steps there, so a worker of the pack's team (`FLOW_WORKER_WORKFLOWS=off`)
+   * runs them with its own credentials; see docs/action-packs.md.
    */
   readonly taskQueue?: string;
   /** Every action of the pack, declared with `defineAction`, in one explicit list. */
@@ -103,8 +105,10 @@ export function actionPackProblems(pack: ActionPack, options: { builtIn?: boolea
     );
   }
   const taskQueue: unknown = pack.taskQueue;
-  if (taskQueue !== undefined && (typeof taskQueue !== 'string' || taskQueue.trim() === '')) {
-    problems.push(`its taskQueue ${JSON.stringify(taskQueue)} is not a task queue name; leave it out for "flow"`);
+  if (taskQueue !== undefined && (typeof taskQueue !== 'string' || !TASK_QUEUE.test(taskQueue))) {
+    problems.push(
+      `its taskQueue ${JSON.stringify(taskQueue)} is not a task queue name (1-200 letters, digits, ".", "_" or "-"); leave it out for "flow"`,
+    );
   }
   if (!Array.isArray(pack.actions)) {
     problems.push('its actions are not a list: give them as `actions: [...]`');

@@ -123,6 +123,21 @@ describe('registry: definition store on the real MongoDB-wire server', () => {
     assert.deepEqual(jenkins[0]?.actionDefaults, { 'http.request': { timeout: '2m' } });
   });
 
+  it("gives runs the defaults of their on_failure steps' actions too", async () => {
+    await store.save(
+      definition('cleans-up', {
+        on: [{ source: 'cleanup', type: 'go' }],
+        on_failure: [{ id: 'tell', action: 'slack.post_message', with: { channel: '#ops', text: 'failed' } }],
+      }),
+      { format: 'json' },
+    );
+    const [snapshot] = await store.findForEvent('cleanup', 'go');
+    assert.deepEqual(snapshot?.actionDefaults, {
+      'http.request': { timeout: '2m' },
+      'slack.post_message': { timeout: '1m' },
+    });
+  });
+
   it('deletes a definition so it stops matching, keeps its history, and numbers a re-save after it', async () => {
     await store.save(definition('gone'), { format: 'json' });
     assert.deepEqual(await store.delete('gone'), { revision: 1 });

@@ -20,6 +20,7 @@ const GOALS_PER_SCENARIO: Readonly<Record<string, number>> = {
   'wait-memory': 1,
   approvals: 1,
   console: 3,
+  routing: 2,
   lifecycle: 0,
 };
 

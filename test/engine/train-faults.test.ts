@@ -11,6 +11,7 @@ import { acceptEvent } from '../../intake';
 import { startEntryPoint } from '../support/entry-points';
 import { Gates } from '../support/gates';
 import { withDatabase } from '../support/global-fixture';
+import { startWorkerProcess } from '../support/worker-process';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
 import { PrivateTemporal } from '../support/private-temporal';
@@ -53,20 +54,6 @@ describe('engine: a train survives a worker killed while it has a holder and a q
     await receiver.stop();
   });
 
-  async function startWorker(): Promise<ManagedProcess> {
-    const worker = startEntryPoint(
-      'workers/main.ts',
-      {
-        MONGODB_URI: withDatabase(testConfig().mongodb.uri, harness.db.databaseName),
-        FLOW_TASK_QUEUE: harness.taskQueue,
-      },
-      { prefix: '    ' },
-    );
-    workers.push(worker);
-    await worker.waitForMessage(isReadyMessage, 120_000);
-    return worker;
-  }
-
   it('keeps the order after a SIGKILL and a restart, and starts no run twice', async function () {
     this.timeout(300_000);
     const saved = await request(harness.app)
@@ -74,7 +61,7 @@ describe('engine: a train survives a worker killed while it has a holder and a q
       .set('Authorization', harness.auth)
       .send(holdingDefinition(receiver.url, 'ship', 'ship'));
     assert.equal(saved.status, 201);
-    const crashing = await startWorker();
+    const crashing = await startWorkerProcess(harness, workers);
     const dispatched: DispatchResult[] = [];
     for (const n of ['k1', 'k2', 'k3']) {
       const posted = await request(harness.app).post('/events/ci/ship').set('Authorization', harness.auth).send({ n });
@@ -87,7 +74,7 @@ describe('engine: a train survives a worker killed while it has a holder and a q
 
     crashing.child.kill('SIGKILL');
     await crashing.exited;
-    await startWorker();
+    await startWorkerProcess(harness, workers);
     // The holder's step was in flight on the dead worker; it is retried on the new one.
     await eventually(() => (receiver.to('/hold/k1').length === 2 ? true : undefined), 60_000, 'k1 retried');
     gates.open('k1');

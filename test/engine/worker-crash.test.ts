@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { isReadyMessage, type ManagedProcess } from '../../devstack/managed-process';
-import { startEntryPoint } from '../support/entry-points';
-import { withDatabase } from '../support/global-fixture';
+import type { ManagedProcess } from '../../devstack/managed-process';
+import { startWorkerProcess } from '../support/worker-process';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
-import { testConfig } from '../support/stack';
 
 describe('engine: a worker killed in the middle of a run', () => {
   let harness: Harness;
@@ -20,22 +18,6 @@ describe('engine: a worker killed in the middle of a run', () => {
     await harness.stop();
     await receiver.stop();
   });
-
-  /** A real worker process (`npm run start:worker`) on the harness's task queue and database. */
-  async function startWorkerProcess(): Promise<ManagedProcess> {
-    const config = testConfig();
-    const worker = startEntryPoint(
-      'workers/main.ts',
-      {
-        MONGODB_URI: withDatabase(config.mongodb.uri, harness.db.databaseName),
-        FLOW_TASK_QUEUE: harness.taskQueue,
-      },
-      { prefix: '    ' },
-    );
-    workers.push(worker);
-    await worker.waitForMessage(isReadyMessage, 120_000);
-    return worker;
-  }
 
   it('completes after a SIGKILL and a restart, without running completed steps again', async function () {
     this.timeout(240_000);
@@ -73,7 +55,7 @@ describe('engine: a worker killed in the middle of a run', () => {
       .send(definition);
     assert.equal(saved.status, 201);
 
-    const crashing = await startWorkerProcess();
+    const crashing = await startWorkerProcess(harness, workers);
     const posted = await request(harness.app)
       .post('/events/test/crash')
       .set('Authorization', harness.auth)
@@ -85,7 +67,7 @@ describe('engine: a worker killed in the middle of a run', () => {
     await crashing.exited;
     holdSlow = false;
     releaseHeld();
-    await startWorkerProcess();
+    await startWorkerProcess(harness, workers);
 
     const { run: result } = await harness.finished(posted.body.workflowId as string);
     assert.deepEqual(

@@ -172,7 +172,7 @@ async function runSteps(run: Run): Promise<RunResult> {
     // A skipped step never checked for continue-as-new, and runs recorded so must replay the same.
     const skipped = tracker.state.results.at(-1)?.status === 'skipped';
     if (!skipped && workflowInfo().continueAsNewSuggested && tracker.state.nextStep < total) {
-      await continueAsNew<typeof interpret>({ ...input, resume: tracker.state });
+      await continueAsNew<typeof interpret>({ ...input, resume: tracker.carried() });
     }
   }
   setCurrentDetails(`Completed all ${total} steps`);

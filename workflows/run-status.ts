@@ -50,6 +50,11 @@ export interface RunTracker {
   started(step: Step, onFailure: boolean): void;
   /** Marks the current step as ended; its result is in `state`. */
   ended(): void;
+  /**
+   * The progress to carry into a continue-as-new: `state` with the step timings and the accepted cancel, which the
+   * tracker keeps itself (a step's state is computed before the step, so it cannot hold them).
+   */
+  carried(): RunState;
 }
 
 /**
@@ -84,8 +89,12 @@ export function trackRun(input: RunInput, approvals: () => ApprovalView[]): RunT
         durationMs: Date.now() - current.startedAt,
       };
       tracker.current = undefined;
-      tracker.state = { ...tracker.state, timings: { ...timings } };
     },
+    carried: () => ({
+      ...tracker.state,
+      timings: { ...timings },
+      ...(cancelRecord ? { cancel: cancelRecord } : {}),
+    }),
   };
 
   setHandler(runStatusQuery, () => statusOf(input, tracker, timings, approvals(), getCurrentDetails()));
@@ -97,7 +106,6 @@ export function trackRun(input: RunInput, approvals: () => ApprovalView[]): RunT
         ...(request.reason ? { reason: request.reason.slice(0, MAX_REASON) } : {}),
         at: new Date().toISOString(),
       };
-      tracker.state = { ...tracker.state, cancel: cancelRecord };
       return cancelRecord;
     },
     {

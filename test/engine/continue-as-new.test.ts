@@ -3,6 +3,7 @@ import { NativeConnection } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import { validateDefinition } from '../../registry';
 import { actionsById } from '../../activities';
+import { RUN_HANDLERS, type RunStatus } from '../../common/run-control';
 import type { RunInput } from '../../common/run-types';
 import { startFlowWorkflow } from '../../intake';
 import { createWorker } from '../../workers/create-worker';
@@ -75,10 +76,16 @@ describe('engine: long runs continue as new', () => {
         },
       };
       const workflowId = uniqueName('long');
-      const result = await worker.runUntil(async () => {
+      const { result, status } = await worker.runUntil(async () => {
         const run = await startFlowWorkflow(client, 'interpret', { taskQueue, workflowId, args: [input] });
-        return run.result();
+        const finished = await run.result();
+        return { result: finished, status: await run.query<RunStatus>(RUN_HANDLERS.status) };
       });
+      // The run's status keeps every step's timing across the continue-as-new, the step just before it included.
+      const completed = status.steps.filter((step) => step.status === 'completed');
+      assert.ok(completed.length > 0);
+      for (const step of completed)
+        assert.ok(typeof step.durationMs === 'number' && step.startedAt !== undefined, `${step.id} lost its timing`);
       assert.deepEqual(
         result.steps.map((step) => step.id),
         steps.map((step) => step.id),

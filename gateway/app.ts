@@ -13,6 +13,7 @@ import { approvalsRouter } from './approvals-router';
 import { createApiAuth, deriveKey, requireScope, SESSION_KEY_PURPOSE, type ApiToken } from './auth';
 import { catalogRouter } from './catalog-router';
 import { definitionsRouter } from './definitions-router';
+import { eventIndexRouter } from './event-index-router';
 import { eventsRouter } from './events-router';
 import { groupsRouter } from './groups-router';
 import { checkHealth, type HealthProbe } from './health';
@@ -137,6 +138,7 @@ export function createApp(deps: GatewayDeps): Express {
     '/api',
     catalogRouter(deps.catalog),
     definitionsRouter(deps.store, deps.catalog),
+    eventIndexRouter(deps.store),
     planRouter(deps.store),
     trainsRouter(deps.intake),
     approvalsRouter(deps.intake),

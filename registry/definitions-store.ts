@@ -101,6 +101,23 @@ export interface SaveResult {
   readonly unchanged: boolean;
 }
 
+/** A save that named the revision it replaces (`If-Match`) found another one current: someone saved in between. */
+export class RevisionConflictError extends Error {
+  constructor(
+    readonly id: string,
+    readonly expected: number,
+    /** The current revision; 0 when the definition does not exist (or was deleted). */
+    readonly current: number,
+  ) {
+    super(
+      current === 0
+        ? `definition ${id} does not exist (or was deleted), but the save expected revision ${expected}`
+        : `definition ${id} is at revision ${current}, but the save expected revision ${expected}`,
+    );
+    this.name = 'RevisionConflictError';
+  }
+}
+
 /** A definition that was deleted; reading it explains how to bring it back. */
 export class DefinitionDeletedError extends Error {
   constructor(
@@ -126,6 +143,7 @@ export class DefinitionStore {
   private readonly revisionsCollection: Collection<RevisionDocument>;
   private readonly bindings: Collection<BindingDocument>;
   private readonly locks: Collection<LockDocument>;
+  private readonly meta: Collection<MetaDocument>;
   private readonly lockStaleMs: number;
   private readonly lockWaitMs: number;
   private readonly warn: (message: string) => void;
@@ -145,6 +163,7 @@ export class DefinitionStore {
     this.revisionsCollection = mongo.db.collection<RevisionDocument>('definition_revisions');
     this.bindings = mongo.db.collection<BindingDocument>('definition_bindings');
     this.locks = mongo.db.collection<LockDocument>('registry_locks');
+    this.meta = mongo.db.collection<MetaDocument>('registry_meta');
     this.lockStaleMs = options.lockStaleMs ?? LOCK_STALE_MS;
     this.lockWaitMs = options.lockWaitMs ?? LOCK_WAIT_MS;
     this.actionQueues = options.actionQueues;
@@ -153,24 +172,36 @@ export class DefinitionStore {
 
   /**
    * Stores a validated definition as a new revision, recording `change` (who and why) on it, unless it equals the
-   * current one: then nothing is stored, `change` included.
+   * current one: then nothing is stored, `change` included. With `expectedRevision` (an `If-Match`), the save happens
+   * only while that revision is current (0: only while the definition does not exist); otherwise it throws
+   * {@link RevisionConflictError} and stores nothing.
    */
   async save(
     definition: Definition,
     source: { text?: string; format: DefinitionFormat },
     change: RevisionChange = {},
+    options: { expectedRevision?: number } = {},
   ): Promise<SaveResult> {
     await this.mongo.connected();
-    return this.withLock(`definition:${definition.id}`, () => this.saveLocked(definition, source, change));
+    const saved = await this.withLock(`definition:${definition.id}`, () =>
+      this.saveLocked(definition, source, change, options.expectedRevision),
+    );
+    if (!saved.unchanged) await this.markChanged();
+    return saved;
   }
 
   private async saveLocked(
     definition: Definition,
     source: { text?: string; format: DefinitionFormat },
     change: RevisionChange,
+    expectedRevision: number | undefined,
   ): Promise<SaveResult> {
     const definitionJson = JSON.stringify(definition);
     const head = await this.heads.findOne({ _id: definition.id });
+    if (expectedRevision !== undefined) {
+      const current = head && !head.deleted ? head.revision : 0;
+      if (current !== expectedRevision) throw new RevisionConflictError(definition.id, expectedRevision, current);
+    }
     if (head && !head.deleted && head.definitionJson === definitionJson) {
       // Same definition; a new revision only when the text changed too (say, its comments), so exports stay true.
       const current = await this.revisionsCollection.findOne(
@@ -259,17 +290,19 @@ export class DefinitionStore {
       .sort({ _id: 1 })
       .limit(options.limit)
       .toArray();
-    return Promise.all(
-      docs.map(async (doc) => ({
-        id: doc._id,
-        name: doc.name,
-        ...(doc.description === undefined ? {} : { description: doc.description }),
-        enabled: doc.enabled,
-        revision: doc.revision,
-        on: doc.bindingConditions ? doc.bindings : await this.bindingsOfOldHead(doc._id, doc.bindings),
-        updatedAt: doc.updatedAt,
-      })),
-    );
+    return Promise.all(docs.map((doc) => this.summaryOf(doc)));
+  }
+
+  private async summaryOf(doc: Omit<HeadDocument, 'definitionJson'>): Promise<DefinitionSummary> {
+    return {
+      id: doc._id,
+      name: doc.name,
+      ...(doc.description === undefined ? {} : { description: doc.description }),
+      enabled: doc.enabled,
+      revision: doc.revision,
+      on: doc.bindingConditions ? doc.bindings : await this.bindingsOfOldHead(doc._id, doc.bindings),
+      updatedAt: doc.updatedAt,
+    };
   }
 
   /**
@@ -285,10 +318,34 @@ export class DefinitionStore {
     return headBindings(JSON.parse(head.definitionJson) as Definition);
   }
 
+  /**
+   * Every definition that is not deleted, in no particular order: one read of the whole collection (FerretDB v1 scans
+   * it for any filter anyway), for indexes built over all definitions such as `EventIndex`.
+   */
+  async summaries(): Promise<DefinitionSummary[]> {
+    await this.mongo.connected();
+    const docs = await this.heads.find({ deleted: false }, { projection: { definitionJson: 0 } }).toArray();
+    return Promise.all(docs.map((doc) => this.summaryOf(doc)));
+  }
+
+  /**
+   * A value that changes whenever a definition is saved (with a change) or deleted, in any process using this
+   * database; null before the first change since the stamp was introduced. Cheap: one read by `_id`.
+   */
+  async changeStamp(): Promise<string | null> {
+    await this.mongo.connected();
+    return (await this.meta.findOne({ _id: DEFINITIONS_STAMP }))?.stamp ?? null;
+  }
+
+  /** Moves the change stamp on, after a change is committed (so a reader that sees the new stamp sees the change). */
+  private async markChanged(): Promise<void> {
+    await this.meta.replaceOne({ _id: DEFINITIONS_STAMP }, { stamp: randomUUID(), at: new Date() }, { upsert: true });
+  }
+
   /** Marks a definition deleted: it stops matching events; its revisions stay for history and rollback. */
   async delete(id: string): Promise<{ revision: number } | null> {
     await this.mongo.connected();
-    return this.withLock(`definition:${id}`, async () => {
+    const deleted = await this.withLock(`definition:${id}`, async () => {
       const head = await this.heads.findOne({ _id: id });
       if (!head || head.deleted) return null;
       await this.heads.updateOne({ _id: id }, { $set: { deleted: true, updatedAt: new Date() } });
@@ -296,6 +353,8 @@ export class DefinitionStore {
         await this.updateBinding(bindingKey(binding.source, binding.type), id, 'remove');
       return { revision: head.revision };
     });
+    if (deleted) await this.markChanged();
+    return deleted;
   }
 
   /** Every definition bound to (source, type), enabled or not, with its current revision and action defaults. */
@@ -422,6 +481,16 @@ export interface DefinitionStoreOptions {
    * every step runs on the queue of the worker that runs the workflow (or its own `task_queue`).
    */
   readonly actionQueues?: ReadonlyMap<string, string>;
+}
+
+/** The `_id` of the document whose `stamp` changes with every change of a definition. */
+const DEFINITIONS_STAMP = 'definitions';
+
+/** A registry-wide fact, by `_id`. */
+interface MetaDocument {
+  _id: string;
+  stamp: string;
+  at: Date;
 }
 
 /** A registry lock; see `withLock`. */

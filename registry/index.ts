@@ -4,7 +4,8 @@
  * transactions, change streams, TTL indexes, `$lookup` or collation.
  */
 export { MongoHandle, openMongo, pingMongo } from './mongo';
-export { DefinitionStore, DefinitionDeletedError } from './definitions-store';
+export { DefinitionStore, DefinitionDeletedError, RevisionConflictError } from './definitions-store';
+export { EventIndex, type EventIndexBody } from './event-index';
 export { WaitStore } from './waits-store';
 export { GroupStore, GroupValidationError } from './groups-store';
 export type { ApproverGroup, GroupSaveResult } from './groups-store';

@@ -49,6 +49,26 @@ export interface DefinitionPage {
   readonly next: string | null;
 }
 
+/** A definition bound to an event, as `GET /api/events` lists it. */
+export interface IndexedDefinition {
+  readonly id: string;
+  readonly name: string;
+  readonly revision: number;
+  readonly enabled: boolean;
+  readonly if?: string;
+}
+
+/** `GET /api/events`: every source → its event types → the definitions bound to each. */
+export interface EventIndex {
+  readonly sources: readonly {
+    readonly source: string;
+    readonly types: readonly { readonly type: string; readonly definitions: readonly IndexedDefinition[] }[];
+  }[];
+  /** Definitions in the registry, bound or not. */
+  readonly definitions: number;
+  readonly builtAt: string;
+}
+
 /** One event binding of a definition. */
 export interface Binding {
   readonly source: string;

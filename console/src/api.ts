@@ -7,6 +7,7 @@ import type {
   ActionDescription,
   DefinitionPage,
   DefinitionSummary,
+  EventIndex,
   Problem,
   ProviderStatus,
   Revision,
@@ -124,16 +125,9 @@ function cached<T>(key: string, load: () => Promise<T>): Promise<T> {
   return pending;
 }
 
-/** Every definition, following the list's `next` links. */
-export async function allDefinitions(): Promise<DefinitionSummary[]> {
-  const items: DefinitionSummary[] = [];
-  let next: string | null = '/api/definitions?limit=1000';
-  while (next) {
-    const page: DefinitionPage = await call<DefinitionPage>('GET', next);
-    items.push(...page.items);
-    next = page.next;
-  }
-  return items;
+/** Every source → event type → bound definitions, in one request the gateway answers from its events index. */
+export function eventIndex(): Promise<EventIndex> {
+  return call<EventIndex>('GET', '/api/events');
 }
 
 /** The definitions bound to one event, in one request answered from the registry's index by event. */

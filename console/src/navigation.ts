@@ -11,13 +11,14 @@ import { newDefinitionPage } from './pages/edit-new';
 import { editParamsPage } from './pages/edit-params';
 import { editYamlPage } from './pages/edit-yaml';
 import { eventPage } from './pages/event';
-import { eventsPage } from './pages/events';
+import { eventsPage, sourcePage } from './pages/events';
 import type { Page } from './pages/page';
 import { runPage, runsPage } from './pages/runs';
 import { trainPage, trainsPage } from './pages/trains';
 
 const ROUTES: readonly (readonly [RegExp, Page])[] = [
   [/^\/ui\/?$/, eventsPage],
+  [/^\/ui\/events\/([^/]+)\/?$/, sourcePage],
   [/^\/ui\/events\/([^/]+)\/([^/]+)\/?$/, eventPage],
   [/^\/ui\/definitions\/([^/]+)\/?$/, definitionPage],
   [/^\/ui\/definitions\/([^/]+)\/edit\/?$/, editParamsPage],

@@ -96,7 +96,7 @@ describe('console: signing in and browsing events, definitions and actions', fun
     assert.equal(await page.evaluate('document.cookie'), '');
   });
 
-  it('lists every source, its event types and the definitions bound to them, with their conditions and state, from the list alone', async () => {
+  it('lists every source, its event types and the definitions bound to them, with their conditions and state, from the events index alone', async () => {
     const { page } = await world.newPage();
     const requested: string[] = [];
     page.on('request', (sent) => requested.push(new URL(sent.url()).pathname));
@@ -119,11 +119,60 @@ describe('console: signing in and browsing events, definitions and actions', fun
       'demo',
       'jira',
     ]);
-    // The conditions come with the list: no definition is read on its own.
+    // One request to the events index: no definition list is paged through, and no definition is read on its own.
     assert.deepEqual(
-      requested.filter((pathname) => pathname.startsWith('/api/definitions/')),
-      [],
+      requested.filter((pathname) => pathname.startsWith('/api/')),
+      ['/api/events'],
     );
+  });
+
+  it('filters the event types as one types, keeps the filter in the address, gives each source a page, and shows a save at once', async () => {
+    const { page } = await world.newPage();
+    await signIn(page, ALICE);
+    await page.getByRole('heading', { name: 'Events', level: 1 }).waitFor();
+    await page.getByText(/2 definitions react to 2 event types from 2 sources/).waitFor();
+    const filter = page.getByLabel('Filter', { exact: true });
+    await filter.fill('RELEASE');
+    await page.getByRole('status').getByText('1 event type of 2 match “RELEASE”.').waitFor();
+    assert.ok(await page.getByRole('region', { name: 'jira', exact: true }).isVisible());
+    assert.equal(await page.getByRole('region', { name: 'demo', exact: true }).isVisible(), false);
+    assert.equal(new URL(page.url()).search, '?q=RELEASE');
+
+    // The filtered address, opened anew, shows the same.
+    await page.reload();
+    await page.getByRole('status').getByText('1 event type of 2 match “RELEASE”.').waitFor();
+    assert.equal(await page.getByRole('region', { name: 'demo', exact: true }).isVisible(), false);
+
+    await page.goto('/ui');
+    await page
+      .getByRole('region', { name: 'demo', exact: true })
+      .getByRole('link', { name: 'demo', exact: true })
+      .click();
+    await page.getByRole('heading', { name: 'Events from demo', level: 1 }).waitFor();
+    assert.equal(new URL(page.url()).pathname, '/ui/events/demo');
+    assert.deepEqual(await page.getByRole('main').getByRole('heading', { level: 2 }).allTextContents(), ['demo']);
+    await page.goto('/ui/events/nobody-sends-this');
+    await page.getByText('No definition reacts to an event from nobody-sends-this.').waitFor();
+
+    // A definition saved through the API shows on the next load: the index follows the registry's changes.
+    await saveDefinition(
+      world.harness,
+      'hello-again',
+      exampleText('hello.yaml')
+        .replace(/^id: hello$/m, 'id: hello-again')
+        .replace(/^name: .*$/m, 'name: Hello again'),
+    );
+    await page.goto('/ui');
+    const hello = page.getByRole('list', { name: 'Definitions bound to demo / hello' }).getByRole('listitem');
+    await hello.getByRole('link', { name: 'Hello again', exact: true }).waitFor();
+    assert.equal(await hello.count(), 2);
+    await request(world.harness.app)
+      .delete('/api/definitions/hello-again')
+      .set('Authorization', world.harness.auth)
+      .expect(200);
+    await page.reload();
+    await page.getByText(/2 definitions react to 2 event types/).waitFor();
+    assert.equal(await hello.count(), 1);
   });
 
   it("browses jira → issue_transitioned → release: every step's action description, fixed params and expressions are shown", async () => {

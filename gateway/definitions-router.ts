@@ -19,6 +19,7 @@ import { actorOf } from './auth';
 import { ProblemError } from './problem';
 import { depthExceeds, MAX_JSON_DEPTH } from '../common/json-depth';
 import { decodeUtf8, rawBody, rawBodyOf, routeParam } from './request-body';
+import { checkPrecondition, revisionPrecondition, saveUnder } from './revision-precondition';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
 /** The change message of a save, like a commit message; `?message=` is the fallback for clients without headers. */
@@ -34,8 +35,15 @@ export function definitionsRouter(store: DefinitionStore, catalog: ReadonlyMap<s
   router.put('/definitions/:id', rawBody, async (req, res) => {
     const id = definitionIdParam(req);
     const change = changeOf(req, res);
+    const precondition = revisionPrecondition(req, id);
     const { definition, source, format } = checkedBody(req, id, catalog);
-    const saved = await store.save(definition, { text: source, format }, change);
+    const saved = await saveUnder(
+      id,
+      precondition,
+      () => currentRevisionOf(store, id),
+      (expectedRevision) =>
+        store.save(definition, { text: source, format }, change, expectedRevisionOption(expectedRevision)),
+    );
     res.status(saved.unchanged ? 200 : 201).json(saved);
   });
 
@@ -43,8 +51,11 @@ export function definitionsRouter(store: DefinitionStore, catalog: ReadonlyMap<s
   // stored. It needs the write scope like any POST: it is the step before a save, which a read token cannot make.
   router.post('/definitions/:id/validate', rawBody, async (req, res) => {
     const id = definitionIdParam(req);
+    const precondition = revisionPrecondition(req, id);
     const { definition, source } = checkedBody(req, id, catalog);
     const current = await currentOrNone(store, id);
+    // As PUT would answer: 412 when the save's If-Match (or If-None-Match: *) does not hold now.
+    checkPrecondition(id, precondition, current?.revision ?? 0);
     // As the store decides: a save stores nothing only when both the definition and its text are the same.
     const unchanged =
       current !== undefined &&
@@ -107,6 +118,8 @@ export function definitionsRouter(store: DefinitionStore, catalog: ReadonlyMap<s
     const id = definitionIdParam(req);
     const revision = revisionParam(routeParam(req, 'revision'));
     const change = changeOf(req, res);
+    // If-Match names the current revision the restore replaces, not the one restored.
+    const precondition = revisionPrecondition(req, id);
     const stored = await store.get(id, revision);
     if (!stored)
       throw new ProblemError(
@@ -117,16 +130,27 @@ export function definitionsRouter(store: DefinitionStore, catalog: ReadonlyMap<s
     // Actions may have changed since that revision was saved, so it is validated again like any save.
     const result = validateDefinition(stored.definition, catalog);
     if (!result.ok) throw invalid(result.errors);
-    const saved = await store.save(
-      result.definition,
-      { format: stored.sourceFormat, ...(stored.sourceText === undefined ? {} : { text: stored.sourceText }) },
-      change,
+    const saved = await saveUnder(
+      id,
+      precondition,
+      () => currentRevisionOf(store, id),
+      (expectedRevision) =>
+        store.save(
+          result.definition,
+          { format: stored.sourceFormat, ...(stored.sourceText === undefined ? {} : { text: stored.sourceText }) },
+          change,
+          expectedRevisionOption(expectedRevision),
+        ),
     );
     res.status(saved.unchanged ? 200 : 201).json({ ...saved, restoredFrom: revision });
   });
 
   router.delete('/definitions/:id', async (req, res) => {
     const id = definitionIdParam(req);
+    // An If-Match is checked just before the delete; the store's delete takes no revision, so unlike a save's this
+    // check is not made under the definition's lock.
+    const precondition = revisionPrecondition(req, id);
+    if (precondition !== undefined) checkPrecondition(id, precondition, await currentRevisionOf(store, id));
     const deleted = await store.delete(id);
     if (!deleted) throw notFound(id);
     res.json({ id, deleted: true, lastRevision: deleted.revision });
@@ -187,6 +211,15 @@ function checkedBody(
   const result = validateDefinition(raw, catalog);
   if (!result.ok) throw rejected(result.errors);
   return { definition: result.definition, source, format };
+}
+
+/** The current revision's number; 0 for a definition that does not exist (or was deleted). */
+async function currentRevisionOf(store: DefinitionStore, id: string): Promise<number> {
+  return (await currentOrNone(store, id))?.revision ?? 0;
+}
+
+function expectedRevisionOption(expectedRevision: number | undefined): { expectedRevision?: number } {
+  return expectedRevision === undefined ? {} : { expectedRevision };
 }
 
 /** The current revision, or undefined for a definition that does not exist (or was deleted). */

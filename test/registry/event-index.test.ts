@@ -128,6 +128,7 @@ describe('registry: the events index and saves that name the revision they repla
     await store.save(definition('a', [{ source: 'jira', type: 'one' }]), { format: 'json' });
     const full = await request(app)
       .get('/api/events')
+      .set('Accept-Encoding', 'identity')
       .expect(200)
       .expect('Content-Type', /application\/json/);
     const etag = full.headers['etag'] as string;
@@ -137,6 +138,13 @@ describe('registry: the events index and saves that name the revision they repla
       (full.body as { sources: { source: string }[] }).sources.map((source) => source.source),
       ['jira'],
     );
+    assert.equal(full.headers['content-encoding'], undefined, 'not compressed for a client that did not ask');
+    const gzipped = await request(app).get('/api/events').set('Accept-Encoding', 'br;q=1, gzip;q=0.5').expect(200);
+    assert.equal(gzipped.headers['content-encoding'], 'gzip');
+    assert.equal(gzipped.headers['vary'], 'Accept-Encoding');
+    assert.deepEqual(gzipped.body, full.body, 'the same answer, decompressed');
+    const refused = await request(app).get('/api/events').set('Accept-Encoding', 'gzip;q=0, identity').expect(200);
+    assert.equal(refused.headers['content-encoding'], undefined);
     const revalidated = await request(app).get('/api/events').set('If-None-Match', etag).expect(304);
     assert.equal(revalidated.text, '');
     await other.save(definition('b', [{ source: 'github', type: 'push' }]), { format: 'json' });

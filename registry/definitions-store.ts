@@ -337,9 +337,26 @@ export class DefinitionStore {
     return (await this.meta.findOne({ _id: DEFINITIONS_STAMP }))?.stamp ?? null;
   }
 
-  /** Moves the change stamp on, after a change is committed (so a reader that sees the new stamp sees the change). */
+  /**
+   * Moves the change stamp on, after a change is committed (so a reader that sees the new stamp sees the change).
+   * Never fails the change it follows: two first upserts at once collide on the `_id` (the loser then finds the
+   * document and replaces it), and any other failure is logged; readers rebuild within their maximum age anyway.
+   */
   private async markChanged(): Promise<void> {
-    await this.meta.replaceOne({ _id: DEFINITIONS_STAMP }, { stamp: randomUUID(), at: new Date() }, { upsert: true });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.meta.replaceOne(
+          { _id: DEFINITIONS_STAMP },
+          { stamp: randomUUID(), at: new Date() },
+          { upsert: true },
+        );
+        return;
+      } catch (error) {
+        if (error instanceof MongoServerError && error.code === 11000 && attempt < 5) continue;
+        this.warn(`could not record a change of the definitions (indexes may show it late): ${String(error)}`);
+        return;
+      }
+    }
   }
 
   /** Marks a definition deleted: it stops matching events; its revisions stay for history and rollback. */

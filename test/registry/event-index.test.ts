@@ -103,6 +103,16 @@ describe('registry: the events index and saves that name the revision they repla
     assert.equal(reads, 3);
   });
 
+  it('takes many concurrent first saves, from two processes, without failing one on the change stamp', async () => {
+    const saves = Array.from({ length: 24 }, (_, n) =>
+      (n % 2 === 0 ? store : other).save(definition(`d${n}`, [{ source: 'jira', type: `t${n}` }]), { format: 'json' }),
+    );
+    const results = await Promise.all(saves);
+    assert.ok(results.every((result) => result.revision === 1 && !result.unchanged));
+    assert.notEqual(await store.changeStamp(), null);
+    assert.equal((await new EventIndex(other).current()).body.definitions, 24);
+  });
+
   it('is rebuilt after its maximum age even when no change moved the stamp (a writer that crashed in between)', async () => {
     let now = 1_000_000;
     let reads = 0;

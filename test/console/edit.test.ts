@@ -306,6 +306,60 @@ steps:
     );
   });
 
+  it("refuses a save made after someone else's (If-Match, 412): the editor and the form keep the change, say which revision won and link to the comparison; nothing is stored", async () => {
+    const id = 'announce-conflict';
+    const original = announceYaml(id);
+    await save(id, original);
+    const { page } = await world.newPage();
+    await signIn(page, ALICE, `/ui/definitions/${id}/yaml`);
+    const editor = page.getByRole('textbox', { name: `YAML of Announce ${id}` });
+    await editor.waitFor();
+    const edited = original.replace("channel: '#releases'", "channel: '#deploys' # mine");
+    await replaceEditorText(page, editor, edited);
+    await page.getByRole('button', { name: 'Review changes' }).click();
+    const saveButton = page.getByRole('button', { name: 'Save', exact: true });
+    await page.getByRole('table', { name: 'Values that change from revision 1' }).waitFor();
+    assert.ok(await saveButton.isEnabled());
+
+    // Someone else saves revision 2 behind the page's back.
+    const theirs = announceYaml(id, "'#theirs'");
+    await save(id, theirs);
+    await page.getByLabel('Change message').fill('Mine');
+    await saveButton.click();
+    const conflict = page.getByRole('alert').filter({ hasText: 'someone else saved revision 2' });
+    await conflict.waitFor();
+    assert.match(
+      (await conflict.textContent()) ?? '',
+      /Not saved: someone else saved revision 2 of announce-conflict while you were changing revision 1\./,
+    );
+    const compare = conflict.getByRole('link', { name: 'Compare revision 1 with revision 2' });
+    assert.equal(await compare.getAttribute('href'), `/ui/definitions/${id}/compare?from=1&to=2`);
+    assert.equal(await compare.getAttribute('target'), '_blank', 'the comparison opens beside the edit');
+    await conflict.getByRole('button', { name: 'reload revision 2' }).waitFor();
+    await page.getByRole('status').getByText('Not saved: the definition changed meanwhile.').waitFor();
+    assert.ok(await saveButton.isDisabled());
+    assert.equal(await editorText(editor), edited, "the editor keeps the person's text");
+    assert.equal(await yamlOf(id), theirs, 'nothing was stored over revision 2');
+    assert.equal((await revisionsOf(id)).length, 2);
+    // Reviewing again names the same revision, so the review says so too rather than offering a save.
+    await page.getByRole('button', { name: 'Review changes' }).click();
+    await page.getByRole('status').getByText('The definition changed meanwhile: nothing was saved.').waitFor();
+    assert.ok(await saveButton.isDisabled());
+
+    // The form of fixed params: the same refusal, and the field keeps the typed value.
+    await page.goto(`/ui/definitions/${id}/edit`);
+    const channel = page.getByRole('group', { name: 'Tell the team' }).getByLabel('channel', { exact: true });
+    assert.equal(await channel.inputValue(), '#theirs');
+    await channel.fill('#mine');
+    await save(id, announceYaml(id, "'#third'"));
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('alert').filter({ hasText: 'someone else saved revision 3' }).waitFor();
+    await page.getByRole('alert').getByRole('link', { name: 'Compare revision 2 with revision 3' }).waitFor();
+    assert.equal(await channel.inputValue(), '#mine');
+    assert.equal((await revisionsOf(id)).length, 3);
+    assert.match(await yamlOf(id), /#third/);
+  });
+
   it('compares any two revisions line by line and restores one as the newest, with a message', async () => {
     const id = 'announce-restore';
     await save(id, announceYaml(id));

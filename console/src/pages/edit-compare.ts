@@ -61,7 +61,7 @@ function restoreForm(id: string, revision: number, current: number): HTMLElement
     ],
     button: `Restore revision ${revision}`,
     working: 'Restoring…',
-    save: (message) => restoreRevision(id, revision, message),
+    save: (message) => restoreRevision(id, revision, message, current),
     saved: () => navigate(definitionHref(id)),
   });
 }

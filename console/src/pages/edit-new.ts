@@ -82,6 +82,7 @@ export const newDefinitionPage: Page = async () => {
             id: () => definitionId,
             base: '',
             baseLabel: 'nothing (a new definition)',
+            against: 'new',
             text: skeleton(toYaml, picked, definitionId, name.value.trim(), source.value.trim(), type.value.trim()),
             label: `YAML of ${definitionId}`,
             isNew: true,

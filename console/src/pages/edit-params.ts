@@ -19,7 +19,9 @@ const FIELD_PATH = /^(steps|on_failure)\[(\d+)\]\.with(?:\.([A-Za-z_][A-Za-z0-9_
 
 /** `/ui/definitions/:id/edit`. */
 export const editParamsPage: Page = async ([id = '']) => {
-  const [stored, catalog, yaml] = await Promise.all([definition(id), actions(), definitionYaml(id)]);
+  const [stored, catalog] = await Promise.all([definition(id), actions()]);
+  // The YAML of the revision just read: the form's values, the text the edits go into and the save's If-Match agree.
+  const yaml = await definitionYaml(id, stored.revision);
   const def = stored.definition;
   const forms = new Map<string, StepForm>();
   const section = (list: StepList, heading: string, steps: typeof def.steps) =>
@@ -43,7 +45,7 @@ export const editParamsPage: Page = async ([id = '']) => {
       const edits = [...forms.values()].flatMap((stepFormOf) => stepFormOf.edits());
       if (edits.length === 0) return null;
       const { editYaml } = await loadEditor();
-      return saveYaml(id, editYaml(yaml, edits), message);
+      return saveYaml(id, editYaml(yaml, edits), message, stored.revision);
     },
     saved: () => navigate(definitionHref(id)),
     placeErrors: (error) => {

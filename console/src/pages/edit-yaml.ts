@@ -14,12 +14,15 @@ import type { Page } from './page';
 
 /** `/ui/definitions/:id/yaml`. */
 export const editYamlPage: Page = async ([id = '']) => {
-  const [stored, yaml] = await Promise.all([definition(id), definitionYaml(id)]);
+  const stored = await definition(id);
+  // The YAML of the revision just read, so the text, its label and the If-Match of the save agree.
+  const yaml = await definitionYaml(id, stored.revision);
   const name = stored.definition.name;
   const workbench = await yamlReview({
     id: () => id,
     base: yaml,
     baseLabel: `revision ${stored.revision}`,
+    against: stored.revision,
     text: yaml,
     label: `YAML of ${name}`,
     isNew: false,

@@ -7,7 +7,7 @@ import { ApiError, session } from '../api';
 import type { Problem } from '../api-types';
 import { editButton, READ_SCOPE_REASON } from '../controls';
 import { h, replace, uniqueId, type Attrs, type Child } from '../dom';
-import type { Saved } from '../edit-api';
+import { conflictOf, type Conflict, type Saved } from '../edit-api';
 
 /** True when the signed-in session has the write scope. */
 export function canEdit(): boolean {
@@ -76,6 +76,8 @@ export function problemView(
   error: unknown,
   options: { goToLine?: (line: number) => void; only?: (path: string) => boolean } = {},
 ): HTMLElement {
+  const conflict = conflictOf(error);
+  if (conflict) return conflictView(conflict);
   const problem: Problem = error instanceof ApiError ? error.problem : {};
   const detail = error instanceof Error ? error.message : String(error);
   const errors = (problem.errors ?? []).filter((item) => options.only?.(item.path) ?? true);
@@ -98,6 +100,65 @@ export function problemView(
           errors.map((item) => h('li', null, errorText(item), item.line === undefined ? null : toLine(item.line))),
         )
       : null,
+  );
+}
+
+/**
+ * A save refused because the definition changed after the page read it (412): who won, and the way on. The change
+ * stays on the page (the form's fields, the editor's text); the comparison opens in a new tab so it is not lost, and
+ * reloading, which shows the current revision, discards it.
+ */
+function conflictView(conflict: Conflict): HTMLElement {
+  const page = `/ui/definitions/${encodeURIComponent(conflict.id)}`;
+  const { current, expected } = conflict;
+  if (current === 0) {
+    return h(
+      'div',
+      { class: 'problem conflict', role: 'alert' },
+      h(
+        'p',
+        null,
+        `Not saved: ${conflict.id} was deleted meanwhile, so there is nothing to save your change over. Your change is still on this page.`,
+      ),
+    );
+  }
+  if (expected === undefined) {
+    return h(
+      'div',
+      { class: 'problem conflict', role: 'alert' },
+      h(
+        'p',
+        null,
+        `Not saved: a definition with the id ${conflict.id} was created meanwhile (revision ${current}). Your text is still here: choose another id, or open `,
+        h('a', { href: page, target: '_blank', rel: 'noopener' }, conflict.id),
+        ' (in a new tab) to change it.',
+      ),
+    );
+  }
+  return h(
+    'div',
+    { class: 'problem conflict', role: 'alert' },
+    h(
+      'p',
+      null,
+      `Not saved: someone else saved revision ${current} of ${conflict.id} while you were changing revision ${expected}. Your change is still on this page; nothing was stored.`,
+    ),
+    h(
+      'p',
+      null,
+      h(
+        'a',
+        { href: `${page}/compare?from=${expected}&to=${current}`, target: '_blank', rel: 'noopener' },
+        `Compare revision ${expected} with revision ${current}`,
+      ),
+      ' (in a new tab) to see what changed, then ',
+      h(
+        'button',
+        { type: 'button', class: 'link-button', onclick: () => location.reload() },
+        `reload revision ${current}`,
+      ),
+      ' (your change here is discarded), re-apply your change and save again.',
+    ),
   );
 }
 

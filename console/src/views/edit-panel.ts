@@ -32,12 +32,15 @@ export function editPanel(stored: StoredDefinition): HTMLElement {
     { class: 'edit-panel', 'aria-labelledby': headingId },
     h('h2', { id: headingId }, 'Change this definition'),
     h('p', { class: 'actions' }, paramsLink, ' ', yamlLink),
-    toggleForm(id, enabled),
+    toggleForm(id, enabled, stored.revision),
   );
 }
 
-/** Disable (or enable) with a change message: the YAML's `enabled` set, saved as a new revision. */
-function toggleForm(id: string, enabled: boolean): HTMLElement {
+/**
+ * Disable (or enable) with a change message: the YAML's `enabled` set, saved as a new revision after `revision`, the
+ * one the page shows (a save by someone else since is not overwritten: 412).
+ */
+function toggleForm(id: string, enabled: boolean, revision: number): HTMLElement {
   const label = enabled ? 'Disable' : 'Enable';
   return changeForm({
     attrs: { class: 'toggle-form', 'aria-label': `${label} this definition` },
@@ -51,8 +54,8 @@ function toggleForm(id: string, enabled: boolean): HTMLElement {
     button: label,
     working: enabled ? 'Disabling…' : 'Enabling…',
     save: async (message) => {
-      const [{ editYaml }, yaml] = await Promise.all([loadEditor(), definitionYaml(id)]);
-      return saveYaml(id, editYaml(yaml, [{ path: ['enabled'], value: !enabled }]), message);
+      const [{ editYaml }, yaml] = await Promise.all([loadEditor(), definitionYaml(id, revision)]);
+      return saveYaml(id, editYaml(yaml, [{ path: ['enabled'], value: !enabled }]), message, revision);
     },
     saved: () => navigate(definitionHref(id), { replace: true }),
   });

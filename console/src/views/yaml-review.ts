@@ -8,7 +8,15 @@ import { ApiError } from '../api';
 import type { Problem } from '../api-types';
 import { editButton } from '../controls';
 import { h, replace, uniqueId, type Child } from '../dom';
-import { saveYaml, validateYaml, type DefinitionChange, type Saved, type Validated } from '../edit-api';
+import {
+  conflictOf,
+  saveYaml,
+  validateYaml,
+  type Base,
+  type DefinitionChange,
+  type Saved,
+  type Validated,
+} from '../edit-api';
 import type { LineError, YamlEditor } from '../editor/editor-api';
 import { loadEditor } from '../editor-loader';
 import { canEdit, messageField, problemView, statusLine } from './edit-controls';
@@ -22,6 +30,11 @@ export interface YamlReviewOptions {
   readonly id: () => string;
   /** The stored YAML the edit is compared with; empty for a new definition. */
   readonly base: string;
+  /**
+   * The revision `base` is, which a save (and a review) names in `If-Match`, or `'new'`: then a save stores only
+   * while no definition has the id. Either way a save made after someone else's is refused (412), not stored.
+   */
+  readonly against: Base;
   /** What `base` is, for the diff's caption, such as "revision 3". */
   readonly baseLabel: string;
   /** The editor's first text. */
@@ -83,7 +96,8 @@ export async function yamlReview(options: YamlReviewOptions): Promise<HTMLElemen
     const text = editor.text();
     status.textContent = 'Checking…';
     try {
-      const result = await validateYaml(options.id(), text);
+      // A new definition's review does not send If-None-Match: a taken id is said below, with a link to it.
+      const result = await validateYaml(options.id(), text, options.against === 'new' ? undefined : options.against);
       editor.showErrors([]);
       if (options.isNew && result.revision !== null) {
         replace(
@@ -110,7 +124,9 @@ export async function yamlReview(options: YamlReviewOptions): Promise<HTMLElemen
       status.textContent = result.unchanged ? 'No changes.' : 'The definition is valid; review the changes, then save.';
     } catch (error) {
       showRefusal(error);
-      status.textContent = 'Not valid: nothing was saved.';
+      status.textContent = conflictOf(error)
+        ? 'The definition changed meanwhile: nothing was saved.'
+        : 'Not valid: nothing was saved.';
     } finally {
       busy = false;
     }
@@ -123,14 +139,18 @@ export async function yamlReview(options: YamlReviewOptions): Promise<HTMLElemen
     setSavable(false, '');
     status.textContent = 'Saving…';
     try {
-      const saved = await saveYaml(options.id(), text, message.value);
+      const saved = await saveYaml(options.id(), text, message.value, options.against);
       status.textContent = saved.unchanged ? 'Nothing changed.' : `Saved as revision ${saved.revision}.`;
       options.onSaved(saved);
     } catch (error) {
       showRefusal(error);
       reviewed = null;
-      setSavable(false, 'Not saved; review the changes again.');
-      status.textContent = 'Not saved.';
+      const conflict = conflictOf(error);
+      setSavable(
+        false,
+        conflict ? 'Not saved: the definition changed meanwhile (see below).' : 'Not saved; review the changes again.',
+      );
+      status.textContent = conflict ? 'Not saved: the definition changed meanwhile.' : 'Not saved.';
     } finally {
       busy = false;
     }

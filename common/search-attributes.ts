@@ -10,6 +10,11 @@ export const flowSearchAttributes = {
   FlowSource: defineSearchAttributeKey('FlowSource', SearchAttributeType.KEYWORD),
   FlowEventType: defineSearchAttributeKey('FlowEventType', SearchAttributeType.KEYWORD),
   FlowEventId: defineSearchAttributeKey('FlowEventId', SearchAttributeType.KEYWORD),
+  /**
+   * On an event's dispatcher: how many runs the event started or woke. Set only to 0, by dispatchers that matched
+   * nothing (`FlowMatchedRuns = 0` lists them; `GET /api/events/unmatched`); absent on the others.
+   */
+  FlowMatchedRuns: defineSearchAttributeKey('FlowMatchedRuns', SearchAttributeType.INT),
 } as const;
 
 /** The search attributes of one definition's run for one event. */

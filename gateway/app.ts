@@ -23,6 +23,7 @@ import { perSourceRateLimit } from './rate-limit';
 import { requestLog } from './request-log';
 import { runsRouter } from './runs-router';
 import { trainsRouter } from './trains-router';
+import { unmatchedEventsRouter } from './unmatched-events-router';
 import { notFound, problemErrorHandler, sendProblem } from './problem';
 import type { WebhookAdapter } from './webhooks/adapter';
 import { webhooksRouter } from './webhooks/router';
@@ -138,6 +139,7 @@ export function createApp(deps: GatewayDeps): Express {
     '/api',
     catalogRouter(deps.catalog),
     definitionsRouter(deps.store, deps.catalog),
+    unmatchedEventsRouter({ temporal: deps.intake, temporalUiUrl: deps.temporalUiUrl ?? DEFAULTS.temporalUiUrl }),
     eventIndexRouter(deps.store),
     planRouter(deps.store),
     trainsRouter(deps.intake),

@@ -1,9 +1,17 @@
-import { isCancellation, patched, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  isCancellation,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { InternalActivities } from '../activities';
 import { planWaits, type EventDispatchResult, type EventLookup } from '../common/event-waits';
 import { createExpressionEngine } from '../common/expressions';
 import { dispatchResult, planRuns } from '../common/matching';
 import type { DefinitionSnapshot, FlowEvent } from '../common/run-types';
+import { flowSearchAttributes } from '../common/search-attributes';
 
 /** Retries of the durable activities: without a limit, backing off to every 30 s while MongoDB or the client is down. */
 const DURABLE_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
@@ -14,6 +22,14 @@ const DURABLE_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInt
  * definitions alone.
  */
 export const DELIVER_TO_WAITS_PATCH = 'deliver-to-waits';
+
+/**
+ * Marks dispatchers that started and woke no run and said so in the search attribute `FlowMatchedRuns = 0`, which
+ * `GET /api/events/unmatched` lists. It is asked only on that path, so a dispatcher that started or woke a run records
+ * no marker and no upsert (its history is as long as before); dispatchers recorded before it replay without the
+ * upsert.
+ */
+export const MARK_UNMATCHED_PATCH = 'mark-unmatched';
 
 /**
  * One dispatcher per accepted event (workflow type `dispatchEvent`): finds the definitions bound to it, evaluates
@@ -46,6 +62,9 @@ export async function dispatchEvent(event: FlowEvent): Promise<EventDispatchResu
       : undefined,
   ]);
   const result = dispatchResult(event, plan, started);
+  if (result.matched.length + woken.delivered.length === 0 && patched(MARK_UNMATCHED_PATCH)) {
+    upsertSearchAttributes([{ key: flowSearchAttributes.FlowMatchedRuns, value: 0 }]);
+  }
   return waits.length > 0 ? { ...result, waits: woken } : result;
 }
 

@@ -20,6 +20,8 @@ import {
 import { META_ACTIONS } from '../../common/meta-actions';
 import type { LifecycleType, RunEventInput } from '../../common/run-control';
 import { TRAIN_SIGNALS } from '../../common/train-types';
+import { flowSearchAttributes } from '../../common/search-attributes';
+import { DELIVER_TO_WAITS_PATCH, MARK_UNMATCHED_PATCH } from '../../workflows/dispatcher';
 import { createWorkerMetrics, metricsWorkerOptions } from '../../workers/metrics';
 import { flowBundle } from '../support/harness';
 
@@ -191,6 +193,34 @@ describe('workflows: replay of recorded histories', () => {
       runs.some((text) => text.includes('"registerWait"') && text.includes('EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED')),
       'a run woken by a delivery',
     );
+  });
+
+  it('has a dispatchEvent history that matched nothing and upserted FlowMatchedRuns = 0 behind its patch', () => {
+    const dispatchers = files
+      .filter((file) => file.includes(`.${WORKFLOW_TYPES.dispatchEvent}.`))
+      .map((file) => historyFromJSON(JSON.parse(read(file))).events ?? []);
+    const upserts = (events: readonly HistoryEvent[]): string[] =>
+      events.flatMap((event) =>
+        Object.keys(event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}),
+      );
+    const marked = dispatchers.filter((events) => patchesOf(events).includes(MARK_UNMATCHED_PATCH));
+    assert.ok(
+      marked.some((events) => upserts(events).includes(flowSearchAttributes.FlowMatchedRuns.name)),
+      'a dispatcher behind the mark-unmatched patch that set FlowMatchedRuns (scenario unmatched)',
+    );
+    assert.ok(
+      dispatchers.some(
+        (events) =>
+          patchesOf(events).includes(DELIVER_TO_WAITS_PATCH) &&
+          !patchesOf(events).includes(MARK_UNMATCHED_PATCH) &&
+          recordedDispatch(events).result.matched.length === 0,
+      ),
+      'a dispatcher that matched nothing from before the patch, which must replay without the upsert',
+    );
+    for (const events of dispatchers) {
+      const matched = recordedDispatch(events).result.matched.length;
+      if (matched > 0) assert.ok(!patchesOf(events).includes(MARK_UNMATCHED_PATCH), 'a matched one has no marker');
+    }
   });
 
   it('has a recorded train that held, queued and replaced runs, and a run that left its line unrun', () => {

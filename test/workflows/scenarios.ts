@@ -636,4 +636,19 @@ export const scenarios: readonly Scenario[] = [
     event: { source: 'ci', type: 'deploy_inside', body: { env: 'prod' } },
     queues: ['flow-recorded-inside'],
   },
+  {
+    // Recorded behind the mark-unmatched patch: the one definition bound is skipped (its condition is false), so the
+    // dispatcher starts and wakes nothing, records the patch's marker and upserts FlowMatchedRuns = 0 before it
+    // completes (GET /api/events/unmatched lists it).
+    name: 'unmatched',
+    definitions: [
+      {
+        id: 'prod-deploys-only',
+        name: 'Announce production deploys',
+        on: [{ source: 'ci', type: 'deployed', if: 'event.env == "prod"' }],
+        steps: [{ id: 'announce', action: 'http.request', with: { method: 'POST', url: 'RECEIVER/announce' } }],
+      },
+    ],
+    event: { source: 'ci', type: 'deployed', body: { env: 'staging' } },
+  },
 ];

@@ -7,6 +7,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import { build } from 'esbuild';
 import express, { Router, type RequestHandler } from 'express';
 import { contentSecurityPolicy } from 'helmet';
@@ -32,7 +34,24 @@ interface Asset {
   readonly name: string;
   readonly type: string;
   readonly body: Buffer;
+  /** The hash in its name, which its ETags carry. */
+  readonly hash: string;
+  /**
+   * The body compressed once, in the background: the shell, which needs only the name, does not wait for it, and
+   * a request for the asset waits only until its own encodings are ready. Undefined when compressing failed: then
+   * the body is sent as it is.
+   */
+  readonly encoded: Promise<Encoded | undefined>;
 }
+
+/** An asset's body in each encoding a browser may accept. */
+interface Encoded {
+  readonly br: Buffer;
+  readonly gzip: Buffer;
+}
+
+const gzip = promisify(zlib.gzip);
+const brotli = promisify(zlib.brotliCompress);
 
 interface Assets {
   readonly script: Asset;
@@ -153,6 +172,18 @@ export function consoleRouter(deps: ConsoleRouterDeps): Router {
       );
     }
     res.set('Cache-Control', 'public, max-age=31536000, immutable');
+    // Compressed when the browser accepts it (brotli first, else gzip): the editor is about 530 KB as it is. Caches
+    // keep the encodings apart by Accept-Encoding, and each has its own tag.
+    res.vary('Accept-Encoding');
+    const encoded = await asset.encoded;
+    const encoding = encoded ? preferredEncoding(req.get('accept-encoding')) : undefined;
+    if (encoded && encoding) {
+      res.set('Content-Encoding', encoding);
+      res.set('ETag', `"${asset.hash}.${encoding}"`);
+      res.type(asset.type).send(encoded[encoding]);
+      return;
+    }
+    res.set('ETag', `"${asset.hash}"`);
     res.type(asset.type).send(asset.body);
   });
 
@@ -212,7 +243,49 @@ async function buildAssets(sourceDir: string): Promise<Assets> {
 
 function asset(base: string, extension: string, type: string, body: Buffer): Asset {
   const hash = createHash('sha256').update(body).digest('hex').slice(0, 16);
-  return { name: `${base}-${hash}.${extension}`, type, body };
+  return { name: `${base}-${hash}.${extension}`, type, body, hash, encoded: compress(body) };
+}
+
+/**
+ * brotli or gzip as `Accept-Encoding` allows (a `q` above 0, by name or by `*`), brotli when both are as welcome:
+ * browsers list gzip first (`gzip, deflate, br, zstd`) without preferring it.
+ */
+export function preferredEncoding(header: string | undefined): 'br' | 'gzip' | undefined {
+  const weights = new Map<string, number>();
+  for (const part of (header ?? '').split(',')) {
+    const [coding = '', ...params] = part.split(';').map((item) => item.trim().toLowerCase());
+    if (coding === '') continue;
+    const q = params.find((param) => param.startsWith('q='));
+    const weight = q === undefined ? 1 : Number(q.slice(2));
+    weights.set(coding, Number.isFinite(weight) ? weight : 0);
+  }
+  const weight = (coding: string): number => weights.get(coding) ?? weights.get('*') ?? 0;
+  const br = weight('br');
+  const gzipped = weight('gzip');
+  if (br > 0 && br >= gzipped) return 'br';
+  return gzipped > 0 ? 'gzip' : undefined;
+}
+
+/**
+ * gzip at its best level and brotli at its best quality (about a second of a thread-pool thread for the editor,
+ * once per gateway process, off the event loop). A failure leaves the asset uncompressed.
+ */
+async function compress(body: Buffer): Promise<Encoded | undefined> {
+  try {
+    const [br, gzipped] = await Promise.all([
+      brotli(body, {
+        params: {
+          [zlib.constants.BROTLI_PARAM_QUALITY]: zlib.constants.BROTLI_MAX_QUALITY,
+          [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_TEXT,
+          [zlib.constants.BROTLI_PARAM_SIZE_HINT]: body.length,
+        },
+      }),
+      gzip(body, { level: zlib.constants.Z_BEST_COMPRESSION }),
+    ]);
+    return { br, gzip: gzipped };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The page every console URL answers with; it holds no data, only links to the two assets. */

@@ -95,6 +95,12 @@ export interface OidcSettings {
   readonly readGroups: readonly string[];
   /** The claim naming the actor (`FLOW_OIDC_NAME_CLAIM`, default `email`; `sub` when the claim is absent). */
   readonly nameClaim: string;
+  /**
+   * The scopes the sign-in asks for (`FLOW_OIDC_SCOPES`, space- or comma-separated), `openid` first and always;
+   * asked for as given. Absent when unset: then `openid`, and `email`, `profile` and the groups claim's name where
+   * the IdP lists them in `scopes_supported`.
+   */
+  readonly scopes?: readonly string[];
 }
 
 /** Log levels the Temporal SDK understands. */
@@ -273,6 +279,7 @@ const OIDC_VARIABLES = [
   'FLOW_OIDC_WRITE_GROUPS',
   'FLOW_OIDC_READ_GROUPS',
   'FLOW_OIDC_NAME_CLAIM',
+  'FLOW_OIDC_SCOPES',
 ] as const;
 
 /**
@@ -316,6 +323,7 @@ function oidcSetting(env: Readonly<Record<string, string | undefined>>, port: nu
     writeGroups: groups('FLOW_OIDC_WRITE_GROUPS'),
     readGroups: groups('FLOW_OIDC_READ_GROUPS'),
     nameClaim: claim('FLOW_OIDC_NAME_CLAIM', 'email'),
+    ...oidcScopes(env),
   };
   if (!new URL(settings.redirectUrl).pathname.endsWith('/ui/auth/callback')) {
     throw new ConfigError(
@@ -330,6 +338,41 @@ function oidcSetting(env: Readonly<Record<string, string | undefined>>, port: nu
     );
   }
   return { oidc: settings };
+}
+
+/** At most this many scopes in `FLOW_OIDC_SCOPES`; a real sign-in asks for a handful. */
+const OIDC_SCOPES_MAX = 32;
+
+/**
+ * `FLOW_OIDC_SCOPES`: scope names separated by spaces or commas (`openid email groups`, `groups,email`), each an
+ * OAuth scope token (printable ASCII without `"` or `\`, RFC 6749 section 3.3); `openid` is added first when it is
+ * not given. Unset or blank: nothing, and the sign-in asks for its default set.
+ */
+function oidcScopes(env: Readonly<Record<string, string | undefined>>): { scopes?: readonly string[] } {
+  const raw = env['FLOW_OIDC_SCOPES']?.trim();
+  if (!raw) return {};
+  const given = raw.split(/[\s,]+/).filter(Boolean);
+  if (given.length === 0) {
+    throw new ConfigError(
+      'FLOW_OIDC_SCOPES',
+      'FLOW_OIDC_SCOPES names no scope; list them separated by spaces or commas, such as "openid email groups", or leave it unset for the default set.',
+    );
+  }
+  const wrong = given.find((scope) => !/^[\x21\x23-\x5B\x5D-\x7E]{1,200}$/.test(scope));
+  if (wrong !== undefined) {
+    throw new ConfigError(
+      'FLOW_OIDC_SCOPES',
+      `FLOW_OIDC_SCOPES holds ${JSON.stringify(wrong.slice(0, 200))}, which is not a scope name: separate scopes with spaces or commas, such as "openid email groups"; a scope is printable ASCII without quotes or backslashes.`,
+    );
+  }
+  const scopes = [...new Set(['openid', ...given])];
+  if (scopes.length > OIDC_SCOPES_MAX) {
+    throw new ConfigError(
+      'FLOW_OIDC_SCOPES',
+      `FLOW_OIDC_SCOPES names ${scopes.length} scopes; at most ${OIDC_SCOPES_MAX} are asked for.`,
+    );
+  }
+  return { scopes };
 }
 
 /**

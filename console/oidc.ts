@@ -125,13 +125,9 @@ export function createOidcSignIn(settings: OidcSettings, flowKey: Buffer, now: (
       const verifier = oidc.randomPKCECodeVerifier();
       const state = oidc.randomState();
       const nonce = oidc.randomNonce();
-      const supported = config.serverMetadata().scopes_supported;
-      // Ask for the claims' usual scopes, and for the groups claim's own scope where the IdP has one (Okta does); a
-      // scope the IdP does not list is not asked for, since some refuse unknown scopes.
-      const scopes = ['openid', ...['email', 'profile', settings.groupsClaim].filter((s) => supported?.includes(s))];
       const location = oidc.buildAuthorizationUrl(config, {
         redirect_uri: settings.redirectUrl,
-        scope: [...new Set(scopes)].join(' '),
+        scope: scopesToAsk(settings, config.serverMetadata().scopes_supported).join(' '),
         code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
         code_challenge_method: 'S256',
         state,
@@ -301,6 +297,17 @@ function readFlow(value: string | undefined, sign: (payload: string) => string, 
 function groupsOf(claim: unknown): string[] {
   if (typeof claim === 'string') return [claim];
   return Array.isArray(claim) ? claim.filter((group): group is string => typeof group === 'string') : [];
+}
+
+/**
+ * The scopes the authorization request asks for. `FLOW_OIDC_SCOPES`, when set, is asked for as given (`openid` first):
+ * an IdP that needs a scope it does not list, for the groups claim say, can be asked. Otherwise `openid`, the claims'
+ * usual scopes and the groups claim's own scope where the IdP has one (Okta does); a scope the IdP does not list in
+ * `scopes_supported` is then not asked for, since some refuse unknown scopes.
+ */
+export function scopesToAsk(settings: OidcSettings, supported: readonly string[] | undefined): string[] {
+  const wanted = settings.scopes ?? ['email', 'profile', settings.groupsClaim].filter((s) => supported?.includes(s));
+  return [...new Set(['openid', ...wanted])];
 }
 
 /** Write for a member of a write group, else read for a member of a read group, else none. */

@@ -297,6 +297,50 @@ describe('console: sign-in with OpenID Connect against a real provider (oidc-pro
     }
   });
 
+  it('asks for the scopes of FLOW_OIDC_SCOPES as given (openid always), and by default for the usual ones the provider lists', async () => {
+    const scopeOf = async (server: http.Server): Promise<string | null> => {
+      const login = await request(server).get('/ui/auth/login');
+      assert.equal(login.status, 303);
+      return new URL(login.headers['location'] as string).searchParams.get('scope');
+    };
+    // The provider lists openid, email and groups (not profile): those are asked for by default.
+    assert.equal(await scopeOf(gateway.server), 'openid email groups');
+
+    // Only the groups scope (openid added): the provider answers the groups claim and no email, so the writer is
+    // named by its subject. The gateway at the same address, so the client's redirect URL stays registered.
+    const gatewayWith = (scopes: readonly string[] | undefined) =>
+      createApp(
+        gatewayDeps(harness, {
+          ...settingsFor(idp.url, gateway.url),
+          ...(scopes === undefined ? {} : { scopes }),
+        }),
+      );
+    gateway.serve(gatewayWith(['openid', 'groups']));
+    try {
+      assert.equal(await scopeOf(gateway.server), 'openid groups');
+      const { page } = await newPage();
+      await signInWithProvider(page, idp.url, 'writer');
+      const banner = page.getByRole('banner');
+      await banner.getByText('writer', { exact: true }).waitFor();
+      await banner.getByText('write scope').waitFor();
+
+      // A scope the provider does not list is asked for all the same when it is configured.
+      const settings = loadConfig({
+        FLOW_OIDC_ISSUER: idp.url,
+        FLOW_OIDC_CLIENT_ID: CLIENT_ID,
+        FLOW_OIDC_CLIENT_SECRET: CLIENT_SECRET,
+        FLOW_OIDC_REDIRECT_URL: `${gateway.url}/ui/auth/callback`,
+        FLOW_OIDC_WRITE_GROUPS: 'release-managers',
+        FLOW_OIDC_SCOPES: 'groups,email  profile',
+      }).gateway.oidc;
+      assert.deepEqual(settings?.scopes, ['openid', 'groups', 'email', 'profile']);
+      gateway.serve(gatewayWith(settings?.scopes));
+      assert.equal(await scopeOf(gateway.server), 'openid groups email profile');
+    } finally {
+      gateway.serve(gatewayWith(undefined));
+    }
+  });
+
   it('ends OIDC sessions when who may sign in changes, and reads its settings from FLOW_OIDC_*', () => {
     const settings = settingsFor('https://login.example.com', 'https://flow.example.com');
     const key = deriveKey('a session secret of at least 32 characters', SESSION_KEY_PURPOSE);
@@ -344,6 +388,33 @@ describe('console: sign-in with OpenID Connect against a real provider (oidc-pro
     assert.equal(
       loadConfig({ ...env, FLOW_OIDC_ISSUER: 'http://127.0.0.1:9000' }).gateway.oidc?.issuer,
       'http://127.0.0.1:9000/',
+    );
+    // FLOW_OIDC_SCOPES: spaces or commas, openid first and once; blank is unset (the default set).
+    const scopes = (value: string) => loadConfig({ ...env, FLOW_OIDC_SCOPES: value }).gateway.oidc?.scopes;
+    assert.deepEqual(scopes('groups'), ['openid', 'groups']);
+    assert.deepEqual(scopes(' email, groups openid,groups '), ['openid', 'email', 'groups']);
+    assert.deepEqual(scopes('openid'), ['openid']);
+    assert.equal(scopes('   '), undefined);
+    for (const wrong of [
+      ', ,',
+      'groups "email"',
+      'back\\slash',
+      'ünïcode',
+      Array.from({ length: 40 }, (_, i) => `s${i}`).join(' '),
+    ]) {
+      assert.throws(
+        () => scopes(wrong),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.variable === 'FLOW_OIDC_SCOPES' &&
+          /FLOW_OIDC_SCOPES/.test(error.message),
+        wrong,
+      );
+    }
+    assert.throws(
+      () => loadConfig({ FLOW_OIDC_SCOPES: 'groups' }),
+      (error: unknown) => error instanceof ConfigError && error.variable === 'FLOW_OIDC_SCOPES',
+      'set without the issuer',
     );
   });
 });

@@ -1,7 +1,7 @@
 import { dataDir, loadConfig, resolveApiToken } from '../config';
 import { Client, Connection } from '@temporalio/client';
 import { actionsById } from '../activities';
-import { DefinitionStore, GroupStore, openMongo, pingMongo } from '../registry';
+import { ActionCatalog, ActionCatalogStore, DefinitionStore, GroupStore, openMongo, pingMongo } from '../registry';
 import { createApp } from './app';
 import { pino } from 'pino';
 import { temporalProbe } from './health';
@@ -20,7 +20,10 @@ async function main(): Promise<void> {
   const mongo = openMongo(config.mongodb);
   const connection = Connection.lazy({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const catalog = actionsById();
+  // The built-in actions ship with the gateway; the packs' come from the registry, as their workers published them.
+  const catalog = new ActionCatalog(actionsById(), new ActionCatalogStore(mongo), {
+    taskQueue: config.temporal.taskQueue,
+  });
   const app = createApp({
     health: { temporal: temporalHealth.probe, mongodb: () => pingMongo(mongo) },
     apiToken: token.token,

@@ -148,6 +148,7 @@ export class DefinitionStore {
   private readonly lockWaitMs: number;
   private readonly warn: (message: string) => void;
   private readonly actionQueues: ReadonlyMap<string, string> | undefined;
+  private readonly publishedActions: PublishedActionLookup | undefined;
 
   /**
    * Creates the store; nothing touches the database until the first call, so a process can start while it is down.
@@ -167,6 +168,7 @@ export class DefinitionStore {
     this.lockStaleMs = options.lockStaleMs ?? LOCK_STALE_MS;
     this.lockWaitMs = options.lockWaitMs ?? LOCK_WAIT_MS;
     this.actionQueues = options.actionQueues;
+    this.publishedActions = options.publishedActions;
     this.warn = options.warn ?? ((message) => console.warn(`[registry] ${message}`));
   }
 
@@ -381,39 +383,58 @@ export class DefinitionStore {
     const binding = await this.bindings.findOne({ _id: key });
     if (!binding || binding.definitionIds.length === 0) return [];
     const heads = await Promise.all(binding.definitionIds.map((id) => this.heads.findOne({ _id: id })));
-    return heads
+    const found = heads
       .filter((head): head is HeadDocument => head !== null && !head.deleted)
       .filter((head) => head.bindings.some((b) => bindingKey(b.source, b.type) === key))
       .sort((a, b) => (a._id < b._id ? -1 : 1))
-      .map((head) => {
-        const definition = JSON.parse(head.definitionJson) as Definition;
-        const actionQueues = this.queuesFor(definition);
-        return {
-          definition,
-          revision: head.revision,
-          actionDefaults: this.defaultsFor(definition),
-          ...(actionQueues ? { actionQueues } : {}),
-        };
-      });
+      .map((head) => ({ head, definition: JSON.parse(head.definitionJson) as Definition }));
+    const published = await this.publishedFor(found.map(({ definition }) => definition));
+    return found.map(({ head, definition }) => {
+      const actionQueues = this.queuesFor(definition, published);
+      return {
+        definition,
+        revision: head.revision,
+        actionDefaults: this.defaultsFor(definition, published),
+        ...(actionQueues ? { actionQueues } : {}),
+      };
+    });
+  }
+
+  /** The published defaults and queues of the actions these definitions use that this process does not hold. */
+  private async publishedFor(definitions: readonly Definition[]): Promise<ReadonlyMap<string, PublishedActionInfo>> {
+    if (!this.publishedActions) return new Map();
+    const unknown = new Set<string>();
+    for (const definition of definitions)
+      for (const step of [...definition.steps, ...(definition.on_failure ?? [])])
+        if (!isMetaAction(step.action) && !this.catalog.has(step.action)) unknown.add(step.action);
+    return unknown.size === 0 ? new Map() : this.publishedActions.lookUp([...unknown]);
   }
 
   /** The task queue of every action the definition's steps use, meta-actions aside; none when none are known. */
-  private queuesFor(definition: Definition): Record<string, string> | undefined {
+  private queuesFor(
+    definition: Definition,
+    published: ReadonlyMap<string, PublishedActionInfo>,
+  ): Record<string, string> | undefined {
     const known = this.actionQueues;
-    if (!known) return undefined;
+    if (!known && published.size === 0) return undefined;
     const queues: Record<string, string> = {};
     for (const step of [...definition.steps, ...(definition.on_failure ?? [])]) {
-      const queue = isMetaAction(step.action) ? undefined : known.get(step.action);
+      const queue = isMetaAction(step.action)
+        ? undefined
+        : (known?.get(step.action) ?? published.get(step.action)?.taskQueue);
       if (queue !== undefined) queues[step.action] = queue;
     }
     return queues;
   }
 
-  private defaultsFor(definition: Definition): Record<string, StepOptions> {
+  private defaultsFor(
+    definition: Definition,
+    published: ReadonlyMap<string, PublishedActionInfo>,
+  ): Record<string, StepOptions> {
     const defaults: Record<string, StepOptions> = {};
     // The on_failure steps too: a cleanup step gets its action's timeout and retries like any step.
     for (const step of [...definition.steps, ...(definition.on_failure ?? [])]) {
-      const options = this.catalog.get(step.action)?.defaults;
+      const options = this.catalog.get(step.action)?.defaults ?? published.get(step.action)?.defaults;
       if (options) defaults[step.action] = options;
     }
     return defaults;
@@ -498,6 +519,23 @@ export interface DefinitionStoreOptions {
    * every step runs on the queue of the worker that runs the workflow (or its own `task_queue`).
    */
   readonly actionQueues?: ReadonlyMap<string, string>;
+  /**
+   * Where the defaults and task queue of an action this process does not hold (not in its catalog) come from: the
+   * actions workers published to the registry (`ActionCatalog`), so a Flow worker need not load every routed pack.
+   */
+  readonly publishedActions?: PublishedActionLookup;
+}
+
+/** What a dispatcher needs of an action some worker published: its step defaults and the queue it runs on. */
+export interface PublishedActionInfo {
+  readonly defaults?: StepOptions;
+  readonly taskQueue: string;
+}
+
+/** Finds actions that workers published to the registry; implemented by `ActionCatalog`. */
+export interface PublishedActionLookup {
+  /** The defaults and queue of each of `ids` that some worker published; ids nobody published are absent. */
+  lookUp(ids: readonly string[]): Promise<ReadonlyMap<string, PublishedActionInfo>>;
 }
 
 /** The `_id` of the document whose `stamp` changes with every change of a definition. */

@@ -12,6 +12,14 @@ export type { ApproverGroup, GroupSaveResult } from './groups-store';
 export { LIFECYCLE_BINDINGS_TTL_MS, LifecycleBindings } from './lifecycle-bindings';
 export type { BindingLookup, LifecycleBindingsOptions } from './lifecycle-bindings';
 export type { DefinitionStoreOptions, DefinitionSummary, SaveResult, StoredDefinition } from './definitions-store';
+export type { PublishedActionInfo, PublishedActionLookup } from './definitions-store';
+export {
+  ActionCatalog,
+  ActionCatalogConflictError,
+  ActionCatalogStore,
+  ActionPublicationError,
+} from './action-catalog-store';
+export type { ActionCatalogOptions, PackPublication, PublishedAction, PublishResult } from './action-catalog-store';
 export { validateDefinition, formatPath } from './validate-definition';
 export type { DefinitionError, ValidationResult } from './validate-definition';
 export { parseDefinitionText, definitionToYaml, DefinitionSyntaxError } from './definition-format';

@@ -4,9 +4,17 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Registry } from 'prom-client';
 import { actions as builtInActions, actionsById } from '../activities';
 import { sweepWorkspace, workspaceDir } from '../activities/git';
-import { ConfigError, loadConfig, type FlowConfig } from '../config';
+import { ConfigError, loadConfig, redactUri, type FlowConfig } from '../config';
 import { workerEnvironmentProblems } from '../activities/worker-environment';
-import { DefinitionStore, GroupStore, openMongo, WaitStore } from '../registry';
+import {
+  ActionCatalog,
+  ActionCatalogStore,
+  DefinitionStore,
+  GroupStore,
+  openMongo,
+  WaitStore,
+  type MongoHandle,
+} from '../registry';
 import {
   actionQueues,
   describeActionPacks,
@@ -16,6 +24,7 @@ import {
 } from './action-packs';
 import { createWorker } from './create-worker';
 import { createWorkerMetrics, serveMetrics } from './metrics';
+import { publishActionPacks } from './publish-action-packs';
 import { ensureSearchAttributes } from './search-attributes';
 import { waitForService } from './wait-for-service';
 import { openRunIds, startWorkspaceSweeper } from './workspace-sweeper';
@@ -39,21 +48,31 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   process.once('SIGINT', stopWhileWaiting).once('SIGTERM', stopWhileWaiting);
+  // Not connected here: the first operation connects, and one that meets an outage is retried until MongoDB answers.
+  const mongo = openMongo(config.mongodb);
+  const catalogStore = new ActionCatalogStore(mongo);
+  // Before polling: the gateway validates definitions against what the workers published, and a pack whose ids
+  // another pack holds must not run (a conflict ends the start here, with the message).
+  await publishActionPacks(catalogStore, actionPacks, {
+    what: `MongoDB at ${redactUri(config.mongodb.uri)} (to publish the action packs)`,
+    log: waiting.log,
+  });
   const clientConnection = await waitForService(() => Connection.connect({ address }), waiting);
   if (!config.worker.workflows) {
     const running = (): void => void process.off('SIGINT', stopWhileWaiting).off('SIGTERM', stopWhileWaiting);
-    await runActivityWorker({ config, actionPacks, clientConnection, waiting, running });
+    await runActivityWorker({ config, actionPacks, clientConnection, waiting, running, mongo });
     return;
   }
   const added = await ensureSearchAttributes(clientConnection, namespace);
   if (added.length > 0) console.log(`[worker] registered search attributes in ${namespace}: ${added.join(', ')}`);
   const client = new Client({ connection: clientConnection, namespace });
-  // Not connected here: the first lookup connects, and one that meets an outage is retried until MongoDB answers.
-  const mongo = openMongo(config.mongodb);
   // The packs' actions too, so their defaults reach the runs this worker's dispatchers start.
   // Their queues too: each run's snapshot names the queue of every action it uses (built-ins on this worker's).
-  const store = new DefinitionStore(mongo, actionsById(workerActions(builtInActions, actionPacks)), {
+  const local = actionsById(workerActions(builtInActions, actionPacks));
+  const store = new DefinitionStore(mongo, local, {
     actionQueues: actionQueues(builtInActions, actionPacks, taskQueue),
+    // An action of a pack this worker did not load: its defaults and queue as its own workers published them.
+    publishedActions: new ActionCatalog(local, catalogStore, { taskQueue }),
   });
 
   const metrics = createWorkerMetrics({ defaultMetrics: true });
@@ -99,7 +118,8 @@ async function main(): Promise<void> {
 
 /**
  * `FLOW_WORKER_WORKFLOWS=off`: a worker on `FLOW_TASK_QUEUE` that runs only its packs' actions, with its own
- * environment. It needs no MongoDB, registers no search attribute and sweeps no git workspace (it runs no git action).
+ * environment. It needs MongoDB only at start, to publish its packs; it registers no search attribute and sweeps no
+ * git workspace (it runs no git action).
  */
 async function runActivityWorker(setup: {
   readonly config: FlowConfig;
@@ -108,8 +128,11 @@ async function runActivityWorker(setup: {
   readonly waiting: { readonly what: string; readonly log: (line: string) => void };
   /** Called once the worker is made: signals then drain it rather than end the process. */
   readonly running: () => void;
+  /** The registry its packs were published to; closed here, as this worker reads nothing from it. */
+  readonly mongo: MongoHandle;
 }): Promise<void> {
   const { config, actionPacks, clientConnection, waiting, running } = setup;
+  await setup.mongo.close();
   const { address, namespace, taskQueue } = config.temporal;
   if (actionPacks.length === 0) {
     throw new ConfigError(

@@ -194,7 +194,7 @@ export const consolePages: Scenario = {
         "over the requests its script makes to the gateway (`/api/…` and `/ui/session`), of the browser's Resource Timing " +
         '`responseStart − requestStart`: from the request sent to the first byte of the answer, on loopback. The shell and ' +
         'the bundles are not in it (served from memory, the same at every size). Transfer is the body bytes of the home ' +
-        "page's document, scripts, stylesheets and API answers (`encodedBodySize`; nothing is compressed). The gateway is " +
+        "page's document, scripts, stylesheets and API answers (`encodedBodySize`: as sent, so compressed where the gateway compresses, the bundles and `/api/events`). The gateway is " +
         "Flow's `createApp` in the runner's process, on the benchmark's registry and Temporal.",
       baseline: `The same pages at ${base} stored definitions, in the same run.`,
       metrics,

@@ -1,10 +1,14 @@
+import { Client } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
+import express from 'express';
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { EventDispatchResult } from '../../common/event-waits';
-import { skipReasons, type UnmatchedEvents } from '../../gateway/unmatched-events-router';
+import { problemErrorHandler } from '../../gateway/problem';
+import { skipReasons, unmatchedEventsRouter, type UnmatchedEvents } from '../../gateway/unmatched-events-router';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually } from '../support/http-receiver';
-import { uniqueName } from '../support/stack';
+import { connectClient, uniqueName } from '../support/stack';
 
 const READ_TOKEN = 'unmatched-read-token-0123456';
 
@@ -117,6 +121,37 @@ describe('gateway: events that matched nothing', function () {
     }
     const anonymous = await request(harness.app).get('/api/events/unmatched');
     assert.equal(anonymous.status, 401);
+  });
+});
+
+describe('gateway: the unmatched list on a namespace without FlowMatchedRuns', () => {
+  it('answers 503 naming the command that registers the attribute', async () => {
+    const { connection } = await connectClient();
+    try {
+      // A namespace of its own has none of Flow's search attributes, like a cluster no worker has prepared.
+      const namespace = uniqueName('bare');
+      await connection.workflowService.registerNamespace({
+        namespace,
+        workflowExecutionRetentionPeriod: msToTs('1 day'),
+      });
+      const client = new Client({ connection, namespace });
+      const app = express()
+        .use('/api', unmatchedEventsRouter({ temporal: { client, taskQueue: 'flow' }, temporalUiUrl: 'http://ui' }))
+        .use(problemErrorHandler(() => undefined));
+      const res = await eventually(async () => {
+        const answer = await request(app).get('/api/events/unmatched');
+        // A namespace just registered may take a moment to be served.
+        return answer.status === 503 && String(answer.body.detail).includes('FlowMatchedRuns') ? answer : undefined;
+      }, 30_000);
+      assert.ok(
+        String(res.body.detail).includes(
+          `temporal operator search-attribute create --namespace ${namespace} --name FlowMatchedRuns --type Int`,
+        ),
+        String(res.body.detail),
+      );
+    } finally {
+      await connection.close();
+    }
   });
 });
 

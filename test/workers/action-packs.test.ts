@@ -1,12 +1,22 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import request from 'supertest';
 import os from 'node:os';
 import path from 'node:path';
-import { actions, actionsById } from '../../activities';
+import { actions, actionsById, describeActions } from '../../activities';
 import type { DispatchResult, RunResult } from '../../common/run-types';
 import { ConfigError, loadConfig, parseActionPacks, projectRoot } from '../../config';
+import { isReadyMessage, type ManagedProcess } from '../../devstack/managed-process';
+import { createApp } from '../../gateway/app';
 import { acceptEvent } from '../../intake';
-import { DefinitionStore, openMongo, validateDefinition } from '../../registry';
+import {
+  ActionCatalog,
+  ActionCatalogStore,
+  DefinitionStore,
+  openMongo,
+  validateDefinition,
+  type MongoHandle,
+} from '../../registry';
 import {
   defineAction,
   defineActionPack,
@@ -17,6 +27,7 @@ import {
   type ActionPackDefinition,
 } from '../../sdk';
 import {
+  actionQueues,
   ActionPackLoadError,
   builtInPack,
   describeActionPacks,
@@ -25,7 +36,10 @@ import {
   type LoadedActionPack,
 } from '../../workers/action-packs';
 import { createWorker } from '../../workers/create-worker';
+import { greetingsHello } from '../fixtures/action-packs/greetings';
+import { startEntryPoint } from '../support/entry-points';
 import { exampleStepErrors } from '../support/example-steps';
+import { withDatabase } from '../support/global-fixture';
 import { flowBundle } from '../support/harness';
 import { connectClient, connectWorker, testConfig, uniqueName } from '../support/stack';
 
@@ -365,7 +379,7 @@ describe('action packs', () => {
           },
         ],
       };
-      // Until the catalog lives in the registry (issue 17, part 4), the gateway knows only the built-in actions.
+      // The built-in actions alone do not know it; the gateway learns it from the registry (see below).
       const builtInOnly = validateDefinition(raw, actionsById());
       assert.ok(!builtInOnly.ok);
       assert.match(JSON.stringify(builtInOnly.errors), /greetings\.hello/);
@@ -448,6 +462,169 @@ describe('action packs', () => {
         await workerConnection.close();
         await connection.close();
       }
+    });
+  });
+
+  describe('the catalog in the registry', () => {
+    const token = 'greetings-token-3b9d17';
+    const routedPack = './test/fixtures/action-packs/greetings-routed';
+    const started: ManagedProcess[] = [];
+    const databases: MongoHandle[] = [];
+    let logDir: string;
+    before(() => {
+      logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flow-pack-workers-'));
+    });
+    afterEach(async () => {
+      await Promise.all(started.splice(0).map((worker) => worker.stop()));
+      for (const mongo of databases.splice(0)) {
+        await mongo.db.dropDatabase().catch(() => undefined);
+        await mongo.close();
+      }
+    });
+    after(() => fs.rmSync(logDir, { recursive: true, force: true }));
+
+    /** A database of the test's own. */
+    function openDatabase(): MongoHandle {
+      const config = testConfig();
+      const mongo = openMongo({
+        uri: config.mongodb.uri,
+        database: `${config.mongodb.database}_${uniqueName('catalog').replace(/-/g, '_')}`,
+      });
+      databases.push(mongo);
+      return mongo;
+    }
+
+    /** `npm run start:worker` with only the routed greetings pack, on `packQueue`, publishing to `mongo`'s database. */
+    function startPackWorker(mongo: MongoHandle, packQueue: string): ManagedProcess {
+      const worker = startEntryPoint(
+        'workers/main.ts',
+        {
+          MONGODB_URI: withDatabase(testConfig().mongodb.uri, mongo.db.databaseName),
+          FLOW_WORKER_WORKFLOWS: 'off',
+          FLOW_TASK_QUEUE: packQueue,
+          FLOW_ACTION_PACKS: routedPack,
+          GREETINGS_TASK_QUEUE: packQueue,
+          GREETINGS_TOKEN: token,
+        },
+        { logFile: path.join(logDir, `${uniqueName('worker')}.log`) },
+      );
+      started.push(worker);
+      return worker;
+    }
+
+    it('validates and lists a pack action a worker process published, without the pack in the gateway, and routes its steps', async function () {
+      this.timeout(150_000);
+      const mongo = openDatabase();
+      const packQueue = uniqueName('greetings-q');
+      const mainQueue = uniqueName('flow-main');
+      const packWorker = startPackWorker(mongo, packQueue);
+      await packWorker.waitForMessage(isReadyMessage, 120_000);
+      assert.match(packWorker.logTail(), /published action pack "greetings" 0\.4\.0 to the registry/);
+
+      // The gateway, as gateway/main.ts wires it: the built-in actions, and the registry for the rest.
+      const catalogStore = new ActionCatalogStore(mongo);
+      const catalog = new ActionCatalog(actionsById(), catalogStore, { taskQueue: mainQueue });
+      assert.deepEqual([...catalog.keys()], [...actionsById().keys()], 'the gateway holds only the built-in actions');
+      assert.ok(
+        !Object.keys(require.cache).some((file) => file.includes('greetings-routed')),
+        'the pack module was never loaded in this process',
+      );
+      const { client, connection } = await connectClient();
+      const workerConnection = await connectWorker();
+      try {
+        const store = new DefinitionStore(mongo, catalog);
+        const app = createApp({
+          health: {},
+          apiToken: 'catalog-test-token-0123456789',
+          store,
+          catalog,
+          intake: { client, taskQueue: mainQueue },
+          webhooks: { adapters: [], env: {} },
+        });
+        const auth = 'Bearer catalog-test-token-0123456789';
+
+        const listed = await request(app).get('/api/actions').set('Authorization', auth);
+        assert.equal(listed.status, 200);
+        const hello = listed.body.actions.find(({ id }: { id: string }) => id === 'greetings.hello');
+        assert.ok(hello, 'GET /api/actions lists the pack action');
+        assert.equal(hello.pack, 'greetings');
+        assert.equal(hello.packVersion, '0.4.0');
+        assert.equal(hello.taskQueue, packQueue);
+        assert.deepEqual(hello.env, ['GREETINGS_TOKEN']);
+        assert.deepEqual(hello.input.required, ['name']);
+        assert.ok(listed.body.actions.some(({ id }: { id: string }) => id === 'http.request'));
+
+        const definition = (withValue: Record<string, unknown>) => ({
+          id: 'greet-from-registry',
+          name: 'Greet with a published pack',
+          on: [{ source: 'test', type: 'greet_registry' }],
+          steps: [
+            { id: 'greet', action: 'greetings.hello', with: withValue },
+            { id: 'remember', action: 'flow.set', with: { pid: '${{ steps.greet.output.pid }}' } },
+          ],
+        });
+        const refused = await request(app)
+          .put('/api/definitions/greet-from-registry')
+          .set('Authorization', auth)
+          .send(definition({ name: '', loud: true }));
+        assert.equal(refused.status, 422, JSON.stringify(refused.body));
+        assert.deepEqual(refused.body.errors, [
+          { path: 'steps[0].with', message: 'Unrecognized key: "loud"' },
+          { path: 'steps[0].with.name', message: 'must NOT have fewer than 1 characters' },
+        ]);
+        const saved = await request(app)
+          .put('/api/definitions/greet-from-registry')
+          .set('Authorization', auth)
+          .send(definition({ name: '${{ event.user }}' }));
+        assert.equal(saved.status, 201, JSON.stringify(saved.body));
+
+        // A Flow worker that did not load the pack, as workers/main.ts wires it: the published queue routes the step.
+        const local = actionsById();
+        const registry = new DefinitionStore(mongo, local, {
+          actionQueues: actionQueues(actions, [], mainQueue),
+          publishedActions: new ActionCatalog(local, catalogStore, { taskQueue: mainQueue }),
+        });
+        const main = await createWorker({
+          connection: workerConnection,
+          namespace: testConfig().temporal.namespace,
+          taskQueue: mainQueue,
+          client,
+          registry,
+          env: {},
+          workflowBundle: await flowBundle(),
+        });
+        const result = await main.runUntil(async () => {
+          const accepted = await acceptEvent(
+            { client, taskQueue: mainQueue },
+            { source: 'test', type: 'greet_registry', body: { user: 'Ada' } },
+          );
+          const dispatch = (await client.workflow.getHandle(accepted.workflowId).result()) as DispatchResult;
+          const run = dispatch.matched[0];
+          assert.ok(run, JSON.stringify(dispatch.skipped));
+          return (await client.workflow.getHandle(run.workflowId).result()) as RunResult;
+        });
+        assert.deepEqual(result.vars, { pid: packWorker.pid });
+      } finally {
+        await workerConnection.close();
+        await connection.close();
+      }
+    });
+
+    it('refuses to start a worker whose pack publishes an id another pack holds, naming both', async function () {
+      this.timeout(120_000);
+      const mongo = openDatabase();
+      await new ActionCatalogStore(mongo).publish({
+        name: 'salutations',
+        version: '2.0.0',
+        actions: describeActions([greetingsHello]),
+      });
+      const worker = startPackWorker(mongo, uniqueName('greetings-q'));
+      const status = await worker.exited;
+      assert.equal(status.code, 1, worker.logTail());
+      assert.match(
+        worker.logTail(),
+        /\[worker\] cannot start: pack "greetings" 0\.4\.0 cannot publish the action "greetings\.hello": the registry holds "greetings\.hello" for another pack, "salutations" 2\.0\.0, with its own schema\. An action id belongs to one pack; rename the action in one of the packs \(FLOW_ACTION_PACKS entry "\.\/test\/fixtures\/action-packs\/greetings-routed"\)/,
+      );
     });
   });
 });

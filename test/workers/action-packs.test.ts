@@ -40,6 +40,8 @@ import { greetingsHello } from '../fixtures/action-packs/greetings';
 import { startEntryPoint } from '../support/entry-points';
 import { exampleStepErrors } from '../support/example-steps';
 import { withDatabase } from '../support/global-fixture';
+import { eventually } from '../support/http-receiver';
+import { StoppableMongo } from '../support/stoppable-mongo';
 import { flowBundle } from '../support/harness';
 import { connectClient, connectWorker, testConfig, uniqueName } from '../support/stack';
 
@@ -495,11 +497,11 @@ describe('action packs', () => {
     }
 
     /** `npm run start:worker` with only the routed greetings pack, on `packQueue`, publishing to `mongo`'s database. */
-    function startPackWorker(mongo: MongoHandle, packQueue: string): ManagedProcess {
+    function startPackWorker(mongo: MongoHandle, packQueue: string, uri = testConfig().mongodb.uri): ManagedProcess {
       const worker = startEntryPoint(
         'workers/main.ts',
         {
-          MONGODB_URI: withDatabase(testConfig().mongodb.uri, mongo.db.databaseName),
+          MONGODB_URI: withDatabase(uri, mongo.db.databaseName),
           FLOW_WORKER_WORKFLOWS: 'off',
           FLOW_TASK_QUEUE: packQueue,
           FLOW_ACTION_PACKS: routedPack,
@@ -607,6 +609,31 @@ describe('action packs', () => {
       } finally {
         await workerConnection.close();
         await connection.close();
+      }
+    });
+
+    it('waits for MongoDB to publish, saying so, and starts once it answers', async function () {
+      this.timeout(150_000);
+      const outage = await StoppableMongo.start();
+      try {
+        await outage.outage();
+        const worker = startPackWorker(outage.handle, uniqueName('greetings-q'), outage.uri);
+        await eventually(
+          () => (/is not answering .*; waiting for it, retrying every 2s/.test(worker.logTail()) ? true : undefined),
+          60_000,
+          'the worker to say it waits for MongoDB',
+        );
+        assert.match(worker.logTail(), /MongoDB at mongodb:\/\/127\.0\.0\.1:\d+\/flow \(to publish the action packs\)/);
+        assert.ok(worker.running, 'the worker waits rather than exits');
+        await outage.resume();
+        await worker.waitForMessage(isReadyMessage, 120_000);
+        assert.deepEqual(
+          (await new ActionCatalogStore(outage.handle).list()).map(({ id, packVersion }) => [id, packVersion]),
+          [['greetings.hello', '0.4.0']],
+        );
+      } finally {
+        await Promise.all(started.splice(0).map((worker) => worker.stop()));
+        await outage.stop();
       }
     });
 

@@ -129,8 +129,10 @@ describe('engine: event to completed run, through HTTP', () => {
     ]);
     assert.deepEqual(receiver.requests, []);
     // An event that matches nothing costs Temporal one workflow task: the lookup is a local activity. The
-    // deliver-to-waits patch adds its marker and the TemporalChangeVersion upsert.
-    const history = await harness.client.workflow.getHandle(posted.body.workflowId).fetchHistory();
+    // deliver-to-waits patch adds its marker and the TemporalChangeVersion upsert; the mark-unmatched patch, asked
+    // only when nothing ran, adds its own marker and upsert and then FlowMatchedRuns = 0.
+    const handle = harness.client.workflow.getHandle(posted.body.workflowId);
+    const history = await handle.fetchHistory();
     assert.deepEqual(
       (history.events ?? []).map((event) => EventType[event.eventType ?? 0]),
       [
@@ -141,9 +143,13 @@ describe('engine: event to completed run, through HTTP', () => {
         'EVENT_TYPE_MARKER_RECORDED',
         'EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES',
         'EVENT_TYPE_MARKER_RECORDED',
+        'EVENT_TYPE_MARKER_RECORDED',
+        'EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES',
+        'EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES',
         'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
       ],
     );
+    assert.equal((await handle.describe()).typedSearchAttributes.get(flowSearchAttributes.FlowMatchedRuns), 0);
   });
 
   it('dispatches one idempotency key posted 10 times concurrently exactly once', async () => {

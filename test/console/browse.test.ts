@@ -118,12 +118,14 @@ describe('console: signing in and browsing events, definitions and actions', fun
     assert.deepEqual(await page.getByRole('main').getByRole('heading', { level: 2 }).allTextContents(), [
       'demo',
       'jira',
+      'Recently unmatched',
     ]);
-    // One request to the events index: no definition list is paged through, and no definition is read on its own.
-    assert.deepEqual(
-      requested.filter((pathname) => pathname.startsWith('/api/')),
-      ['/api/events'],
-    );
+    // One request to the events index (and one for the events that matched nothing): no definition list is paged
+    // through, and no definition is read on its own.
+    assert.deepEqual(requested.filter((pathname) => pathname.startsWith('/api/')).sort(), [
+      '/api/events',
+      '/api/events/unmatched',
+    ]);
   });
 
   it('filters the event types as one types, keeps the filter in the address, gives each source a page, and shows a save at once', async () => {
@@ -150,7 +152,10 @@ describe('console: signing in and browsing events, definitions and actions', fun
       .click();
     await page.getByRole('heading', { name: 'Events from demo', level: 1 }).waitFor();
     assert.equal(new URL(page.url()).pathname, '/ui/events/demo');
-    assert.deepEqual(await page.getByRole('main').getByRole('heading', { level: 2 }).allTextContents(), ['demo']);
+    assert.deepEqual(await page.getByRole('main').getByRole('heading', { level: 2 }).allTextContents(), [
+      'demo',
+      'Recently unmatched',
+    ]);
     await page.goto('/ui/events/nobody-sends-this');
     await page.getByText('No definition reacts to an event from nobody-sends-this.').waitFor();
 

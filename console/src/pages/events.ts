@@ -8,13 +8,14 @@ import { eventIndex } from '../api';
 import type { EventIndex, IndexedDefinition } from '../api-types';
 import { h, uniqueId } from '../dom';
 import { condition, definitionHref, enabledBadge, eventHref } from '../views/definition-facts';
+import { unmatchedEventsSection } from '../views/unmatched-events';
 import type { Page } from './page';
 
 type IndexedSource = EventIndex['sources'][number];
 
 /** `/ui`: every source. */
 export const eventsPage: Page = async () => {
-  const index = await eventIndex();
+  const [index, unmatched] = await Promise.all([eventIndex(), unmatchedEventsSection()]);
   const sources = index.sources;
   const types = sources.reduce((sum, source) => sum + source.types.length, 0);
   const content = [
@@ -47,13 +48,14 @@ export const eventsPage: Page = async () => {
           ),
           filteredList(sources),
         ],
+    unmatched,
   ];
   return { title: 'Events', content };
 };
 
 /** `/ui/events/<source>`: one source's event types. */
 export const sourcePage: Page = async ([name = '']) => {
-  const index = await eventIndex();
+  const [index, unmatched] = await Promise.all([eventIndex(), unmatchedEventsSection({ source: name })]);
   const source = index.sources.find((candidate) => candidate.source === name);
   const content = [
     h('p', { class: 'muted' }, h('a', { href: '/ui' }, 'Events'), ' / ', name),
@@ -67,6 +69,7 @@ export const sourcePage: Page = async ([name = '']) => {
           h('a', { href: '/ui' }, 'See every source'),
           '.',
         ),
+    unmatched,
   ];
   return { title: `Events from ${name}`, content };
 };

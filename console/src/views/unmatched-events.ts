@@ -16,7 +16,7 @@ const SHOWN = 20;
  * The section, for the home page. A failure to read the list (Temporal down, the search attribute missing) is told
  * inside the section, so the rest of the page still shows.
  */
-export async function unmatchedEventsSection(): Promise<Node> {
+export async function unmatchedEventsSection(filter: { readonly source?: string } = {}): Promise<Node> {
   const headingId = uniqueId('unmatched');
   const section = (...content: Child[]): HTMLElement =>
     h(
@@ -32,7 +32,7 @@ export async function unmatchedEventsSection(): Promise<Node> {
     );
   let list: UnmatchedEvents;
   try {
-    list = await unmatchedEvents({ limit: SHOWN });
+    list = await unmatchedEvents({ limit: SHOWN, ...filter });
   } catch (error) {
     return section(h('p', { class: 'none', role: 'status' }, refusalText('Reading the unmatched events', error)));
   }

@@ -6,6 +6,7 @@ import { isMetaAction } from '../common/meta-actions';
 import type { DefinitionSnapshot } from '../common/run-types';
 import type { DefinitionFormat } from './definition-format';
 import type { MongoHandle } from './mongo';
+import { RegistryLock } from './registry-lock';
 
 /** The current state of a definition: one document per id. */
 interface HeadDocument {
@@ -142,10 +143,8 @@ export class DefinitionStore {
   private readonly heads: Collection<HeadDocument>;
   private readonly revisionsCollection: Collection<RevisionDocument>;
   private readonly bindings: Collection<BindingDocument>;
-  private readonly locks: Collection<LockDocument>;
   private readonly meta: Collection<MetaDocument>;
-  private readonly lockStaleMs: number;
-  private readonly lockWaitMs: number;
+  private readonly lock: RegistryLock;
   private readonly warn: (message: string) => void;
   private readonly actionQueues: ReadonlyMap<string, string> | undefined;
   private readonly publishedActions: PublishedActionLookup | undefined;
@@ -163,10 +162,8 @@ export class DefinitionStore {
     this.heads = mongo.db.collection<HeadDocument>('definitions');
     this.revisionsCollection = mongo.db.collection<RevisionDocument>('definition_revisions');
     this.bindings = mongo.db.collection<BindingDocument>('definition_bindings');
-    this.locks = mongo.db.collection<LockDocument>('registry_locks');
     this.meta = mongo.db.collection<MetaDocument>('registry_meta');
-    this.lockStaleMs = options.lockStaleMs ?? LOCK_STALE_MS;
-    this.lockWaitMs = options.lockWaitMs ?? LOCK_WAIT_MS;
+    this.lock = new RegistryLock(mongo, options);
     this.actionQueues = options.actionQueues;
     this.publishedActions = options.publishedActions;
     this.warn = options.warn ?? ((message) => console.warn(`[registry] ${message}`));
@@ -452,58 +449,13 @@ export class DefinitionStore {
   }
 
   /**
-   * Runs `fn` holding a named lock, shared by every process that uses this database. FerretDB v1 applies updates as
-   * read-modify-write without isolation, so two concurrent `$addToSet`s (or compare-and-set updates) on one document
-   * can lose one; inserting a document with a unique `_id` is the one atomic step it has, so taking a lock is that
-   * insert. Each acquisition carries its own owner token, and every delete names it: a lock older than the stale
-   * limit was left by a crashed (or stalled) holder and is taken over by deleting exactly that holder's document,
-   * and a release deletes only its own. A holder that finds its lock gone when it releases was taken over while it
-   * worked; it logs a warning naming the lock, and never removes the new owner's.
+   * Runs `fn` holding a named lock, shared by every process that uses this database (see
+   * {@link RegistryLock.withLock}); other stores borrow it to lock their own documents.
    */
-  async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    await this.mongo.connected();
-    const _id = `lock:${name}`;
-    const owner = randomUUID();
-    const deadline = Date.now() + this.lockWaitMs;
-    for (;;) {
-      try {
-        await this.locks.insertOne({ _id, owner, at: new Date() });
-        break;
-      } catch (error) {
-        if (!(error instanceof MongoServerError && error.code === 11000)) throw error;
-        const held = await this.locks.findOne({ _id });
-        if (held && Date.now() - held.at.getTime() > this.lockStaleMs) {
-          // Only that holder's document: if another waiter took the lock over first, its fresh one stays.
-          await this.locks.deleteOne({ _id, owner: held.owner, at: held.at });
-          continue;
-        }
-        if (Date.now() > deadline) {
-          throw new Error(`the registry is busy: ${name} stayed locked for ${this.lockWaitMs / 1000}s; retry`, {
-            cause: error,
-          });
-        }
-        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
-      }
-    }
-    const since = Date.now();
-    try {
-      return await fn();
-    } finally {
-      const released = await this.locks.deleteOne({ _id, owner });
-      if (released.deletedCount === 0) {
-        this.warn(
-          `lost the registry lock ${name}: it was held ${Math.round((Date.now() - since) / 1000)}s, past the ` +
-            `${this.lockStaleMs / 1000}s stale limit, and another process took it over; its lock was left in place`,
-        );
-      }
-    }
+  withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.lock.withLock(name, fn);
   }
 }
-
-/** How long a registry lock may be held before another process assumes its holder crashed. */
-const LOCK_STALE_MS = 30_000;
-/** How long a save waits for a lock before giving up with an error the caller can retry. */
-const LOCK_WAIT_MS = 20_000;
 
 /** Tuning of a {@link DefinitionStore}; the defaults suit production. */
 export interface DefinitionStoreOptions {
@@ -545,14 +497,6 @@ const DEFINITIONS_STAMP = 'definitions';
 interface MetaDocument {
   _id: string;
   stamp: string;
-  at: Date;
-}
-
-/** A registry lock; see `withLock`. */
-interface LockDocument {
-  _id: string;
-  /** A random id per acquisition: who holds the lock. */
-  owner: string;
   at: Date;
 }
 

@@ -20,6 +20,17 @@ export {
   ActionPublicationError,
 } from './action-catalog-store';
 export type { ActionCatalogOptions, PackPublication, PublishedAction, PublishResult } from './action-catalog-store';
+export { RegistryLock } from './registry-lock';
+export type { RegistryLockOptions } from './registry-lock';
+export { SubscriptionConflictError, SubscriptionOwnerError, SubscriptionStore } from './subscriptions-store';
+export type {
+  RevisionGuardedResult,
+  StoredSubscription,
+  SubscriptionSaveResult,
+  SubscriptionWriteOptions,
+} from './subscriptions-store';
+export { generatedId as generatedSubscriptionId, validateSubscription } from './validate-subscription';
+export type { SubscriptionValidationOptions, SubscriptionValidationResult } from './validate-subscription';
 export { validateDefinition, formatPath } from './validate-definition';
 export type { DefinitionError, ValidationResult } from './validate-definition';
 export { parseDefinitionText, definitionToYaml, DefinitionSyntaxError } from './definition-format';

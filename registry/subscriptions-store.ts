@@ -1,0 +1,404 @@
+import type { Collection } from 'mongodb';
+import {
+  DEFAULT_RATE_PER_MINUTE,
+  isOutcomeTrigger,
+  subscriptionKeys,
+  type Subscription,
+  type SubscriptionSnapshot,
+} from '../common/subscriptions';
+import type { MongoHandle } from './mongo';
+import { RegistryLock, type RegistryLockOptions } from './registry-lock';
+
+/**
+ * One subscription, `_id` its id. A deleted subscription stays as a tombstone (`deleted: true`) so that its revision
+ * keeps counting when the id is used again: a signed link names a revision, and must not act on a new subscription
+ * that happens to reuse the id.
+ */
+interface SubscriptionDocument {
+  _id: string;
+  revision: number;
+  deleted: boolean;
+  owner: string;
+  on: Subscription['on'];
+  deliver: Subscription['deliver'];
+  message?: string;
+  muted_until?: string | null;
+  rate_per_minute?: number;
+  /** The binding keys (`source/type`) of `on` when it was saved: the keys to take it out of when it changes. */
+  keys: string[];
+  createdAt: Date;
+  updatedAt: Date;
+  /** Who made the last change: an actor's name, or what acted (a link). */
+  author: string;
+}
+
+/**
+ * An index document read by `_id` only: the subscription ids bound to one key (`subscription_bindings`, `_id` =
+ * `source/type`) or owned by one owner (`subscription_owners`, `_id` = the owner's name).
+ */
+interface IndexDocument {
+  _id: string;
+  ids: string[];
+}
+
+/** A subscription as stored, with what the store keeps about it. */
+export interface StoredSubscription {
+  readonly subscription: Subscription;
+  /** Moves on with each change: a save that changes something, a mute. */
+  readonly revision: number;
+  /** When the subscription was first saved (under this id, since it was last deleted). */
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  /** Who made the last change. */
+  readonly author: string;
+}
+
+/** What {@link SubscriptionStore.save} did. */
+export interface SubscriptionSaveResult {
+  readonly subscription: StoredSubscription;
+  /** True when no subscription had this id (or it had been deleted). */
+  readonly created: boolean;
+  /** True when the subscription was already exactly this: nothing was written, the author and revision stay. */
+  readonly unchanged: boolean;
+}
+
+/**
+ * The answer of a write that names the revision it acts on (the one-click links): `done`, or refused because the
+ * subscription is gone (`missing`) or has moved on to another revision (`moved`, with the current one).
+ */
+export type RevisionGuardedResult =
+  | { readonly status: 'done'; readonly subscription: StoredSubscription }
+  | { readonly status: 'missing' }
+  | { readonly status: 'moved'; readonly revision: number };
+
+/** A save that named the revision it replaces found another one current (0: none exists). */
+export class SubscriptionConflictError extends Error {
+  constructor(
+    readonly id: string,
+    readonly expected: number,
+    readonly current: number,
+  ) {
+    super(
+      current === 0
+        ? `subscription ${id} does not exist, but the save expected revision ${expected}`
+        : `subscription ${id} is at revision ${current}, but the save expected revision ${expected}`,
+    );
+    this.name = 'SubscriptionConflictError';
+  }
+}
+
+/** A change restricted to one owner's subscriptions (`ownedBy`) met a subscription that belongs to someone else. */
+export class SubscriptionOwnerError extends Error {
+  constructor(
+    readonly id: string,
+    /** The subscription's owner. */
+    readonly owner: string,
+    /** Who tried. */
+    readonly actor: string,
+  ) {
+    super(`subscription ${id} belongs to ${owner}, not ${actor}`);
+    this.name = 'SubscriptionOwnerError';
+  }
+}
+
+/** Options of {@link SubscriptionStore.save} and {@link SubscriptionStore.delete}. */
+export interface SubscriptionWriteOptions {
+  /**
+   * Act only if the subscription does not exist or belongs to this owner; otherwise throw
+   * {@link SubscriptionOwnerError}. Checked under the subscription's lock, so a concurrent creation cannot slip by.
+   */
+  readonly ownedBy?: string;
+  /**
+   * Save only while this revision is current (0: only while the subscription does not exist); otherwise throw
+   * {@link SubscriptionConflictError}.
+   */
+  readonly expectedRevision?: number;
+}
+
+const subscriptionLock = (id: string): string => `subscription:${id}`;
+const bindingKey = (key: { source: string; type: string }): string => `${key.source}/${key.type}`;
+
+/**
+ * Subscriptions (docs/subscriptions.md) in the registry: one document per id in `subscriptions`, found by event the
+ * way definitions are, through `subscription_bindings` documents keyed `source/type` (the keys of
+ * `subscriptionKeys`), and listed by owner through `subscription_owners` documents keyed by the owner's name. Every
+ * read and write is by `_id`, the one filter FerretDB v1 pushes down, except the unfiltered list (a scan in `_id`
+ * order, as `GroupStore.list`).
+ *
+ * Without transactions (FerretDB v1 has none), a save holds the subscription's registry lock and writes in an order
+ * that a crash at any point leaves consistent: the index entries it gains first (each under its own lock), then the
+ * subscription (the commit point), then the index entries it lost. Lookups trust only the subscription document, so
+ * an early or stale index entry is harmless.
+ *
+ * The store does not validate: save what `validateSubscription` returned.
+ */
+export class SubscriptionStore {
+  private readonly subscriptions: Collection<SubscriptionDocument>;
+  private readonly bindings: Collection<IndexDocument>;
+  private readonly owners: Collection<IndexDocument>;
+  private readonly lock: RegistryLock;
+  private readonly now: () => Date;
+
+  /**
+   * Touches nothing until the first call; every call connects through {@link MongoHandle.connected} first, so a
+   * process that first meets the database while it is down recovers once it answers.
+   */
+  constructor(
+    private readonly mongo: MongoHandle,
+    options: RegistryLockOptions & { readonly now?: () => Date } = {},
+  ) {
+    this.subscriptions = mongo.db.collection<SubscriptionDocument>('subscriptions');
+    this.bindings = mongo.db.collection<IndexDocument>('subscription_bindings');
+    this.owners = mongo.db.collection<IndexDocument>('subscription_owners');
+    this.lock = new RegistryLock(mongo, options);
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * Creates or replaces a subscription, recording `actor` as the author of the change. Saving what is stored already
+   * writes nothing (`unchanged`). A save over a deleted subscription creates it again, at the revision after the
+   * deleted one's.
+   */
+  async save(
+    subscription: Subscription,
+    actor: string,
+    options: SubscriptionWriteOptions = {},
+  ): Promise<SubscriptionSaveResult> {
+    await this.mongo.connected();
+    return this.lock.withLock(subscriptionLock(subscription.id), async () => {
+      const current = await this.subscriptions.findOne({ _id: subscription.id });
+      const live = current && !current.deleted ? current : null;
+      if (options.expectedRevision !== undefined && (live?.revision ?? 0) !== options.expectedRevision)
+        throw new SubscriptionConflictError(subscription.id, options.expectedRevision, live?.revision ?? 0);
+      if (live && options.ownedBy !== undefined && live.owner !== options.ownedBy)
+        throw new SubscriptionOwnerError(subscription.id, live.owner, options.ownedBy);
+      if (live && sameSubscription(storedOf(live).subscription, subscription))
+        return { subscription: storedOf(live), created: false, unchanged: true };
+
+      const at = this.now();
+      const keys = subscriptionKeys(subscription.on).map(bindingKey);
+      const document: SubscriptionDocument = {
+        _id: subscription.id,
+        revision: (current?.revision ?? 0) + 1,
+        deleted: false,
+        owner: subscription.owner,
+        on: copyTrigger(subscription.on),
+        deliver: {
+          ...(subscription.deliver.slack === undefined ? {} : { slack: subscription.deliver.slack }),
+          ...(subscription.deliver.email === undefined ? {} : { email: subscription.deliver.email }),
+        },
+        ...(subscription.message === undefined ? {} : { message: subscription.message }),
+        ...(subscription.muted_until === undefined ? {} : { muted_until: subscription.muted_until }),
+        ...(subscription.rate_per_minute === undefined ? {} : { rate_per_minute: subscription.rate_per_minute }),
+        keys,
+        createdAt: live?.createdAt ?? at,
+        updatedAt: at,
+        author: actor,
+      };
+      for (const key of keys) await this.updateIndex(this.bindings, 'binding', key, subscription.id, 'add');
+      await this.updateIndex(this.owners, 'owner', subscription.owner, subscription.id, 'add');
+      await this.subscriptions.replaceOne({ _id: subscription.id }, document, { upsert: true });
+      if (live) {
+        for (const key of live.keys)
+          if (!keys.includes(key)) await this.updateIndex(this.bindings, 'binding', key, subscription.id, 'remove');
+        if (live.owner !== subscription.owner)
+          await this.updateIndex(this.owners, 'owner', live.owner, subscription.id, 'remove');
+      }
+      return { subscription: storedOf(document), created: live === null, unchanged: false };
+    });
+  }
+
+  /** The subscription with this id, or null when there is none (or it was deleted). */
+  async get(id: string): Promise<StoredSubscription | null> {
+    await this.mongo.connected();
+    const document = await this.subscriptions.findOne({ _id: id });
+    return document && !document.deleted ? storedOf(document) : null;
+  }
+
+  /**
+   * Subscriptions in id order, `limit` of them after the id `after`; only `owner`'s when given (read through the
+   * owner's index document, then each subscription by `_id`, so it costs the same however many others there are).
+   */
+  async list(options: { owner?: string; after?: string; limit: number }): Promise<StoredSubscription[]> {
+    await this.mongo.connected();
+    const { owner, after, limit } = options;
+    if (owner === undefined) {
+      const filter = after === undefined ? { deleted: false } : { deleted: false, _id: { $gt: after } };
+      const documents = await this.subscriptions.find(filter).sort({ _id: 1 }).limit(limit).toArray();
+      return documents.map(storedOf);
+    }
+    const ids = ((await this.owners.findOne({ _id: owner }))?.ids ?? [])
+      .filter((id) => after === undefined || id > after)
+      .sort();
+    const found: StoredSubscription[] = [];
+    // Index entries may be stale (a crash, a change of owner); read a few more than needed rather than come up short.
+    for (let start = 0; start < ids.length && found.length < limit; start += limit) {
+      const batch = ids.slice(start, start + limit);
+      const documents = await Promise.all(batch.map((id) => this.subscriptions.findOne({ _id: id })));
+      for (const document of documents)
+        if (document && !document.deleted && document.owner === owner && found.length < limit)
+          found.push(storedOf(document));
+    }
+    return found;
+  }
+
+  /**
+   * Deletes a subscription; null when there was none. With `ownedBy`, only if it is that owner's (otherwise
+   * {@link SubscriptionOwnerError}). Its links stop working: the tombstone keeps its revision.
+   */
+  async delete(
+    id: string,
+    actor: string,
+    options: Pick<SubscriptionWriteOptions, 'ownedBy'> = {},
+  ): Promise<{ revision: number } | null> {
+    await this.mongo.connected();
+    return this.lock.withLock(subscriptionLock(id), async () => {
+      const current = await this.subscriptions.findOne({ _id: id });
+      if (!current || current.deleted) return null;
+      if (options.ownedBy !== undefined && current.owner !== options.ownedBy)
+        throw new SubscriptionOwnerError(id, current.owner, options.ownedBy);
+      await this.tombstone(current, actor);
+      return { revision: current.revision };
+    });
+  }
+
+  /**
+   * The subscriptions bound to (source, type), in id order, as the dispatcher hands them on: the binding document,
+   * then each subscription by `_id`, keeping only those whose stored trigger still has that key.
+   */
+  async findForEvent(source: string, type: string): Promise<SubscriptionSnapshot[]> {
+    await this.mongo.connected();
+    const key = bindingKey({ source, type });
+    const ids = (await this.bindings.findOne({ _id: key }))?.ids ?? [];
+    if (ids.length === 0) return [];
+    const documents = await Promise.all(ids.map((id) => this.subscriptions.findOne({ _id: id })));
+    return documents
+      .filter((document): document is SubscriptionDocument => document !== null && !document.deleted)
+      .filter((document) => subscriptionKeys(document.on).some((found) => bindingKey(found) === key))
+      .sort((a, b) => (a._id < b._id ? -1 : 1))
+      .map(snapshotOf);
+  }
+
+  /**
+   * Sets (or, with null, clears) `muted_until`, only while the subscription is at `expectedRevision` (the mute link's);
+   * the change moves the revision on, so the same link does not act twice.
+   */
+  async setMutedUntil(
+    id: string,
+    until: Date | string | null,
+    expectedRevision: number,
+    actor = 'mute link',
+  ): Promise<RevisionGuardedResult> {
+    await this.mongo.connected();
+    const mutedUntil = until === null ? null : new Date(until).toISOString();
+    return this.lock.withLock(subscriptionLock(id), async () => {
+      const current = await this.subscriptions.findOne({ _id: id });
+      if (!current || current.deleted) return { status: 'missing' };
+      if (current.revision !== expectedRevision) return { status: 'moved', revision: current.revision };
+      const document: SubscriptionDocument = {
+        ...current,
+        muted_until: mutedUntil,
+        revision: current.revision + 1,
+        updatedAt: this.now(),
+        author: actor,
+      };
+      await this.subscriptions.replaceOne({ _id: id }, document);
+      return { status: 'done', subscription: storedOf(document) };
+    });
+  }
+
+  /**
+   * Deletes the subscription only while it is at `revision` (the unsubscribe link's); `done` carries what was deleted.
+   */
+  async deleteIfRevision(id: string, revision: number, actor = 'unsubscribe link'): Promise<RevisionGuardedResult> {
+    await this.mongo.connected();
+    return this.lock.withLock(subscriptionLock(id), async () => {
+      const current = await this.subscriptions.findOne({ _id: id });
+      if (!current || current.deleted) return { status: 'missing' };
+      if (current.revision !== revision) return { status: 'moved', revision: current.revision };
+      await this.tombstone(current, actor);
+      return { status: 'done', subscription: storedOf(current) };
+    });
+  }
+
+  /** Marks a subscription deleted (the commit point), then takes it out of its index documents. Holds its lock. */
+  private async tombstone(current: SubscriptionDocument, actor: string): Promise<void> {
+    await this.subscriptions.updateOne(
+      { _id: current._id },
+      { $set: { deleted: true, updatedAt: this.now(), author: actor } },
+    );
+    for (const key of current.keys) await this.updateIndex(this.bindings, 'binding', key, current._id, 'remove');
+    await this.updateIndex(this.owners, 'owner', current.owner, current._id, 'remove');
+  }
+
+  /** Adds or removes an id in one index document, holding that document's lock. */
+  private async updateIndex(
+    collection: Collection<IndexDocument>,
+    kind: 'binding' | 'owner',
+    key: string,
+    id: string,
+    change: 'add' | 'remove',
+  ): Promise<void> {
+    await this.lock.withLock(`subscription-${kind}:${key}`, async () => {
+      const current = (await collection.findOne({ _id: key }))?.ids ?? [];
+      const next = change === 'add' ? [...new Set([...current, id])] : current.filter((entry) => entry !== id);
+      if (next.length === current.length && next.every((entry, index) => entry === current[index])) return;
+      if (next.length === 0) await collection.deleteOne({ _id: key });
+      else await collection.replaceOne({ _id: key }, { ids: next }, { upsert: true });
+    });
+  }
+}
+
+function copyTrigger(on: Subscription['on']): Subscription['on'] {
+  if (isOutcomeTrigger(on)) return { definition: on.definition, outcomes: [...on.outcomes] };
+  return { source: on.source, type: on.type, ...(on.if === undefined ? {} : { if: on.if }) };
+}
+
+function storedOf(document: SubscriptionDocument): StoredSubscription {
+  return {
+    subscription: {
+      id: document._id,
+      owner: document.owner,
+      on: copyTrigger(document.on),
+      deliver: document.deliver,
+      ...(document.message === undefined ? {} : { message: document.message }),
+      ...(document.muted_until === undefined ? {} : { muted_until: document.muted_until }),
+      ...(document.rate_per_minute === undefined ? {} : { rate_per_minute: document.rate_per_minute }),
+    },
+    revision: document.revision,
+    createdAt: document.createdAt,
+    updatedAt: document.updatedAt,
+    author: document.author,
+  };
+}
+
+function snapshotOf(document: SubscriptionDocument): SubscriptionSnapshot {
+  const on = document.on;
+  return {
+    id: document._id,
+    owner: document.owner,
+    revision: document.revision,
+    ...(isOutcomeTrigger(on) ? { definition: on.definition } : on.if === undefined ? {} : { if: on.if }),
+    deliver: document.deliver,
+    ...(document.message === undefined ? {} : { message: document.message }),
+    ...(document.muted_until ? { mutedUntil: document.muted_until } : {}),
+    ratePerMinute: document.rate_per_minute ?? DEFAULT_RATE_PER_MINUTE,
+  };
+}
+
+/** Equal as stored: the same fields with the same values, key order aside; `muted_until: null` is no mute, as absent. */
+function sameSubscription(a: Subscription, b: Subscription): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    typeof inner === 'object' && inner !== null && !Array.isArray(inner)
+      ? Object.fromEntries(
+          Object.entries(inner as Record<string, unknown>)
+            .filter(([, field]) => field !== undefined && field !== null)
+            .sort(([x], [y]) => (x < y ? -1 : 1)),
+        )
+      : inner,
+  );
+}

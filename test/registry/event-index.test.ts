@@ -66,24 +66,17 @@ describe('registry: the events index and saves that name the revision they repla
   });
 
   it('rebuilds only when the registry changed, in this process or another, and shows every change', async () => {
-    let reads = 0;
-    const counting = {
-      changeStamp: () => store.changeStamp(),
-      summaries: async () => {
-        reads += 1;
-        return store.summaries();
-      },
-    };
+    const counting = countingReads(store);
     const index = new EventIndex(counting);
     await store.save(definition('a', [{ source: 'jira', type: 'one' }]), { format: 'json' });
     const first = await index.current();
     assert.equal((await index.current()).etag, first.etag);
-    assert.equal(reads, 1, 'an unchanged registry is not read again');
+    assert.equal(counting.reads, 1, 'an unchanged registry is not read again');
 
     // Saved by another process: the index sees it on the next request.
     await other.save(definition('b', [{ source: 'jira', type: 'two' }]), { format: 'json' });
     const second = await index.current();
-    assert.equal(reads, 2);
+    assert.equal(counting.reads, 2);
     assert.notEqual(second.etag, first.etag);
     assert.deepEqual(
       second.body.sources[0]!.types.map((type) => type.type),
@@ -93,14 +86,14 @@ describe('registry: the events index and saves that name the revision they repla
     // A save that changes nothing stores nothing and moves nothing.
     await other.save(definition('b', [{ source: 'jira', type: 'two' }]), { format: 'json' });
     await index.current();
-    assert.equal(reads, 2);
+    assert.equal(counting.reads, 2);
 
     await other.delete('a');
     assert.deepEqual(
       (await index.current()).body.sources[0]!.types.map((type) => type.type),
       ['two'],
     );
-    assert.equal(reads, 3);
+    assert.equal(counting.reads, 3);
   });
 
   it('takes many concurrent first saves, from two processes, without failing one on the change stamp', async () => {
@@ -115,22 +108,15 @@ describe('registry: the events index and saves that name the revision they repla
 
   it('is rebuilt after its maximum age even when no change moved the stamp (a writer that crashed in between)', async () => {
     let now = 1_000_000;
-    let reads = 0;
-    const counting = {
-      changeStamp: () => store.changeStamp(),
-      summaries: async () => {
-        reads += 1;
-        return store.summaries();
-      },
-    };
+    const counting = countingReads(store);
     const index = new EventIndex(counting, { maxAgeMs: 60_000, now: () => now });
     await index.current();
     now += 59_000;
     await index.current();
-    assert.equal(reads, 1);
+    assert.equal(counting.reads, 1);
     now += 2_000;
     await index.current();
-    assert.equal(reads, 2);
+    assert.equal(counting.reads, 2);
   });
 
   it('serves GET /api/events with an entity tag, and 304 to a request that has the current one', async () => {
@@ -182,6 +168,19 @@ describe('registry: the events index and saves that name the revision they repla
     );
   });
 });
+
+/** The store as the index reads it, counting the reads of every definition (the rebuilds). */
+function countingReads(store: DefinitionStore): Pick<DefinitionStore, 'changeStamp' | 'summaries'> & { reads: number } {
+  const counting = {
+    reads: 0,
+    changeStamp: () => store.changeStamp(),
+    summaries: () => {
+      counting.reads += 1;
+      return store.summaries();
+    },
+  };
+  return counting;
+}
 
 function entry(id: string, revision: number, enabled: boolean): Record<string, unknown> {
   return { id, name: `Definition ${id}`, revision, enabled };

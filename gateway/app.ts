@@ -5,7 +5,7 @@ import { EVENT_NAME } from '../common/definition';
 import { DEFAULTS, MAIN_TOKEN_NAME } from '../config';
 import type { AnyAction } from '../activities';
 import type { IntakeDeps } from '../intake';
-import type { DefinitionStore, GroupStore } from '../registry';
+import type { DefinitionStore, GroupStore, SubscriptionStore } from '../registry';
 import { consoleRouter } from '../console';
 import { createOidcSignIn, OIDC_FLOW_KEY_PURPOSE, oidcSessionBinding } from '../console/oidc';
 import type { OidcSettings } from '../config/load-config';
@@ -22,6 +22,7 @@ import { planRouter } from './plan-router';
 import { perSourceRateLimit } from './rate-limit';
 import { requestLog } from './request-log';
 import { runsRouter } from './runs-router';
+import { isSubscriptionsPath, subscriptionsAccess, subscriptionsRouter } from './subscriptions-router';
 import { trainsRouter } from './trains-router';
 import { unmatchedEventsRouter } from './unmatched-events-router';
 import { notFound, problemErrorHandler, sendProblem } from './problem';
@@ -40,6 +41,8 @@ export interface GatewayDeps {
   readonly store: DefinitionStore;
   /** The approver groups behind `/api/groups`; without it (tests that need none) the routes are not mounted. */
   readonly groups?: GroupStore;
+  /** The subscriptions behind `/api/subscriptions`; without it the routes are not mounted. */
+  readonly subscriptions?: SubscriptionStore;
   readonly catalog: ReadonlyMap<string, AnyAction>;
   readonly intake: IntakeDeps;
   /**
@@ -131,9 +134,15 @@ export function createApp(deps: GatewayDeps): Express {
   app.use('/events', write);
   app.use('/events/:source', limit);
   app.use(eventsRouter(accept));
-  // Reading and planning need the read scope; anything that changes the registry needs write.
+  // Reading and planning need the read scope; anything that changes the registry needs write, except one's own
+  // subscriptions, which a read-scope caller may manage (the subscriptions router checks whose they are).
+  const subscriptionsAuth = subscriptionsAccess(auth);
   app.use('/api', (req, res, next) =>
-    (req.method === 'GET' || req.method === 'HEAD' || req.path.startsWith('/plan/') ? read : write)(req, res, next),
+    (deps.subscriptions && isSubscriptionsPath(req.path)
+      ? subscriptionsAuth
+      : req.method === 'GET' || req.method === 'HEAD' || req.path.startsWith('/plan/')
+        ? read
+        : write)(req, res, next),
   );
   app.use(
     '/api',
@@ -145,6 +154,9 @@ export function createApp(deps: GatewayDeps): Express {
     trainsRouter(deps.intake),
     approvalsRouter(deps.intake),
     ...(deps.groups ? [groupsRouter(deps.groups)] : []),
+    ...(deps.subscriptions
+      ? [subscriptionsRouter({ subscriptions: deps.subscriptions, definitions: deps.store })]
+      : []),
     runsRouter({
       temporal: deps.intake,
       temporalUiUrl: deps.temporalUiUrl ?? DEFAULTS.temporalUiUrl,

@@ -1,7 +1,15 @@
 import { dataDir, loadConfig, resolveApiToken } from '../config';
 import { Client, Connection } from '@temporalio/client';
 import { actionsById } from '../activities';
-import { ActionCatalog, ActionCatalogStore, DefinitionStore, GroupStore, openMongo, pingMongo } from '../registry';
+import {
+  ActionCatalog,
+  ActionCatalogStore,
+  DefinitionStore,
+  GroupStore,
+  openMongo,
+  pingMongo,
+  SubscriptionStore,
+} from '../registry';
 import { createApp } from './app';
 import { pino } from 'pino';
 import { temporalProbe } from './health';
@@ -30,6 +38,7 @@ async function main(): Promise<void> {
     extraTokens: config.gateway.apiTokens,
     store: new DefinitionStore(mongo, catalog),
     groups: new GroupStore(mongo),
+    subscriptions: new SubscriptionStore(mongo),
     catalog,
     intake: { client, taskQueue: config.temporal.taskQueue },
     webhooks: { adapters: webhookAdapters, env: process.env },

@@ -206,4 +206,30 @@ describe('registry: subscription store on the real MongoDB-wire server', () => {
       ids,
     );
   });
+
+  it('reads every document of an event lookup and an owner listing by _id through the _id index', async () => {
+    await store.save(eventSubscription('indexed'), 'alice');
+    const lookups: [string, string][] = [
+      ['subscriptions', 'indexed'],
+      ['subscription_bindings', 'jira/issue_transitioned'],
+      ['subscription_owners', 'alice'],
+    ];
+    for (const [collection, id] of lookups) {
+      const plan = await mongo.db.collection<{ _id: string }>(collection).find({ _id: id }).explain();
+      assert.ok(usesIdIndex(plan), `${collection}: lookup by _id does not use the _id index: ${JSON.stringify(plan)}`);
+    }
+  });
 });
+
+/** True when an explain() answer from FerretDB (SQLite query plan) or MongoDB (winning plan) is an _id index lookup. */
+function usesIdIndex(plan: Record<string, unknown>): boolean {
+  const planner = plan.queryPlanner as { Plan?: string[]; winningPlan?: unknown } | undefined;
+  if (Array.isArray(planner?.Plan)) {
+    return (
+      planner.Plan.some((line) => /SEARCH .* USING INDEX \S+__id_ /.test(line)) &&
+      !planner.Plan.some((line) => /SCAN/.test(line))
+    );
+  }
+  const stages = JSON.stringify(planner?.winningPlan ?? {});
+  return /"stage":"(IDHACK|EXPRESS_IXSCAN|IXSCAN)"/.test(stages) && !stages.includes('COLLSCAN');
+}

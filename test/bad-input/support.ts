@@ -21,8 +21,20 @@ import { uniqueName } from '../support/stack';
 /** A read-scoped token the suites give their harness (`gateway.extraTokens`), to prove writes need `write`. */
 export const READ_TOKEN: ApiToken = { token: 'bad-input-read-scope-token', scope: 'read', name: 'reader' };
 
-/** The registry's MongoDB collections (see `registry/definitions-store.ts`). */
-export const REGISTRY_COLLECTIONS = ['definitions', 'definition_revisions', 'definition_bindings', 'registry_locks'];
+/** The registry's MongoDB collections (see the stores in `registry/`), which a refused request must leave as they were. */
+export const REGISTRY_COLLECTIONS = [
+  'definitions',
+  'definition_revisions',
+  'definition_bindings',
+  'registry_locks',
+  'registry_meta',
+  'approver_groups',
+  'subscriptions',
+  'subscription_bindings',
+  'subscription_owners',
+  'action_catalog',
+  'action_packs',
+];
 
 /** What a refusal must look like. */
 export interface ExpectedProblem {

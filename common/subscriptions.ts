@@ -87,6 +87,12 @@ export interface SubscriptionSnapshot {
   readonly owner: string;
   /** The stored subscription's revision: a delivery names it. */
   readonly revision: number;
+  /**
+   * Set when the subscription was created and kept by every change (the store always fills it in): the signed
+   * unsubscribe and mute links name it (`buildSubscriptionLinks`), so they cannot act on a subscription created
+   * again under the same id.
+   */
+  readonly generation?: string;
   /** The event trigger's condition. */
   readonly if?: string;
   /** The outcome trigger's definition: a lifecycle event about another definition's run does not match. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Collection } from 'mongodb';
 import {
   DEFAULT_RATE_PER_MINUTE,
@@ -30,6 +31,12 @@ interface SubscriptionDocument {
   updatedAt: Date;
   /** Who made the last change: an actor's name, or what acted (a link). */
   author: string;
+  /**
+   * Random, set when the subscription is created (again, after a delete) and kept by every later change: a signed
+   * link names it, so it cannot act on another subscription that reuses the id. Absent on documents written before it
+   * existed; {@link generationOf} then derives one from `createdAt`.
+   */
+  generation?: string;
 }
 
 /**
@@ -51,6 +58,8 @@ export interface StoredSubscription {
   readonly updatedAt: Date;
   /** Who made the last change. */
   readonly author: string;
+  /** Set when the subscription is created (again, after a delete), kept by every change: what a signed link names. */
+  readonly generation: string;
 }
 
 /** What {@link SubscriptionStore.save} did. */
@@ -177,6 +186,8 @@ export class SubscriptionStore {
 
       const at = this.now();
       const keys = subscriptionKeys(subscription.on).map(bindingKey);
+      // Kept while the subscription lives; a new one (or one saved again after a delete) gets a new one.
+      const generation = live ? live.generation : newGeneration();
       const document: SubscriptionDocument = {
         _id: subscription.id,
         revision: (current?.revision ?? 0) + 1,
@@ -194,6 +205,7 @@ export class SubscriptionStore {
         createdAt: live?.createdAt ?? at,
         updatedAt: at,
         author: actor,
+        ...(generation === undefined ? {} : { generation }),
       };
       for (const key of keys) await this.updateIndex(this.bindings, 'binding', key, subscription.id, 'add');
       await this.updateIndex(this.owners, 'owner', subscription.owner, subscription.id, 'add');
@@ -369,7 +381,18 @@ function storedOf(document: SubscriptionDocument): StoredSubscription {
     createdAt: document.createdAt,
     updatedAt: document.updatedAt,
     author: document.author,
+    generation: generationOf(document),
   };
+}
+
+/** A new subscription's {@link SubscriptionDocument.generation}: 96 random bits. */
+function newGeneration(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+/** A subscription's generation; for a document older than the field, one derived from when it was created. */
+function generationOf(document: SubscriptionDocument): string {
+  return document.generation ?? `t${document.createdAt.getTime().toString(36)}`;
 }
 
 function snapshotOf(document: SubscriptionDocument): SubscriptionSnapshot {
@@ -378,6 +401,7 @@ function snapshotOf(document: SubscriptionDocument): SubscriptionSnapshot {
     id: document._id,
     owner: document.owner,
     revision: document.revision,
+    generation: generationOf(document),
     ...(isOutcomeTrigger(on) ? { definition: on.definition } : on.if === undefined ? {} : { if: on.if }),
     deliver: document.deliver,
     ...(document.message === undefined ? {} : { message: document.message }),

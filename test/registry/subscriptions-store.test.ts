@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Subscription } from '../../common/subscriptions';
+import type { Subscription, SubscriptionSnapshot } from '../../common/subscriptions';
 import {
   openMongo,
   SubscriptionConflictError,
@@ -16,6 +16,10 @@ const eventSubscription = (id: string, overrides: Partial<Subscription> = {}): S
   deliver: { slack: '@alice' },
   ...overrides,
 });
+
+/** Snapshots without their random generation, to compare with literals. */
+const withoutGeneration = (snapshots: readonly SubscriptionSnapshot[]): Omit<SubscriptionSnapshot, 'generation'>[] =>
+  snapshots.map(({ generation: _generation, ...rest }) => rest);
 
 describe('registry: subscription store on the real MongoDB-wire server', () => {
   let mongo: MongoHandle;
@@ -73,7 +77,7 @@ describe('registry: subscription store on the real MongoDB-wire server', () => {
       },
       'bob',
     );
-    assert.deepEqual(await store.findForEvent('jira', 'issue_transitioned'), [
+    assert.deepEqual(withoutGeneration(await store.findForEvent('jira', 'issue_transitioned')), [
       {
         id: 'ev',
         owner: 'alice',
@@ -83,7 +87,7 @@ describe('registry: subscription store on the real MongoDB-wire server', () => {
         ratePerMinute: 10,
       },
     ]);
-    const failed = await store.findForEvent('flow', 'run_failed');
+    const failed = withoutGeneration(await store.findForEvent('flow', 'run_failed'));
     assert.deepEqual(failed, [
       {
         id: 'out',
@@ -135,6 +139,32 @@ describe('registry: subscription store on the real MongoDB-wire server', () => {
     assert.deepEqual(await store.list({ owner: 'alice', limit: 10 }), []);
     const again = await store.save(eventSubscription('gone'), 'carol');
     assert.deepEqual([again.created, again.subscription.revision], [true, 3]);
+  });
+
+  it('keeps a generation from creation through every change, and a new one when the id is saved again', async () => {
+    const first = await store.save(eventSubscription('gen'), 'alice');
+    const generation = first.subscription.generation;
+    assert.match(generation, /^[A-Za-z0-9_-]{16}$/);
+    const changed = await store.save(eventSubscription('gen', { rate_per_minute: 5 }), 'alice');
+    assert.equal(changed.subscription.generation, generation);
+    const muted = await store.setMutedUntil('gen', '2030-01-01T00:00:00Z', 2);
+    assert.equal(muted.status === 'done' && muted.subscription.generation, generation);
+    assert.equal((await store.get('gen'))?.generation, generation);
+    assert.deepEqual(
+      (await store.findForEvent('jira', 'issue_transitioned')).map((s) => s.generation),
+      [generation],
+    );
+
+    await store.delete('gen', 'alice');
+    const again = await store.save(eventSubscription('gen'), 'alice');
+    assert.notEqual(again.subscription.generation, generation);
+
+    // A document written before generations existed gets one derived from its creation time, stable across saves.
+    await mongo.db.collection('subscriptions').updateOne({ _id: 'gen' as never }, { $unset: { generation: '' } });
+    const legacy = (await store.get('gen'))?.generation;
+    assert.match(legacy ?? '', /^t[0-9a-z]+$/);
+    await store.save(eventSubscription('gen', { rate_per_minute: 7 }), 'alice');
+    assert.equal((await store.get('gen'))?.generation, legacy);
   });
 
   it('lists all or one owner’s, in id order, a page at a time; a change of owner moves it', async () => {

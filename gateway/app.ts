@@ -19,6 +19,7 @@ import { groupsRouter } from './groups-router';
 import { checkHealth, type HealthProbe } from './health';
 import { createMetrics, measuredIntake, type GatewayMetrics } from './metrics';
 import { planRouter } from './plan-router';
+import { QueueLiveness, type QueueLivenessOptions } from './queue-liveness';
 import { perSourceRateLimit } from './rate-limit';
 import { requestLog } from './request-log';
 import { runsRouter } from './runs-router';
@@ -64,6 +65,8 @@ export interface GatewayDeps {
   readonly sessionSecret?: string;
   /** The console's sign-in with OpenID Connect (`FLOW_OIDC_*`); only tokens sign in when omitted. */
   readonly oidc?: OidcSettings;
+  /** How `/api/actions`, `/api/plan` and the runs API tell whether a worker polls a queue (gateway/queue-liveness.ts). */
+  readonly workerLiveness?: QueueLivenessOptions;
 }
 
 /** Builds the gateway's Express app. */
@@ -72,6 +75,7 @@ export function createApp(deps: GatewayDeps): Express {
   const metrics = deps.metrics ?? createMetrics();
   const accept = measuredIntake(deps.intake, metrics);
   const limit = perSourceRateLimit(deps.rateLimitPerMinute ?? 600);
+  const liveness = new QueueLiveness(deps.intake.client, deps.workerLiveness);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -146,11 +150,15 @@ export function createApp(deps: GatewayDeps): Express {
   );
   app.use(
     '/api',
-    catalogRouter(deps.catalog),
+    catalogRouter(deps.catalog, {
+      taskQueue: deps.intake.taskQueue,
+      liveness,
+      log: (message, error) => logger.warn({ err: error }, message),
+    }),
     definitionsRouter(deps.store, deps.catalog),
     unmatchedEventsRouter({ temporal: deps.intake, temporalUiUrl: deps.temporalUiUrl ?? DEFAULTS.temporalUiUrl }),
     eventIndexRouter(deps.store),
-    planRouter(deps.store),
+    planRouter(deps.store, { catalog: deps.catalog, taskQueue: deps.intake.taskQueue, liveness }),
     trainsRouter(deps.intake),
     approvalsRouter(deps.intake),
     ...(deps.groups ? [groupsRouter(deps.groups)] : []),
@@ -161,6 +169,7 @@ export function createApp(deps: GatewayDeps): Express {
       temporal: deps.intake,
       temporalUiUrl: deps.temporalUiUrl ?? DEFAULTS.temporalUiUrl,
       pageTokenSecret: deps.apiToken,
+      liveness,
     }),
   );
 

@@ -12,6 +12,7 @@ import {
   type TemporalDeadline,
 } from '../interpreter-runs';
 import { ProblemError } from '../problem';
+import type { QueueLiveness } from '../queue-liveness';
 import { routeParam } from '../request-body';
 
 /** What the runs API needs: this deployment's Temporal client and task queue, and where the Temporal UI is. */
@@ -22,6 +23,8 @@ export interface RunsRouterDeps {
   readonly temporalUiUrl: string;
   /** A secret the page tokens are signed with, so that `next` accepts only tokens this API issued. */
   readonly pageTokenSecret: string;
+  /** Says whether a worker polls a queue, so a run view tells a step waiting for a worker; without it, it does not. */
+  readonly liveness?: QueueLiveness;
 }
 
 /** How long a listing, a describe, an update or a cancellation may take before the API answers 503. */

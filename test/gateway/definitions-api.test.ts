@@ -299,6 +299,12 @@ describe('gateway: /api/definitions, /api/actions and /api/plan', () => {
     );
     assert.equal(http.guardedInputs[0].onlyWith, 'secret_headers');
     assert.equal(res.body.actions.find((a: { id: string }) => a.id === 'flow.set').kind, 'meta');
+    // Where its steps run, and whether a worker polls there now (none does: this harness runs no worker).
+    assert.equal(http.taskQueue, harness.taskQueue);
+    assert.deepEqual(http.worker, { queue: harness.taskQueue, polled: false, checkedAt: http.worker.checkedAt });
+    const set = res.body.actions.find((a: { id: string }) => a.id === 'flow.set');
+    assert.equal(set.worker, undefined, 'a meta-action runs in the workflow: no queue, no worker');
+    assert.equal(set.taskQueue, undefined);
   });
 
   it('plans an event: which definitions would run, which would not and why, and the first step input', async () => {
@@ -308,6 +314,9 @@ describe('gateway: /api/definitions, /api/actions and /api/plan', () => {
       .set('Idempotency-Key', 'REL-1-t1')
       .send({ issue: 'REL-1', to: 'Approved', user: 'ana' });
     assert.equal(plan.status, 200);
+    // No worker polls this harness's queue: the plan says so for the step that would wait there.
+    const checkedAt = plan.body.matched[0]?.workers?.[0]?.checkedAt;
+    assert.ok(typeof checkedAt === 'string' && !Number.isNaN(Date.parse(checkedAt)), JSON.stringify(plan.body));
     assert.deepEqual(plan.body.matched, [
       {
         definition: 'notify-approval',
@@ -318,6 +327,8 @@ describe('gateway: /api/definitions, /api/actions and /api/plan', () => {
           action: 'http.request',
           input: { method: 'POST', url: 'https://chat.example/hook', json: { text: 'REL-1 approved by ana' } },
         },
+        workers: [{ queue: harness.taskQueue, polled: false, checkedAt, steps: ['post'] }],
+        notes: [`Step post: No worker polls task queue "${harness.taskQueue}" now: the step will wait for one`],
       },
     ]);
     const notApproved = await api()

@@ -8,6 +8,7 @@ import type {
 import type { ResolvedApprovers } from '../common/approver-groups';
 import type { ApprovalNoticeInput, NoticeReceipt, RunEventInput } from '../common/run-control';
 import type { DefinitionSnapshot, StartRunsInput, StartRunsResult } from '../common/run-types';
+import type { NotifyInput, NotifyResult, SubscriptionSnapshot } from '../common/subscriptions';
 import type { DequeuedNotice } from '../common/train-types';
 import type { AcceptedEvent, ActivityControl, EventSubmission } from '../intake';
 
@@ -52,4 +53,8 @@ export interface RegistryDeps {
   readonly emitRunEvent: (input: RunEventInput) => Promise<void>;
   /** Expands the `group:<name>` entries of an approval's approvers to the groups' members (`GroupStore.resolve`). */
   readonly resolveApprovers: (approvers: readonly string[]) => Promise<ResolvedApprovers>;
+  /** The subscriptions bound to an event's key (`SubscriptionStore.findForEvent`); none without a store. */
+  readonly findSubscriptionsForEvent: (source: string, type: string) => Promise<SubscriptionSnapshot[]>;
+  /** Notifies the subscriptions the dispatcher decided to notify, once each (`activities/subscriptions`). */
+  readonly notifySubscribers: (input: NotifyInput, activity: ActivityControl) => Promise<NotifyResult>;
 }

@@ -14,6 +14,7 @@ import type {
 import type { ResolvedApprovers } from '../common/approver-groups';
 import type { ApprovalNoticeInput, NoticeReceipt, RunEventInput } from '../common/run-control';
 import type { DefinitionSnapshot, FlowEvent, StartRunsInput, StartRunsResult } from '../common/run-types';
+import type { NotifyInput, NotifyResult } from '../common/subscriptions';
 import type { DequeuedNotice } from '../common/train-types';
 import { LifecycleBindings } from '../registry/lifecycle-bindings';
 import { actionAttempt } from './action-attempt';
@@ -70,6 +71,11 @@ export interface InternalActivities {
    * exist is missing from `groups`. The approval keeps what this returns (see `workflows/approval.ts`).
    */
   resolveApprovers(names: string[]): Promise<ResolvedApprovers>;
+  /**
+   * Notifies the subscriptions the dispatcher decided to notify of its event, exactly once per subscription and
+   * event through delivery records (`activities/subscriptions/notify.ts`); what failed for good is in `failed`.
+   */
+  notifySubscribers(input: NotifyInput): Promise<NotifyResult>;
 }
 
 /**
@@ -86,7 +92,10 @@ export function createActivities(
     if (action.kind === 'activity') byAction[action.id] = actionActivity(action, deps);
   }
   // One cached reading of the lifecycle bindings per worker: see `registry/lifecycle-bindings.ts`.
-  const lifecycle = new LifecycleBindings((source, type) => deps.findDefinitionsForEvent(source, type));
+  // Subscriptions to outcomes count as bound (docs/subscriptions.md).
+  const lifecycle = new LifecycleBindings((source, type) => deps.findDefinitionsForEvent(source, type), {
+    subscriptions: (source, type) => deps.findSubscriptionsForEvent(source, type),
+  });
   const internal: InternalActivities = {
     findDefinitionsForEvent: (source, type) => deps.findDefinitionsForEvent(source, type),
     startRuns: (input) => deps.startRuns(input),
@@ -99,12 +108,19 @@ export function createActivities(
     },
     notifyRun: (input) => deps.notifyRun(input),
     lookUpEvent: async (event) => {
-      const [definitions, waits, bound] = await Promise.all([
+      const [definitions, waits, bound, subscriptions] = await Promise.all([
         deps.findDefinitionsForEvent(event.source, event.type),
         deps.findWaitsForEvent(event.source, event.type, event.body),
         lifecycle.bound(),
+        deps.findSubscriptionsForEvent(event.source, event.type),
       ]);
-      return { definitions, waits, ...(bound.length > 0 ? { lifecycle: bound } : {}) };
+      return {
+        definitions,
+        waits,
+        ...(bound.length > 0 ? { lifecycle: bound } : {}),
+        // Absent when none, so lookups look as they did before subscriptions.
+        ...(subscriptions.length > 0 ? { subscriptions } : {}),
+      };
     },
     deliverToWaits: (input) => deps.deliverToWaits(input),
     registerWait: (input) => deps.registerWait(input),
@@ -113,6 +129,13 @@ export function createActivities(
     approvalNotice: (input) => deps.approvalNotice(input),
     emitRunEvent: (input) => deps.emitRunEvent(input),
     resolveApprovers: (names) => deps.resolveApprovers(names),
+    notifySubscribers: (input) => {
+      const context = Context.current();
+      return deps.notifySubscribers(input, {
+        heartbeat: () => context.heartbeat(),
+        signal: context.cancellationSignal,
+      });
+    },
   };
   return { ...byAction, ...internal };
 }

@@ -6,6 +6,7 @@
 import type { ExpressionEngine } from './expressions';
 import type { LifecycleType } from './run-control';
 import type { DefinitionSnapshot, DispatchResult } from './run-types';
+import type { SubscriptionsDispatched, SubscriptionSnapshot } from './subscriptions';
 
 /** A field path of the incoming event in `where`: dot-separated names or list indexes, such as `parameters.TICKET`. */
 export const WHERE_PATH = /^[A-Za-z0-9_-]{1,64}(?:\.[A-Za-z0-9_-]{1,64}){0,9}$/;
@@ -74,6 +75,11 @@ export interface EventLookup {
    * emit; absent when none is, and in lookups recorded before lifecycle events, so absent means none.
    */
   readonly lifecycle?: LifecycleType[];
+  /**
+   * The subscriptions bound to the event's key (docs/subscriptions.md), as they were at dispatch; absent when none
+   * is, and in lookups recorded before subscriptions, so absent means none.
+   */
+  readonly subscriptions?: SubscriptionSnapshot[];
 }
 
 /** A wait the dispatcher delivers to, or one it found by key whose `if` said no. */
@@ -91,6 +97,11 @@ export interface WaitsDispatched {
 /** The dispatcher's result since `deliver-to-waits`: with `waits` when its lookup found any keyed by the event. */
 export interface EventDispatchResult extends DispatchResult {
   readonly waits?: WaitsDispatched;
+  /**
+   * The subscriptions the lookup found, since `notify-subscribers`: the notifications sent, skipped (with why) and
+   * failed for good. Absent when no subscription is bound to the event.
+   */
+  readonly subscriptions?: SubscriptionsDispatched;
 }
 
 /** The `deliverToWaits` activity's input: one event for several waits. */

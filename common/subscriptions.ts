@@ -144,4 +144,58 @@ export interface NotifyResult {
   readonly sent: readonly { readonly id: string; readonly channels: readonly ('slack' | 'email')[] }[];
   /** Not sent, with why: muted, already delivered (a retry), held back for the minute's digest. */
   readonly skipped: readonly { readonly id: string; readonly reason: string }[];
+  /**
+   * Not sent, and never will be for this event: a target that refused for good (a Slack channel that does not exist,
+   * an SMTP server that refuses the address or the worker's credentials), with why. A subscription with two channels
+   * may be in `sent` (the one that worked) and here (the one that did not). Absent when nothing failed.
+   */
+  readonly failed?: readonly { readonly id: string; readonly reason: string }[];
+}
+
+/** The id of one notification: a subscription's for one event, the `_id` of its delivery record. */
+export function deliveryId(subscriptionId: string, eventId: string): string {
+  return `${subscriptionId}/${eventId}`;
+}
+
+/** The dispatcher's decisions for the subscriptions its lookup found: which to notify, and which not, with why. */
+export interface SubscriptionsPlan {
+  readonly notify: readonly SubscriptionSnapshot[];
+  readonly skipped: readonly { readonly id: string; readonly reason: string }[];
+}
+
+/** Decides every subscription found for `event` with {@link decideSubscription}, in the lookup's order. */
+export function planSubscriptions(
+  engine: ExpressionEngine,
+  event: FlowEvent,
+  subscriptions: readonly SubscriptionSnapshot[],
+): SubscriptionsPlan {
+  const notify: SubscriptionSnapshot[] = [];
+  const skipped: { id: string; reason: string }[] = [];
+  for (const subscription of subscriptions) {
+    const decision = decideSubscription(engine, subscription, event);
+    if (decision.notify) notify.push(subscription);
+    else skipped.push({ id: subscription.id, reason: decision.reason });
+  }
+  return { notify, skipped };
+}
+
+/**
+ * What a dispatcher's result says about subscriptions (`subscriptions`, present when its lookup found any): the
+ * notifications sent, those skipped (the dispatcher's decision, then the activity's: muted, already delivered), and
+ * those that failed for good.
+ */
+export interface SubscriptionsDispatched {
+  readonly sent: NotifyResult['sent'];
+  readonly skipped: NotifyResult['skipped'];
+  readonly failed?: NotifyResult['failed'];
+}
+
+/** The dispatcher's `subscriptions` result from its plan and what the notify activity answered (none: not called). */
+export function subscriptionsDispatched(plan: SubscriptionsPlan, notified?: NotifyResult): SubscriptionsDispatched {
+  const failed = notified?.failed ?? [];
+  return {
+    sent: notified?.sent ?? [],
+    skipped: [...plan.skipped, ...(notified?.skipped ?? [])],
+    ...(failed.length > 0 ? { failed } : {}),
+  };
 }

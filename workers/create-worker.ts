@@ -10,6 +10,7 @@ import {
 } from '@temporalio/worker';
 import { actions as builtInActions, createActivities, type ActivityDeps, type AnyAction } from '../activities';
 import { approvalNotice } from '../activities/approvals';
+import { notifySubscribers, type SubscriptionDeliveries } from '../activities/subscriptions';
 import {
   acceptEvent,
   deliverToWaits,
@@ -19,7 +20,7 @@ import {
   startRuns,
   watchTrainHolder,
 } from '../intake';
-import type { DefinitionStore, WaitStore } from '../registry';
+import type { DefinitionStore, SubscriptionStore, WaitStore } from '../registry';
 import { trainWatchQueue } from '../common/train-types';
 import { workerActions, type LoadedActionPack } from './action-packs';
 import { createWorkerMetrics, metricsWorkerOptions, type WorkerMetrics } from './metrics';
@@ -51,6 +52,15 @@ export interface WorkerDeps {
    * waits, such as the bench's), a wait step fails with `WaitsUnavailable` and dispatchers deliver to no wait.
    */
   readonly waits?: Pick<WaitStore, 'findForEvent' | 'register' | 'unregister'>;
+  /**
+   * Where the dispatcher finds the subscriptions bound to an event (`SubscriptionStore`) and where their notifications
+   * keep their delivery records (`SubscriptionDeliveries`). Without it no event notifies anyone (and runs emit only
+   * the lifecycle types definitions are bound to).
+   */
+  readonly subscriptions?: {
+    readonly store: Pick<SubscriptionStore, 'findForEvent'>;
+    readonly deliveries: Pick<SubscriptionDeliveries, 'claim' | 'update'>;
+  };
   /** Where approvals expand their `group:<name>` approvers (`GroupStore`); without it such an approval fails. */
   readonly groups?: { readonly resolve: ActivityDeps['resolveApprovers'] };
   /** The worker's environment: the only place actions read credentials and peer URLs from. */
@@ -112,6 +122,26 @@ export function workerActivityDeps(deps: WorkerDeps): ActivityDeps {
         input,
       ),
     emitRunEvent: (input) => emitRunEvent(intake, input),
+    findSubscriptionsForEvent: (source, type) =>
+      deps.subscriptions?.store.findForEvent(source, type) ?? Promise.resolve([]),
+    // Slack and SMTP with the environment and fetch the actions use, overridden or not.
+    notifySubscribers: (input, activity) =>
+      deps.subscriptions
+        ? notifySubscribers(
+            {
+              env: deps.activityOverrides?.env ?? deps.env,
+              fetch: deps.activityOverrides?.fetch ?? globalThis.fetch,
+              deliveries: deps.subscriptions.deliveries,
+            },
+            input,
+            activity,
+          )
+        : Promise.reject(
+            ApplicationFailure.nonRetryable(
+              'this worker was created without subscriptions (WorkerDeps.subscriptions), so it cannot notify them',
+              'SubscriptionsUnavailable',
+            ),
+          ),
     resolveApprovers: (names) =>
       deps.groups?.resolve(names) ??
       Promise.reject(

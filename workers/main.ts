@@ -4,6 +4,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Registry } from 'prom-client';
 import { actions as builtInActions, actionsById } from '../activities';
 import { sweepWorkspace, workspaceDir } from '../activities/git';
+import { SubscriptionDeliveries } from '../activities/subscriptions';
 import { ConfigError, loadConfig, redactUri, type FlowConfig } from '../config';
 import { workerEnvironmentProblems } from '../activities/worker-environment';
 import {
@@ -11,6 +12,7 @@ import {
   ActionCatalogStore,
   DefinitionStore,
   GroupStore,
+  SubscriptionStore,
   openMongo,
   WaitStore,
   type MongoHandle,
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
     registry: store,
     waits: new WaitStore(mongo, store),
     groups: new GroupStore(mongo),
+    subscriptions: { store: new SubscriptionStore(mongo), deliveries: new SubscriptionDeliveries(mongo) },
     env: process.env,
     actionPacks,
   });

@@ -12,6 +12,7 @@ import { createExpressionEngine } from '../common/expressions';
 import { dispatchResult, planRuns } from '../common/matching';
 import type { DefinitionSnapshot, FlowEvent } from '../common/run-types';
 import { flowSearchAttributes } from '../common/search-attributes';
+import { planSubscriptions, subscriptionsDispatched, type SubscriptionsPlan } from '../common/subscriptions';
 
 /** Retries of the durable activities: without a limit, backing off to every 30 s while MongoDB or the client is down. */
 const DURABLE_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
@@ -32,6 +33,17 @@ export const DELIVER_TO_WAITS_PATCH = 'deliver-to-waits';
 export const MARK_UNMATCHED_PATCH = 'mark-unmatched';
 
 /**
+ * Marks dispatchers whose lookup found subscriptions bound to the event (docs/subscriptions.md): they decide each
+ * one and notify those that say yes in one `notifySubscribers` activity, and their result says so (`subscriptions`).
+ * It is asked only when the lookup found a subscription, so an event without any records nothing new; lookups
+ * recorded before subscriptions carry none.
+ */
+export const NOTIFY_SUBSCRIBERS_PATCH = 'notify-subscribers';
+
+/** The notify activity's limits: a heartbeat every few seconds, so a killed worker's attempt is retried soon. */
+const NOTIFY_OPTIONS = { startToCloseTimeout: '10m', heartbeatTimeout: '15s', retry: DURABLE_RETRY } as const;
+
+/**
  * One dispatcher per accepted event (workflow type `dispatchEvent`): finds the definitions bound to it, evaluates
  * their conditions, and starts one interpreter run per match; and it finds the runs waiting for an event like this
  * one, by key, evaluates their conditions and signals each match. The runs are independent workflows, so they
@@ -44,13 +56,18 @@ export const MARK_UNMATCHED_PATCH = 'mark-unmatched';
  */
 export async function dispatchEvent(event: FlowEvent): Promise<EventDispatchResult> {
   if (!patched(DELIVER_TO_WAITS_PATCH)) return startMatchedRuns(event, await lookUpDefinitions(event));
-  const { definitions, waits, lifecycle } = await lookUpEvent(event);
+  const { definitions, waits, lifecycle, subscriptions } = await lookUpEvent(event);
   const engine = createExpressionEngine();
   // Runs emit only the lifecycle types some definition listens to (absent in lookups recorded before them).
   const plan = planRuns(event, definitions, engine, lifecycle);
   const woken = planWaits(engine, event.body, waits);
+  // Subscriptions (absent in lookups recorded before them, and when none is bound): decided here, in the sandbox.
+  const notifying: SubscriptionsPlan | undefined =
+    subscriptions && subscriptions.length > 0 && patched(NOTIFY_SUBSCRIBERS_PATCH)
+      ? planSubscriptions(engine, event, subscriptions)
+      : undefined;
   const durable = proxyActivities<InternalActivities>({ startToCloseTimeout: '5m', retry: DURABLE_RETRY });
-  const [started] = await Promise.all([
+  const [started, , notified] = await Promise.all([
     plan.runs.length > 0 ? durable.startRuns({ event, runs: plan.runs }) : undefined,
     woken.delivered.length > 0
       ? durable.deliverToWaits({
@@ -60,12 +77,25 @@ export async function dispatchEvent(event: FlowEvent): Promise<EventDispatchResu
           targets: woken.delivered,
         })
       : undefined,
+    // One activity for all of them, beside the runs: exactly once per subscription through its delivery records.
+    notifying && notifying.notify.length > 0
+      ? proxyActivities<InternalActivities>(NOTIFY_OPTIONS).notifySubscribers({
+          event,
+          subscriptions: notifying.notify,
+        })
+      : undefined,
   ]);
   const result = dispatchResult(event, plan, started);
+  // About runs: an event that only notified subscribers still started and woke none, so it is listed as unmatched
+  // (its result's `subscriptions` says whom it notified).
   if (result.matched.length + woken.delivered.length === 0 && patched(MARK_UNMATCHED_PATCH)) {
     upsertSearchAttributes([{ key: flowSearchAttributes.FlowMatchedRuns, value: 0 }]);
   }
-  return waits.length > 0 ? { ...result, waits: woken } : result;
+  return {
+    ...result,
+    ...(waits.length > 0 ? { waits: woken } : {}),
+    ...(notifying ? { subscriptions: subscriptionsDispatched(notifying, notified) } : {}),
+  };
 }
 
 /** Dispatchers recorded before `deliver-to-waits`: definitions only. */

@@ -94,65 +94,107 @@ export const emailSend = defineAction({
     },
   ],
   async run(input, { deps, signal }) {
-    const { SMTP_URL } = requireEnv(deps.env, ID, ['SMTP_URL']);
-    const server = URL.canParse(SMTP_URL) ? new URL(SMTP_URL) : undefined;
-    if (!server || !/^smtps?:$/.test(server.protocol) || !server.hostname) {
-      // The value may hold a password, so the message describes it instead of quoting it.
-      throw ApplicationFailure.nonRetryable(
-        `${ID} needs SMTP_URL to be an smtp:// or smtps:// URL such as smtp://user:pass@mail.example.com:587`,
-        FailureType.MissingConfiguration,
-      );
-    }
-    const from = input.from ?? deps.env['SMTP_FROM'];
-    if (!from) {
-      throw ApplicationFailure.nonRetryable(
-        `${ID} needs a sender: set \`from\` in the step, or SMTP_FROM in the worker's environment`,
-        FailureType.MissingConfiguration,
-      );
-    }
-    const where = `${server.hostname}:${server.port || (server.protocol === 'smtps:' ? 465 : 587)}`;
-    // smtps:// is encrypted from the first byte; smtp:// with credentials must upgrade with STARTTLS before AUTH,
-    // because nodemailer otherwise logs in unencrypted when the server (or someone in between) offers no STARTTLS.
-    const mustEncrypt =
-      (server.username !== '' || server.password !== '') &&
-      server.protocol === 'smtp:' &&
-      !flagSet(deps.env[ALLOW_PLAINTEXT_AUTH_ENV]);
-    const transport = createTransport({
-      url: SMTP_URL,
-      ...SMTP_TIMEOUTS,
-      ...(mustEncrypt ? { requireTLS: true } : {}),
+    return sendSmtpMail(deps.env, ID, {
+      ...(input.from === undefined ? {} : { from: input.from }),
+      to: input.to,
+      ...(input.cc?.length ? { cc: input.cc } : {}),
+      subject: input.subject,
+      text: input.text,
+      ...(input.html === undefined ? {} : { html: input.html }),
+      signal,
     });
-    // Options in SMTP_URL's query override the ones given here, so check what nodemailer will actually do.
-    if (mustEncrypt && transport.options.secure !== true && transport.options.requireTLS !== true) {
-      transport.close();
-      throw ApplicationFailure.nonRetryable(
-        `${ID}: SMTP_URL turns requireTLS off for ${where}, which would send its password unencrypted; remove ` +
-          `requireTLS from its query, or ${TLS_ADVICE}`,
-        SMTP_TLS_REQUIRED,
-      );
-    }
-    try {
-      const info = await transport.sendMail({
-        from,
-        to: input.to,
-        ...(input.cc?.length ? { cc: input.cc } : {}),
-        subject: input.subject,
-        text: input.text,
-        ...(input.html === undefined ? {} : { html: input.html }),
-        // Nothing from a definition may make the worker read its own files or fetch URLs into the message.
-        disableFileAccess: true,
-        disableUrlAccess: true,
-        signal,
-      });
-      return { message_id: info.messageId, accepted: info.accepted, rejected: info.rejected };
-    } catch (error) {
-      if (signal.aborted && signal.reason instanceof Error) throw signal.reason;
-      throw smtpFailure(error, where, mustEncrypt);
-    } finally {
-      transport.close();
-    }
   },
 });
+
+/** One message for {@link sendSmtpMail}. */
+export interface SmtpMail {
+  /** The sender; SMTP_FROM from the worker environment when absent. */
+  readonly from?: string;
+  readonly to: readonly string[];
+  readonly cc?: readonly string[];
+  readonly subject: string;
+  readonly text: string;
+  readonly html?: string;
+  /** The `Message-ID` header, such as `<id@host>`; nodemailer makes one up when absent. */
+  readonly messageId?: string;
+  /** Further headers (values are folded and encoded by nodemailer). */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Sends one message through the SMTP server in SMTP_URL, for `action` (the name its failures carry), with the rules
+ * of `email.send`: smtp:// with credentials must upgrade with STARTTLS before logging in (unless
+ * {@link ALLOW_PLAINTEXT_AUTH_ENV}), no file or URL access, permanent refusals fail without retrying.
+ */
+export async function sendSmtpMail(
+  env: Readonly<Record<string, string | undefined>>,
+  action: string,
+  mail: SmtpMail,
+): Promise<{ message_id: string; accepted: string[]; rejected: string[] }> {
+  const { signal } = mail;
+  const { SMTP_URL } = requireEnv(env, action, ['SMTP_URL']);
+  const server = URL.canParse(SMTP_URL) ? new URL(SMTP_URL) : undefined;
+  if (!server || !/^smtps?:$/.test(server.protocol) || !server.hostname) {
+    // The value may hold a password, so the message describes it instead of quoting it.
+    throw ApplicationFailure.nonRetryable(
+      `${action} needs SMTP_URL to be an smtp:// or smtps:// URL such as smtp://user:pass@mail.example.com:587`,
+      FailureType.MissingConfiguration,
+    );
+  }
+  const from = mail.from ?? env['SMTP_FROM'];
+  if (!from) {
+    throw ApplicationFailure.nonRetryable(
+      action === ID
+        ? `${ID} needs a sender: set \`from\` in the step, or SMTP_FROM in the worker's environment`
+        : `${action} needs a sender: set SMTP_FROM in the worker's environment`,
+      FailureType.MissingConfiguration,
+    );
+  }
+  const where = `${server.hostname}:${server.port || (server.protocol === 'smtps:' ? 465 : 587)}`;
+  // smtps:// is encrypted from the first byte; smtp:// with credentials must upgrade with STARTTLS before AUTH,
+  // because nodemailer otherwise logs in unencrypted when the server (or someone in between) offers no STARTTLS.
+  const mustEncrypt =
+    (server.username !== '' || server.password !== '') &&
+    server.protocol === 'smtp:' &&
+    !flagSet(env[ALLOW_PLAINTEXT_AUTH_ENV]);
+  const transport = createTransport({
+    url: SMTP_URL,
+    ...SMTP_TIMEOUTS,
+    ...(mustEncrypt ? { requireTLS: true } : {}),
+  });
+  // Options in SMTP_URL's query override the ones given here, so check what nodemailer will actually do.
+  if (mustEncrypt && transport.options.secure !== true && transport.options.requireTLS !== true) {
+    transport.close();
+    throw ApplicationFailure.nonRetryable(
+      `${action}: SMTP_URL turns requireTLS off for ${where}, which would send its password unencrypted; remove ` +
+        `requireTLS from its query, or ${TLS_ADVICE}`,
+      SMTP_TLS_REQUIRED,
+    );
+  }
+  try {
+    const info = await transport.sendMail({
+      from,
+      to: [...mail.to],
+      ...(mail.cc?.length ? { cc: [...mail.cc] } : {}),
+      subject: mail.subject,
+      text: mail.text,
+      ...(mail.html === undefined ? {} : { html: mail.html }),
+      ...(mail.messageId === undefined ? {} : { messageId: mail.messageId }),
+      ...(mail.headers === undefined ? {} : { headers: { ...mail.headers } }),
+      // Nothing from a definition may make the worker read its own files or fetch URLs into the message.
+      disableFileAccess: true,
+      disableUrlAccess: true,
+      signal,
+    });
+    return { message_id: info.messageId, accepted: info.accepted, rejected: info.rejected };
+  } catch (error) {
+    if (signal.aborted && signal.reason instanceof Error) throw signal.reason;
+    throw smtpFailure(action, error, where, mustEncrypt);
+  } finally {
+    transport.close();
+  }
+}
 
 /** Whether a worker flag is on: `1` or `true` (any case); anything else, including unset, is off. */
 function flagSet(value: string | undefined): boolean {
@@ -163,7 +205,7 @@ function flagSet(value: string | undefined): boolean {
  * Maps a nodemailer error to a Temporal failure: permanent SMTP refusals fail at once, the rest is retried.
  * `mustEncrypt` says the connection had to upgrade with STARTTLS before logging in.
  */
-function smtpFailure(error: unknown, where: string, mustEncrypt: boolean): ApplicationFailure {
+function smtpFailure(action: string, error: unknown, where: string, mustEncrypt: boolean): ApplicationFailure {
   const failure = (typeof error === 'object' && error !== null ? error : {}) as NodemailerError;
   const reply = failure.response ? `: ${failure.response}` : '';
   const details = {
@@ -175,7 +217,7 @@ function smtpFailure(error: unknown, where: string, mustEncrypt: boolean): Appli
   if (mustEncrypt && failure.code === 'ETLS' && failure.command === 'STARTTLS' && failure.permanent === true) {
     const answer = JSON.stringify(failure.response ?? '');
     return ApplicationFailure.nonRetryable(
-      `${ID}: the SMTP server at ${where} does not offer STARTTLS (it answered ${answer}), so the password in ` +
+      `${action}: the SMTP server at ${where} does not offer STARTTLS (it answered ${answer}), so the password in ` +
         `SMTP_URL was not sent; ${TLS_ADVICE}`,
       SMTP_TLS_REQUIRED,
       details,
@@ -183,14 +225,14 @@ function smtpFailure(error: unknown, where: string, mustEncrypt: boolean): Appli
   }
   if (failure.code === 'EAUTH' && failure.permanent !== false) {
     return ApplicationFailure.nonRetryable(
-      `${ID}: the SMTP server at ${where} refused the credentials in SMTP_URL${reply}`,
+      `${action}: the SMTP server at ${where} refused the credentials in SMTP_URL${reply}`,
       FailureType.PeerRejected,
       details,
     );
   }
   if (failure.code !== undefined && CONFIGURATION_ERRORS.has(failure.code)) {
     return ApplicationFailure.nonRetryable(
-      `${ID}: cannot send through ${where} as configured (${failure.code}: ${failure.message})`,
+      `${action}: cannot send through ${where} as configured (${failure.code}: ${failure.message})`,
       FailureType.MissingConfiguration,
       details,
     );
@@ -198,18 +240,18 @@ function smtpFailure(error: unknown, where: string, mustEncrypt: boolean): Appli
   if (failure.permanent === true) {
     const what = failure.code === 'EENVELOPE' ? 'refused the sender or every recipient' : 'refused the message';
     return ApplicationFailure.nonRetryable(
-      `${ID}: the SMTP server at ${where} ${what}${reply}`,
+      `${action}: the SMTP server at ${where} ${what}${reply}`,
       FailureType.PeerRejected,
       details,
     );
   }
   if (failure.responseCode !== undefined) {
     return ApplicationFailure.retryable(
-      `${ID}: the SMTP server at ${where} deferred the message${reply}`,
+      `${action}: the SMTP server at ${where} deferred the message${reply}`,
       FailureType.PeerUnavailable,
       details,
     );
   }
   const reason = error instanceof Error ? error.message : String(error);
-  return peerUnreachable(`${ID}: cannot reach the SMTP server at ${where} (${reason})`);
+  return peerUnreachable(`${action}: cannot reach the SMTP server at ${where} (${reason})`);
 }

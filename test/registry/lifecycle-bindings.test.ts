@@ -4,7 +4,13 @@ import { actionsById } from '../../activities';
 import type { Definition } from '../../common/definition';
 import { LIFECYCLE_TYPES, type LifecycleType } from '../../common/run-control';
 import type { DefinitionSnapshot } from '../../common/run-types';
-import { DefinitionStore, LIFECYCLE_BINDINGS_TTL_MS, LifecycleBindings, type MongoHandle } from '../../registry';
+import {
+  DefinitionStore,
+  LIFECYCLE_BINDINGS_TTL_MS,
+  LifecycleBindings,
+  SubscriptionStore,
+  type MongoHandle,
+} from '../../registry';
 import { testConfig, uniqueName } from '../support/stack';
 
 const listener = (id: string, types: readonly LifecycleType[], overrides: Partial<Definition> = {}): Definition => ({
@@ -101,6 +107,38 @@ describe('registry: which run lifecycle types are bound, on the real MongoDB-wir
     await store.delete('late');
     clock += LIFECYCLE_BINDINGS_TTL_MS;
     assert.deepEqual(await bindings.bound(), [], 'a deleted definition stops counting once the reading expires');
+  });
+
+  it('counts a subscription to an outcome as bound, from the subscription bindings, read by _id', async () => {
+    const subscriptions = new SubscriptionStore(mongo);
+    await store.save(listener('on-start', ['run_started']), { format: 'json' });
+    await subscriptions.save(
+      {
+        id: 'alice-release-failures',
+        owner: 'alice',
+        on: { definition: 'release', outcomes: ['failed', 'cancelled'] },
+        deliver: { slack: '@alice' },
+        muted_until: '2999-01-01T00:00:00Z',
+      },
+      'alice',
+    );
+    await subscriptions.save(
+      { id: 'jira-watch', owner: 'bob', on: { source: 'jira', type: 'run_completed' }, deliver: { slack: '@bob' } },
+      'bob',
+    );
+    finds = [];
+    const bindings = new LifecycleBindings((source, type) => store.findForEvent(source, type), {
+      now,
+      subscriptions: (source, type) => subscriptions.findForEvent(source, type),
+    });
+    // A muted subscription counts: muting is decided when a notification would be sent, by the activity's clock.
+    assert.deepEqual(await bindings.bound(), ['run_started', 'run_failed', 'run_cancelled']);
+    assert.ok(finds.some((find) => find.collection === 'subscription_bindings'));
+    assert.ok(
+      finds.every((find) => Object.keys(find.filter).join() === '_id' && typeof find.filter['_id'] === 'string'),
+    );
+    const definitionsOnly = new LifecycleBindings((source, type) => store.findForEvent(source, type), { now });
+    assert.deepEqual(await definitionsOnly.bound(), ['run_started'], 'without the subscription lookup, as before');
   });
 
   it('gives concurrent callers one reading, and does not keep a failed one', async () => {

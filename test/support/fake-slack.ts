@@ -17,6 +17,16 @@ export interface PostedMessage {
   readonly blocks: unknown;
   readonly thread_ts: string | undefined;
   readonly ts: string;
+  /** `metadata` parsed from its JSON string (`{event_type, event_payload}`); undefined when none was sent. */
+  readonly metadata?: { readonly event_type: string; readonly event_payload: Record<string, unknown> };
+  /** The formatting arguments as sent (`mrkdwn`, `parse`, `link_names`), when sent. */
+  readonly formatting?: Readonly<Record<string, string>>;
+}
+
+/** A user of the fake workspace, for `users.list` and direct messages (`conversations.open`). */
+export interface FakeUser {
+  readonly id: string;
+  readonly name: string;
 }
 
 /** An edit the fake accepted through chat.update, with its form fields decoded. */
@@ -47,6 +57,8 @@ export interface FakeSlackOptions {
   /** The bot token requests must carry as `Authorization: Bearer …`. */
   readonly token: string;
   readonly channels?: readonly FakeChannel[];
+  /** Users a DM can be opened with (`conversations.open`), each then a conversation `D<user id>`. */
+  readonly users?: readonly FakeUser[];
 }
 
 const DEFAULT_CHANNELS: readonly FakeChannel[] = [
@@ -57,7 +69,10 @@ const DEFAULT_CHANNELS: readonly FakeChannel[] = [
 /**
  * A Slack Web API on loopback, for the real `@slack/web-api` client: `chat.postMessage` and `chat.update` with
  * form-encoded arguments, bearer-token auth, channel lookup by id or name (`chat.update` by id only, as Slack), membership,
- * and Slack's `{ok: false, error}` answers.
+ * and Slack's `{ok: false, error}` answers. Also `conversations.open` (a DM with a user), `conversations.history` (by
+ * id, newest first, `oldest`, `limit` and `cursor`, with each message's `metadata` when `include_all_metadata` is set),
+ * `conversations.list` and `users.list`, and {@link holdNextPost}: a post that is recorded but not answered, as when a
+ * worker dies after Slack took its message.
  */
 export class FakeSlack {
   /** Messages as they are now: an edit through chat.update replaces the text and blocks of its message. */
@@ -69,9 +84,32 @@ export class FakeSlack {
   private readonly channels: readonly FakeChannel[];
   private server: http.Server | undefined;
   private sequence = 0;
+  private holds = 0;
+  private readonly held: (() => void)[] = [];
 
   constructor(private readonly options: FakeSlackOptions) {
-    this.channels = options.channels ?? DEFAULT_CHANNELS;
+    this.channels = [
+      ...(options.channels ?? DEFAULT_CHANNELS),
+      ...(options.users ?? []).map((user) => ({ id: `D${user.id}`, name: `dm-${user.id}`, member: true })),
+    ];
+  }
+
+  /**
+   * The next `count` chat.postMessage calls are recorded (the message is in the channel) but not answered until
+   * {@link releaseHeld}, or until the client goes away: a worker killed after Slack took its message.
+   */
+  holdNextPost(count = 1): void {
+    this.holds += count;
+  }
+
+  /** Answers every held post. */
+  releaseHeld(): void {
+    for (const release of this.held.splice(0)) release();
+  }
+
+  /** How many posts are held unanswered now. */
+  get heldCount(): number {
+    return this.held.length;
   }
 
   async start(): Promise<this> {
@@ -102,9 +140,12 @@ export class FakeSlack {
     this.updates.length = 0;
     this.requests.length = 0;
     this.failures.length = 0;
+    this.holds = 0;
+    this.releaseHeld();
   }
 
   async stop(): Promise<void> {
+    this.releaseHeld();
     const server = this.server;
     if (!server) return;
     server.closeAllConnections();
@@ -138,9 +179,69 @@ export class FakeSlack {
     const authorization = req.headers.authorization;
     if (!authorization) return answer(res, { ok: false, error: 'not_authed' });
     if (authorization !== `Bearer ${this.options.token}`) return answer(res, { ok: false, error: 'invalid_auth' });
-    if (apiMethod === 'chat.postMessage') return answer(res, this.postMessage(form));
+    if (apiMethod === 'chat.postMessage') {
+      const posted = this.postMessage(form);
+      if (posted['ok'] === true && this.holds > 0) {
+        this.holds -= 1;
+        this.held.push(() => answer(res, posted));
+        return;
+      }
+      return answer(res, posted);
+    }
     if (apiMethod === 'chat.update') return answer(res, this.update(form));
+    if (apiMethod === 'conversations.open') return answer(res, this.open(form));
+    if (apiMethod === 'conversations.history') return answer(res, this.history(form));
+    if (apiMethod === 'conversations.list')
+      return answer(res, {
+        ok: true,
+        channels: this.channels
+          .filter((channel) => !channel.id.startsWith('D'))
+          .map((channel) => ({ id: channel.id, name: channel.name, is_member: channel.member })),
+        response_metadata: { next_cursor: '' },
+      });
+    if (apiMethod === 'users.list')
+      return answer(res, {
+        ok: true,
+        members: (this.options.users ?? []).map((user) => ({ id: user.id, name: user.name, deleted: false })),
+        response_metadata: { next_cursor: '' },
+      });
     answer(res, { ok: false, error: 'unknown_method' });
+  }
+
+  private open(form: Record<string, string>): Record<string, unknown> {
+    const users = (form['users'] ?? '').split(',').filter((user) => user !== '');
+    if (users.length !== 1)
+      return { ok: false, error: users.length === 0 ? 'users_list_not_supplied' : 'not_implemented' };
+    const user = (this.options.users ?? []).find((candidate) => candidate.id === users[0]);
+    if (!user) return { ok: false, error: 'user_not_found' };
+    return { ok: true, channel: { id: `D${user.id}` } };
+  }
+
+  private history(form: Record<string, string>): Record<string, unknown> {
+    // As Slack: by id only, newest first, where the app is a member.
+    const channel = this.channels.find((candidate) => candidate.id === form['channel']);
+    if (!channel) return { ok: false, error: 'channel_not_found' };
+    if (!channel.member) return { ok: false, error: 'not_in_channel' };
+    const oldest = Number(form['oldest'] ?? 0);
+    const limit = Math.min(Number(form['limit'] ?? 100) || 100, 1000);
+    const start = Number(form['cursor'] ?? 0) || 0;
+    const withMetadata = form['include_all_metadata'] === 'true';
+    const all = this.messages
+      .filter((message) => message.channel === channel.id && !message.thread_ts && Number(message.ts) > oldest)
+      .reverse();
+    const page = all.slice(start, start + limit);
+    const more = start + limit < all.length;
+    return {
+      ok: true,
+      messages: page.map((message) => ({
+        type: 'message',
+        ts: message.ts,
+        text: message.text ?? '',
+        ...(withMetadata && message.metadata ? { metadata: message.metadata } : {}),
+      })),
+      has_more: more,
+      response_metadata: { next_cursor: more ? String(start + limit) : '' },
+    };
   }
 
   private update(form: Record<string, string>): Record<string, unknown> {
@@ -174,13 +275,40 @@ export class FakeSlack {
     if (!text && blocks === undefined) return { ok: false, error: 'no_text' };
     this.sequence += 1;
     const ts = `${1_712_345_000 + this.sequence}.${String(this.sequence).padStart(6, '0')}`;
-    this.messages.push({ channel: channel.id, text, blocks, thread_ts: form['thread_ts'], ts });
+    const metadata = parseMetadata(form['metadata']);
+    if (metadata === 'invalid') return { ok: false, error: 'invalid_metadata_format' };
+    const formatting = Object.fromEntries(
+      ['mrkdwn', 'parse', 'link_names'].flatMap((key) => (form[key] === undefined ? [] : [[key, form[key]]])),
+    ) as Record<string, string>;
+    this.messages.push({
+      channel: channel.id,
+      text,
+      blocks,
+      thread_ts: form['thread_ts'],
+      ts,
+      ...(metadata ? { metadata } : {}),
+      ...(Object.keys(formatting).length > 0 ? { formatting } : {}),
+    });
     return {
       ok: true,
       channel: channel.id,
       ts,
       message: { type: 'message', subtype: 'bot_message', text: text ?? '', ts, bot_id: 'B0FLOW' },
     };
+  }
+}
+
+/** The `metadata` form field parsed: `{event_type, event_payload}`, undefined when absent, `'invalid'` otherwise. */
+function parseMetadata(field: string | undefined): PostedMessage['metadata'] | 'invalid' {
+  if (field === undefined) return undefined;
+  try {
+    const metadata: unknown = JSON.parse(field);
+    if (typeof metadata !== 'object' || metadata === null) return 'invalid';
+    const { event_type: type, event_payload: payload } = metadata as Record<string, unknown>;
+    if (typeof type !== 'string' || typeof payload !== 'object' || payload === null) return 'invalid';
+    return { event_type: type, event_payload: payload as Record<string, unknown> };
+  } catch {
+    return 'invalid';
   }
 }
 

@@ -8,7 +8,8 @@ import type { DispatchResult, RunResult } from '../../common/run-types';
 import { createApp, type GatewayDeps } from '../../gateway/app';
 import { webhookAdapters } from '../../gateway/webhooks/adapters';
 import type { HealthProbe } from '../../gateway/health';
-import { DefinitionStore, GroupStore, openMongo, WaitStore, type MongoHandle } from '../../registry';
+import { SubscriptionDeliveries } from '../../activities/subscriptions';
+import { DefinitionStore, GroupStore, openMongo, SubscriptionStore, WaitStore, type MongoHandle } from '../../registry';
 import { createWorker, type FlowWorker } from '../../workers/create-worker';
 import type { WorkerMetrics } from '../../workers/metrics';
 import { bundleFlow, connectClient, connectWorker, testConfig, uniqueName } from './stack';
@@ -27,6 +28,8 @@ export interface Harness {
   readonly token: string;
   readonly client: Client;
   readonly store: DefinitionStore;
+  /** The subscriptions the in-process worker's dispatchers find (docs/subscriptions.md). */
+  readonly subscriptions: SubscriptionStore;
   readonly db: Db;
   readonly taskQueue: string;
   readonly worker?: FlowWorker;
@@ -72,6 +75,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     });
   const catalog = actionsById();
   const store = new DefinitionStore(mongo, catalog);
+  const subscriptions = new SubscriptionStore(mongo);
   const { client, connection } = await connectClient();
   const intake = { client, taskQueue };
   const token = uniqueName('token');
@@ -80,6 +84,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     apiToken: token,
     store,
     groups: new GroupStore(mongo),
+    subscriptions,
     catalog,
     intake,
     webhooks: { adapters: webhookAdapters, env: options.webhookEnv ?? {} },
@@ -98,6 +103,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       registry: store,
       waits: new WaitStore(mongo, store),
       groups: new GroupStore(mongo),
+      subscriptions: { store: subscriptions, deliveries: new SubscriptionDeliveries(mongo) },
       env: {},
       workflowBundle: await flowBundle(),
       ...(options.deps ? { activityOverrides: options.deps } : {}),
@@ -119,6 +125,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     token,
     client,
     store,
+    subscriptions,
     db: mongo.db,
     taskQueue,
     ...(worker ? { worker } : {}),

@@ -59,6 +59,7 @@ function showConsole(session: SessionInfo): void {
           h('li', null, h('a', { href: '/ui/runs', 'data-section': 'runs' }, 'Runs')),
           h('li', null, h('a', { href: '/ui/trains', 'data-section': 'trains' }, 'Trains')),
           h('li', null, h('a', { href: '/ui/approvals', 'data-section': 'approvals' }, 'Approvals')),
+          h('li', null, h('a', { href: '/ui/subscriptions', 'data-section': 'subscriptions' }, 'My subscriptions')),
         ),
       ),
       h(
@@ -130,7 +131,8 @@ function focusTarget(main: HTMLElement): void {
 }
 
 function markCurrentSection(): void {
-  const section = /^\/ui\/(actions|runs|trains|approvals)(?:\/|$)/.exec(location.pathname)?.[1] ?? 'events';
+  const section =
+    /^\/ui\/(actions|runs|trains|approvals|subscriptions)(?:\/|$)/.exec(location.pathname)?.[1] ?? 'events';
   for (const link of document.querySelectorAll('nav a[data-section]')) {
     if (link.getAttribute('data-section') === section) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');

@@ -14,6 +14,7 @@ import { eventPage } from './pages/event';
 import { eventsPage, sourcePage } from './pages/events';
 import type { Page } from './pages/page';
 import { runPage, runsPage } from './pages/runs';
+import { subscriptionsPage } from './pages/subscriptions';
 import { trainPage, trainsPage } from './pages/trains';
 
 const ROUTES: readonly (readonly [RegExp, Page])[] = [
@@ -31,6 +32,7 @@ const ROUTES: readonly (readonly [RegExp, Page])[] = [
   [/^\/ui\/runs\/?$/, runsPage],
   [/^\/ui\/runs\/([^/]+)\/?$/, runPage],
   [/^\/ui\/approvals\/?$/, approvalsPage],
+  [/^\/ui\/subscriptions\/?$/, subscriptionsPage],
 ];
 
 /** The page at `pathname` and its decoded parameters; undefined when no page is there. */

@@ -9,6 +9,7 @@ import { definitionFacts } from '../views/definition-facts';
 import { dryRunPanel } from '../views/dry-run';
 import { editPanel, revisionTools } from '../views/edit-panel';
 import { pipeline } from '../views/steps';
+import { subscribePanel } from '../views/subscribe-form';
 import { code, dataTable, time } from '../views/tables';
 import type { Page } from './page';
 
@@ -38,6 +39,7 @@ export const definitionPage: Page = async ([id = '']) => {
       ),
       def.description ? h('p', { class: 'description' }, def.description) : null,
       definitionFacts(def, 'About this definition'),
+      subscribePanel({ kind: 'definition', id: def.id, name: def.name }),
       editPanel(stored),
       pipeline(def, catalog, 'h2'),
       dryRunPanel(def),

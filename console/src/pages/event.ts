@@ -7,6 +7,7 @@ import { actions, definition, definitionsFor, inBatches } from '../api';
 import { h, uniqueId } from '../dom';
 import { condition, definitionFacts, definitionHref } from '../views/definition-facts';
 import { pipeline } from '../views/steps';
+import { subscribePanel } from '../views/subscribe-form';
 import type { Page } from './page';
 
 /** `/ui/events/:source/:type`. */
@@ -22,6 +23,7 @@ export const eventPage: Page = async ([source = '', type = '']) => {
         { class: 'lead' },
         `What runs when ${source} sends ${type}: every definition bound to this event, step by step.`,
       ),
+      subscribePanel({ kind: 'event', source, type }),
       stored.length === 0
         ? h('p', { class: 'none' }, `No definition reacts to ${source} / ${type}.`)
         : stored.map(({ definition: def, revision }) => {

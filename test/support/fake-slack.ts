@@ -274,7 +274,8 @@ export class FakeSlack {
     const text = form['text'];
     if (!text && blocks === undefined) return { ok: false, error: 'no_text' };
     this.sequence += 1;
-    const ts = `${1_712_345_000 + this.sequence}.${String(this.sequence).padStart(6, '0')}`;
+    // Now, as Slack's ts is, so that conversations.history's `oldest` means what it does in Slack.
+    const ts = `${Math.floor(Date.now() / 1000)}.${String(this.sequence).padStart(6, '0')}`;
     const metadata = parseMetadata(form['metadata']);
     if (metadata === 'invalid') return { ok: false, error: 'invalid_metadata_format' };
     const formatting = Object.fromEntries(

@@ -1,13 +1,36 @@
-/** The action catalog: every action this gateway knows, what it does, its inputs, defaults and examples. */
-import { actions } from '../api';
+/**
+ * The action catalog: every action this gateway knows, what it does, its pack and task queue, whether a worker polls
+ * that queue now, its inputs, defaults and examples.
+ */
+import { call } from '../api';
 import type { ActionDescription, JsonSchema } from '../api-types';
-import { h } from '../dom';
-import { code, dataTable, factTable } from '../views/tables';
+import { h, type Child } from '../dom';
+import { code, dataTable, factTable, time } from '../views/tables';
 import type { Page } from './page';
 
-/** `/ui/actions`; each action is at `#action-<id>`, where a step's action links. */
+/** Whether a worker polls a queue, as `GET /api/actions` says (gateway/queue-liveness.ts). */
+interface QueueWorker {
+  readonly queue: string;
+  readonly polled: boolean | null;
+  readonly lastSeen?: string;
+  readonly checkedAt: string;
+  readonly unknown?: string;
+}
+
+/** An action as `GET /api/actions` lists it: a pack action has its pack; an action run by a worker, its queue. */
+type ListedAction = ActionDescription & {
+  readonly pack?: string;
+  readonly packVersion?: string;
+  readonly taskQueue?: string;
+  readonly worker?: QueueWorker;
+};
+
+/**
+ * `/ui/actions`; each action is at `#action-<id>`, where a step's action links. Read afresh on every visit (not from
+ * the console's cached catalog), so whether a worker polls each queue is as of now.
+ */
 export const actionsPage: Page = async () => {
-  const catalog = [...(await actions()).values()];
+  const catalog = (await call<{ actions: ListedAction[] }>('GET', '/api/actions')).actions;
   return {
     title: 'Actions',
     content: [
@@ -31,7 +54,7 @@ export const actionsPage: Page = async () => {
   };
 };
 
-function actionView(action: ActionDescription): HTMLElement {
+function actionView(action: ListedAction): HTMLElement {
   const headingId = `action-${action.id}`;
   const properties = Object.entries(action.input.properties ?? {});
   const required = new Set(action.input.required ?? []);
@@ -50,6 +73,11 @@ function actionView(action: ActionDescription): HTMLElement {
         'Runs as',
         action.kind === 'meta' ? 'a meta-action, inside the workflow (no activity)' : 'an activity on a worker',
       ],
+      action.kind === 'meta'
+        ? undefined
+        : ['Pack', action.pack ? `${action.pack} ${action.packVersion ?? ''}`.trim() : 'built-in (flow)'],
+      action.taskQueue ? ['Task queue', code(action.taskQueue)] : undefined,
+      action.worker ? ['Worker', workerText(action.worker)] : undefined,
       action.defaults ? ['Defaults', code(JSON.stringify(action.defaults))] : undefined,
       action.env.length > 0 ? ['Worker environment', action.env.join(', ')] : undefined,
       action.guardedInputs.length > 0
@@ -88,6 +116,24 @@ function actionView(action: ActionDescription): HTMLElement {
         ]
       : null,
   );
+}
+
+/** Whether a worker polls the action's queue, as text: "no worker polls queue payments now", and when that was checked. */
+function workerText(worker: QueueWorker): Child {
+  const checked = [' (checked ', time(worker.checkedAt), ')'];
+  if (worker.polled === true) return [`a worker polls queue ${worker.queue} now`, ...checked];
+  if (worker.polled === null) {
+    return [
+      `unknown whether a worker polls queue ${worker.queue}: ${worker.unknown ?? 'Temporal did not say'}`,
+      ...checked,
+    ];
+  }
+  return [
+    h('strong', null, `no worker polls queue ${worker.queue} now`),
+    ': its steps wait until one does',
+    worker.lastSeen ? ['; the last poll was ', time(worker.lastSeen)] : '',
+    ...checked,
+  ];
 }
 
 /** A JSON Schema's type in a few words: `string`, `list of string`, `"a" | "b"`, `number or string`. */

@@ -17,13 +17,15 @@ export {
   parseAllowUnsigned,
   parseFlag,
   parsePort,
+  parseSubscriptionLinks,
   parseWorkerWorkflows,
   parseWorkspaceDir,
   redactUri,
 } from './load-config';
-export type { FlowConfig, HttpLogLevel } from './load-config';
+export type { FlowConfig, HttpLogLevel, SubscriptionLinkSettings } from './load-config';
 export { parseActionPacks } from './action-packs';
 export { MAIN_TOKEN_NAME, parseApiTokens } from './api-tokens';
 export type { Scope, ScopedToken } from './api-tokens';
 export { resolveApiToken } from './api-token';
+export { resolveSubscriptionLinkSecret } from './subscription-link-secret';
 export { projectRoot, dataDir, toolsDir } from './paths';

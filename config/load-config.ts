@@ -55,6 +55,8 @@ export interface FlowConfig {
     /** Console sign-in with OpenID Connect (`FLOW_OIDC_*`); absent when `FLOW_OIDC_ISSUER` is unset. */
     readonly oidc?: OidcSettings;
   };
+  /** The signed unsubscribe and mute links of subscription notifications: the workers sign, the gateway checks. */
+  readonly subscriptionLinks: SubscriptionLinkSettings;
   readonly worker: {
     /** Temporal SDK log level; WARN by default because INFO logs every workflow bundle build. */
     readonly logLevel: WorkerLogLevel;
@@ -103,6 +105,20 @@ export interface OidcSettings {
   readonly scopes?: readonly string[];
 }
 
+/** `FLOW_PUBLIC_URL` and `FLOW_SUBSCRIPTION_LINK_SECRET` (docs/subscriptions.md, "Links"). */
+export interface SubscriptionLinkSettings {
+  /**
+   * The gateway's external URL, which links in notifications point to (`FLOW_PUBLIC_URL`), without a trailing slash;
+   * `http://localhost:<PORT>` when unset.
+   */
+  readonly publicUrl: string;
+  /**
+   * The secret the links are signed with (`FLOW_SUBSCRIPTION_LINK_SECRET`, the same for the gateway and every
+   * worker); absent when unset: notifications then carry no links, and the gateway refuses every link.
+   */
+  readonly secret?: string;
+}
+
 /** Log levels the Temporal SDK understands. */
 export type WorkerLogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 const WORKER_LOG_LEVELS: readonly WorkerLogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
@@ -128,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlowConfig {
       ...sessionSecretSetting(env),
       ...oidcSetting(env, port),
     },
+    subscriptionLinks: parseSubscriptionLinks(env),
     worker: {
       logLevel: parseChoice(env, 'FLOW_LOG_LEVEL', WORKER_LOG_LEVELS, 'WARN', (raw) => raw.toUpperCase()),
       metricsPort: parseOrOff(env, 'FLOW_WORKER_METRICS_PORT', DEFAULTS.workerMetricsPort, parsePort),
@@ -269,6 +286,49 @@ function sessionSecretSetting(env: Readonly<Record<string, string | undefined>>)
     );
   }
   return { sessionSecret: raw };
+}
+
+/** Fewest characters of `FLOW_SUBSCRIPTION_LINK_SECRET`, as for `FLOW_SESSION_SECRET`. */
+const LINK_SECRET_MIN = 32;
+
+/**
+ * `FLOW_PUBLIC_URL` (an http(s) URL, `http://localhost:<PORT>` when unset) and `FLOW_SUBSCRIPTION_LINK_SECRET` (at
+ * least {@link LINK_SECRET_MIN} characters, or unset). Exported for the notify activity, which reads them from the
+ * worker's environment.
+ */
+export function parseSubscriptionLinks(env: Readonly<Record<string, string | undefined>>): SubscriptionLinkSettings {
+  const secret = env['FLOW_SUBSCRIPTION_LINK_SECRET']?.trim();
+  if (secret !== undefined && secret !== '' && secret.length < LINK_SECRET_MIN) {
+    // The value is a secret, so the error gives its length only.
+    throw new ConfigError(
+      'FLOW_SUBSCRIPTION_LINK_SECRET',
+      `FLOW_SUBSCRIPTION_LINK_SECRET is ${secret.length} characters long; use at least ${LINK_SECRET_MIN} random characters, such as the output of openssl rand -hex 32, the same for the gateway and every worker.`,
+    );
+  }
+  return { publicUrl: parsePublicUrl(env), ...(secret ? { secret } : {}) };
+}
+
+/** `FLOW_PUBLIC_URL`: where the gateway is reached from outside, without a trailing slash. */
+function parsePublicUrl(env: Readonly<Record<string, string | undefined>>): string {
+  const raw = env['FLOW_PUBLIC_URL']?.trim();
+  if (!raw) return `http://localhost:${parsePort(env, 'PORT', DEFAULTS.port)}`;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (url && (url.username || url.password)) {
+    // Every notification carries the URL; a credential in it would leak (and is not repeated here).
+    throw new ConfigError('FLOW_PUBLIC_URL', 'FLOW_PUBLIC_URL must not hold a user name or password.');
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
+    throw new ConfigError(
+      'FLOW_PUBLIC_URL',
+      `FLOW_PUBLIC_URL=${JSON.stringify(raw.slice(0, 200))} is not the http(s) URL the gateway is reached at; use one such as https://flow.example.com (a path is kept, for a gateway behind a prefix).`,
+    );
+  }
+  return url.href.replace(/\/+$/, '');
 }
 
 const OIDC_VARIABLES = [

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { dataDir, loadConfig, projectRoot, resolveApiToken, toolsDir } from '../config';
+import { dataDir, loadConfig, projectRoot, resolveApiToken, resolveSubscriptionLinkSecret, toolsDir } from '../config';
 import { describeExit, isReadyMessage, ManagedProcess } from './managed-process';
 import { loadExamplesOnce } from './load-examples';
 import { consoleProgress } from './progress';
@@ -15,6 +15,8 @@ async function main(): Promise<void> {
   const data = dataDir();
   const config = loadConfig();
   const token = resolveApiToken(process.env, data);
+  // The worker signs the links in notifications and the gateway checks them: both get the same secret, kept.
+  const linkSecret = resolveSubscriptionLinkSecret(process.env, data);
 
   const children: ManagedProcess[] = [];
   let services: RunningServices | undefined;
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
       TEMPORAL_ADDRESS: services.temporal.address,
       MONGODB_URI: services.mongodb.uri,
       FLOW_API_TOKEN: token.token,
+      FLOW_SUBSCRIPTION_LINK_SECRET: linkSecret.secret,
       PORT: String(config.gateway.port),
     };
     const spawnNode = (name: string, entry: string): ManagedProcess => {

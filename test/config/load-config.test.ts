@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, DEFAULTS, loadConfig, resolveApiToken } from '../../config';
+import {
+  ConfigError,
+  DEFAULTS,
+  loadConfig,
+  parseSubscriptionLinks,
+  resolveApiToken,
+  resolveSubscriptionLinkSecret,
+} from '../../config';
 
 describe('config: loadConfig', () => {
   it('applies the documented defaults when nothing is set', () => {
@@ -18,6 +25,7 @@ describe('config: loadConfig', () => {
         allowUnsigned: [],
         temporalUiUrl: 'http://localhost:8233',
       },
+      subscriptionLinks: { publicUrl: 'http://localhost:3000' },
       worker: {
         logLevel: 'WARN',
         metricsPort: 9464,
@@ -47,6 +55,8 @@ describe('config: loadConfig', () => {
       FLOW_WORKSPACE_DIR: '/srv/flow/workspaces',
       FLOW_GIT_ALLOW_FILE_URLS: 'yes',
       FLOW_TEMPORAL_UI_URL: 'https://temporal.example.com/ui/',
+      FLOW_PUBLIC_URL: 'https://flow.example.com/release-bot/',
+      FLOW_SUBSCRIPTION_LINK_SECRET: ' 0123456789abcdef0123456789abcdef ',
     });
     assert.deepEqual(config.temporal, {
       address: 'temporal.internal:7233',
@@ -68,6 +78,17 @@ describe('config: loadConfig', () => {
     assert.equal(config.worker.workspaceDir, '/srv/flow/workspaces');
     assert.equal(config.worker.gitAllowFileUrls, true);
     assert.equal(config.gateway.temporalUiUrl, 'https://temporal.example.com/ui');
+    assert.deepEqual(config.subscriptionLinks, {
+      publicUrl: 'https://flow.example.com/release-bot',
+      secret: '0123456789abcdef0123456789abcdef',
+    });
+  });
+
+  it('defaults FLOW_PUBLIC_URL to the gateway on localhost at PORT; the worker reads the same from its env', () => {
+    assert.deepEqual(loadConfig({ PORT: '8080' }).subscriptionLinks, { publicUrl: 'http://localhost:8080' });
+    assert.deepEqual(parseSubscriptionLinks({ FLOW_PUBLIC_URL: 'http://flow.internal:3000' }), {
+      publicUrl: 'http://flow.internal:3000',
+    });
   });
 
   it('rejects bad values of the settings other modules use, naming the variable, as it does for every setting', () => {
@@ -80,6 +101,14 @@ describe('config: loadConfig', () => {
       [{ FLOW_TEMPORAL_UI_URL: 'localhost:8233' }, 'FLOW_TEMPORAL_UI_URL', /is not an http\(s\) URL/],
       [{ FLOW_TEMPORAL_UI_URL: 'ftp://temporal.example.com' }, 'FLOW_TEMPORAL_UI_URL', /is not an http\(s\) URL/],
       [{ FLOW_TEMPORAL_UI_URL: 'https://u:pw@temporal.example.com' }, 'FLOW_TEMPORAL_UI_URL', /must not hold a user/],
+      [
+        { FLOW_PUBLIC_URL: 'flow.example.com' },
+        'FLOW_PUBLIC_URL',
+        /is not the http\(s\) URL the gateway is reached at/,
+      ],
+      [{ FLOW_PUBLIC_URL: 'https://flow.example.com/?a=1' }, 'FLOW_PUBLIC_URL', /is not the http\(s\) URL/],
+      [{ FLOW_PUBLIC_URL: 'https://u:pw@flow.example.com' }, 'FLOW_PUBLIC_URL', /must not hold a user/],
+      [{ FLOW_SUBSCRIPTION_LINK_SECRET: 'short-secret' }, 'FLOW_SUBSCRIPTION_LINK_SECRET', /12 characters long/],
     ];
     for (const [env, variable, message] of cases) {
       assert.throws(
@@ -88,6 +117,11 @@ describe('config: loadConfig', () => {
         `${JSON.stringify(env)} should be refused`,
       );
     }
+    // A secret is never repeated in the error.
+    assert.throws(
+      () => loadConfig({ FLOW_SUBSCRIPTION_LINK_SECRET: 'short-secret' }),
+      (error: unknown) => error instanceof Error && !error.message.includes('short-secret'),
+    );
     // A token is never repeated in the error.
     assert.throws(
       () => loadConfig({ FLOW_API_TOKENS: 'admin:0123456789abcdef' }),
@@ -164,6 +198,34 @@ describe('config: resolveApiToken', () => {
 
   it('prefers FLOW_API_TOKEN and writes nothing', () => {
     assert.deepEqual(resolveApiToken({ FLOW_API_TOKEN: 'from-env' }, dir), { token: 'from-env', source: 'env' });
+    assert.deepEqual(fs.readdirSync(dir), []);
+  });
+});
+
+describe('config: resolveSubscriptionLinkSecret', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flow-link-secret-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('generates a secret on first start, stores it privately, and reuses it afterwards', () => {
+    const first = resolveSubscriptionLinkSecret({}, dir);
+    assert.equal(first.source, 'generated');
+    assert.match(first.secret, /^[A-Za-z0-9_-]{43}$/);
+    const file = path.join(dir, 'subscription-link-secret');
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.deepEqual(resolveSubscriptionLinkSecret({}, dir), { secret: first.secret, source: 'file', file });
+    // Long enough for loadConfig.
+    assert.equal(loadConfig({ FLOW_SUBSCRIPTION_LINK_SECRET: first.secret }).subscriptionLinks.secret, first.secret);
+  });
+
+  it('prefers FLOW_SUBSCRIPTION_LINK_SECRET and writes nothing', () => {
+    const secret = 'from-env-0123456789abcdef0123456789';
+    assert.deepEqual(resolveSubscriptionLinkSecret({ FLOW_SUBSCRIPTION_LINK_SECRET: secret }, dir), {
+      secret,
+      source: 'env',
+    });
     assert.deepEqual(fs.readdirSync(dir), []);
   });
 });

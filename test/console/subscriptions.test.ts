@@ -143,7 +143,7 @@ describe('console: subscriptions, from the event and definition pages and My sub
     await email.fill('a@b.c, Bcc: x@y.z');
     await page.getByRole('button', { name: 'Save subscription' }).click();
 
-    await page.getByText('Not saved.').waitFor();
+    await page.getByRole('status').getByText('Not saved: 2 problems, marked at their fields.').waitFor();
     assert.equal(await email.getAttribute('aria-invalid'), 'true');
     const emailError = await describedBy(page, email);
     assert.match(emailError, /must be one address/);
@@ -186,7 +186,7 @@ describe('console: subscriptions, from the event and definition pages and My sub
     await page.getByRole('button', { name: 'Subscribe', exact: true }).click();
     await page.getByRole('button', { name: 'Save subscription' }).click();
     const delivery = page.getByRole('group', { name: /Deliver to/ });
-    await page.getByText('Not saved.').waitFor();
+    await page.getByRole('status').getByText('Not saved: one problem, marked at its field.').waitFor();
     assert.equal(await delivery.getAttribute('aria-invalid'), 'true');
     assert.notEqual((await delivery.locator('.field-error').last().textContent())?.trim() ?? '', '');
     assert.deepEqual(await subscriptionsOf(), []);
@@ -282,6 +282,25 @@ describe('console: subscriptions, from the event and definition pages and My sub
     await cardOf(alice, mine.id).waitFor();
     await cardOf(alice, alices.id).waitFor();
     assert.equal(await factOf(cardOf(alice, mine.id), 'Owner').textContent(), READER.name);
+  });
+
+  it('pages through my subscriptions, 20 at a time', async () => {
+    for (let index = 0; index < 21; index++)
+      await create(ALICE.token, { on: { source, type }, deliver: { slack: `#room-${index}` } });
+    const { page } = await world.newPage();
+    await signIn(page, ALICE, '/ui/subscriptions');
+    await page.getByRole('heading', { name: 'My subscriptions', level: 1 }).waitFor();
+    const cards = page.getByRole('main').getByRole('article');
+    await cards.first().waitFor();
+    assert.equal(await cards.count(), 20);
+    const pages = page.getByRole('navigation', { name: 'Pages of subscriptions' });
+    await pages.getByRole('link', { name: 'Next page' }).click();
+    await pages.getByRole('link', { name: 'First page' }).waitFor();
+    assert.equal(await cards.count(), 1);
+    assert.equal(await pages.getByRole('link', { name: 'Next page' }).count(), 0);
+    await pages.getByRole('link', { name: 'First page' }).click();
+    await pages.getByRole('link', { name: 'Next page' }).waitFor();
+    assert.equal(await cards.count(), 20);
   });
 
   it('draws a message, a condition and targets holding markup as text', async () => {

@@ -40,7 +40,7 @@ const MAX_MESSAGE = 2_000;
 export function subscribePanel(target: SubscribeTarget): HTMLElement {
   const headingId = uniqueId('subscribe');
   const formId = uniqueId('subscribe-form');
-  const status = h('p', { role: 'status', class: 'notice' });
+  const status = h('p', { role: 'status', class: 'save-status' });
   const problems = h('div', { class: 'problems' });
   const fields = new Map<string, FieldParts>();
 
@@ -170,8 +170,16 @@ export function subscribePanel(target: SubscribeTarget): HTMLElement {
         open.focus();
       })
       .catch((error: unknown) => {
-        replace(status, 'Not saved.');
         const placed = placeErrors(error);
+        const errors = error instanceof ApiError ? (error.problem.errors ?? []) : [];
+        if (errors.length > 0 && errors.every((item) => placed.has(item.path))) {
+          replace(
+            status,
+            `Not saved: ${errors.length === 1 ? 'one problem, marked at its field' : `${errors.length} problems, marked at their fields`}.`,
+          );
+          return;
+        }
+        replace(status, 'Not saved.');
         replace(problems, problemView(error, { only: (path) => !placed.has(path) }));
       })
       .finally(() => {
@@ -186,12 +194,16 @@ export function subscribePanel(target: SubscribeTarget): HTMLElement {
     h('h2', { id: headingId }, 'Subscribe'),
     h(
       'p',
-      null,
-      target.kind === 'event'
-        ? `Be told by Slack or email when ${target.source} sends ${target.type}, without changing any definition.`
-        : `Be told by Slack or email when a run of ${target.name} starts, ends or waits, without changing the definition.`,
+      { class: 'subscribe-intro' },
+      h(
+        'span',
+        null,
+        target.kind === 'event'
+          ? `Be told by Slack or email when ${target.source} sends ${target.type}, without changing any definition.`
+          : `Be told by Slack or email when a run of ${target.name} starts, ends or waits, without changing the definition.`,
+      ),
+      open,
     ),
-    h('p', { class: 'field-actions' }, open),
     form,
     status,
   );

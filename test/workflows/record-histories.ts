@@ -28,6 +28,7 @@ import { trainWorkflowId } from '../../common/train-types';
 import { actions as builtInActions } from '../../activities';
 import { eventIdFor } from '../../intake';
 import { createWorker } from '../../workers/create-worker';
+import { FakeSlack } from '../support/fake-slack';
 import { startHarness } from '../support/harness';
 import { eventually, HttpReceiver } from '../support/http-receiver';
 import { connectWorker, testConfig, uniqueName } from '../support/stack';
@@ -141,7 +142,12 @@ describe('record histories', () => {
         return status ? { status, body: { error: 'scripted' } } : { status: 200, body: { fixVersion: '2.4.0' } };
       });
       const registry = scenario.registryOutage ? await StoppableMongo.start() : undefined;
-      const harness = await startHarness(registry ? { mongo: registry.handle } : {});
+      // Subscriptions are notified in a fake Slack.
+      const slack = scenario.subscriptions ? await new FakeSlack({ token: 'xoxb-recorded' }).start() : undefined;
+      const harness = await startHarness({
+        ...(registry ? { mongo: registry.handle } : {}),
+        ...(slack ? { deps: { env: { SLACK_TOKEN: 'xoxb-recorded', SLACK_API_URL: slack.url } } } : {}),
+      });
       // The workers of the routed queues: activity-only, with the built-in actions and the harness's environment.
       const routedConnection = scenario.queues ? await connectWorker() : undefined;
       const routed = await Promise.all(
@@ -167,6 +173,8 @@ describe('record histories', () => {
             .send(body);
           if (res.status !== 201) throw new Error(`saving ${definition.id}: ${JSON.stringify(res.body)}`);
         }
+        for (const subscription of scenario.subscriptions ?? [])
+          await harness.subscriptions.save(subscription, subscription.owner);
         await registry?.outage();
         const posted = await request(harness.app)
           .post(`/events/${scenario.event.source}/${scenario.event.type}`)
@@ -234,6 +242,7 @@ describe('record histories', () => {
         await routedConnection?.close();
         await harness.stop();
         await registry?.stop();
+        await slack?.stop();
         await receiver.stop();
       }
     }

@@ -21,7 +21,14 @@ import { META_ACTIONS } from '../../common/meta-actions';
 import type { LifecycleType, RunEventInput } from '../../common/run-control';
 import { TRAIN_SIGNALS } from '../../common/train-types';
 import { flowSearchAttributes } from '../../common/search-attributes';
-import { DELIVER_TO_WAITS_PATCH, MARK_UNMATCHED_PATCH } from '../../workflows/dispatcher';
+import {
+  planSubscriptions,
+  subscriptionsDispatched,
+  type NotifyInput,
+  type NotifyResult,
+  type SubscriptionSnapshot,
+} from '../../common/subscriptions';
+import { DELIVER_TO_WAITS_PATCH, MARK_UNMATCHED_PATCH, NOTIFY_SUBSCRIBERS_PATCH } from '../../workflows/dispatcher';
 import { createWorkerMetrics, metricsWorkerOptions } from '../../workers/metrics';
 import { flowBundle } from '../support/harness';
 
@@ -223,6 +230,23 @@ describe('workflows: replay of recorded histories', () => {
     }
   });
 
+  it('has a dispatchEvent history that notified subscribers behind its patch, and no marker where none was bound', () => {
+    const dispatchers = files
+      .filter((file) => file.includes(`.${WORKFLOW_TYPES.dispatchEvent}.`))
+      .map((file) => historyFromJSON(JSON.parse(read(file))).events ?? []);
+    assert.ok(
+      dispatchers.some(
+        (events) =>
+          patchesOf(events).includes(NOTIFY_SUBSCRIBERS_PATCH) && recordedDispatch(events).notify !== undefined,
+      ),
+      'a dispatcher that called notifySubscribers (scenario subscriptions)',
+    );
+    for (const events of dispatchers) {
+      const found = recordedDispatch(events).subscriptions?.length ?? 0;
+      assert.equal(patchesOf(events).includes(NOTIFY_SUBSCRIBERS_PATCH), found > 0, 'the marker iff a subscription');
+    }
+  });
+
   it('has a recorded train that held, queued and replaced runs, and a run that left its line unrun', () => {
     const train = files.filter((file) => file.includes('.train.')).map(read);
     assert.ok(train.some((text) => text.includes('"admit"') && text.includes('"watchTrainHolder"')));
@@ -268,10 +292,23 @@ describe('workflows: replay of recorded histories', () => {
         recorded.waits && recorded.waits.length > 0
           ? planWaits(engine, recorded.event.body, recorded.waits)
           : undefined;
+      const subscriptions =
+        recorded.subscriptions && recorded.subscriptions.length > 0
+          ? planSubscriptions(engine, recorded.event, recorded.subscriptions)
+          : undefined;
       assert.deepEqual(
-        { ...dispatchResult(recorded.event, plan, recorded.started), ...(waits ? { waits } : {}) },
+        {
+          ...dispatchResult(recorded.event, plan, recorded.started),
+          ...(waits ? { waits } : {}),
+          ...(subscriptions ? { subscriptions: subscriptionsDispatched(subscriptions, recorded.notified) } : {}),
+        },
         recorded.result,
         `${file}: the result`,
+      );
+      assert.deepEqual(
+        recorded.notify,
+        subscriptions?.notify.length ? { event: recorded.event, subscriptions: subscriptions.notify } : undefined,
+        `${file}: the notifications`,
       );
       assert.deepEqual(
         recorded.deliveries?.targets,
@@ -334,6 +371,11 @@ function recordedDispatch(events: readonly HistoryEvent[]): {
   /** What `startRuns` answered: for runs with a concurrency group, what each train said. */
   started?: StartRunsResult;
   deliveries?: DeliverToWaitsInput;
+  /** The subscriptions the lookup found, for dispatchers behind the notify-subscribers patch. */
+  subscriptions?: SubscriptionSnapshot[];
+  /** What `notifySubscribers` was asked and answered. */
+  notify?: NotifyInput;
+  notified?: NotifyResult;
   children: string[];
 } {
   const scheduled = new Map(events.map((event) => [String(event.eventId), event.activityTaskScheduledEventAttributes]));
@@ -343,10 +385,14 @@ function recordedDispatch(events: readonly HistoryEvent[]): {
   let waits: RegisteredWait[] | undefined;
   let lifecycle: LifecycleType[] | undefined;
   let deliveries: DeliverToWaitsInput | undefined;
+  let subscriptions: SubscriptionSnapshot[] | undefined;
+  let notify: NotifyInput | undefined;
+  let notified: NotifyResult | undefined;
   const lookedUp = (lookup: EventLookup): void => {
     snapshots = lookup.definitions;
     waits = lookup.waits;
     lifecycle = lookup.lifecycle;
+    subscriptions = lookup.subscriptions;
   };
   for (const event of events) {
     const marker = event.markerRecordedEventAttributes;
@@ -358,9 +404,11 @@ function recordedDispatch(events: readonly HistoryEvent[]): {
     if (completed && type === 'findDefinitionsForEvent') snapshots = decode(completed.result);
     if (completed && type === 'lookUpEvent') lookedUp(decode(completed.result));
     if (completed && type === 'startRuns') startAnswer = decode(completed.result);
+    if (completed && type === 'notifySubscribers') notified = decode(completed.result);
     const started = event.activityTaskScheduledEventAttributes;
     if (started?.activityType?.name === 'startRuns') startRuns = decode(started.input);
     if (started?.activityType?.name === 'deliverToWaits') deliveries = decode(started.input);
+    if (started?.activityType?.name === 'notifySubscribers') notify = decode(started.input);
   }
   const find = (type: temporal.api.enums.v1.EventType): HistoryEvent[] =>
     events.filter((event) => event.eventType === type);
@@ -376,6 +424,9 @@ function recordedDispatch(events: readonly HistoryEvent[]): {
     ...(waits ? { waits } : {}),
     ...(lifecycle ? { lifecycle } : {}),
     ...(deliveries ? { deliveries } : {}),
+    ...(subscriptions ? { subscriptions } : {}),
+    ...(notify ? { notify } : {}),
+    ...(notified ? { notified } : {}),
     children: find(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED).map(
       (event) => event.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? '',
     ),

@@ -1,5 +1,6 @@
 import type { Definition } from '../../common/definition';
 import type { ApprovalAnswer, LifecycleType } from '../../common/run-control';
+import type { Subscription } from '../../common/subscriptions';
 
 /**
  * Sample runs whose histories are recorded (`npm run record-histories`) and replayed on every test run, so a change
@@ -51,6 +52,11 @@ export interface Scenario {
    * with the built-in actions on each, beside the harness's Flow worker.
    */
   readonly queues?: readonly string[];
+  /**
+   * Subscriptions written straight into the store before the event; the recorder's worker then has a fake Slack
+   * (with `#releases`) and its token, so their notifications are sent.
+   */
+  readonly subscriptions?: readonly Subscription[];
 }
 
 /** `RECEIVER` in a URL is replaced with the local receiver's base URL. */
@@ -650,5 +656,42 @@ export const scenarios: readonly Scenario[] = [
       },
     ],
     event: { source: 'ci', type: 'deployed', body: { env: 'staging' } },
+  },
+  {
+    // Recorded behind the notify-subscribers patch: the lookup finds three subscriptions; one's if is false (skipped
+    // by the dispatcher), one is muted (skipped by the activity), one is notified in Slack, in one notifySubscribers
+    // activity beside startRuns.
+    name: 'subscriptions',
+    definitions: [
+      {
+        id: 'announce-release',
+        name: 'Announce a release',
+        on: [{ source: 'ci', type: 'released' }],
+        steps: [{ id: 'announce', action: 'http.request', with: { method: 'POST', url: 'RECEIVER/announce' } }],
+      },
+    ],
+    subscriptions: [
+      {
+        id: 'alice-shop',
+        owner: 'alice',
+        on: { source: 'ci', type: 'released', if: 'event.project == "SHOP"' },
+        deliver: { slack: '#releases' },
+        message: 'Release ${{ event.version }} of ${{ event.project }} is out',
+      },
+      {
+        id: 'bob-ops',
+        owner: 'bob',
+        on: { source: 'ci', type: 'released', if: 'event.project == "OPS"' },
+        deliver: { slack: '#releases' },
+      },
+      {
+        id: 'carol-muted',
+        owner: 'carol',
+        on: { source: 'ci', type: 'released' },
+        deliver: { slack: '#releases' },
+        muted_until: '2999-01-01T00:00:00Z',
+      },
+    ],
+    event: { source: 'ci', type: 'released', body: { project: 'SHOP', version: '2.4.0' } },
   },
 ];

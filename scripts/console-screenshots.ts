@@ -56,6 +56,7 @@ export const SHOTS: readonly Shot[] = [
   { file: 'runs.png', path: '/ui/runs', viewport: DESKTOP, heading: 'Runs' },
   { file: 'run.png', path: '/ui/runs/{run}', viewport: DESKTOP, heading: '{run}' },
   { file: 'approvals.png', path: '/ui/approvals', viewport: DESKTOP, heading: 'Approvals' },
+  { file: 'subscriptions.png', path: '/ui/subscriptions', viewport: DESKTOP, heading: 'My subscriptions' },
   { file: 'events-phone.png', path: '/ui', viewport: PHONE, heading: 'Events' },
 ];
 
@@ -112,7 +113,10 @@ async function photograph(page: Page, shot: Shot, seeded: Seeded, file: string):
   await page.screenshot({ path: file, type: 'png', scale: 'css' });
 }
 
-/** The examples (release saved twice, for a comparison), an approval gate and a train, and runs of each. */
+/**
+ * The examples (release saved twice, for a comparison), an approval gate and a train, runs of each, and alice's
+ * subscriptions.
+ */
 async function seed(world: ConsoleWorld): Promise<Seeded> {
   const { harness } = world;
   const put = async (id: string, body: string | object, message: string): Promise<void> => {
@@ -163,6 +167,28 @@ async function seed(world: ConsoleWorld): Promise<Seeded> {
     },
     'A train per environment',
   );
+
+  const subscribe = async (body: object): Promise<void> => {
+    const saved = await request(harness.app)
+      .post('/api/subscriptions')
+      .set('Authorization', `Bearer ${ALICE.token}`)
+      .send(body);
+    if (saved.status !== 201) throw new Error(`POST subscription: ${saved.status} ${JSON.stringify(saved.body)}`);
+  };
+  await subscribe({
+    on: { source: 'jira', type: 'issue_transitioned', if: 'event.project == "SHOP" && event.to == "Start Release"' },
+    deliver: { slack: '@alice' },
+    message: 'Release for ${{ event.issue }} started by ${{ event.user }}',
+  });
+  await subscribe({
+    on: { definition: 'release', outcomes: ['failed', 'cancelled', 'rejected', 'approval_requested'] },
+    deliver: { slack: '#release-train', email: 'alice@example.com' },
+  });
+  await subscribe({
+    on: { definition: 'deploy', outcomes: ['completed'] },
+    deliver: { email: 'alice@example.com' },
+    muted_until: new Date(Date.now() + 24 * 60 * 60 * 1000).toISOString(),
+  });
 
   const open: string[] = [];
   await harness.startRun('demo', 'hello', { name: 'Ada' });

@@ -30,6 +30,7 @@ import { notFound, problemErrorHandler, sendProblem } from './problem';
 import type { WebhookAdapter } from './webhooks/adapter';
 import { webhooksRouter } from './webhooks/router';
 import { slackInteractionsRouter } from './webhooks/slack-interactions';
+import { subscriptionLinksRouter } from './subscription-links-router';
 
 /** Everything the gateway needs from the outside world; `main.ts` wires the real clients. */
 export interface GatewayDeps {
@@ -44,6 +45,12 @@ export interface GatewayDeps {
   readonly groups?: GroupStore;
   /** The subscriptions behind `/api/subscriptions`; without it the routes are not mounted. */
   readonly subscriptions?: SubscriptionStore;
+  /**
+   * The one-click links of notifications (`/subscriptions/links/:token`, mounted with `subscriptions`): the secret
+   * they are signed with (`FLOW_SUBSCRIPTION_LINK_SECRET`; without it they answer "not set up") and requests a
+   * minute from one address (default 60).
+   */
+  readonly subscriptionLinks?: { readonly secret?: string; readonly ratePerMinute?: number };
   readonly catalog: ReadonlyMap<string, AnyAction>;
   readonly intake: IntakeDeps;
   /**
@@ -111,6 +118,16 @@ export function createApp(deps: GatewayDeps): Express {
   // Before the generic webhooks: Slack's button clicks are answers to runs, not events.
   app.use(slackInteractionsRouter({ temporal: deps.intake, env: deps.webhooks.env }));
   app.use(webhooksRouter({ accept, ...deps.webhooks }));
+  // Unsubscribe and mute links in notifications: the signed token is the authorisation, no sign-in.
+  if (deps.subscriptions) {
+    app.use(
+      subscriptionLinksRouter({
+        subscriptions: deps.subscriptions,
+        ...deps.subscriptionLinks,
+        log: (message, error) => logger.error({ err: error }, message),
+      }),
+    );
+  }
 
   const tokens: ApiToken[] = [
     { token: deps.apiToken, scope: 'write', name: MAIN_TOKEN_NAME },

@@ -24,6 +24,10 @@ async function main(): Promise<void> {
     console.log(`[gateway] generated an API token and stored it in ${token.file}: ${token.token}`);
   else if (token.source === 'file') console.log(`[gateway] API token read from ${token.file}`);
 
+  if (!config.subscriptionLinks.secret)
+    console.log(
+      '[gateway] FLOW_SUBSCRIPTION_LINK_SECRET is not set: the unsubscribe and mute links of notifications are refused',
+    );
   const temporalHealth = temporalProbe(config.temporal.address);
   const mongo = openMongo(config.mongodb);
   const connection = Connection.lazy({ address: config.temporal.address });
@@ -39,6 +43,7 @@ async function main(): Promise<void> {
     store: new DefinitionStore(mongo, catalog),
     groups: new GroupStore(mongo),
     subscriptions: new SubscriptionStore(mongo),
+    subscriptionLinks: config.subscriptionLinks.secret ? { secret: config.subscriptionLinks.secret } : {},
     catalog,
     intake: { client, taskQueue: config.temporal.taskQueue },
     webhooks: { adapters: webhookAdapters, env: process.env },

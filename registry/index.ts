@@ -26,6 +26,7 @@ export { SubscriptionConflictError, SubscriptionOwnerError, SubscriptionStore } 
 export type {
   RevisionGuardedResult,
   StoredSubscription,
+  SubscriptionLinkUse,
   SubscriptionSaveResult,
   SubscriptionWriteOptions,
 } from './subscriptions-store';

@@ -80,6 +80,21 @@ export type RevisionGuardedResult =
   | { readonly status: 'missing' }
   | { readonly status: 'moved'; readonly revision: number };
 
+/**
+ * The one use of a signed link (`subscription_link_uses`, `_id` the link's use id): recorded before the link acts,
+ * so a link acts once; `outcome` says what it did, once it has.
+ */
+export interface SubscriptionLinkUse {
+  readonly _id: string;
+  readonly action: 'unsubscribe' | 'mute';
+  readonly subscription: string;
+  /** The notification the link came with, `<subscription>/<event id>`. */
+  readonly delivery: string;
+  readonly usedAt: Date;
+  /** Set once the link has acted: what it did (`unsubscribed`, `muted`, `gone`) and, for a mute, until when. */
+  readonly outcome?: { readonly done: 'unsubscribed' | 'muted' | 'gone'; readonly mutedUntil?: string };
+}
+
 /** A save that named the revision it replaces found another one current (0: none exists). */
 export class SubscriptionConflictError extends Error {
   constructor(
@@ -145,6 +160,7 @@ export class SubscriptionStore {
   private readonly subscriptions: Collection<SubscriptionDocument>;
   private readonly bindings: Collection<IndexDocument>;
   private readonly owners: Collection<IndexDocument>;
+  private readonly linkUses: Collection<SubscriptionLinkUse>;
   private readonly lock: RegistryLock;
   private readonly now: () => Date;
 
@@ -159,6 +175,7 @@ export class SubscriptionStore {
     this.subscriptions = mongo.db.collection<SubscriptionDocument>('subscriptions');
     this.bindings = mongo.db.collection<IndexDocument>('subscription_bindings');
     this.owners = mongo.db.collection<IndexDocument>('subscription_owners');
+    this.linkUses = mongo.db.collection<SubscriptionLinkUse>('subscription_link_uses');
     this.lock = new RegistryLock(mongo, options);
     this.now = options.now ?? (() => new Date());
   }
@@ -331,6 +348,44 @@ export class SubscriptionStore {
       await this.tombstone(current, actor);
       return { status: 'done', subscription: storedOf(current) };
     });
+  }
+
+  /**
+   * Records the one use of a signed link before it acts: `claimed` when this call inserted the record (the unique
+   * `_id` insert is the one atomic step FerretDB has, so of two concurrent uses exactly one claims), otherwise the
+   * record of the earlier use.
+   */
+  async claimLinkUse(
+    use: Omit<SubscriptionLinkUse, 'outcome'>,
+  ): Promise<{ claimed: true } | { claimed: false; use: SubscriptionLinkUse }> {
+    await this.mongo.connected();
+    try {
+      await this.linkUses.insertOne({ ...use });
+      return { claimed: true };
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 11000) throw error;
+      const earlier = await this.linkUses.findOne({ _id: use._id });
+      if (!earlier) throw error;
+      return { claimed: false, use: earlier };
+    }
+  }
+
+  /** The recorded use of a link, or null when it has not been used. */
+  async linkUse(id: string): Promise<SubscriptionLinkUse | null> {
+    await this.mongo.connected();
+    return this.linkUses.findOne({ _id: id });
+  }
+
+  /** Notes what a claimed link did, for the page a second use shows. */
+  async settleLinkUse(id: string, outcome: NonNullable<SubscriptionLinkUse['outcome']>): Promise<void> {
+    await this.mongo.connected();
+    await this.linkUses.updateOne({ _id: id }, { $set: { outcome } });
+  }
+
+  /** Forgets a claimed use whose action failed (the registry was unreachable), so the link can be tried again. */
+  async releaseLinkUse(id: string): Promise<void> {
+    await this.mongo.connected();
+    await this.linkUses.deleteOne({ _id: id, outcome: { $exists: false } });
   }
 
   /** Marks a subscription deleted (the commit point), then takes it out of its index documents. Holds its lock. */

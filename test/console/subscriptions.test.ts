@@ -110,6 +110,14 @@ describe('console: subscriptions, from the event and definition pages and My sub
 
     const open = page.getByRole('button', { name: 'Subscribe', exact: true });
     assert.equal(await open.getAttribute('aria-expanded'), 'false');
+    // From the keyboard: Enter opens the form, Escape closes it and gives the focus back to the button.
+    await open.focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await open.getAttribute('aria-expanded'), 'true');
+    await page.keyboard.press('Escape');
+    assert.equal(await open.getAttribute('aria-expanded'), 'false');
+    assert.equal(await page.getByRole('form', { name: 'New subscription' }).count(), 0);
+    assert.equal(await page.evaluate('document.activeElement && document.activeElement.textContent'), 'Subscribe');
     await open.click();
     assert.equal(await open.getAttribute('aria-expanded'), 'true');
     // The form opens with the focus in its first field, the condition.

@@ -109,9 +109,18 @@ export function subscribePanel(target: SubscribeTarget): HTMLElement {
       form.querySelector<HTMLElement>('input, textarea')?.focus();
     }
   });
-  cancel.addEventListener('click', () => {
+  let busy = false;
+  const close = (): void => {
     show(false);
     open.focus();
+  };
+  cancel.addEventListener('click', close);
+  // Escape closes the form as Cancel does; what was typed stays for the next opening.
+  form.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && !busy) {
+      event.preventDefault();
+      close();
+    }
   });
 
   const clearErrors = (): void => {
@@ -138,7 +147,6 @@ export function subscribePanel(target: SubscribeTarget): HTMLElement {
     return placed;
   };
 
-  let busy = false;
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     if (busy) return;

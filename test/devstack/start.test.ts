@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
+import { buildSubscriptionLinks } from '../../common/subscription-links';
 import { projectRoot } from '../../config';
 import { findFreePort } from '../../devstack/ports';
 
@@ -103,6 +104,7 @@ describe('devstack: npm start', () => {
     delete env['TEMPORAL_ADDRESS'];
     delete env['MONGODB_URI'];
     delete env['FLOW_API_TOKEN'];
+    delete env['FLOW_SUBSCRIPTION_LINK_SECRET'];
     const gateway = `http://127.0.0.1:${gatewayPort}`;
     const mongoUri = `mongodb://127.0.0.1:${mongoPort}/flow`;
     const workflowId = 'restart-probe';
@@ -113,6 +115,20 @@ describe('devstack: npm start', () => {
     assert.match(running.output, new RegExp(`Temporal UI +http://localhost:${uiPort}`));
     const token = fs.readFileSync(path.join(scratch, 'api-token'), 'utf8').trim();
     assert.ok(running.output.includes(token), 'prints the generated API token');
+    const linkSecretFile = path.join(scratch, 'subscription-link-secret');
+    const linkSecret = fs.readFileSync(linkSecretFile, 'utf8').trim();
+    assert.equal(fs.statSync(linkSecretFile).mode & 0o777, 0o600);
+    assert.ok(!running.output.includes(linkSecret), 'the link secret is not printed');
+    // The gateway checks links with the kept secret: one for a subscription that does not exist is "unsubscribed".
+    const link = buildSubscriptionLinks({
+      publicUrl: gateway,
+      secret: linkSecret,
+      subscription: 'nobody',
+      deliveryId: 'nobody/e1',
+      generation: 'g',
+    });
+    const linkPage = await fetch(link.unsubscribe);
+    assert.equal(linkPage.status, 200, await linkPage.text());
 
     const auth = { authorization: `Bearer ${token}` };
     const definitions = (await (await fetch(`${gateway}/api/definitions`, { headers: auth })).json()) as {
@@ -156,6 +172,7 @@ describe('devstack: npm start', () => {
     running = StartedFlow.start(env);
     await running.waitFor('Flow is running', 240_000);
     assert.equal(fs.readFileSync(path.join(scratch, 'api-token'), 'utf8').trim(), token, 'keeps the API token');
+    assert.equal(fs.readFileSync(linkSecretFile, 'utf8').trim(), linkSecret, 'keeps the link secret');
     const afterRestart = await fetch(`${gateway}/api/definitions/hello`, {
       headers: { authorization: `Bearer ${token}` },
     });

@@ -153,6 +153,12 @@ export function whyUnmatched(result: EventDispatchResult): string[] {
     lines.push(`${rejected.definition}: its train ${rejected.group} refused the run: ${rejected.reason}`);
   for (const wait of result.waits?.skipped ?? [])
     lines.push(`waiting run ${wait.workflowId} (step ${wait.stepId}): ${wait.reason}`);
+  // Subscribers may have been told even though no run started: the list is about runs, but say so.
+  const sent = result.subscriptions?.sent ?? [];
+  if (sent.length > 0)
+    lines.push(
+      `notified ${sent.length === 1 ? 'one subscription' : `${sent.length} subscriptions`}: ${sent.map((s) => s.id).join(', ')}`,
+    );
   return lines;
 }
 

@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { EventDispatchResult } from '../../common/event-waits';
 import { problemErrorHandler } from '../../gateway/problem';
-import { skipReasons, unmatchedEventsRouter, type UnmatchedEvents } from '../../gateway/unmatched-events-router';
+import {
+  skipReasons,
+  unmatchedEventsRouter,
+  whyUnmatched,
+  type UnmatchedEvents,
+} from '../../gateway/unmatched-events-router';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually } from '../support/http-receiver';
 import { connectClient, uniqueName } from '../support/stack';
@@ -168,5 +173,31 @@ describe('gateway: the reasons of skipped definitions in the unmatched list', ()
     ]);
     assert.deepEqual(skipReasons('concurrency.group: rendered to ""'), ['concurrency.group: rendered to ""']);
     assert.deepEqual(skipReasons('the definition is not bound to a/b'), ['the definition is not bound to a/b']);
+  });
+});
+
+describe('gateway: why an event that started no run is listed', () => {
+  it('says when subscribers were told all the same', () => {
+    const result: EventDispatchResult = {
+      eventId: 'e1',
+      source: 'jira',
+      type: 'issue_created',
+      matched: [],
+      skipped: [],
+      subscriptions: {
+        sent: [
+          { id: 'alice-jira', channels: ['slack'] },
+          { id: 'bob-jira', channels: ['email'] },
+        ],
+        skipped: [{ id: 'carol-jira', reason: 'muted until 2026-12-06T09:00:00.000Z' }],
+      },
+    };
+    assert.deepEqual(whyUnmatched(result), [
+      'no definition is bound to jira/issue_created',
+      'notified 2 subscriptions: alice-jira, bob-jira',
+    ]);
+    assert.deepEqual(whyUnmatched({ ...result, subscriptions: { sent: [], skipped: [] } }), [
+      'no definition is bound to jira/issue_created',
+    ]);
   });
 });

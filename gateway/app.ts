@@ -175,7 +175,7 @@ export function createApp(deps: GatewayDeps): Express {
     definitionsRouter(deps.store, deps.catalog),
     unmatchedEventsRouter({ temporal: deps.intake, temporalUiUrl: deps.temporalUiUrl ?? DEFAULTS.temporalUiUrl }),
     eventIndexRouter(deps.store),
-    planRouter(deps.store, { catalog: deps.catalog, taskQueue: deps.intake.taskQueue, liveness }),
+    planRouter(deps.store, { catalog: deps.catalog, taskQueue: deps.intake.taskQueue, liveness }, deps.subscriptions),
     trainsRouter(deps.intake),
     approvalsRouter(deps.intake),
     ...(deps.groups ? [groupsRouter(deps.groups)] : []),

@@ -6,7 +6,8 @@ import { eventIdFor } from '../intake';
 import type { AnyAction } from '../activities';
 import type { Step } from '../common/definition';
 import { isMetaAction } from '../common/meta-actions';
-import type { DefinitionStore } from '../registry';
+import { planSubscriptions, type SubscriptionSnapshot } from '../common/subscriptions';
+import type { DefinitionStore, SubscriptionStore } from '../registry';
 import { actionQueues } from './catalog-router';
 import type { QueueLiveness, QueueWorker } from './queue-liveness';
 import { eventNameParam, jsonBody, requireJsonObject } from './request-body';
@@ -24,9 +25,15 @@ export interface PlanWorkers {
  * `POST /api/plan/:source/:type`: a dry run. Says which definitions an event with this body would start, which it
  * would not and why (the dispatcher's own `planRuns`), and what the first step of each would receive. With
  * {@link PlanWorkers}, each matched run also lists the task queues its steps would be scheduled on with whether a
- * worker polls each now (`workers`), and a note for every step whose queue none polls (`notes`).
+ * worker polls each now (`workers`), and a note for every step whose queue none polls (`notes`). With the
+ * subscriptions, it also says which subscriptions the event would notify and which not, with why (`subscriptions`;
+ * whether one is muted is decided when it is sent, so a muted one is listed as notified, with `mutedUntil`).
  */
-export function planRouter(store: DefinitionStore, workers?: PlanWorkers): Router {
+export function planRouter(
+  store: DefinitionStore,
+  workers?: PlanWorkers,
+  subscriptions?: Pick<SubscriptionStore, 'findForEvent'>,
+): Router {
   const router = Router();
   router.post('/plan/:source/:type', jsonBody, async (req, res) => {
     const source = eventNameParam(req, 'source');
@@ -43,7 +50,11 @@ export function planRouter(store: DefinitionStore, workers?: PlanWorkers): Route
       causation: { rootEventId: eventId, depth: 0 },
     };
     const engine = createExpressionEngine();
-    const { runs, skipped } = planRuns(event, await store.findForEvent(source, type), engine);
+    const [definitions, found] = await Promise.all([
+      store.findForEvent(source, type),
+      subscriptions ? subscriptions.findForEvent(source, type) : undefined,
+    ]);
+    const { runs, skipped } = planRuns(event, definitions, engine);
     const matched = await Promise.all(
       runs.map(async (run) => ({
         ...matchedRun(run),
@@ -51,9 +62,33 @@ export function planRouter(store: DefinitionStore, workers?: PlanWorkers): Route
         ...(workers ? await stepWorkers(workers, run.snapshot) : {}),
       })),
     );
-    res.json({ source, type, matched, skipped });
+    res.json({
+      source,
+      type,
+      matched,
+      skipped,
+      ...(found === undefined ? {} : { subscriptions: plannedSubscriptions(engine, event, found) }),
+    });
   });
   return router;
+}
+
+/** Which subscriptions the event would notify (id, owner, targets) and which not, with why. */
+function plannedSubscriptions(
+  engine: ExpressionEngine,
+  event: FlowEvent,
+  found: readonly SubscriptionSnapshot[],
+): { notify: Record<string, unknown>[]; skipped: { id: string; reason: string }[] } {
+  const plan = planSubscriptions(engine, event, found);
+  return {
+    notify: plan.notify.map((subscription) => ({
+      id: subscription.id,
+      owner: subscription.owner,
+      deliver: subscription.deliver,
+      ...(subscription.mutedUntil === undefined ? {} : { mutedUntil: subscription.mutedUntil }),
+    })),
+    skipped: [...plan.skipped],
+  };
 }
 
 /** What the first step of a matched definition would do: its rendered input, why it is skipped, or its error. */

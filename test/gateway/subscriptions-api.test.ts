@@ -219,6 +219,32 @@ describe('gateway: /api/subscriptions', () => {
     assert.equal(yaml.body.errors[0].line, 5);
   });
 
+  it('says in a dry run which subscriptions an event would notify and which not, with why', async () => {
+    const auth = { Authorization: `Bearer ${ALICE}` };
+    await request(app)
+      .put('/api/subscriptions/alice-plan-shop')
+      .set(auth)
+      .send({ ...alicesEvent, on: { source: 'jira', type: 'plan_probe', if: 'event.project == "SHOP"' } })
+      .expect(201);
+    await request(app)
+      .put('/api/subscriptions/alice-plan-all')
+      .set(auth)
+      .send({ on: { source: 'jira', type: 'plan_probe' }, deliver: { slack: '#releases' } })
+      .expect(201);
+    const plan = await request(app).post('/api/plan/jira/plan_probe').set(auth).send({ project: 'OTHER' }).expect(200);
+    assert.deepEqual(plan.body.subscriptions, {
+      notify: [{ id: 'alice-plan-all', owner: 'alice', deliver: { slack: '#releases' } }],
+      skipped: [{ id: 'alice-plan-shop', reason: 'if "event.project == \\"SHOP\\"" is false' }],
+    });
+    const shop = await request(app).post('/api/plan/jira/plan_probe').set(auth).send({ project: 'SHOP' }).expect(200);
+    assert.deepEqual((shop.body.subscriptions.notify as { id: string }[]).map((entry) => entry.id).sort(), [
+      'alice-plan-all',
+      'alice-plan-shop',
+    ]);
+    for (const id of ['alice-plan-shop', 'alice-plan-all'])
+      await request(app).delete(`/api/subscriptions/${id}`).set(auth).expect(200);
+  });
+
   it('creates with a generated id on POST, and lists ?owner=me, by name and all, a page at a time', async () => {
     const generated = await as(BOB)
       .post('/api/subscriptions')

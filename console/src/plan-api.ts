@@ -20,6 +20,8 @@ export interface PlannedRun {
   readonly revision: number;
   readonly workflowId: string;
   readonly firstStep?: PlannedFirstStep;
+  /** A line per step whose task queue no worker polls now (the step would wait for one). */
+  readonly notes?: readonly string[];
 }
 
 /** A definition bound to the event that it would not start, and why. */
@@ -29,12 +31,26 @@ export interface SkippedPlan {
   readonly reason: string;
 }
 
+/** A subscription the event would notify: whose, and where. */
+export interface PlannedNotification {
+  readonly id: string;
+  readonly owner: string;
+  readonly deliver: { readonly slack?: string; readonly email?: string };
+  /** Set when it is muted until then: it would be skipped when sent. */
+  readonly mutedUntil?: string;
+}
+
 /** `POST /api/plan/:source/:type`. */
 export interface Plan {
   readonly source: string;
   readonly type: string;
   readonly matched: readonly PlannedRun[];
   readonly skipped: readonly SkippedPlan[];
+  /** The subscriptions bound to the event: those it would notify, and those it would not, with why. */
+  readonly subscriptions?: {
+    readonly notify: readonly PlannedNotification[];
+    readonly skipped: readonly { readonly id: string; readonly reason: string }[];
+  };
 }
 
 /** The dry run of an event with this body. */

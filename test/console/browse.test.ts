@@ -362,6 +362,17 @@ describe('console: signing in and browsing events, definitions and actions', fun
     page.on('request', (sent) => {
       if (new URL(sent.url()).pathname.startsWith('/api/plan/')) planned.push(sent.postData() ?? '');
     });
+    // Two subscriptions to the event: the dry run says whom the event would notify, and whom not and why.
+    for (const [id, condition, slack] of [
+      ['reader-rel', 'event.project == "REL"', '#rel-releases'],
+      ['reader-other', 'event.project == "OTHER"', '#other'],
+    ] as const) {
+      await request(world.harness.app)
+        .put(`/api/subscriptions/${id}`)
+        .set('Authorization', `Bearer ${READER.token}`)
+        .send({ on: { source: 'jira', type: 'issue_transitioned', if: condition }, deliver: { slack } })
+        .expect(201);
+    }
     await signIn(page, READER, '/ui/definitions/release');
     const panel = page.getByRole('region', { name: 'Try an event (dry run)' });
     await panel
@@ -400,6 +411,11 @@ describe('console: signing in and browsing events, definitions and actions', fun
     assert.deepEqual(JSON.parse((await facts.getByLabel('First step input').textContent()) ?? ''), { issue });
     assert.equal(await panel.locator('img').count(), 0);
     assert.deepEqual(JSON.parse(planned[0] ?? ''), { issue, to: 'Start Release', project: 'REL' });
+    const told = panel.getByRole('list', { name: 'Subscriptions to jira / issue_transitioned' }).getByRole('listitem');
+    assert.deepEqual(await told.allTextContents(), [
+      'reader-rel (reader): would notify #rel-releases',
+      'reader-other: would not notify, if "event.project == \\"OTHER\\"" is false',
+    ]);
 
     await body.fill(JSON.stringify({ issue: 'REL-7', to: 'Open', project: 'REL' }));
     await plan.click();

@@ -134,6 +134,13 @@ function planView(definition: Definition, binding: Binding, plan: Plan): Child {
         ['Workflow id', code(own.workflowId)],
         ...firstStepFacts(own),
       ]),
+      (own.notes ?? []).length === 0
+        ? null
+        : h(
+            'ul',
+            { class: 'notes', 'aria-label': 'Notes on where its steps would run' },
+            (own.notes ?? []).map((note) => h('li', null, note)),
+          ),
     ];
   } else if (ownSkip) {
     verdict = [
@@ -156,6 +163,32 @@ function planView(definition: Definition, binding: Binding, plan: Plan): Child {
           h('h4', null, `Other definitions bound to ${event}`),
           h('ul', { 'aria-label': `Other definitions bound to ${event}` }, others),
         ],
+    subscriptionsView(event, plan),
+  ];
+}
+
+/** Who would be told of the event: each subscription it would notify (and where), and those it would not, with why. */
+function subscriptionsView(event: string, plan: Plan): Child {
+  const planned = plan.subscriptions;
+  if (!planned) return null;
+  if (planned.notify.length === 0 && planned.skipped.length === 0)
+    return h('p', { class: 'muted' }, `No subscription listens to ${event}.`);
+  const targets = (deliver: { slack?: string; email?: string }): string =>
+    [deliver.slack, deliver.email].filter((target) => target !== undefined).join(' and ');
+  return [
+    h('h4', null, `Subscriptions to ${event}`),
+    h('ul', { 'aria-label': `Subscriptions to ${event}` }, [
+      ...planned.notify.map((entry) =>
+        h(
+          'li',
+          null,
+          code(entry.id),
+          ` (${entry.owner}): would notify ${targets(entry.deliver)}`,
+          entry.mutedUntil === undefined ? '' : `, but it is muted until ${entry.mutedUntil}`,
+        ),
+      ),
+      ...planned.skipped.map((entry) => h('li', null, code(entry.id), `: would not notify, ${entry.reason}`)),
+    ]),
   ];
 }
 

@@ -10,7 +10,15 @@ import type { AnyAction } from '../activities';
 import { loadConfig, redactUri, toolsDir } from '../config';
 import { findFreePort } from '../devstack/ports';
 import { startServices, type RunningServices } from '../devstack/services';
-import { DefinitionStore, openMongo, parseDefinitionText, validateDefinition } from '../registry';
+import {
+  DefinitionStore,
+  openMongo,
+  parseDefinitionText,
+  SubscriptionStore,
+  validateDefinition,
+  validateSubscription,
+} from '../registry';
+import { FakeSlack } from '../test/support/fake-slack';
 import { ReleaseWorld } from '../test/support/release-world';
 import { ensureSearchAttributes } from '../workers/search-attributes';
 import { bundleFlowWorkflows } from '../workers/create-worker';
@@ -19,6 +27,9 @@ import { nowMs } from './load';
 import { benchCatalog } from './noop-action';
 import { GatewayProcess, WorkerProcess, type SpawnSettings } from './processes';
 import type { WorkerProcessOptions } from './worker-process';
+
+/** The bot token of the bench's own fake Slack. */
+const BENCH_SLACK_TOKEN = 'xoxb-bench';
 
 /** Prints a progress line on stderr, so a long run visibly moves. */
 export function progress(message: string): void {
@@ -51,6 +62,13 @@ export interface BenchContext {
   readonly tag: string;
   /** The release use case's local peers, when the end-to-end scenario runs. */
   readonly world?: ReleaseWorld;
+  /**
+   * The Slack Web API the Flow workers talk to (`SLACK_API_URL`, `SLACK_TOKEN`): the release world's when it runs, else
+   * one of the bench's own. Both have the channel `#releases`, which the app is a member of.
+   */
+  readonly slack: FakeSlack;
+  /** The subscriptions of the benchmark's database (the Flow worker's dispatchers look them up). */
+  readonly subscriptions: SubscriptionStore;
   /** POSTs an event to the gateway's `/events/:source/:type`. */
   postEvent(source: string, type: string, body: object, idempotencyKey?: string): Promise<GatewayAnswer>;
   /** POSTs a signed Jira webhook delivery to `/webhooks/jira`. */
@@ -59,6 +77,8 @@ export interface BenchContext {
   gatewayStartCalls(source: string): Promise<{ count: number; seconds: number }>;
   /** Validates a definition against the benchmark catalog and saves it. */
   saveDefinition(raw: unknown): Promise<void>;
+  /** Validates a subscription (`validateSubscription`, owned by its `owner`) and saves it, as the gateway's API does. */
+  saveSubscription(raw: { readonly owner: string } & Record<string, unknown>): Promise<void>;
   /** Empties the registry (drops the benchmark database), so a large registry does not slow later scenarios. */
   resetRegistry(): Promise<void>;
   /**
@@ -123,6 +143,7 @@ export async function openContext(options: ContextOptions): Promise<OpenContext>
     cleanups.push(() => dropAndClose(mongo.client, mongo.db));
     const catalog = benchCatalog();
     const store = new DefinitionStore(mongo, catalog);
+    const subscriptions = new SubscriptionStore(mongo);
 
     let world: ReleaseWorld | undefined;
     if (options.releaseWorld) {
@@ -130,6 +151,13 @@ export async function openContext(options: ContextOptions): Promise<OpenContext>
       world = await ReleaseWorld.start();
       const started = world;
       cleanups.push(() => started.stop());
+    }
+    let slack: FakeSlack;
+    if (world) slack = world.slack;
+    else {
+      const own = await new FakeSlack({ token: BENCH_SLACK_TOKEN }).start();
+      cleanups.push(() => own.stop());
+      slack = own;
     }
 
     const flowTaskQueue = `bench-flow-${tag}`;
@@ -147,7 +175,13 @@ export async function openContext(options: ContextOptions): Promise<OpenContext>
       FLOW_DATA_DIR: scratch,
       FLOW_WORKER_METRICS_PORT: 'off',
     };
-    const workerEnv = { ...processEnv, ...world?.workerEnv() };
+    // Subscriptions notify through Slack, so the Flow workers always have one to talk to.
+    const workerEnv = {
+      ...processEnv,
+      SLACK_TOKEN: BENCH_SLACK_TOKEN,
+      SLACK_API_URL: slack.url,
+      ...world?.workerEnv(),
+    };
 
     const token = `bench_${randomBytes(18).toString('base64url')}`;
     const webhookSecret = randomBytes(18).toString('hex');
@@ -207,6 +241,8 @@ export async function openContext(options: ContextOptions): Promise<OpenContext>
       baselineTaskQueue,
       tag,
       ...(world ? { world } : {}),
+      slack,
+      subscriptions,
       postEvent: (source, type, body, idempotencyKey) =>
         post(`/events/${source}/${type}`, body, {
           authorization: `Bearer ${token}`,
@@ -235,6 +271,11 @@ export async function openContext(options: ContextOptions): Promise<OpenContext>
         const checked = validateDefinition(raw, catalog);
         if (!checked.ok) throw new Error(`invalid benchmark definition: ${JSON.stringify(checked.errors)}`);
         await store.save(checked.definition, { format: 'json' });
+      },
+      saveSubscription: async (raw) => {
+        const checked = await validateSubscription(raw, { owner: raw.owner, definitions: store });
+        if (!checked.ok) throw new Error(`invalid benchmark subscription: ${JSON.stringify(checked.errors)}`);
+        await subscriptions.save(checked.subscription, raw.owner);
       },
       resetRegistry: async () => {
         await mongo.db.dropDatabase();

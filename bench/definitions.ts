@@ -63,24 +63,32 @@ export async function seedDefinitions(
   concurrency: number,
   what: string,
 ): Promise<void> {
+  await seedWithProgress(definitions, concurrency, what, (definition) => ctx.saveDefinition(definition));
+}
+
+/** Saves `items` with `save` at `concurrency`, printing progress (and the current rate) every ten seconds. */
+export async function seedWithProgress<T>(
+  items: readonly T[],
+  concurrency: number,
+  what: string,
+  save: (item: T) => Promise<void>,
+): Promise<void> {
   const started = Date.now();
   let saved = 0;
   let last = { at: started, saved: 0 };
-  await mapLimit(definitions, concurrency, async (definition) => {
-    await ctx.saveDefinition(definition);
+  await mapLimit(items, concurrency, async (item) => {
+    await save(item);
     saved++;
     const now = Date.now();
-    if (now - last.at >= 10_000 && saved < definitions.length) {
+    if (now - last.at >= 10_000 && saved < items.length) {
       // The rate of the last interval: saves may slow down as the registry grows.
       const rate = (saved - last.saved) / ((now - last.at) / 1000);
       last = { at: now, saved };
-      const left = Math.round((definitions.length - saved) / rate);
+      const left = Math.round((items.length - saved) / rate);
       progress(
-        `${what}: saved ${saved.toLocaleString('en')}/${definitions.length.toLocaleString('en')} (${rate.toFixed(1)}/s now, ~${left} s left)`,
+        `${what}: saved ${saved.toLocaleString('en')}/${items.length.toLocaleString('en')} (${rate.toFixed(1)}/s now, ~${left} s left)`,
       );
     }
   });
-  progress(
-    `${what}: saved ${definitions.length.toLocaleString('en')} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
-  );
+  progress(`${what}: saved ${items.length.toLocaleString('en')} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

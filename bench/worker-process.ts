@@ -1,14 +1,15 @@
 /**
  * A benchmark worker, run as its own process so the load generator never shares its event loop and its memory can
  * be read on its own: `kind: flow` is Flow's worker (every catalog action plus `bench.noop`, metrics sinks and
- * interceptors, as `workers/main.ts` wires them); `kind: baseline` runs the hand-written workflows. Both load a
+ * interceptors, and subscriptions' lookup and delivery, as `workers/main.ts` wires them); `kind: baseline` runs the hand-written workflows. Both load a
  * workflow bundle that the runner built once. The parent talks to it over IPC (see `WorkerRequest`).
  */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { actions } from '../activities';
+import { SubscriptionDeliveries } from '../activities/subscriptions';
 import { loadConfig } from '../config';
-import { DefinitionStore, openMongo, WaitStore } from '../registry';
+import { DefinitionStore, openMongo, SubscriptionStore, WaitStore } from '../registry';
 import { createWorker } from '../workers/create-worker';
 import { createWorkerMetrics } from '../workers/metrics';
 import { baselineActivities } from './baseline/activities';
@@ -69,6 +70,8 @@ async function main(): Promise<void> {
       client,
       registry: store,
       waits: new WaitStore(mongo, store),
+      // As workers/main.ts: dispatchers find the subscriptions bound to their event and notify them.
+      subscriptions: { store: new SubscriptionStore(mongo), deliveries: new SubscriptionDeliveries(mongo) },
       env: process.env,
       actions: [...actions, benchNoop],
       metrics: createWorkerMetrics({ defaultMetrics: true }),

@@ -1,7 +1,8 @@
 /**
- * The benchmark scenarios of issues 6, 14 (trains and waits), 15 (approvals and lifecycle events) and 16 (console
- * pages), in the order they run. Each compares Flow with hand-written Temporal code (or with itself at a small size, or with and without a
- * feature) on the same server in the same run, and reports ratios.
+ * The benchmark scenarios of issues 6, 14 (trains and waits), 15 (approvals and lifecycle events), 16 (console
+ * pages), 17 (routing) and 18 (subscriptions), in the order they run. Each compares Flow with hand-written Temporal
+ * code (or with itself at a small size, or with and without a feature) on the same server in the same run, and
+ * reports ratios.
  */
 import type { Scenario } from '../scenario';
 import { approvals } from './approvals';
@@ -13,6 +14,7 @@ import { interpreter } from './interpreter';
 import { lifecycle } from './lifecycle';
 import { registryScale } from './registry-scale';
 import { routing } from './routing';
+import { subscriptions } from './subscriptions';
 import { trains } from './trains';
 import { waitCorrelation, waitingMemory } from './waits';
 import { workerMemory } from './worker-memory';
@@ -31,6 +33,7 @@ export const scenarios: readonly Scenario[] = [
   approvals,
   consolePages,
   routing,
+  subscriptions,
   // Last: it binds a definition to flow/run_started and flow/run_completed for its duration.
   lifecycle,
 ];

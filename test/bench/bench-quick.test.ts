@@ -21,6 +21,7 @@ const GOALS_PER_SCENARIO: Readonly<Record<string, number>> = {
   approvals: 1,
   console: 3,
   routing: 2,
+  subscriptions: 1,
   lifecycle: 0,
 };
 

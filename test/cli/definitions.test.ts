@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import request from 'supertest';
+import { projectRoot } from '../../config';
+import { assertExit, startCliWorld, type CliWorld } from './support';
+
+const EXAMPLES = path.join(projectRoot, 'examples');
+const exampleFiles = (): string[] =>
+  fs
+    .readdirSync(EXAMPLES)
+    .filter((name) => name.endsWith('.yaml'))
+    .sort();
+
+describe('flowctl: definitions as files (apply, export, prune, diff, rollback)', function () {
+  this.timeout(180_000);
+  let world: CliWorld;
+  let defs: string;
+
+  before(async () => {
+    world = await startCliWorld();
+    defs = path.join(world.dir, 'defs');
+    fs.mkdirSync(defs);
+    for (const name of exampleFiles()) fs.copyFileSync(path.join(EXAMPLES, name), path.join(defs, name));
+  });
+  after(async () => world?.stop());
+
+  it('applies the examples, then again with nothing changed, then one edit as one new revision with its diff', async () => {
+    const first = await world.run(['apply', '-f', defs]);
+    assertExit(first, 0);
+    for (const id of ['hello', 'release', 'release-rejected'])
+      assert.match(first.stdout, new RegExp(`^\\+ ${id} added r1 \\(`, 'm'), first.stdout);
+    assert.match(first.stderr, /3 added, 0 unchanged/);
+
+    const again = await world.run(['apply', '-f', defs, '--json']);
+    assertExit(again, 0);
+    const parsed = JSON.parse(again.stdout);
+    assert.deepEqual(parsed.summary, { added: 0, changed: 0, unchanged: 3, pruned: 0, failed: 0 });
+    assert.deepEqual(
+      parsed.items.map((item: { id: string; action: string; revision: number }) => [
+        item.id,
+        item.action,
+        item.revision,
+      ]),
+      [
+        ['hello', 'unchanged', 1],
+        ['release', 'unchanged', 1],
+        ['release-rejected', 'unchanged', 1],
+      ],
+    );
+
+    const hello = path.join(defs, 'hello.yaml');
+    fs.writeFileSync(hello, fs.readFileSync(hello, 'utf8').replace('name: Say hello\n', 'name: Say hello again\n'));
+    const edited = await world.run(['apply', '-f', defs, '-m', 'Renamed by the CLI test']);
+    assertExit(edited, 0);
+    assert.match(edited.stdout, /^~ hello changed r1 → r2 \(/m);
+    assert.match(edited.stdout, /^ {4}--- hello r1 \(server\)$/m);
+    assert.match(edited.stdout, /^ {4}-name: Say hello$/m);
+    assert.match(edited.stdout, /^ {4}\+name: Say hello again$/m);
+    assert.match(edited.stdout, /^= release unchanged r1/m);
+    assert.match(edited.stderr, /^1 changed, 2 unchanged\.$/m);
+    const revisions = await world.harness.store.revisions('hello');
+    assert.equal(revisions.length, 2);
+    assert.equal(revisions[0]?.message, 'Renamed by the CLI test');
+    assert.equal((await world.harness.store.revisions('release')).length, 1);
+
+    const dry = await world.run(['apply', '-f', defs, '--dry-run']);
+    assertExit(dry, 0);
+    assert.match(dry.stderr, /Dry run, nothing saved: would be 3 unchanged\./);
+  });
+
+  it('prunes only with --yes, listing what it would delete first', async () => {
+    const extra = await request(world.harness.app)
+      .put('/api/definitions/extra')
+      .set('Authorization', world.harness.auth)
+      .set('Content-Type', 'application/yaml')
+      .send('name: Extra\non: [{source: demo, type: extra}]\nsteps: [{id: a, action: flow.set, with: {x: 1}}]\n');
+    assert.equal(extra.status, 201);
+
+    const refused = await world.run(['apply', '-f', defs, '--prune']);
+    assertExit(refused, 2);
+    assert.match(refused.stdout, /^- extra would be deleted \(last r1\)$/m);
+    assert.match(
+      refused.stderr,
+      /--prune would delete 1 definition that the files do not name: extra\. Nothing was changed\./,
+    );
+    assert.match(refused.stderr, /--prune --yes/);
+    assert.ok(await world.harness.store.get('extra'), 'nothing is deleted without --yes');
+
+    const dry = await world.run(['apply', '-f', defs, '--prune', '--dry-run', '--json']);
+    assertExit(dry, 0);
+    assert.deepEqual(
+      JSON.parse(dry.stdout).items.filter((item: { action: string }) => item.action === 'pruned'),
+      [{ id: 'extra', file: null, action: 'pruned', revision: 1 }],
+    );
+
+    const pruned = await world.run(['apply', '-f', defs, '--prune', '--yes']);
+    assertExit(pruned, 0);
+    assert.match(pruned.stdout, /^- extra deleted \(last r1\)$/m);
+    const gone = await request(world.harness.app)
+      .get('/api/definitions/extra')
+      .set('Authorization', world.harness.auth);
+    assert.equal(gone.status, 404);
+  });
+
+  it('exports YAML that is byte for byte what was applied, and applies back unchanged', async () => {
+    const out = path.join(world.dir, 'exported');
+    const exported = await world.run(['export', '-o', out, '--json']);
+    assertExit(exported, 0);
+    assert.deepEqual(
+      JSON.parse(exported.stdout).items.map((item: { id: string; revision: number }) => [item.id, item.revision]),
+      [
+        ['hello', 2],
+        ['release', 1],
+        ['release-rejected', 1],
+      ],
+    );
+    assert.deepEqual(fs.readdirSync(out).sort(), exampleFiles());
+    for (const name of exampleFiles())
+      assert.ok(
+        fs.readFileSync(path.join(out, name)).equals(fs.readFileSync(path.join(defs, name))),
+        `${name} differs`,
+      );
+    const back = await world.run(['apply', '-f', out, '--prune', '--yes', '--json']);
+    assertExit(back, 0);
+    assert.equal(JSON.parse(back.stdout).summary.unchanged, 3);
+
+    const one = await world.run(['export', 'hello', '-o', path.join(world.dir, 'one')]);
+    assertExit(one, 0);
+    assert.deepEqual(fs.readdirSync(path.join(world.dir, 'one')), ['hello.yaml']);
+  });
+
+  it('diffs two revisions, rolls back to one, and describes the definition with its revisions', async () => {
+    const diff = await world.run(['diff', 'hello', '1', '2']);
+    assertExit(diff, 0);
+    assert.match(diff.stdout, /^--- hello r1$/m);
+    assert.match(diff.stdout, /^-name: Say hello$/m);
+    assert.match(diff.stdout, /^\+name: Say hello again$/m);
+
+    const rollback = await world.run(['rollback', 'hello', '--to', '1']);
+    assertExit(rollback, 0);
+    assert.match(rollback.stdout, /hello: restored revision 1 as revision 3\./);
+
+    const described = await world.run(['describe', 'definition', 'hello', '--json']);
+    assertExit(described, 0);
+    const parsed = JSON.parse(described.stdout);
+    assert.equal(parsed.definition.revision, 3);
+    assert.equal(parsed.definition.definition.name, 'Say hello');
+    assert.deepEqual(
+      parsed.revisions.map((entry: { revision: number }) => entry.revision),
+      [3, 2, 1],
+    );
+    const human = await world.run(['describe', 'definition', 'hello']);
+    assertExit(human, 0);
+    assert.match(human.stdout, /^ {2}demo\/hello$/m);
+    assert.match(human.stdout, /^ {2}1\. greet {2}flow\.set/m);
+
+    const listed = await world.run(['get', 'definitions']);
+    assertExit(listed, 0);
+    assert.match(listed.stdout, /^ID\s+NAME\s+REV\s+ENABLED\s+EVENTS$/m);
+    assert.match(listed.stdout, /^hello\s+Say hello\s+3\s+yes\s+demo\/hello$/m);
+  });
+});

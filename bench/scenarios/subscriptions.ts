@@ -37,8 +37,7 @@ const PHASES: Readonly<Record<string, string>> = {
   gateway: 'POST sent → the dispatcher WorkflowExecutionStarted (HTTP, auth, the start call)',
   lookup:
     "the dispatcher's first workflow task, which runs `lookUpEvent` (definitions, waits and subscriptions by `_id`) as a local activity",
-  notifySubscribers:
-    '`notifySubscribers` scheduled → completed (the delivery record, the Slack post, the record settled)',
+  notify: '`notifySubscribers` scheduled → completed (the delivery record, the Slack post, the record settled)',
   dispatcher:
     'the rest of the dispatcher: deciding the subscription, its other workflow tasks, and queueing between them',
 };

@@ -9,6 +9,7 @@ import type { ResolvedApprovers } from '../common/approver-groups';
 import type { ApprovalNoticeInput, NoticeReceipt, RunEventInput } from '../common/run-control';
 import type { DefinitionSnapshot, StartRunsInput, StartRunsResult } from '../common/run-types';
 import type { NotifyInput, NotifyResult, SubscriptionSnapshot } from '../common/subscriptions';
+import type { DigestInput, DigestResult, RateSettings } from './subscriptions/rate';
 import type { DequeuedNotice } from '../common/train-types';
 import type { AcceptedEvent, ActivityControl, EventSubmission } from '../intake';
 
@@ -57,4 +58,11 @@ export interface RegistryDeps {
   readonly findSubscriptionsForEvent: (source: string, type: string) => Promise<SubscriptionSnapshot[]>;
   /** Notifies the subscriptions the dispatcher decided to notify, once each (`activities/subscriptions`). */
   readonly notifySubscribers: (input: NotifyInput, activity: ActivityControl) => Promise<NotifyResult>;
+  /** Sends a subscription's digest of a minute its rate limit held notifications back in (`activities/subscriptions`). */
+  readonly sendSubscriptionDigest: (input: DigestInput, activity: ActivityControl) => Promise<DigestResult>;
+  /**
+   * The subscriptions' rate windows and digest grace (`RateSettings`); production's by default (a minute, 5 s). Tests
+   * shorten them; the code path is the same.
+   */
+  readonly subscriptionRate?: RateSettings;
 }

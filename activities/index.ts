@@ -15,6 +15,7 @@ import type { ResolvedApprovers } from '../common/approver-groups';
 import type { ApprovalNoticeInput, NoticeReceipt, RunEventInput } from '../common/run-control';
 import type { DefinitionSnapshot, FlowEvent, StartRunsInput, StartRunsResult } from '../common/run-types';
 import type { NotifyInput, NotifyResult } from '../common/subscriptions';
+import type { DigestInput, DigestResult } from './subscriptions/rate';
 import type { DequeuedNotice } from '../common/train-types';
 import { LifecycleBindings } from '../registry/lifecycle-bindings';
 import { actionAttempt } from './action-attempt';
@@ -76,6 +77,12 @@ export interface InternalActivities {
    * event through delivery records (`activities/subscriptions/notify.ts`); what failed for good is in `failed`.
    */
   notifySubscribers(input: NotifyInput): Promise<NotifyResult>;
+  /**
+   * Sends one subscription's digest of a minute: how many notifications its rate limit held back, once, through the
+   * delivery record `digest/<subscription>/<minute>` (`activities/subscriptions/digest.ts`; the `subscriptionDigest`
+   * workflow calls it when the minute is over).
+   */
+  sendSubscriptionDigest(input: DigestInput): Promise<DigestResult>;
 }
 
 /**
@@ -132,6 +139,13 @@ export function createActivities(
     notifySubscribers: (input) => {
       const context = Context.current();
       return deps.notifySubscribers(input, {
+        heartbeat: () => context.heartbeat(),
+        signal: context.cancellationSignal,
+      });
+    },
+    sendSubscriptionDigest: (input) => {
+      const context = Context.current();
+      return deps.sendSubscriptionDigest(input, {
         heartbeat: () => context.heartbeat(),
         signal: context.cancellationSignal,
       });

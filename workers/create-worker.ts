@@ -10,7 +10,12 @@ import {
 } from '@temporalio/worker';
 import { actions as builtInActions, createActivities, type ActivityDeps, type AnyAction } from '../activities';
 import { approvalNotice } from '../activities/approvals';
-import { notifySubscribers, type SubscriptionDeliveries } from '../activities/subscriptions';
+import {
+  notifySubscribers,
+  sendSubscriptionDigest,
+  startSubscriptionDigest,
+  type SubscriptionDeliveries,
+} from '../activities/subscriptions';
 import {
   acceptEvent,
   deliverToWaits,
@@ -58,8 +63,9 @@ export interface WorkerDeps {
    * the lifecycle types definitions are bound to).
    */
   readonly subscriptions?: {
-    readonly store: Pick<SubscriptionStore, 'findForEvent'>;
-    readonly deliveries: Pick<SubscriptionDeliveries, 'claim' | 'update'>;
+    readonly store: Pick<SubscriptionStore, 'findForEvent' | 'get'>;
+    /** The delivery records and, beside them, the rate windows (`SubscriptionDeliveries.windows`). */
+    readonly deliveries: Pick<SubscriptionDeliveries, 'claim' | 'update' | 'windows'>;
   };
   /** Where approvals expand their `group:<name>` approvers (`GroupStore`); without it such an approval fails. */
   readonly groups?: { readonly resolve: ActivityDeps['resolveApprovers'] };
@@ -124,7 +130,7 @@ export function workerActivityDeps(deps: WorkerDeps): ActivityDeps {
     emitRunEvent: (input) => emitRunEvent(intake, input),
     findSubscriptionsForEvent: (source, type) =>
       deps.subscriptions?.store.findForEvent(source, type) ?? Promise.resolve([]),
-    // Slack and SMTP with the environment and fetch the actions use, overridden or not.
+    // Slack and SMTP with the environment and fetch the actions use, overridden or not; digests start on this queue.
     notifySubscribers: (input, activity) =>
       deps.subscriptions
         ? notifySubscribers(
@@ -132,16 +138,26 @@ export function workerActivityDeps(deps: WorkerDeps): ActivityDeps {
               env: deps.activityOverrides?.env ?? deps.env,
               fetch: deps.activityOverrides?.fetch ?? globalThis.fetch,
               deliveries: deps.subscriptions.deliveries,
+              startDigest: (digest) => startSubscriptionDigest(intake, digest),
+              ...(deps.activityOverrides?.subscriptionRate ? { rate: deps.activityOverrides.subscriptionRate } : {}),
             },
             input,
             activity,
           )
-        : Promise.reject(
-            ApplicationFailure.nonRetryable(
-              'this worker was created without subscriptions (WorkerDeps.subscriptions), so it cannot notify them',
-              'SubscriptionsUnavailable',
-            ),
-          ),
+        : Promise.reject(subscriptionsUnavailable()),
+    sendSubscriptionDigest: (input, activity) =>
+      deps.subscriptions
+        ? sendSubscriptionDigest(
+            {
+              env: deps.activityOverrides?.env ?? deps.env,
+              fetch: deps.activityOverrides?.fetch ?? globalThis.fetch,
+              store: deps.subscriptions.store,
+              deliveries: deps.subscriptions.deliveries,
+            },
+            input,
+            activity,
+          )
+        : Promise.reject(subscriptionsUnavailable()),
     resolveApprovers: (names) =>
       deps.groups?.resolve(names) ??
       Promise.reject(
@@ -152,6 +168,13 @@ export function workerActivityDeps(deps: WorkerDeps): ActivityDeps {
       ),
     ...deps.activityOverrides,
   };
+}
+
+function subscriptionsUnavailable(): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(
+    'this worker was created without subscriptions (WorkerDeps.subscriptions), so it cannot notify them',
+    'SubscriptionsUnavailable',
+  );
 }
 
 function waitsUnavailable(): ApplicationFailure {

@@ -6,6 +6,7 @@
  */
 import { MongoServerError, type Collection } from 'mongodb';
 import type { MongoHandle } from '../../registry/mongo';
+import { SubscriptionWindows, type RateDecision, type RateWindow } from './rate';
 
 /** What became of one channel of a notification. */
 export type ChannelOutcome =
@@ -25,14 +26,24 @@ export interface DeliveryRecord {
   /** The subscription's revision the notification was sent for. */
   readonly revision: number;
   readonly eventId: string;
-  /** `sending` from the insert until every channel is settled; then `sent` (at least one channel was) or `failed`. */
-  readonly state: 'sending' | 'sent' | 'failed';
+  /**
+   * `sending` from the insert until every channel is settled; then `sent` (at least one channel was) or `failed`;
+   * `held` when the rate limit held it back for its window's digest (nothing is sent for it).
+   */
+  readonly state: 'sending' | 'sent' | 'failed' | 'held';
   readonly startedAt: Date;
   readonly updatedAt: Date;
   /** The Slack conversation id, once known (a DM's before posting; a channel's from the post's answer). */
   readonly slackChannel?: string;
   readonly slack?: ChannelOutcome;
   readonly email?: ChannelOutcome;
+  /**
+   * The rate window the notification is counted in (`rate.ts`), set when the record is inserted; absent in records
+   * of notifications and digests that are not rate limited (and in those from before the rate limit).
+   */
+  readonly window?: RateWindow;
+  /** The rate limit's decision, once made: every retry reuses it. */
+  readonly rate?: RateDecision;
 }
 
 /** The answer of {@link SubscriptionDeliveries.claim}: the record, and whether this call inserted it. */
@@ -45,16 +56,25 @@ export interface Claim {
 /** The `subscription_deliveries` collection. */
 export class SubscriptionDeliveries {
   private readonly records: Collection<DeliveryRecord>;
+  /** The rate windows (`subscription_windows`) the notifications are counted in, in the same database. */
+  readonly windows: SubscriptionWindows;
 
   constructor(
     private readonly mongo: MongoHandle,
     private readonly now: () => Date = () => new Date(),
   ) {
     this.records = mongo.db.collection<DeliveryRecord>('subscription_deliveries');
+    this.windows = new SubscriptionWindows(mongo);
   }
 
   /** Inserts the record of a notification in state `sending`, or, when it exists, returns it as it is. */
-  async claim(init: { id: string; subscription: string; revision: number; eventId: string }): Promise<Claim> {
+  async claim(init: {
+    id: string;
+    subscription: string;
+    revision: number;
+    eventId: string;
+    window?: RateWindow;
+  }): Promise<Claim> {
     await this.mongo.connected();
     const at = this.now();
     const record: DeliveryRecord = {
@@ -65,6 +85,7 @@ export class SubscriptionDeliveries {
       state: 'sending',
       startedAt: at,
       updatedAt: at,
+      ...(init.window ? { window: init.window } : {}),
     };
     try {
       await this.records.insertOne(record);
@@ -81,7 +102,7 @@ export class SubscriptionDeliveries {
   /** Sets fields of a record (by `_id`; one attempt writes a record at a time). */
   async update(
     id: string,
-    fields: Partial<Pick<DeliveryRecord, 'state' | 'slackChannel' | 'slack' | 'email'>>,
+    fields: Partial<Pick<DeliveryRecord, 'state' | 'slackChannel' | 'slack' | 'email' | 'window' | 'rate'>>,
   ): Promise<void> {
     await this.mongo.connected();
     await this.records.updateOne({ _id: id }, { $set: { ...fields, updatedAt: this.now() } });

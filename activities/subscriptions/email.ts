@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { sendSmtpMail } from '../actions/email-send';
 import { FailureType } from '../failures';
-import type { NotificationLink } from './seams';
+import type { NotificationLink } from './links';
 
 /** What an RFC 5322 `id-left` may hold (dot-atom-text), within reason. */
 const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;

@@ -1,11 +1,12 @@
 /**
  * The `notifySubscribers` activity (docs/subscriptions.md, "Delivered by the dispatcher, once"): for one dispatched
- * event, each subscription the dispatcher decided to notify is muted (skipped), held back for its digest (not built:
- * see `seams.ts`), or sent to its Slack target and email address, exactly once per subscription and event through its
- * delivery record (`deliveries.ts`):
+ * event, each subscription the dispatcher decided to notify is muted (skipped), held back for its minute's digest by
+ * its rate limit (`rate.ts`), or sent to its Slack target and email address with its unsubscribe and mute links
+ * (`links.ts`), exactly once per subscription and event through its delivery record (`deliveries.ts`):
  *
  * - the record is inserted (`sending`) before anything is sent; a record that exists says an earlier attempt (a retry
  *   of this activity, or one that a killed worker left) got there first;
+ * - the rate limit decides once, in the record: `held` is reported as skipped and never sent;
  * - `sent` (or `failed`): nothing is sent again; the notification is reported as it was;
  * - `sending`: an earlier attempt died between inserting and finishing. Each channel it settled is kept; for Slack the
  *   target's recent history is searched for the message by the delivery id in its metadata, and it is posted only
@@ -23,8 +24,9 @@ import { slackClient } from '../actions/slack-post-message';
 import type { ActionDeps } from '../deps';
 import type { ChannelOutcome, DeliveryRecord, SubscriptionDeliveries } from './deliveries';
 import { sendNotificationMail } from './email';
+import { notificationLinks, withLinks, type NotificationLink } from './links';
 import { notificationText } from './message';
-import { decideRate, notificationLinks } from './seams';
+import { decideRate, heldReason, windowOf, type DigestWorkflowInput, type RateSettings } from './rate';
 import { directConversation, findNotification, postNotification } from './slack';
 
 /** The name failures carry. */
@@ -37,9 +39,16 @@ const HEARTBEAT_MS = 3_000;
 
 /** What the activity needs: the worker's environment and fetch (Slack, SMTP) and the delivery records. */
 export interface NotifyDeps extends Pick<ActionDeps, 'env' | 'fetch'> {
-  readonly deliveries: Pick<SubscriptionDeliveries, 'claim' | 'update'>;
-  /** The activity's clock, which muting is decided by (tests). */
+  /** The delivery records, and the rate windows beside them. */
+  readonly deliveries: Pick<SubscriptionDeliveries, 'claim' | 'update' | 'windows'>;
+  /** Starts a window's digest workflow (`digest-<subscription>-<minute>`); starting it again is a no-op. */
+  readonly startDigest: (input: DigestWorkflowInput) => Promise<void>;
+  /** The rate windows' length and the digest's grace (tests: shorter; production: a minute and 5 s). */
+  readonly rate?: RateSettings;
+  /** The activity's clock, which muting and the rate window are decided by (tests). */
   readonly now?: () => Date;
+  /** Where the worker says once that notifications go out without links (default `console.warn`). */
+  readonly warn?: (message: string) => void;
 }
 
 /** The activity's context: heartbeats and cancellation. */
@@ -48,10 +57,10 @@ export interface NotifyControl {
   readonly signal?: AbortSignal;
 }
 
-type Channel = 'slack' | 'email';
+export type Channel = 'slack' | 'email';
 
 /** What became of one subscription. */
-type Outcome =
+export type Outcome =
   | { readonly kind: 'sent'; readonly channels: Channel[]; readonly failed?: string }
   | { readonly kind: 'skipped'; readonly reason: string }
   | { readonly kind: 'failed'; readonly reason: string }
@@ -123,8 +132,6 @@ async function notifyOne(
   const mutedUntil = subscription.mutedUntil === undefined ? NaN : Date.parse(subscription.mutedUntil);
   if (mutedUntil > now.getTime())
     return { kind: 'skipped', reason: `muted until ${new Date(mutedUntil).toISOString()}` };
-  const rate = await decideRate(subscription, event, now);
-  if (!rate.send) return { kind: 'skipped', reason: rate.reason };
 
   const id = deliveryId(subscription.id, event.id);
   const { record, fresh } = await deps.deliveries.claim({
@@ -132,14 +139,61 @@ async function notifyOne(
     subscription: subscription.id,
     revision: subscription.revision,
     eventId: event.id,
+    window: { minute: windowOf(now, deps.rate?.windowMs) },
   });
   if (record.state !== 'sending') return settled(record);
+  const rate = await decideRate(
+    {
+      windows: deps.deliveries.windows,
+      update: (recordId, fields) => deps.deliveries.update(recordId, fields),
+      startDigest: deps.startDigest,
+      ...(deps.rate ? { settings: deps.rate } : {}),
+    },
+    subscription,
+    record,
+    now,
+  );
+  if (rate?.held) return { kind: 'skipped', reason: heldReason(rate) };
 
-  const wanted: Channel[] = [];
-  if (subscription.deliver.slack !== undefined) wanted.push('slack');
-  if (subscription.deliver.email !== undefined) wanted.push('email');
   const { subject, text } = notificationText(subscription, event);
-  const { links, listUnsubscribe } = notificationLinks(subscription, deps.env);
+  return sendChannels(deps, {
+    record,
+    fresh,
+    deliver: subscription.deliver,
+    subject,
+    text,
+    ...notificationLinks(subscription, id, deps.env, deps.warn),
+    signal,
+  });
+}
+
+/** One message to be sent to a subscription's targets, once, through its delivery record. */
+export interface ChannelMessage {
+  /** The delivery record, as claimed (`sending`). */
+  readonly record: DeliveryRecord;
+  /** True when this attempt inserted the record: nothing was sent for it before. */
+  readonly fresh: boolean;
+  readonly deliver: SubscriptionSnapshot['deliver'];
+  readonly subject: string;
+  readonly text: string;
+  readonly links: readonly NotificationLink[];
+  readonly listUnsubscribe?: { readonly url: string };
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Sends a message to each target its record does not show as settled, settling each in the record at once, then the
+ * record (`sent` or `failed`). Shared by notifications and digests.
+ */
+export async function sendChannels(
+  deps: Pick<NotifyDeps, 'env' | 'fetch'> & { readonly deliveries: Pick<SubscriptionDeliveries, 'update'> },
+  message: ChannelMessage,
+): Promise<Outcome> {
+  const { record, fresh, deliver, subject, text, links, signal } = message;
+  const id = record._id;
+  const wanted: Channel[] = [];
+  if (deliver.slack !== undefined) wanted.push('slack');
+  if (deliver.email !== undefined) wanted.push('email');
   const outcomes: Partial<Record<Channel, ChannelOutcome>> = { ...pick(record, 'slack'), ...pick(record, 'email') };
   let retry: Error | undefined;
 
@@ -147,30 +201,30 @@ async function notifyOne(
     if (outcomes[channel]) continue;
     try {
       if (channel === 'slack') {
-        const target = subscription.deliver.slack!;
+        const target = deliver.slack!;
         const client = slackClient(deps, NOTIFY_ACTION, signal);
         const conversation = record.slackChannel ?? (await directConversation(client, NOTIFY_ACTION, target));
         // Not inserted by this attempt: an earlier one may have posted before it died.
         const found = fresh
           ? undefined
           : await findNotification(client, NOTIFY_ACTION, conversation ?? target, id, record.startedAt);
-        const slackText = links.length > 0 ? `${text}\n${links.map((l) => `${l.label}: ${l.url}`).join('\n')}` : text;
         const place =
           found ??
           (await postNotification(client, NOTIFY_ACTION, {
             channel: conversation ?? target,
-            text: slackText,
+            // The links as plain text lines (Slack's markup is off; a URL is linked by the client).
+            text: withLinks(text, links),
             delivery: id,
           }));
         outcomes.slack = { state: 'sent', at: new Date(), channel: place.channel, ts: place.ts };
       } else {
         const sent = await sendNotificationMail(deps.env, NOTIFY_ACTION, {
-          to: subscription.deliver.email!,
+          to: deliver.email!,
           subject,
           text,
           delivery: id,
           links,
-          ...(listUnsubscribe ? { listUnsubscribe } : {}),
+          ...(message.listUnsubscribe ? { listUnsubscribe: message.listUnsubscribe } : {}),
           signal,
         });
         outcomes.email = { state: 'sent', at: new Date(), messageId: sent.messageId };
@@ -193,7 +247,10 @@ async function notifyOne(
 }
 
 /** A record an earlier attempt finished: reported, not sent again. */
-function settled(record: DeliveryRecord): Outcome {
+export function settled(record: DeliveryRecord): Outcome {
+  if (record.state === 'held') {
+    return { kind: 'skipped', reason: record.rate ? heldReason(record.rate) : 'held back for its minute’s digest' };
+  }
   const outcome = outcomeOf(record);
   if (outcome.kind !== 'sent') return outcome;
   return {
@@ -218,7 +275,7 @@ function pick(record: DeliveryRecord, channel: Channel): Partial<Record<Channel,
 }
 
 /** A subscription that threw outside its channels (the record could not be read or written). */
-function asFailure(error: unknown): Outcome {
+export function asFailure(error: unknown): Outcome {
   if (error instanceof ApplicationFailure && error.nonRetryable) return { kind: 'failed', reason: error.message };
   return { kind: 'retry', error: error instanceof Error ? error : new Error(String(error)), channels: [] };
 }

@@ -59,7 +59,10 @@ export interface HarnessOptions {
   /** Count runs and step attempts of the in-process worker here. */
   readonly workerMetrics?: WorkerMetrics;
   /** Gateway options passed through to `createApp`. */
-  readonly gateway?: Pick<GatewayDeps, 'logger' | 'rateLimitPerMinute' | 'metrics' | 'extraTokens'>;
+  readonly gateway?: Pick<
+    GatewayDeps,
+    'logger' | 'rateLimitPerMinute' | 'metrics' | 'extraTokens' | 'subscriptionLinks'
+  >;
 }
 
 /** Starts a harness with its own database and task queue. */

@@ -26,6 +26,7 @@ import {
 import { dispatchWorkflowId, type DispatchResult } from '../../common/run-types';
 import { trainWorkflowId } from '../../common/train-types';
 import { actions as builtInActions } from '../../activities';
+import { digestWorkflowId, type DeliveryRecord } from '../../activities/subscriptions';
 import { eventIdFor } from '../../intake';
 import { createWorker } from '../../workers/create-worker';
 import { FakeSlack } from '../support/fake-slack';
@@ -146,7 +147,14 @@ describe('record histories', () => {
       const slack = scenario.subscriptions ? await new FakeSlack({ token: 'xoxb-recorded' }).start() : undefined;
       const harness = await startHarness({
         ...(registry ? { mongo: registry.handle } : {}),
-        ...(slack ? { deps: { env: { SLACK_TOKEN: 'xoxb-recorded', SLACK_API_URL: slack.url } } } : {}),
+        ...(slack
+          ? {
+              deps: {
+                env: { SLACK_TOKEN: 'xoxb-recorded', SLACK_API_URL: slack.url },
+                ...(scenario.rate ? { subscriptionRate: scenario.rate } : {}),
+              },
+            }
+          : {}),
       });
       // The workers of the routed queues: activity-only, with the built-in actions and the harness's environment.
       const routedConnection = scenario.queues ? await connectWorker() : undefined;
@@ -229,6 +237,15 @@ describe('record histories', () => {
         // A train ends once its last run has closed and nobody waits.
         for (const group of scenario.trains ?? [])
           handles.push(harness.client.workflow.getHandle(trainWorkflowId(group)));
+        // The digests of the windows a subscription's rate limit held notifications back in, once they have sent.
+        if (scenario.subscriptions) {
+          const held = await harness.db
+            .collection<DeliveryRecord>('subscription_deliveries')
+            .find({ state: 'held' })
+            .toArray();
+          const digests = new Set(held.map((record) => digestWorkflowId(record.subscription, record.rate!.minute)));
+          for (const id of [...digests].sort()) handles.push(harness.client.workflow.getHandle(id));
+        }
         for (const [index, handle] of handles.entries()) {
           await handle.result().catch(() => undefined);
           const type = (await handle.describe()).type;

@@ -1,5 +1,6 @@
 import type { Definition } from '../../common/definition';
 import type { ApprovalAnswer, LifecycleType } from '../../common/run-control';
+import type { RateSettings } from '../../activities/subscriptions';
 import type { Subscription } from '../../common/subscriptions';
 
 /**
@@ -57,6 +58,11 @@ export interface Scenario {
    * (with `#releases`) and its token, so their notifications are sent.
    */
   readonly subscriptions?: readonly Subscription[];
+  /**
+   * The worker's rate windows (shorter than a minute, so the recording does not wait one): the digest of every window
+   * that held a notification back is recorded after the dispatchers and runs.
+   */
+  readonly rate?: RateSettings;
 }
 
 /** `RECEIVER` in a URL is replaced with the local receiver's base URL. */
@@ -693,5 +699,24 @@ export const scenarios: readonly Scenario[] = [
       },
     ],
     event: { source: 'ci', type: 'released', body: { project: 'SHOP', version: '2.4.0' } },
+  },
+  {
+    // A subscription with a limit of one a window: the first event's dispatcher notifies it, the next ones' hold their
+    // notifications back, and the first held back starts the window's subscriptionDigest workflow, which sleeps to the
+    // window's end and sends one message counting them through sendSubscriptionDigest.
+    name: 'subscription-digest',
+    definitions: [],
+    subscriptions: [
+      {
+        id: 'noisy-builds',
+        owner: 'alice',
+        on: { source: 'ci', type: 'built' },
+        deliver: { slack: '#releases' },
+        rate_per_minute: 1,
+      },
+    ],
+    event: { source: 'ci', type: 'built', body: { build: 1 } },
+    more: [{ build: 2 }, { build: 3 }, { build: 4 }, { build: 5 }],
+    rate: { windowMs: 10_000, graceMs: 500 },
   },
 ];

@@ -187,8 +187,9 @@ export function registerDefinitions(
     .action(async (id: string, options: { to: string; message?: string; json?: boolean }) => {
       const client = context.client();
       const to = revisionArgument(options.to);
-      const current = await client.request('GET', `/api/definitions/${segment(id)}`);
-      const revision = current.headers.get('flow-revision');
+      // A deleted definition has no current revision (404): its revision is restored without If-Match.
+      const current = await client.request('GET', `/api/definitions/${segment(id)}`, { allow: [404] });
+      const revision = current.status === 404 ? null : current.headers.get('flow-revision');
       const answer = await client.request('POST', `/api/definitions/${segment(id)}/revisions/${to}/restore`, {
         headers: revision ? { 'If-Match': `"${revision}"` } : {},
         query: { message: options.message ?? `flowctl rollback to revision ${to}` },

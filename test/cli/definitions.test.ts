@@ -101,6 +101,13 @@ describe('flowctl: definitions as files (apply, export, prune, diff, rollback)',
       .get('/api/definitions/extra')
       .set('Authorization', world.harness.auth);
     assert.equal(gone.status, 404);
+
+    // A pruned definition keeps its revisions: rollback brings it back.
+    const restored = await world.run(['rollback', 'extra', '--to', '1']);
+    assertExit(restored, 0);
+    assert.match(restored.stdout, /extra: restored revision 1 as revision \d+\./);
+    assert.equal((await world.harness.store.get('extra'))?.definition.name, 'Extra');
+    assertExit(await world.run(['apply', '-f', defs, '--prune', '--yes']), 0);
   });
 
   it('exports YAML that is byte for byte what was applied, and applies back unchanged', async () => {

@@ -20,6 +20,7 @@ import {
 import { META_ACTIONS } from '../../common/meta-actions';
 import type { LifecycleType, RunEventInput } from '../../common/run-control';
 import { TRAIN_SIGNALS } from '../../common/train-types';
+import * as workflows from '../../workflows';
 import { flowSearchAttributes } from '../../common/search-attributes';
 import {
   planSubscriptions,
@@ -52,7 +53,11 @@ describe('workflows: replay of recorded histories', () => {
   const read = (file: string): string => fs.readFileSync(path.join(dir, file), 'utf8');
 
   it('has recorded histories of every workflow type to replay', () => {
-    for (const type of [WORKFLOW_TYPES.dispatchEvent, WORKFLOW_TYPES.interpret, LEGACY_DISPATCH, 'train']) {
+    // Every workflow the worker registers (the bundle's exports), so a new workflow type cannot go without one.
+    const types = Object.keys(workflows);
+    for (const type of [WORKFLOW_TYPES.dispatchEvent, WORKFLOW_TYPES.interpret, LEGACY_DISPATCH, 'train'])
+      assert.ok(types.includes(type), `the workflows module exports ${type}`);
+    for (const type of types) {
       assert.ok(
         files.some((file) => file.includes(`.${type}.`)),
         `a ${type} history`,

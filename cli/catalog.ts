@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import { z } from 'zod';
 import type { AnyAction } from '../activities/define-action';
 import type { ActionDescription } from '../activities/describe-actions';
-import type { StepOptions } from '../common/definition';
-import { jsonSchemaInput } from '../registry/json-schema-input';
+import { actionFromDescription } from '../registry/json-schema-input';
 import type { FlowClient } from './client';
 import { CliError, EXIT } from './errors';
 
@@ -23,7 +22,7 @@ export async function catalogFromListing(listed: readonly ListedAction[]): Promi
   for (const action of listed) {
     const own = action.pack === undefined ? local.get(action.id) : undefined;
     if (own && sameSchema(own, action)) catalog.set(action.id, own);
-    else catalog.set(action.id, publishedAction(action));
+    else catalog.set(action.id, actionFromDescription(action));
   }
   return catalog;
 }
@@ -90,21 +89,4 @@ function sameSchema(own: AnyAction, listed: ListedAction): boolean {
   if (own.kind !== listed.kind) return false;
   const declared = z.toJSONSchema(own.input, { io: 'input', unrepresentable: 'any' });
   return JSON.stringify(declared) === JSON.stringify(listed.input);
-}
-
-/** A listed action without its code: its input checked by Ajv, as the gateway's catalog holds a published action. */
-function publishedAction(listed: ListedAction): AnyAction {
-  const what =
-    listed.pack === undefined ? `"${listed.id}"` : `"${listed.id}" (pack "${listed.pack}" ${listed.packVersion ?? ''})`;
-  return {
-    id: listed.id,
-    description: listed.description,
-    kind: listed.kind === 'meta' ? 'meta' : 'activity',
-    input: jsonSchemaInput(listed.input, what),
-    output: z.unknown(),
-    examples: listed.examples ?? [],
-    env: listed.env ?? [],
-    guardedInputs: listed.guardedInputs ?? [],
-    ...(listed.defaults === undefined ? {} : { defaults: listed.defaults as StepOptions }),
-  };
 }

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Collection } from 'mongodb';
-import { z } from 'zod';
 import type { ActionDescription, AnyAction } from '../activities';
 import type { StepOptions } from '../common/definition';
 import { DefinitionStore, type PublishedActionInfo, type PublishedActionLookup } from './definitions-store';
-import { compileJsonSchema, InvalidJsonSchemaError, jsonSchemaInput } from './json-schema-input';
+import { actionFromDescription, compileJsonSchema, InvalidJsonSchemaError } from './json-schema-input';
 import type { MongoHandle } from './mongo';
 
 /**
@@ -226,7 +225,7 @@ export interface ActionCatalogOptions {
  * The actions a process knows: its own (`local`: the built-in actions, and the packs a worker loaded), then every
  * action the workers published to the registry that it does not hold itself. A published action is an
  * {@link AnyAction} without `run`, whose `input` validates with Ajv against the published JSON Schema
- * ({@link jsonSchemaInput}), so definition validation, action defaults and `GET /api/actions` treat it like a local
+ * ({@link actionFromDescription}), so definition validation, action defaults and `GET /api/actions` treat it like a local
  * one. The view is read again by {@link refresh}: the change stamp at most every `maxAgeMs`, the actions only when
  * it moved. It is also the {@link PublishedActionLookup} a worker's registry asks for the defaults and queue of an
  * action its worker did not load.
@@ -267,7 +266,7 @@ export class ActionCatalog implements ReadonlyMap<string, AnyAction>, PublishedA
       const actions = await this.store.list();
       this.published = new Map(actions.filter(({ id }) => !this.local.has(id)).map((action) => [action.id, action]));
       const merged = new Map(this.local);
-      for (const action of this.published.values()) merged.set(action.id, asAction(action));
+      for (const action of this.published.values()) merged.set(action.id, actionFromDescription(action));
       this.merged = merged;
       this.stamp = stamp;
     }
@@ -326,19 +325,4 @@ export class ActionCatalog implements ReadonlyMap<string, AnyAction>, PublishedA
   [Symbol.iterator](): MapIterator<[string, AnyAction]> {
     return this.merged[Symbol.iterator]();
   }
-}
-
-/** A published action as the catalog holds it: its declaration without `run`, its input checked by Ajv. */
-function asAction(published: PublishedAction): AnyAction {
-  return {
-    id: published.id,
-    description: published.description,
-    kind: 'activity',
-    input: jsonSchemaInput(published.input, `"${published.id}" (pack "${published.pack}" ${published.packVersion})`),
-    output: z.unknown(),
-    examples: published.examples,
-    env: published.env,
-    guardedInputs: published.guardedInputs,
-    ...(published.defaults === undefined ? {} : { defaults: published.defaults as StepOptions }),
-  };
 }

@@ -1,5 +1,8 @@
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import { z } from 'zod';
+import type { AnyAction } from '../activities/define-action';
+import type { ActionDescription } from '../activities/describe-actions';
+import type { StepOptions } from '../common/definition';
 
 /**
  * The validator of published input schemas. Zod's `toJSONSchema` writes draft 2020-12; formats Ajv does not know are
@@ -92,4 +95,29 @@ function issueMessage(error: ErrorObject): string {
   if (typeof extra === 'string') return `Unrecognized key: ${JSON.stringify(extra)}`;
   if (error.keyword === 'required') return 'is required';
   return error.message ?? `fails ${error.keyword}`;
+}
+
+/**
+ * An action known only by its description (what a worker published, or what `GET /api/actions` lists): its
+ * declaration without `run`, its input checked by Ajv against the JSON Schema, as the gateway's registry catalog and
+ * `flowctl validate` both hold it.
+ */
+export function actionFromDescription(
+  described: ActionDescription & { readonly pack?: string; readonly packVersion?: string },
+): AnyAction {
+  const what =
+    described.pack === undefined
+      ? `"${described.id}"`
+      : `"${described.id}" (pack "${described.pack}" ${described.packVersion ?? ''})`;
+  return {
+    id: described.id,
+    description: described.description,
+    kind: described.kind === 'meta' ? 'meta' : 'activity',
+    input: jsonSchemaInput(described.input, what),
+    output: z.unknown(),
+    examples: described.examples ?? [],
+    env: described.env ?? [],
+    guardedInputs: described.guardedInputs ?? [],
+    ...(described.defaults === undefined ? {} : { defaults: described.defaults as StepOptions }),
+  };
 }

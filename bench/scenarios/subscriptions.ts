@@ -19,8 +19,8 @@ const MATCHING_IF = 'event.project == "SHOP"';
 const CHANNEL = '#releases';
 /** Saves in flight while seeding. */
 const SEED_CONCURRENCY = 16;
-/** Uncounted events before the first size: cold code paths and connections. */
-const WARM_UP = 5;
+/** Uncounted events before the first size (cold code paths and connections); 5 with `--quick`. */
+const WARM_UP = 20;
 
 /** The event type measured at one size. */
 function targetAt(scale: number): { source: string; type: string } {
@@ -54,6 +54,7 @@ export const subscriptions: Scenario = {
   async run(ctx, { quick, reps }) {
     const scales = quick ? [10, 200] : [10, 10_000];
     const eventsPerRep = quick ? 5 : 50;
+    const warmUp = quick ? 5 : WARM_UP;
     const largest = scales.at(-1)!;
     const base = scales[0]!;
     const values = new RepValues();
@@ -94,9 +95,9 @@ export const subscriptions: Scenario = {
         if (scale === largest) seedSeconds = (Date.now() - started) / 1000;
 
         if (scale === base) {
-          progress(`subscriptions: warming up with ${WARM_UP} events`);
-          for (let i = 0; i < WARM_UP; i++) await dispatchOne(ctx, scale, `${ctx.tag}-subs-warm-${i}`);
-          sent += WARM_UP;
+          progress(`subscriptions: warming up with ${warmUp} events`);
+          for (let i = 0; i < warmUp; i++) await dispatchOne(ctx, scale, `${ctx.tag}-subs-warm-${i}`);
+          sent += warmUp;
         }
 
         for (let rep = 0; rep < reps; rep++) {
@@ -167,7 +168,7 @@ export const subscriptions: Scenario = {
         'is bound to them, so the dispatcher looks up, decides the one subscription and runs `notifySubscribers` once. ' +
         "Times are the dispatcher's WorkflowExecutionStarted → WorkflowExecutionCompleted (server event times). Each " +
         "event's result must say the subscription was sent by Slack, and the fake Slack must hold exactly one message " +
-        `carrying its delivery id. ${WARM_UP} uncounted events warm up first. The registry is emptied afterwards.` +
+        `carrying its delivery id. ${warmUp} uncounted events warm up first. The registry is emptied afterwards.` +
         (quick ? '' : ` Seeding ${at} subscriptions took ${seedSeconds.toFixed(0)} s.`),
       baseline: `The same measurement with ${base} stored subscriptions, in the same run.`,
       metrics: [

@@ -58,8 +58,14 @@ export function formatOf(file: string): DefinitionFormat | undefined {
   return EXTENSIONS[path.extname(file).toLowerCase()];
 }
 
-/** Reads and parses one file: the definition, or the problem that keeps it from being one. */
-export function readDefinitionFile(file: string): DefinitionFile | FileProblem {
+/**
+ * Reads and parses one file: the definition, or the problem that keeps it from being one. `expected` says what a file
+ * that is not a mapping should have been (subscription files are read this way too).
+ */
+export function readDefinitionFile(
+  file: string,
+  expected = 'a definition: expected a mapping with id, on and steps',
+): DefinitionFile | FileProblem {
   const format = formatOf(file) ?? 'yaml';
   const text = fs.readFileSync(file, 'utf8');
   const fallbackId = path.basename(file, path.extname(file));
@@ -85,7 +91,7 @@ export function readDefinitionFile(file: string): DefinitionFile | FileProblem {
       line: 1,
       column: 1,
       path: '(root)',
-      message: 'is not a definition: expected a mapping with id, on and steps',
+      message: `is not ${expected}`,
     };
   const record = raw as Record<string, unknown>;
   const id = typeof record['id'] === 'string' ? record['id'] : fallbackId;

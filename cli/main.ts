@@ -50,7 +50,7 @@ Every command has --help with examples; read commands take --json. See docs/flow
   registerEvents(program, context);
   registerRuns(program, { get }, context);
   registerTrains(program, { get }, context);
-  registerSubscriptions({ get, describe }, context);
+  registerSubscriptions(program, { get, describe }, context);
   registerLogin(program, context);
   registerCompletion(program, context);
   return program;

@@ -86,7 +86,7 @@ async function apply(context: CliContext, options: ApplyOptions): Promise<void> 
       EXIT.usage,
       'Name .yaml or .json files.',
     );
-  const read = files.map(readDefinitionFile);
+  const read = files.map((file) => readDefinitionFile(file));
   const unreadable = read.filter(isProblem);
   const definitions = read.filter((entry): entry is DefinitionFile => !isProblem(entry));
   const owners = new Map<string, string>();

@@ -59,7 +59,9 @@ export function registerDefinitions(
 
   parents.get
     .command('actions')
-    .description('List the action catalog: built-in actions and the packs the workers published')
+    .description(
+      "List the action catalog: built-in actions, the packs the workers published, each one's task queue and whether a worker polls it now",
+    )
     .option('--json', 'print GET /api/actions as it answers ({actions: [...]}; usable as validate --catalog)')
     .action(async (options: { json?: boolean }) => {
       const answer = await context.client().get<{
@@ -68,16 +70,18 @@ export function registerDefinitions(
           kind: string;
           description: string;
           pack?: string;
-          worker?: { polled: boolean | null };
+          taskQueue?: string;
+          worker?: { queue: string; polled: boolean | null; lastSeen?: string; unknown?: string };
         }[];
       }>('/api/actions');
       if (options.json) return output.json(answer);
       output.table(
-        ['ID', 'KIND', 'PACK', 'WORKER', 'DESCRIPTION'],
+        ['ID', 'KIND', 'PACK', 'QUEUE', 'WORKER', 'DESCRIPTION'],
         answer.actions.map((action) => [
           action.id,
           action.kind,
           action.pack ?? 'built-in',
+          action.taskQueue ?? action.worker?.queue ?? '-',
           action.worker === undefined
             ? '-'
             : action.worker.polled === true
@@ -88,6 +92,11 @@ export function registerDefinitions(
           firstSentence(action.description),
         ]),
       );
+      const idle = answer.actions.filter((action) => action.worker?.polled === false);
+      if (idle.length > 0)
+        output.note(
+          `No worker polls ${[...new Set(idle.map((action) => action.worker?.queue))].join(', ')}: steps of ${idle.map(({ id }) => id).join(', ')} would wait there (docs/action-packs.md#is-anyone-there).`,
+        );
     });
 
   parents.describe

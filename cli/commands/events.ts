@@ -59,9 +59,14 @@ Examples:
           revision: number;
           workflowId?: string;
           firstStep?: { id: string; action: string; input?: unknown; skipped?: string; error?: string };
+          workers?: { queue: string; polled: boolean | null; steps: string[]; unknown?: string }[];
           notes?: string[];
         }[];
         skipped: { definition: string; reason: string }[];
+        subscriptions?: {
+          notify: { id: string; owner: string; deliver: { slack?: string; email?: string }; mutedUntil?: string }[];
+          skipped: { id: string; reason: string }[];
+        };
       };
       if (options.json) return output.json(plan);
       if (plan.matched.length === 0) output.line(`No definition would run for ${source}/${type}.`);
@@ -72,10 +77,71 @@ Examples:
           const what = first.skipped ?? first.error ?? `input ${JSON.stringify(first.input)}`;
           output.line(`  first step ${first.id} (${first.action}): ${what}`);
         }
+        for (const queue of run.workers ?? [])
+          output.line(`  queue ${queue.queue} (${queue.steps.join(', ')}): ${workerText(queue.polled)}`);
         for (const note of run.notes ?? []) output.line(`  note: ${note}`);
       }
       for (const skip of plan.skipped) output.line(`skipped    ${skip.definition}: ${skip.reason}`);
+      for (const subscription of plan.subscriptions?.notify ?? [])
+        output.line(
+          `would notify  ${subscription.id} (owner ${subscription.owner}): ${[subscription.deliver.slack, subscription.deliver.email].filter(Boolean).join(', ')}${subscription.mutedUntil ? `, muted until ${subscription.mutedUntil}` : ''}`,
+        );
+      for (const skip of plan.subscriptions?.skipped ?? []) output.line(`not notified  ${skip.id}: ${skip.reason}`);
     });
+
+  program
+    .command('events')
+    .description('Events Flow received')
+    .command('unmatched')
+    .description('Events received recently that started and woke no run, each with why (GET /api/events/unmatched)')
+    .option('--source <source>', 'only events of this source')
+    .option('--type <type>', 'only events of this type')
+    .option('--limit <n>', 'how many, newest first (1-100)', '20')
+    .option('--json', "print the gateway's answer ({items, limit, dispatched})")
+    .addHelpText(
+      'after',
+      `
+"Why didn't my workflow fire?": each event that matched nothing, with one reason per definition bound to it
+(or one saying none is). Recently means within Temporal's retention. The event's body is never shown; search
+for its id in the Temporal UI (FlowEventId = "…").
+
+Examples:
+  flowctl events unmatched
+  flowctl events unmatched --source jira --type issue_transitioned --limit 50`,
+    )
+    .action(async (options: { source?: string; type?: string; limit: string; json?: boolean }) => {
+      if (!/^\d{1,3}$/.test(options.limit))
+        throw new CliError(
+          `--limit ${JSON.stringify(options.limit)} is not a number.`,
+          EXIT.usage,
+          'Such as --limit 50 (1-100).',
+        );
+      const answer = await context.client().get<{
+        items: { eventId: string; source: string; type: string; receivedAt: string | null; why: string[] }[];
+        limit: number;
+        dispatched: number;
+      }>('/api/events/unmatched', { source: options.source, type: options.type, limit: options.limit });
+      if (options.json) return output.json(answer);
+      if (answer.items.length === 0) output.line('Every recent event started or woke a run.');
+      else
+        output.table(
+          ['EVENT', 'RECEIVED', 'WHY', 'EVENT ID'],
+          answer.items.map((item) => [
+            `${item.source}/${item.type}`,
+            item.receivedAt ?? '-',
+            item.why.join('; '),
+            item.eventId,
+          ]),
+        );
+      output.note(
+        `${answer.dispatched} events within Temporal's retention; at most ${answer.limit} unmatched ones shown, newest first.`,
+      );
+    });
+}
+
+/** Whether a worker polls a queue, in words. */
+export function workerText(polled: boolean | null | undefined): string {
+  return polled === true ? 'a worker polls it' : polled === false ? 'no worker polls it' : 'Temporal could not say';
 }
 
 /** The event body of `--data`: inline JSON, `@file`, or `@-` (stdin); it must be a JSON object. */

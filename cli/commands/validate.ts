@@ -50,7 +50,11 @@ Examples:
       const files = collectFiles(paths);
       if (files.length === 0) throw new CliError(`No definition files in ${paths.join(', ')}.`, EXIT.usage);
       const { catalog, from } = await loadCatalog(options.catalog, () => context.client());
-      const report = validateFiles(files.map(readDefinitionFile), catalog, from);
+      const report = validateFiles(
+        files.map((file) => readDefinitionFile(file)),
+        catalog,
+        from,
+      );
       const { output } = context;
       if (options.json) output.json(report);
       else {

@@ -36,7 +36,8 @@ interface Planned extends ApplyItem {
   readonly definition?: DefinitionFile;
 }
 
-interface ApplyOptions {
+/** The options of {@link applyDefinitions}, as `flowctl apply` parses them. */
+export interface ApplyOptions {
   filename: string[];
   dryRun?: boolean;
   prune?: boolean;
@@ -73,11 +74,15 @@ Examples:
   flowctl apply -f definitions/ --prune --yes`,
     )
     .action(async (options: ApplyOptions) => {
-      await apply(context, options);
+      await applyDefinitions(context, options);
     });
 }
 
-async function apply(context: CliContext, options: ApplyOptions): Promise<void> {
+/**
+ * What `flowctl apply` runs (exported for the tests that pause it between its read and its save): prints the result
+ * on `context.output` and sets `process.exitCode` when something failed or was invalid.
+ */
+export async function applyDefinitions(context: CliContext, options: ApplyOptions): Promise<void> {
   const { output } = context;
   const files = collectFiles(options.filename);
   if (files.length === 0)

@@ -1,11 +1,66 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import request from 'supertest';
+import { FlowClient, type RequestOptions } from '../../cli/client';
+import { applyDefinitions } from '../../cli/commands/apply';
+import type { CliContext } from '../../cli/context';
+import { Output } from '../../cli/output';
 import { projectRoot } from '../../config';
 import { assertExit, startCliWorld, type CliWorld } from './support';
 
 const EXAMPLES = path.join(projectRoot, 'examples');
+
+/**
+ * A client of the real gateway that, just before one request (such as flowctl's save of a definition), runs `before`
+ * (a colleague's save through the API), so a change lands between apply's read and its save every time.
+ */
+class InterruptedClient extends FlowClient {
+  constructor(
+    url: string,
+    token: string,
+    private readonly at: { method: string; path: string },
+    private readonly before: () => Promise<void>,
+  ) {
+    super(url, token);
+  }
+
+  override async request(method: string, path: string, options: RequestOptions = {}) {
+    if (method === this.at.method && path === this.at.path) await this.before();
+    return super.request(method, path, options);
+  }
+}
+
+/** Runs apply in this process with `client`, and what it printed and the exit code it set. */
+async function applyWith(
+  client: FlowClient,
+  filename: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const streams = { stdout: new PassThrough(), stderr: new PassThrough() };
+  const text = { stdout: '', stderr: '' };
+  streams.stdout.on('data', (chunk: Buffer) => (text.stdout += chunk.toString()));
+  streams.stderr.on('data', (chunk: Buffer) => (text.stderr += chunk.toString()));
+  const output = new Output(
+    streams.stdout as unknown as NodeJS.WriteStream,
+    streams.stderr as unknown as NodeJS.WriteStream,
+    { NO_COLOR: '1' },
+  );
+  const context: CliContext = {
+    output,
+    client: () => client,
+    settings: () => {
+      throw new Error('apply asks the client, not the settings');
+    },
+  };
+  const before = process.exitCode;
+  try {
+    await applyDefinitions(context, { filename: [filename] });
+    return { code: typeof process.exitCode === 'number' ? process.exitCode : 0, ...text };
+  } finally {
+    process.exitCode = before;
+  }
+}
 const exampleFiles = (): string[] =>
   fs
     .readdirSync(EXAMPLES)
@@ -135,6 +190,60 @@ describe('flowctl: definitions as files (apply, export, prune, diff, rollback)',
     const one = await world.run(['export', 'hello', '-o', path.join(world.dir, 'one')]);
     assertExit(one, 0);
     assert.deepEqual(fs.readdirSync(path.join(world.dir, 'one')), ['hello.yaml']);
+  });
+
+  it("reports a 412 and exits 1 when someone saves the definition between apply's read and its check or save", async () => {
+    const file = path.join(world.dir, 'race.yaml');
+    const text = (name: string): string =>
+      `id: race\nname: ${name}\non: [{ source: demo, type: race }]\nsteps: [{ id: a, action: flow.set, with: { x: 1 } }]\n`;
+    const colleague = (name: string) => async (): Promise<void> => {
+      const saved = await request(world.harness.app)
+        .put('/api/definitions/race')
+        .set('Authorization', world.harness.auth)
+        .set('Content-Type', 'application/yaml')
+        .send(text(name));
+      assert.ok(saved.status === 200 || saved.status === 201, JSON.stringify(saved.body));
+    };
+    await colleague('Race')();
+    const revision = async (): Promise<number> => (await world.harness.store.revisions('race')).length;
+    assert.equal(await revision(), 1);
+    fs.writeFileSync(file, text('Race from git'));
+
+    // Saved by a colleague between apply's read (r1) and its save: the PUT with If-Match "1" is refused.
+    const atSave = new InterruptedClient(
+      world.url,
+      world.harness.token,
+      { method: 'PUT', path: '/api/definitions/race' },
+      colleague('Race from the console'),
+    );
+    const raced = await applyWith(atSave, file);
+    assert.equal(raced.code, 1, raced.stdout + raced.stderr);
+    assert.match(raced.stdout, /^! race failed \(.*race\.yaml\): .*revision/m);
+    assert.match(raced.stderr, /^0 unchanged, 1 failed\.$/m);
+    assert.equal(await revision(), 2, "apply saved nothing over the colleague's revision");
+    assert.equal((await world.harness.store.get('race'))?.definition.name, 'Race from the console');
+
+    // Saved between the read (r2) and the gateway's check: reported as failed before anything is saved.
+    const atCheck = new InterruptedClient(
+      world.url,
+      world.harness.token,
+      { method: 'POST', path: '/api/definitions/race/validate' },
+      colleague('Race again from the console'),
+    );
+    const early = await applyWith(atCheck, file);
+    assert.equal(early.code, 1, early.stdout + early.stderr);
+    assert.match(early.stdout, /^! race failed/m);
+    assert.equal(await revision(), 3);
+
+    // Run again, apply diffs against what is there now and saves.
+    const again = await world.run(['apply', '-f', file]);
+    assertExit(again, 0);
+    assert.match(again.stdout, /^~ race changed r3 → r4 \(/m);
+    assert.match(again.stdout, /^ {4}-name: Race again from the console$/m);
+    const cleanup = await request(world.harness.app)
+      .delete('/api/definitions/race')
+      .set('Authorization', world.harness.auth);
+    assert.equal(cleanup.status, 200);
   });
 
   it('diffs two revisions, rolls back to one, and describes the definition with its revisions', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
-import { ALICE, assertExit, startCliWorld, type CliResult, type CliWorld } from './support';
+import { ALICE, assertExit, READER, startCliWorld, type CliResult, type CliWorld } from './support';
 
 /** A run that waits for alice's approval, and one that sleeps until it is cancelled. */
 const DEFINITIONS: Readonly<Record<string, string>> = {
@@ -16,6 +16,15 @@ steps:
   - id: after
     action: flow.set
     with: { shipped: true }
+`,
+  'train.yaml': `id: train
+name: Train
+on: [{ source: test, type: train }]
+concurrency: { group: 'cli-\${{ event.lane }}', when_busy: queue }
+steps:
+  - id: hold
+    action: flow.sleep
+    with: { duration: 1h }
 `,
   'nap.yaml': `id: nap
 name: Nap
@@ -150,6 +159,116 @@ describe('flowctl: events and runs (emit, plan, runs, approve, cancel)', functio
 
     const again = await world.run(['approve', workflowId, 'go_live'], { env: { FLOW_TOKEN: ALICE.token } });
     assertExit(again, 1);
+  });
+
+  it('shows a busy train, its holder and its line, and removes the waiting run, which ends without a step', async () => {
+    const holder = await emitAndFindRun('test', 'train', '{"lane": "a"}');
+    const trainUntil = async (until: (train: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> => {
+      for (let attempt = 0; attempt < 60; attempt++) {
+        const shown = await world.run(['trains', 'show', 'cli-a', '--json']);
+        if (shown.code === 0) {
+          const train = JSON.parse(shown.stdout) as Record<string, unknown>;
+          if (until(train)) return train;
+        } else assertExit(shown, 4);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      throw new Error('the train never got there');
+    };
+    await trainUntil((train) => (train['holder'] as { workflowId?: string } | null)?.workflowId === holder);
+    const waiting = await emitAndFindRun('test', 'train', '{"lane": "a"}');
+    const train = await trainUntil((shown) => (shown['queue'] as unknown[]).length === 1);
+    const queued = (
+      train['queue'] as { eventId: string; workflowId: string; position: number; definition: string }[]
+    )[0]!;
+    assert.deepEqual([queued.workflowId, queued.position, queued.definition], [waiting, 1, 'train']);
+
+    const human = await world.run(['trains', 'show', 'cli-a']);
+    assertExit(human, 0);
+    assert.match(human.stdout, new RegExp(`^cli-a {2}held by ${holder} \\(train, event [^)]+\\)$`, 'm'));
+    assert.match(human.stdout, /^POS\s+EVENT\s+DEFINITION\s+WORKFLOW ID\s+SINCE$/m);
+    assert.match(human.stdout, new RegExp(`^1\\s+${queued.eventId}\\s+train\\s+${waiting}\\s+\\d{4}-`, 'm'));
+    const listed = await world.run(['trains', 'list']);
+    assertExit(listed, 0);
+    assert.match(listed.stdout, new RegExp(`^cli-a\\s+${holder}\\s+1$`, 'm'));
+    assert.deepEqual(
+      JSON.parse((await world.run(['get', 'trains', '--json'])).stdout).items.map(
+        (item: { group: string; queue: unknown[] }) => [item.group, item.queue.length],
+      ),
+      [['cli-a', 1]],
+    );
+
+    const refused = await world.run(['trains', 'remove', 'cli-a', queued.eventId], {
+      env: { FLOW_TOKEN: READER.token },
+    });
+    assertExit(refused, 5);
+    const removed = await world.run(['trains', 'remove', 'cli-a', queued.eventId]);
+    assertExit(removed, 0);
+    assert.match(removed.stdout, new RegExp(`^Removed the run of event ${queued.eventId} from train cli-a\\.$`, 'm'));
+    const ended = await world.run(['runs', 'show', waiting, '--wait', '--json']);
+    assertExit(ended, 0);
+    const run = JSON.parse(ended.stdout) as {
+      status: string;
+      details: string;
+      steps: { id: string; status: string }[];
+    };
+    assert.equal(run.status, 'completed');
+    assert.equal(run.details, 'Left the line of train cli-a without running: removed by api-token');
+    assert.deepEqual(
+      run.steps.map((step) => [step.id, step.status]),
+      [['hold', 'pending']],
+      'a removed run runs no step',
+    );
+    assertExit(await world.run(['trains', 'remove', 'cli-a', queued.eventId]), 4);
+    const alone = await trainUntil((shown) => (shown['queue'] as unknown[]).length === 0);
+    assert.equal((alone['holder'] as { workflowId: string }).workflowId, holder);
+
+    assertExit(await world.run(['runs', 'cancel', holder, '--reason', 'train test over']), 0);
+    for (let attempt = 0; attempt < 60; attempt++) {
+      const gone = await world.run(['trains', 'show', 'cli-a']);
+      if (gone.code === 4) return;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.fail('the train stayed busy after its holder was cancelled');
+  });
+
+  it('lists the events that matched nothing, with why', async () => {
+    const emitted = await world.run([
+      'emit',
+      'test',
+      'nobody-listens',
+      '--data',
+      '{"secret": "hunter2-cli"}',
+      '--json',
+    ]);
+    assertExit(emitted, 0);
+    const { eventId } = JSON.parse(emitted.stdout) as { eventId: string };
+    let items: { eventId: string; source: string; type: string; why: string[] }[] = [];
+    for (let attempt = 0; attempt < 80 && !items.some((item) => item.eventId === eventId); attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 250));
+      const listed = await world.run(['events', 'unmatched', '--source', 'test', '--type', 'nobody-listens', '--json']);
+      assertExit(listed, 0);
+      items = (JSON.parse(listed.stdout) as { items: typeof items }).items;
+    }
+    const found = items.find((item) => item.eventId === eventId);
+    assert.ok(found, `event ${eventId} is listed as unmatched`);
+    assert.deepEqual([found.source, found.type], ['test', 'nobody-listens']);
+    assert.match(found.why.join(' '), /no definition is bound to test\/nobody-listens/);
+
+    const human = await world.run(['events', 'unmatched', '--source', 'test', '--limit', '5']);
+    assertExit(human, 0);
+    assert.match(human.stdout, /^EVENT\s+RECEIVED\s+WHY\s+EVENT ID$/m);
+    assert.match(
+      human.stdout,
+      new RegExp(
+        `^test/nobody-listens\\s+\\d{4}-\\S+\\s+no definition is bound to test/nobody-listens.*\\s${eventId}$`,
+        'm',
+      ),
+    );
+    assert.ok(!human.stdout.includes('hunter2-cli'), 'the event body is never shown');
+    assert.match(human.stderr, /at most 5 unmatched ones shown/);
+    const none = await world.run(['events', 'unmatched', '--source', 'no-such-source']);
+    assertExit(none, 0);
+    assert.match(none.stdout, /^Every recent event started or woke a run\.$/m);
   });
 
   it('cancels a running run, which then ends cancelled (runs show --wait exits 1)', async () => {

@@ -1,7 +1,7 @@
 /**
  * flowctl, Flow's command-line client (issue 19; docs/flowctl.md): definitions kept in git (validate, apply, export,
- * diff, rollback), events and runs (emit, plan, runs, approve, reject, trains) for scripts, CI jobs and release
- * managers at a terminal. It talks to the gateway's HTTP API like any client; `validate` runs the gateway's own
+ * diff, rollback), events and runs (emit, plan, events unmatched, runs, approve, reject, trains) and subscriptions
+ * (subscribe, subscriptions …) for scripts, CI jobs and release managers at a terminal. It talks to the gateway's HTTP API like any client; `validate` runs the gateway's own
  * validator offline. `bin/flowctl` runs this file.
  */
 import { Command, CommanderError } from 'commander';
@@ -23,7 +23,9 @@ import { Output } from './output';
 export function buildProgram(output: Output, env: NodeJS.ProcessEnv = process.env): Command {
   const program = new Command('flowctl');
   program
-    .description('Flow from the command line: definitions as files in git, events, runs, approvals and trains')
+    .description(
+      'Flow from the command line: definitions as files in git, events, runs, approvals, trains and subscriptions',
+    )
     .version(packageVersion(), '-V, --version')
     .option('--url <url>', 'the gateway (default: FLOW_URL, then flowctl login, then http://localhost:3000)')
     .option('--token <token>', 'the API token (default: FLOW_TOKEN, then flowctl login); prefer FLOW_TOKEN')

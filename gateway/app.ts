@@ -29,6 +29,7 @@ import { unmatchedEventsRouter } from './unmatched-events-router';
 import { notFound, problemErrorHandler, sendProblem } from './problem';
 import type { WebhookAdapter } from './webhooks/adapter';
 import { webhooksRouter } from './webhooks/router';
+import { whoamiRouter } from './whoami-router';
 import { slackInteractionsRouter } from './webhooks/slack-interactions';
 import { subscriptionLinksRouter } from './subscription-links-router';
 
@@ -167,6 +168,7 @@ export function createApp(deps: GatewayDeps): Express {
   );
   app.use(
     '/api',
+    whoamiRouter(),
     catalogRouter(deps.catalog, {
       taskQueue: deps.intake.taskQueue,
       liveness,

@@ -215,8 +215,18 @@ export function requireScope(auth: ApiAuth, needed: Scope): RequestHandler {
     // The actor of whatever this request does: the author of a revision, the actor of an event, who removed a run
     // from a train. The name, never the token.
     res.locals['actor'] = name;
+    res.locals['scope'] = scope;
+    res.locals['via'] = header ? 'token' : 'session';
     next();
   };
+}
+
+/** Who is asking, as `GET /api/whoami` says it: the actor's name, its scope, and whether by token or console session. */
+export function callerOf(res: Response): { actor: string; scope: Scope; via: 'token' | 'session' } | undefined {
+  const { actor, scope, via } = res.locals as { actor?: unknown; scope?: unknown; via?: unknown };
+  if (typeof actor !== 'string' || (scope !== 'read' && scope !== 'write') || (via !== 'token' && via !== 'session'))
+    return undefined;
+  return { actor, scope, via };
 }
 
 /** The name of the token this request was authorised with (see {@link requireScope}); undefined before that. */

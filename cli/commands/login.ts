@@ -57,6 +57,17 @@ Examples:
       if (fs.existsSync(file)) writeConfig(file, url === undefined ? {} : { url });
       output.line(`Removed the saved token from ${file}.`);
     });
+
+  program
+    .command('whoami')
+    .description('Show which gateway this flowctl talks to, and the name and scope of its token')
+    .option('--json', 'print {url, actor, scope, via} as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const url = checkedUrl(context.settings().url);
+      const caller = await context.client().get<{ actor: string; scope: string; via: string }>('/api/whoami');
+      if (options.json) return output.json({ url, ...caller });
+      output.line(`${caller.actor} (${caller.scope} scope) at ${url}`);
+    });
 }
 
 /** Asks for a secret on the terminal without echoing it. */

@@ -117,6 +117,11 @@ describe('flowctl: exit codes, --json, configuration and the token', function ()
 
     const listed = await world.run(['get', 'definitions', '--json'], { env });
     assertExit(listed, 0);
+    // whoami says which gateway and which token name and scope: the saved ones, never the token itself.
+    const whoami = await world.run(['whoami', '--json'], { env });
+    assertExit(whoami, 0);
+    assert.deepEqual(JSON.parse(whoami.stdout), { url: world.url, actor: 'api-token', scope: 'write', via: 'token' });
+    assert.equal((await world.run(['whoami'], { env })).stdout.trim(), `api-token (write scope) at ${world.url}`);
     // FLOW_TOKEN wins over the file.
     assertExit(await world.run(['get', 'definitions'], { env: { ...env, FLOW_TOKEN: 'env-token-0123456789' } }), 5);
     assertExit(await world.run(['logout'], { env }), 0);

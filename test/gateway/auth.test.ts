@@ -72,6 +72,16 @@ describe('gateway: API token scopes', () => {
     );
   });
 
+  it('says who a request is authorised as (GET /api/whoami): the name and scope, never the token', async () => {
+    const read = await request(harness.app).get('/api/whoami').set('Authorization', as(READ)).expect(200);
+    assert.deepEqual(read.body, { actor: 'token-1', scope: 'read', via: 'token' });
+    const write = await request(harness.app).get('/api/whoami').set('Authorization', as(WRITE)).expect(200);
+    assert.deepEqual(write.body, { actor: 'token-2', scope: 'write', via: 'token' });
+    assert.doesNotMatch(JSON.stringify([read.body, write.body]), new RegExp(`${READ}|${WRITE}`));
+    await request(harness.app).get('/api/whoami').expect(401);
+    await request(harness.app).get('/api/whoami').set('Authorization', as(SECRET)).expect(401);
+  });
+
   it('rejects malformed FLOW_API_TOKENS entries with a message saying the format', () => {
     assert.throws(
       () => parseApiTokens({ FLOW_API_TOKENS: 'admin:abcdefghijklmnopqrstuvwxyz' }),

@@ -6,10 +6,12 @@ import { cpuMsByProcess } from '../../bench/cpu';
 describe('bench: CPU time by process', () => {
   it('reads the CPU time a child has used, and leaves out processes it cannot read', async function () {
     if (process.platform !== 'linux') this.skip();
-    // A child that burns CPU for about 300 ms, then waits to be read.
+    // A child that burns 300 ms of CPU (by its own CPU clock, so a busy machine only makes it take longer), then
+    // waits to be read.
     const child = spawn(process.execPath, [
       '-e',
-      'const end = Date.now() + 300; while (Date.now() < end); process.stdout.write("done"); setInterval(() => {}, 1000);',
+      'const used = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };' +
+        ' while (used() < 300); process.stdout.write("done"); setInterval(() => {}, 1000);',
     ]);
     try {
       await once(child.stdout, 'data');

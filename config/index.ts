@@ -14,13 +14,17 @@ export {
   loadConfig,
   ConfigError,
   DEFAULTS,
+  DEFAULT_SHUTDOWN_GRACE_MS,
+  defaultWorkspaceBase,
   parseAllowUnsigned,
+  parseShutdownGrace,
   parseFlag,
   parsePort,
   parseSubscriptionLinks,
   parseWorkerWorkflows,
   parseWorkspaceDir,
   redactUri,
+  workerIdentity,
 } from './load-config';
 export type { FlowConfig, HttpLogLevel, SubscriptionLinkSettings } from './load-config';
 export { parseActionPacks } from './action-packs';

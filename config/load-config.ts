@@ -3,6 +3,7 @@ import path from 'node:path';
 import { actionPacksSetting } from './action-packs';
 import { parseApiTokens, type ScopedToken } from './api-tokens';
 import { ConfigError } from './config-error';
+import { sleepMillis } from '../common/meta-actions';
 
 export { ConfigError } from './config-error';
 
@@ -57,7 +58,17 @@ export interface FlowConfig {
   };
   /** The signed unsubscribe and mute links of subscription notifications: the workers sign, the gateway checks. */
   readonly subscriptionLinks: SubscriptionLinkSettings;
+  /**
+   * How long a gateway or worker told to stop (SIGTERM, SIGINT) lets the work it has in hand finish: requests in
+   * flight, running activities (`FLOW_SHUTDOWN_GRACE`, a duration such as 30s or 2m; default 30 s).
+   */
+  readonly shutdownGraceMs: number;
   readonly worker: {
+    /**
+     * Who this worker is (`FLOW_WORKER_ID`, or Temporal's default `<pid>@<hostname>`): its Temporal worker identity
+     * and the name of its default git workspace.
+     */
+    readonly identity: string;
     /** Temporal SDK log level; WARN by default because INFO logs every workflow bundle build. */
     readonly logLevel: WorkerLogLevel;
     /** Port of the worker's Prometheus `/metrics` (`FLOW_WORKER_METRICS_PORT`); null when set to `off`. */
@@ -67,7 +78,10 @@ export interface FlowConfig {
      * 60); null when set to `off`.
      */
     readonly workspaceSweepMinutes: number | null;
-    /** Where git mirrors and run worktrees live (`FLOW_WORKSPACE_DIR`, an absolute path; default under the tmpdir). */
+    /**
+     * Where git mirrors and run worktrees live (`FLOW_WORKSPACE_DIR`, an absolute path; by default
+     * `<tmpdir>/flow-workspaces/<identity>`, so workers on one host never share one).
+     */
     readonly workspaceDir: string;
     /** Whether git actions may use `file://` repositories (`FLOW_GIT_ALLOW_FILE_URLS`, default false). */
     readonly gitAllowFileUrls: boolean;
@@ -145,7 +159,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlowConfig {
       ...oidcSetting(env, port),
     },
     subscriptionLinks: parseSubscriptionLinks(env),
+    shutdownGraceMs: parseShutdownGrace(env),
     worker: {
+      identity: workerIdentity(env),
       logLevel: parseChoice(env, 'FLOW_LOG_LEVEL', WORKER_LOG_LEVELS, 'WARN', (raw) => raw.toUpperCase()),
       metricsPort: parseOrOff(env, 'FLOW_WORKER_METRICS_PORT', DEFAULTS.workerMetricsPort, parsePort),
       workspaceSweepMinutes: parseOrOff(env, 'FLOW_WORKSPACE_SWEEP_MINUTES', 60, parsePositiveInt),
@@ -222,10 +238,57 @@ export function parseWorkerWorkflows(env: Readonly<Record<string, string | undef
   }
 }
 
-/** `FLOW_WORKSPACE_DIR`: an absolute path, or `<tmpdir>/flow-workspaces` when unset. */
+/** The default of `FLOW_SHUTDOWN_GRACE`. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
+
+/** `FLOW_SHUTDOWN_GRACE`: a whole number and a unit (`s`, `m`, `h`), as `flow.sleep` reads durations; default 30s. */
+export function parseShutdownGrace(env: Readonly<Record<string, string | undefined>>): number {
+  const raw = env['FLOW_SHUTDOWN_GRACE']?.trim();
+  if (!raw) return DEFAULT_SHUTDOWN_GRACE_MS;
+  const ms = /d$/.test(raw) ? Number.NaN : sleepMillis(raw);
+  if (!Number.isFinite(ms) || ms > 24 * 3_600_000) {
+    throw new ConfigError(
+      'FLOW_SHUTDOWN_GRACE',
+      `FLOW_SHUTDOWN_GRACE=${JSON.stringify(raw.slice(0, 100))} is not a duration; use a whole number and a unit (s, m or h) of at most 24h, such as 30s or 2m.`,
+    );
+  }
+  return ms;
+}
+
+/**
+ * The worker's identity: `FLOW_WORKER_ID` (1-100 letters, digits, `.`, `_`, `-`, `@` or `:`), or what Temporal
+ * names a worker by default, `<pid>@<hostname>`.
+ */
+export function workerIdentity(env: Readonly<Record<string, string | undefined>>): string {
+  const configured = env['FLOW_WORKER_ID']?.trim();
+  if (!configured) return `${process.pid}@${os.hostname()}`;
+  if (!/^[A-Za-z0-9._@:-]{1,100}$/.test(configured)) {
+    throw new ConfigError(
+      'FLOW_WORKER_ID',
+      `FLOW_WORKER_ID=${JSON.stringify(configured.slice(0, 100))} is not a worker id; use 1-100 letters, digits, ".", "_", "-", "@" or ":", such as worker-1 or the pod's name.`,
+    );
+  }
+  return configured;
+}
+
+/** The base directory of the default workspaces, one per worker identity beneath it. */
+export function defaultWorkspaceBase(): string {
+  return path.join(os.tmpdir(), 'flow-workspaces');
+}
+
+/**
+ * `FLOW_WORKSPACE_DIR`: an absolute path, or when unset `<tmpdir>/flow-workspaces/<worker identity>` (the identity
+ * with anything but letters, digits, `.`, `_`, `-` and `@` replaced by `_`), so two workers on one host never share
+ * a workspace by default.
+ */
 export function parseWorkspaceDir(env: Readonly<Record<string, string | undefined>>): string {
   const configured = env['FLOW_WORKSPACE_DIR']?.trim();
-  if (!configured) return path.join(os.tmpdir(), 'flow-workspaces');
+  if (!configured) {
+    const name = workerIdentity(env)
+      .replace(/[^A-Za-z0-9._@-]/g, '_')
+      .replace(/^\.+/, '_');
+    return path.join(defaultWorkspaceBase(), name);
+  }
   if (!path.isAbsolute(configured)) {
     throw new ConfigError(
       'FLOW_WORKSPACE_DIR',

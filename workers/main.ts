@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type WorkerOptions } from '@temporalio/worker';
 import type { Registry } from 'prom-client';
 import { actions as builtInActions, actionsById } from '../activities';
-import { sweepWorkspace, workspaceDir } from '../activities/git';
+import { lockWorkspace, sweepWorkspace } from '../activities/git';
 import { SubscriptionDeliveries } from '../activities/subscriptions';
 import { ConfigError, loadConfig, redactUri, type FlowConfig } from '../config';
 import { workerEnvironmentProblems } from '../activities/worker-environment';
@@ -59,6 +59,8 @@ async function main(): Promise<void> {
     what: `MongoDB at ${redactUri(config.mongodb.uri)} (to publish the action packs)`,
     log: waiting.log,
   });
+  // Before connecting: a workspace another worker holds is a mistake to fix, so the start ends here with the message.
+  if (config.worker.workflows) lockWorkspace(config.worker.workspaceDir, config.worker.identity);
   const clientConnection = await waitForService(() => Connection.connect({ address }), waiting);
   if (!config.worker.workflows) {
     const running = (): void => void process.off('SIGINT', stopWhileWaiting).off('SIGTERM', stopWhileWaiting);
@@ -93,6 +95,7 @@ async function main(): Promise<void> {
     subscriptions: { store: new SubscriptionStore(mongo), deliveries: new SubscriptionDeliveries(mongo) },
     env: process.env,
     actionPacks,
+    options: shutdownOptions(config),
   });
   const sweepMinutes = config.worker.workspaceSweepMinutes;
   const sweeper =
@@ -103,12 +106,15 @@ async function main(): Promise<void> {
           intervalMs: sweepMinutes * 60_000,
           log: (line) => console.log(line),
         });
-  console.log(`[worker] polling task queue "${taskQueue}" in namespace "${namespace}" at ${address}`);
+  console.log(
+    `[worker] polling task queue "${taskQueue}" in namespace "${namespace}" at ${address} as ${config.worker.identity}; git workspace ${config.worker.workspaceDir}`,
+  );
   if (sweepMinutes !== null)
     console.log(
-      `[worker] removing ended runs' git worktrees from ${workspaceDir(process.env)} every ${sweepMinutes} min (FLOW_WORKSPACE_SWEEP_MINUTES)`,
+      `[worker] removing ended runs' git worktrees from ${config.worker.workspaceDir} every ${sweepMinutes} min (FLOW_WORKSPACE_SWEEP_MINUTES)`,
     );
   process.off('SIGINT', stopWhileWaiting).off('SIGTERM', stopWhileWaiting);
+  announceShutdown(config);
   process.send?.({ ready: 'worker' });
   try {
     await worker.run();
@@ -155,12 +161,14 @@ async function runActivityWorker(setup: {
     client: new Client({ connection: clientConnection, namespace }),
     env: process.env,
     actionPacks,
+    options: shutdownOptions(config),
   });
   const ids = actionPacks.flatMap(({ pack }) => pack.actions.map(({ id }) => id));
   console.log(
     `[worker] polling task queue "${taskQueue}" in namespace "${namespace}" at ${address} for activities only (FLOW_WORKER_WORKFLOWS=off): ${ids.join(', ')}`,
   );
   running();
+  announceShutdown(config);
   process.send?.({ ready: 'worker' });
   try {
     await worker.run();
@@ -168,6 +176,30 @@ async function runActivityWorker(setup: {
     metricsServer?.close();
     await Promise.allSettled([connection.close(), clientConnection.close()]);
   }
+}
+
+/**
+ * The worker options of a graceful stop. The Temporal runtime shuts the worker down on SIGINT and SIGTERM: it stops
+ * polling at once, and running activities get `FLOW_SHUTDOWN_GRACE` to finish before they are cancelled (their
+ * attempts then fail and Temporal retries them on another worker). Should one ignore its cancellation, the worker
+ * gives up on it 10 s later and the process exits anyway. The worker is named by its identity in Temporal.
+ */
+function shutdownOptions(config: FlowConfig): Partial<WorkerOptions> {
+  return {
+    identity: config.worker.identity,
+    shutdownGraceTime: config.shutdownGraceMs,
+    shutdownForceTime: config.shutdownGraceMs + 10_000,
+  };
+}
+
+/** Says what a SIGINT or SIGTERM does to a running worker (the Temporal runtime does the shutdown itself). */
+function announceShutdown(config: FlowConfig): void {
+  const announce = (signal: NodeJS.Signals): void => {
+    console.log(
+      `[worker] ${signal}: no longer polling; letting running activities finish (up to ${config.shutdownGraceMs / 1000}s, FLOW_SHUTDOWN_GRACE)`,
+    );
+  };
+  process.once('SIGINT', announce).once('SIGTERM', announce);
 }
 
 async function startMetricsServer(registry: Registry, port: number | null): Promise<Server | undefined> {
@@ -187,7 +219,13 @@ async function startMetricsServer(registry: Registry, port: number | null): Prom
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(`[worker] ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+main().then(
+  () => {
+    console.log('[worker] stopped');
+    process.exit(0);
+  },
+  (error: unknown) => {
+    console.error(`[worker] ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

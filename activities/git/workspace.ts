@@ -67,7 +67,10 @@ export function workspaceOptions(context: ActionContext): WorkspaceOptions {
   return { env: context.deps.env, signal: context.signal, heartbeat: () => context.heartbeat() };
 }
 
-/** The workspace directory: `FLOW_WORKSPACE_DIR`, or `<tmpdir>/flow-workspaces` (parsed as config/ parses it). */
+/**
+ * The workspace directory: `FLOW_WORKSPACE_DIR`, or `<tmpdir>/flow-workspaces/<worker identity>` (parsed as config/
+ * parses it).
+ */
 export function workspaceDir(env: WorkerEnv): string {
   return asStepFailure(() => parseWorkspaceDir(env));
 }
@@ -110,8 +113,8 @@ export function worktreeDir(env: WorkerEnv, workflowId: string, repository: stri
 
 /**
  * Serialises work on one mirror inside this process: clone, fetch, worktree changes and pushes of concurrent
- * activities take turns. Several worker processes on one host must use separate `FLOW_WORKSPACE_DIR`s (or this
- * needs a lock file): this lock does not reach across processes.
+ * activities take turns. This lock does not reach across processes, so each worker has a workspace of its own: by
+ * default one named after its identity, and a configured one is locked at start (`workspace-lock.ts`).
  */
 const mirrorLocks = new Map<string, Promise<void>>();
 

@@ -26,11 +26,13 @@ describe('config: loadConfig', () => {
         temporalUiUrl: 'http://localhost:8233',
       },
       subscriptionLinks: { publicUrl: 'http://localhost:3000' },
+      shutdownGraceMs: 30_000,
       worker: {
+        identity: `${process.pid}@${os.hostname()}`,
         logLevel: 'WARN',
         metricsPort: 9464,
         workspaceSweepMinutes: 60,
-        workspaceDir: path.join(os.tmpdir(), 'flow-workspaces'),
+        workspaceDir: path.join(os.tmpdir(), 'flow-workspaces', `${process.pid}@${os.hostname()}`),
         gitAllowFileUrls: false,
         workflows: true,
       },
@@ -57,7 +59,11 @@ describe('config: loadConfig', () => {
       FLOW_TEMPORAL_UI_URL: 'https://temporal.example.com/ui/',
       FLOW_PUBLIC_URL: 'https://flow.example.com/release-bot/',
       FLOW_SUBSCRIPTION_LINK_SECRET: ' 0123456789abcdef0123456789abcdef ',
+      FLOW_SHUTDOWN_GRACE: '2m',
+      FLOW_WORKER_ID: 'worker-eu-1',
     });
+    assert.equal(config.shutdownGraceMs, 120_000);
+    assert.equal(config.worker.identity, 'worker-eu-1');
     assert.deepEqual(config.temporal, {
       address: 'temporal.internal:7233',
       namespace: 'releases',
@@ -82,6 +88,21 @@ describe('config: loadConfig', () => {
       publicUrl: 'https://flow.example.com/release-bot',
       secret: '0123456789abcdef0123456789abcdef',
     });
+  });
+
+  it('names the default git workspace after the worker identity, one per worker, unless FLOW_WORKSPACE_DIR says', () => {
+    const base = path.join(os.tmpdir(), 'flow-workspaces');
+    assert.equal(loadConfig({ FLOW_WORKER_ID: 'worker-1' }).worker.workspaceDir, path.join(base, 'worker-1'));
+    assert.equal(loadConfig({ FLOW_WORKER_ID: 'pod:a.b' }).worker.workspaceDir, path.join(base, 'pod_a.b'));
+    assert.notEqual(
+      loadConfig({ FLOW_WORKER_ID: 'worker-1' }).worker.workspaceDir,
+      loadConfig({ FLOW_WORKER_ID: 'worker-2' }).worker.workspaceDir,
+    );
+    assert.equal(
+      loadConfig({ FLOW_WORKER_ID: 'worker-1', FLOW_WORKSPACE_DIR: '/srv/ws' }).worker.workspaceDir,
+      '/srv/ws',
+    );
+    assert.equal(loadConfig({ FLOW_SHUTDOWN_GRACE: '45s' }).shutdownGraceMs, 45_000);
   });
 
   it('defaults FLOW_PUBLIC_URL to the gateway on localhost at PORT; the worker reads the same from its env', () => {
@@ -109,6 +130,11 @@ describe('config: loadConfig', () => {
       [{ FLOW_PUBLIC_URL: 'https://flow.example.com/?a=1' }, 'FLOW_PUBLIC_URL', /is not the http\(s\) URL/],
       [{ FLOW_PUBLIC_URL: 'https://u:pw@flow.example.com' }, 'FLOW_PUBLIC_URL', /must not hold a user/],
       [{ FLOW_SUBSCRIPTION_LINK_SECRET: 'short-secret' }, 'FLOW_SUBSCRIPTION_LINK_SECRET', /12 characters long/],
+      [{ FLOW_SHUTDOWN_GRACE: '30' }, 'FLOW_SHUTDOWN_GRACE', /"30" is not a duration; use a whole number and a unit/],
+      [{ FLOW_SHUTDOWN_GRACE: 'soon' }, 'FLOW_SHUTDOWN_GRACE', /such as 30s or 2m/],
+      [{ FLOW_SHUTDOWN_GRACE: '-5s' }, 'FLOW_SHUTDOWN_GRACE', /is not a duration/],
+      [{ FLOW_SHUTDOWN_GRACE: '25h' }, 'FLOW_SHUTDOWN_GRACE', /at most 24h/],
+      [{ FLOW_WORKER_ID: 'a b/c' }, 'FLOW_WORKER_ID', /is not a worker id/],
     ];
     for (const [env, variable, message] of cases) {
       assert.throws(

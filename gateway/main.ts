@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { dataDir, loadConfig, resolveApiToken } from '../config';
 import { Client, Connection } from '@temporalio/client';
 import { actionsById } from '../activities';
@@ -16,7 +17,10 @@ import { temporalProbe } from './health';
 import { createMetrics } from './metrics';
 import { webhookAdapters } from './webhooks/adapters';
 
-/** Gateway entry point: `npm run start:gateway`. Stops accepting connections on SIGINT/SIGTERM. */
+/**
+ * Gateway entry point: `npm run start:gateway`. On SIGINT/SIGTERM it stops accepting connections, answers `/healthz`
+ * with 503, finishes the requests in flight (at most `FLOW_SHUTDOWN_GRACE`, then closes what is left) and exits 0.
+ */
 async function main(): Promise<void> {
   const config = loadConfig();
   const token = resolveApiToken(process.env, dataDir());
@@ -56,7 +60,29 @@ async function main(): Promise<void> {
     sessionSecret: config.gateway.sessionSecret,
     ...(config.gateway.oidc ? { oidc: config.gateway.oidc } : {}),
   });
-  const server = app.listen(config.gateway.port, () => {
+  // A draining gateway answers /healthz with 503, so a load balancer stops sending, and closes each connection after
+  // its current response; everything else it is asked before it stops is still served.
+  let draining = false;
+  const server = http.createServer((req, res) => {
+    if (draining) {
+      res.setHeader('connection', 'close');
+      if (req.url === '/healthz' || req.url?.startsWith('/healthz?')) {
+        res.writeHead(503, { 'content-type': 'application/problem+json', 'retry-after': '1' });
+        res.end(
+          JSON.stringify({
+            type: 'about:blank',
+            title: 'Service Unavailable',
+            status: 503,
+            detail: 'the gateway is shutting down; send requests to another one',
+            shutdown: 'draining',
+          }),
+        );
+        return;
+      }
+    }
+    app(req, res);
+  });
+  server.listen(config.gateway.port, () => {
     console.log(`[gateway] listening on http://localhost:${config.gateway.port}`);
     process.send?.({ ready: 'gateway' });
   });
@@ -64,14 +90,31 @@ async function main(): Promise<void> {
     console.error(`[gateway] cannot listen on port ${config.gateway.port}: ${error.message}. Set PORT to a free port.`);
     process.exit(1);
   });
-  const stop = (): void => {
+  const stop = (signal: NodeJS.Signals): void => {
+    if (draining) return;
+    draining = true;
+    const graceMs = config.shutdownGraceMs;
+    console.log(
+      `[gateway] ${signal}: no longer accepting connections; finishing the requests in flight (up to ${graceMs / 1000}s, FLOW_SHUTDOWN_GRACE)`,
+    );
+    // Idle keep-alive connections would hold close() open; those busy close after their response (connection: close).
+    const idle = setInterval(() => server.closeIdleConnections(), 250);
+    const cap = setTimeout(() => {
+      console.log(`[gateway] FLOW_SHUTDOWN_GRACE (${graceMs / 1000}s) is over; closing the connections still open`);
+      server.closeAllConnections();
+    }, graceMs);
     server.close(() => {
-      void Promise.allSettled([temporalHealth.close(), connection.close(), mongo.close()]).then(() => process.exit(0));
+      clearInterval(idle);
+      clearTimeout(cap);
+      void Promise.allSettled([temporalHealth.close(), connection.close(), mongo.close()]).then(() => {
+        console.log('[gateway] stopped');
+        process.exit(0);
+      });
     });
-    server.closeAllConnections();
+    server.closeIdleConnections();
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 main().catch((error: unknown) => {

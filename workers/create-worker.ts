@@ -274,7 +274,6 @@ export async function createWorker(deps: WorkerDeps): Promise<FlowWorker> {
     // Named like the main worker; no shutdown grace: a watcher waits on a long poll, so it is cancelled at once and
     // another worker's watcher takes over.
     ...(deps.options?.identity === undefined ? {} : { identity: deps.options.identity }),
-    ...(deps.options?.shutdownForceTime === undefined ? {} : { shutdownForceTime: deps.options.shutdownForceTime }),
   });
   return new FlowWorker(worker, watcher);
 }

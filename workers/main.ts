@@ -3,9 +3,9 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type WorkerOptions } from '@temporalio/worker';
 import type { Registry } from 'prom-client';
 import { actions as builtInActions, actionsById } from '../activities';
-import { lockWorkspace, sweepWorkspace } from '../activities/git';
+import { lockWorkspace, removeEndedWorkspaces, sweepWorkspace } from '../activities/git';
 import { SubscriptionDeliveries } from '../activities/subscriptions';
-import { ConfigError, loadConfig, redactUri, type FlowConfig } from '../config';
+import { ConfigError, defaultWorkspaceBase, loadConfig, redactUri, type FlowConfig } from '../config';
 import { workerEnvironmentProblems } from '../activities/worker-environment';
 import {
   ActionCatalog,
@@ -60,7 +60,20 @@ async function main(): Promise<void> {
     log: waiting.log,
   });
   // Before connecting: a workspace another worker holds is a mistake to fix, so the start ends here with the message.
-  if (config.worker.workflows) lockWorkspace(config.worker.workspaceDir, config.worker.identity);
+  if (config.worker.workflows) {
+    lockWorkspace(config.worker.workspaceDir, config.worker.identity);
+    // A worker named by its pid gets a new workspace each start: remove those of this host's ended workers.
+    if (!process.env['FLOW_WORKSPACE_DIR']?.trim() && !process.env['FLOW_WORKER_ID']?.trim()) {
+      void removeEndedWorkspaces(defaultWorkspaceBase()).then(
+        (removed) => {
+          if (removed.length > 0)
+            console.log(`[worker] removed the git workspaces of ended workers: ${removed.join(', ')}`);
+        },
+        (error: unknown) =>
+          console.log(`[worker] could not remove ended workers' git workspaces: ${(error as Error).message}`),
+      );
+    }
+  }
   const clientConnection = await waitForService(() => Connection.connect({ address }), waiting);
   if (!config.worker.workflows) {
     const running = (): void => void process.off('SIGINT', stopWhileWaiting).off('SIGTERM', stopWhileWaiting);

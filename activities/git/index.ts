@@ -9,7 +9,7 @@ export { setVersion, VersionFileError } from './version-files';
 export { gitFailure, Mirror, mirrorDir, runDir, withMirror, workspaceDir, Worktree, worktreeDir } from './workspace';
 export type { RefTarget, WorkerEnv, WorkspaceOptions } from './workspace';
 export { SWEEP_GRACE_MS, sweepWorkspace } from './workspace-sweep';
-export { lockWorkspace, WORKSPACE_LOCK_FILE, WorkspaceInUseError } from './workspace-lock';
+export { lockWorkspace, removeEndedWorkspaces, WORKSPACE_LOCK_FILE, WorkspaceInUseError } from './workspace-lock';
 export type { WorkspaceLock } from './workspace-lock';
 export type { SweepOptions, SweepResult } from './workspace-sweep';
 export { GIT_ENV } from './workspace';

@@ -116,3 +116,28 @@ function isAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/**
+ * Removes the default workspaces (`<base>/<pid>@<this host>`) of worker processes on this host that have ended: a
+ * worker without `FLOW_WORKER_ID` gets a new workspace each time it starts, and without this its predecessors'
+ * mirrors would stay on disk. A directory is removed only when its pid is dead and it holds no live lock; others'
+ * directories (another host's, a `FLOW_WORKER_ID`'s, an older version's `mirrors/` and `worktrees/`) are left alone.
+ * Resolves with the directories removed.
+ */
+export async function removeEndedWorkspaces(base: string): Promise<string[]> {
+  const host = os.hostname().replace(/[^A-Za-z0-9._@-]/g, '_');
+  const names = await fs.promises.readdir(base).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    const match = /^(\d+)@(.+)$/.exec(name);
+    if (!match || match[2] !== host) continue;
+    const pid = Number(match[1]);
+    if (isAlive(pid)) continue;
+    const dir = path.join(base, name);
+    const held = readOwner(path.join(dir, WORKSPACE_LOCK_FILE));
+    if (held !== 'missing' && held !== 'unreadable' && (held.hostname !== os.hostname() || isAlive(held.pid))) continue;
+    await fs.promises.rm(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}

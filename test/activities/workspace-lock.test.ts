@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { lockWorkspace, WORKSPACE_LOCK_FILE, WorkspaceInUseError } from '../../activities/git';
+import { lockWorkspace, removeEndedWorkspaces, WORKSPACE_LOCK_FILE, WorkspaceInUseError } from '../../activities/git';
 
 describe('git: the workspace lock', () => {
   let dir: string;
@@ -55,5 +55,30 @@ describe('git: the workspace lock', () => {
   it('refuses a lock taken on another host, which it cannot check', () => {
     writeLock(1, 'some-other-host');
     assert.throws(() => lockWorkspace(dir, 'me'), /pid 1 on some-other-host/);
+  });
+
+  it("removes only the default workspaces of this host's ended workers", async () => {
+    const host = os.hostname().replace(/[^A-Za-z0-9._@-]/g, '_');
+    const dead = spawnSync(process.execPath, ['-e', 'process.pid']).pid;
+    const names = [
+      `${dead}@${host}`,
+      `${process.pid}@${host}`,
+      `${dead}@other-host`,
+      'worker-1',
+      'mirrors',
+      'worktrees',
+    ];
+    for (const name of names) fs.mkdirSync(path.join(dir, name, 'mirrors'), { recursive: true });
+    // A dead pid's directory that a live worker has taken over (its lock names a live pid) is kept too.
+    const adopted = `${dead + 1_000_000}@${host}`;
+    fs.mkdirSync(path.join(dir, adopted));
+    fs.writeFileSync(
+      path.join(dir, adopted, WORKSPACE_LOCK_FILE),
+      JSON.stringify({ pid: process.pid, hostname: os.hostname(), identity: 'me', since: 'now' }),
+    );
+    const removed = await removeEndedWorkspaces(dir);
+    assert.deepEqual(removed, [path.join(dir, `${dead}@${host}`)]);
+    assert.deepEqual(fs.readdirSync(dir).sort(), [...names.slice(1), adopted].sort());
+    assert.deepEqual(await removeEndedWorkspaces(path.join(dir, 'missing')), []);
   });
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { WORKSPACE_LOCK_FILE } from '../../activities/git';
 import { FlowProcesses } from '../support/flow-processes';
 import { startHarness, type Harness } from '../support/harness';
+import { eventually } from '../support/http-receiver';
 
 /** The git workspace a worker process announced: `… git workspace <dir>`. */
 function announcedWorkspace(log: string): string {
@@ -43,9 +44,13 @@ describe('engine: git workspaces of several workers on one host', () => {
     // A stopped worker lets go of its workspace.
     assert.equal((await one.stop()).code, 0);
     assert.equal(fs.existsSync(path.join(dirs[0], WORKSPACE_LOCK_FILE)), false);
-    fs.rmSync(dirs[0], { recursive: true, force: true });
-    await two.stop();
-    fs.rmSync(dirs[1], { recursive: true, force: true });
+    // A worker named by its pid gets a new workspace each start, so the next one removes those of ended workers.
+    const three = await processes.worker();
+    await eventually(() => (fs.existsSync(dirs[0]) ? undefined : true), 20_000, "the ended worker's workspace to go");
+    assert.ok(fs.existsSync(path.join(dirs[1], WORKSPACE_LOCK_FILE)), "a running worker's workspace stays");
+    await Promise.all([two.stop(), three.stop()]);
+    for (const dir of [dirs[1], announcedWorkspace(three.logTail(50))])
+      fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses to start a second worker on a workspace configured for both, naming the first one and what to set', async function () {

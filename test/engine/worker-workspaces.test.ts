@@ -32,7 +32,7 @@ describe('engine: git workspaces of several workers on one host', () => {
   it('gives two workers their own workspace by default, named after each one, and each holds its lock', async function () {
     this.timeout(240_000);
     const [one, two] = await Promise.all([processes.worker(), processes.worker()]);
-    const dirs = [announcedWorkspace(one.logTail(50)), announcedWorkspace(two.logTail(50))];
+    const dirs: [string, string] = [announcedWorkspace(one.logTail(50)), announcedWorkspace(two.logTail(50))];
     assert.notEqual(dirs[0], dirs[1]);
     const base = path.join(os.tmpdir(), 'flow-workspaces');
     assert.equal(dirs[0], path.join(base, `${one.pid}@${os.hostname()}`));

@@ -14,6 +14,8 @@ export interface AttemptControl {
   readonly lastHeartbeat: unknown;
   /** Aborted when the attempt is cancelled or times out. */
   readonly signal: AbortSignal;
+  /** Which attempt this is (Temporal's `info.attempt`), 1 for the first; 1 when absent. */
+  readonly attempt?: number;
 }
 
 /** One attempt of an action: the rendered `with`, where the step runs, and the control of its attempt. */
@@ -33,6 +35,7 @@ export function actionAttempt(action: AnyAction, deps: ActionDeps): ActionAttemp
       const result = await run(input, {
         deps,
         step,
+        attempt: control.attempt ?? 1,
         heartbeat: (details) => control.heartbeat(scrubber.scrub(details)),
         lastHeartbeat: control.lastHeartbeat,
         signal: control.signal,

@@ -1,5 +1,5 @@
 import { isMetaAction } from '../common/meta-actions';
-import { UnknownMetaActionError, type AnyAction } from './define-action';
+import { UnknownMetaActionError, type AnyAction, type BuiltinAction } from './define-action';
 import { describeActions } from './describe-actions';
 import { buildRun } from './actions/build-run';
 import { deployHttpUpload } from './actions/deploy-http-upload';
@@ -33,7 +33,7 @@ import { versionNext } from './actions/version-next';
  * Every action Flow ships, in one explicit list. Adding an action is one file in `actions/` plus one line here; the
  * worker registration, the `/api/actions` catalog and save-time validation all come from this list.
  */
-export const actions: readonly AnyAction[] = [
+export const actions: readonly BuiltinAction[] = [
   flowSet,
   flowApproval,
   flowSleep,

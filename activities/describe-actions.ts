@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import type { AnyAction, GuardedInput } from './define-action';
+import { DEFAULT_GUARANTEE, type ActionGuarantee, type AnyAction, type GuardedInput } from './define-action';
 
 /** One action as `GET /api/actions` and docs/actions.md describe it; generated from the action's declaration. */
 export interface ActionDescription {
@@ -14,6 +14,8 @@ export interface ActionDescription {
   readonly env: readonly string[];
   /** Inputs where event data is refused at save unless the step lists them in `allow_event_data`. */
   readonly guardedInputs: readonly GuardedInput[];
+  /** What a retry does to the action's side effect; the SDK's default (at least once) when the action states none. */
+  readonly guarantee: ActionGuarantee;
 }
 
 /** The subset of JSON Schema the docs read. */
@@ -43,6 +45,7 @@ export function describeActions(actions: Iterable<AnyAction>): ActionDescription
       ...(action.defaults ? { defaults: action.defaults } : {}),
       env: action.env ?? [],
       guardedInputs: action.guardedInputs ?? [],
+      guarantee: action.guarantee ?? DEFAULT_GUARANTEE,
     }));
 }
 
@@ -65,12 +68,19 @@ export function renderActionDocs(actions: Iterable<AnyAction>): string {
     'definition is saved, because whoever can send the event could choose it. A step that means it names the input',
     'in `allow_event_data`, such as `allow_event_data: [url]`.',
     '',
+    'Each action states its **guarantee**: what happens to its side effect when Temporal runs the step again (a retry',
+    'after a failure, a timeout or a worker that died; activities run at least once). **Exactly once**: a retry cannot',
+    'repeat it. **At least once, with dedupe**: a retry looks for what an earlier attempt of the same run and step did and',
+    'returns that instead, within the limits stated. **At least once**: a retry may repeat it. See',
+    '[reliability.md](reliability.md#side-effects).',
+    '',
     ...described.map((action) => `- [\`${action.id}\`](#${anchor(action.id)})`),
     '',
   ];
   for (const action of described) {
     lines.push(`## \`${action.id}\``, '', action.description, '');
     if (action.kind === 'meta') lines.push('*Meta-action: evaluated in the workflow, no activity.*', '');
+    lines.push(`**Guarantee:** ${GUARANTEE_NAMES[action.guarantee.level]}. ${action.guarantee.explanation}`, '');
     lines.push('**Input**', '', ...fieldTable(action.input, action.guardedInputs), '');
     lines.push('**Output**', '', ...fieldTable(action.output, []), '');
     if (action.env.length > 0)
@@ -90,6 +100,13 @@ export function renderActionDocs(actions: Iterable<AnyAction>): string {
   }
   return `${lines.join('\n').trimEnd()}\n`;
 }
+
+/** How docs/actions.md names each guarantee level. */
+const GUARANTEE_NAMES: Readonly<Record<ActionGuarantee['level'], string>> = {
+  'exactly-once': 'exactly once',
+  'at-least-once-with-dedupe': 'at least once, with dedupe',
+  'at-least-once': 'at least once',
+};
 
 /** How deep the tables follow nested objects and list items. */
 const MAX_FIELD_DEPTH = 3;

@@ -163,6 +163,7 @@ export function actionActivity(action: AnyAction, deps: ActionDeps): ActionActiv
       heartbeat: (details) => context.heartbeat(details),
       lastHeartbeat: context.info.heartbeatDetails,
       signal: context.cancellationSignal,
+      attempt: context.info.attempt,
     });
   };
 }

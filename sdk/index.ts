@@ -8,11 +8,13 @@
  * Everything exported here is stable within a major {@link SDK_VERSION}; docs/action-packs.md has the guide and the
  * changes. Nothing else in this repository is a public API.
  */
-export { defineAction } from '../activities/define-action';
+export { DEFAULT_GUARANTEE, defineAction } from '../activities/define-action';
 export type {
   ActionContext,
   ActionDefinition,
   ActionExample,
+  ActionGuarantee,
+  GuaranteeLevel,
   AnyAction,
   GuardedInput,
   StepMeta,

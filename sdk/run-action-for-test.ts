@@ -10,6 +10,8 @@ export interface RunActionForTestOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Where the step runs; the rest of the step meta is a fixed test value. */
   readonly step?: Partial<StepMeta>;
+  /** Which attempt to run as (`context.attempt`): 2 or more is a retry, as after a lost answer. Default 1. */
+  readonly attempt?: number;
   /** The last heartbeat of a previous attempt, as after a worker restart (`context.lastHeartbeat`). */
   readonly lastHeartbeat?: unknown;
   /** Receives every heartbeat the action records, scrubbed as the worker records it. */
@@ -65,6 +67,7 @@ export async function runActionForTest<Input extends z.ZodType, Output extends z
         heartbeat: (details) => options.onHeartbeat?.(details),
         lastHeartbeat: options.lastHeartbeat,
         signal: cancellation.signal,
+        attempt: options.attempt ?? 1,
       },
     );
     return output as z.output<Output>;

@@ -3,4 +3,4 @@
  * previous one, a new minor adds to the SDK. Every pack records the version it was defined with, and a worker refuses
  * a pack of another major at start. The changes are listed in docs/action-packs.md.
  */
-export const SDK_VERSION = '1.0.0';
+export const SDK_VERSION = '1.1.0';

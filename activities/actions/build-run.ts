@@ -88,6 +88,11 @@ const output = z.object({
 /** Runs a build command in a directory prepared by an earlier step; failures are not retried. */
 export const buildRun = defineAction({
   id: 'build.run',
+  guarantee: {
+    level: 'at-least-once',
+    explanation:
+      'Runs the command again on each attempt. Not retried by default (`retry: {maximumAttempts: 1}`), so it runs once per run unless the step allows retries; a worker that dies mid-build fails the step.',
+  },
   env: ['BUILD_PASSTHROUGH_ENV'],
   // Not env: its names are fixed by the definition (PATH, LD_* and the like are refused), so a value is data the build
   // reads. Passing event data through env rather than the command line is the safe way to hand it to a build.

@@ -61,6 +61,11 @@ interface UploadContext {
 /** Uploads build output over HTTP PUT or WebDAV. */
 export const deployHttpUpload = defineAction({
   id: 'deploy.http_upload',
+  guarantee: {
+    level: 'exactly-once',
+    explanation:
+      'Each file is PUT to its URL, which replaces what is there: a retry may send a file again, and the files at the destination end up the same as after one upload.',
+  },
   env: ['UPLOAD_USERNAME', 'UPLOAD_PASSWORD', 'UPLOAD_ALLOWED_ORIGINS', ...NETWORK_GUARD_ENV],
   guardedInputs: [{ input: 'url', decides: "chooses where the files, and the worker's upload credentials, are sent" }],
   description:

@@ -85,6 +85,11 @@ const output = z.object({
 /** Copies a local directory or file to a local or ssh destination with rsync. */
 export const deployRsync = defineAction({
   id: 'deploy.rsync',
+  guarantee: {
+    level: 'exactly-once',
+    explanation:
+      'rsync makes the destination match the source: a retry transfers only what is still missing or different, so the destination ends up as after one copy.',
+  },
   env: ['RSYNC_RSH'],
   guardedInputs: [
     { input: 'destination', decides: "chooses where the files are copied, with the worker's ssh credentials" },

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { createTransport, type NodemailerError } from 'nodemailer';
 import { z } from 'zod';
+import { stepDelivery } from '../clients/delivery';
 import { defineAction } from '../define-action';
 import { FailureType, peerUnreachable, requireEnv } from '../failures';
 
@@ -44,6 +46,11 @@ const body = z.string().max(500_000);
 /** Sends one email through the SMTP server named in the worker environment. */
 export const emailSend = defineAction({
   id: ID,
+  guarantee: {
+    level: 'at-least-once',
+    explanation:
+      'SMTP has no idempotency: a retry after a lost answer sends the mail again. Every attempt of the same run and step carries the same Message-ID (derived from the run and step), so mail clients and archives that drop duplicates by Message-ID show it once.',
+  },
   description:
     'Sends an email through the SMTP server in SMTP_URL (smtp://user:pass@host:587, or smtps:// for implicit TLS) ' +
     'and returns {message_id, accepted, rejected}. The sender is `from`, else SMTP_FROM from the worker ' +
@@ -52,7 +59,9 @@ export const emailSend = defineAction({
     '`rejected`; when it permanently refuses all of them (or the credentials) the step fails without retrying. ' +
     'Connection failures and temporary (4xx) refusals are retried. With credentials in SMTP_URL, smtp:// must ' +
     'upgrade with STARTTLS before logging in: a server without it fails the step without retrying (type ' +
-    `${SMTP_TLS_REQUIRED}), unless ${ALLOW_PLAINTEXT_AUTH_ENV}=1, meant only for a relay on the worker's own host.`,
+    `${SMTP_TLS_REQUIRED}), unless ${ALLOW_PLAINTEXT_AUTH_ENV}=1, meant only for a relay on the worker's own host. ` +
+    'The Message-ID is the same in every attempt of the step: <flow.<workflow id>/<step id>@<sender domain>> (a ' +
+    'hash of the run and step when they are not plain enough for a Message-ID).',
   input: z.strictObject({
     to: z.array(email).min(1).max(100),
     cc: z.array(email).max(100).optional(),
@@ -93,9 +102,11 @@ export const emailSend = defineAction({
       },
     },
   ],
-  async run(input, { deps, signal }) {
+  async run(input, { deps, step, signal }) {
+    const from = input.from ?? deps.env['SMTP_FROM'];
     return sendSmtpMail(deps.env, ID, {
       ...(input.from === undefined ? {} : { from: input.from }),
+      ...(from === undefined ? {} : { messageId: stepMessageId(stepDelivery(step), from) }),
       to: input.to,
       ...(input.cc?.length ? { cc: input.cc } : {}),
       subject: input.subject,
@@ -105,6 +116,26 @@ export const emailSend = defineAction({
     });
   },
 });
+
+/** RFC 5322's dot-atom-text: what the left of a Message-ID may be without quoting. */
+const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+
+/**
+ * The Message-ID of a step's mail, the same in every attempt: `<flow.<delivery>@<sender's domain>>`, with a hash of
+ * the delivery instead when it is not a dot-atom or is long. The sender's domain keeps two Flow installations (whose
+ * run ids may coincide) from sending mails with one Message-ID, which a mailbox would take for duplicates.
+ */
+export function stepMessageId(delivery: string, from: string): string {
+  const match = SENDER.exec(from);
+  const address = match?.[2] ?? match?.[3] ?? '';
+  const domain = address.slice(address.lastIndexOf('@') + 1);
+  const right = DOT_ATOM.test(domain) ? domain.toLowerCase() : 'flow';
+  const left =
+    DOT_ATOM.test(delivery) && delivery.length <= 200
+      ? `flow.${delivery}`
+      : `flow.${createHash('sha256').update(delivery).digest('hex').slice(0, 40)}`;
+  return `<${left}@${right}>`;
+}
 
 /** One message for {@link sendSmtpMail}. */
 export interface SmtpMail {

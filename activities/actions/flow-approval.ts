@@ -23,6 +23,11 @@ const jiraStatus = z.string().min(1).max(100);
  */
 export const flowApproval = defineMetaAction({
   id: 'flow.approval',
+  guarantee: {
+    level: 'exactly-once',
+    explanation:
+      'The decision is taken once, in the workflow. The request and reminder notices it posts (Slack, Jira comment) are at least once: a worker that dies right after posting one can post it again.',
+  },
   description:
     'Waits until `required` of `approvers` approve, one of them rejects, or `timeout` passes (default ' +
     `${DEFAULT_APPROVAL_TIMEOUT}, at most 90d). Approvers are API token names, Slack user ids, Jira account ids or ` +

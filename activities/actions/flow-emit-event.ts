@@ -10,6 +10,11 @@ export const MAX_EVENT_DEPTH = 8;
 /** Emits an event through the same durable intake as the gateway, carrying the causation chain. */
 export const flowEmitEvent = defineAction({
   id: 'flow.emit_event',
+  guarantee: {
+    level: 'exactly-once',
+    explanation:
+      'The event goes through the intake with an idempotency key, one per run and step unless `idempotency_key` is given: a retry is recognised as the same event and starts nothing more.',
+  },
   description:
     'Emits an event through the same intake as POST /events, so other definitions can react to it. ' +
     `The event carries its causation chain; a chain deeper than ${MAX_EVENT_DEPTH} fails as a loop. ` +

@@ -5,6 +5,10 @@ import { defineMetaAction } from '../define-action';
 /** Waits durably; the interpreter sets a Temporal timer (common/meta-actions.ts), so the wait survives restarts. */
 export const flowSleep = defineMetaAction({
   id: 'flow.sleep',
+  guarantee: {
+    level: 'exactly-once',
+    explanation: 'A durable Temporal timer inside the workflow; no side effect outside the run.',
+  },
   description:
     'Waits for `duration` (such as 90s, 30m, 4h or 2d; at most 90d) before the next step, with a durable Temporal ' +
     'timer: no worker is busy meanwhile, and the wait survives restarts of the worker, the server and the database. ' +

@@ -13,6 +13,11 @@ const eventName = z.string().regex(EVENT_NAME, 'must be lowercase letters, digit
  */
 export const flowWaitForEvent = defineMetaAction({
   id: 'flow.wait_for_event',
+  guarantee: {
+    level: 'exactly-once',
+    explanation:
+      'Waits inside the workflow; an event is taken by one wait at most, and nothing outside the run changes.',
+  },
   description:
     'Waits until an event from `source` of `type` arrives whose fields equal `where` (field paths of the incoming ' +
     'event, such as parameters.RELEASE_TICKET, with values rendered in this run) and for which `if` (CEL over the ' +

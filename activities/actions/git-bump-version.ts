@@ -10,6 +10,11 @@ import { withMirror, workspaceOptions } from '../git/workspace';
 /** Writes a version into package.json, pom.xml or VERSION on a branch, commits and pushes. */
 export const gitBumpVersion = defineAction({
   id: 'git.bump_version',
+  guarantee: {
+    level: 'exactly-once',
+    explanation:
+      'Idempotent: a retry finds the file already at the version (pushed by the earlier attempt) and commits nothing (changed: false).',
+  },
   env: GIT_ENV,
   guardedInputs: [repositoryGuard],
   description:

@@ -21,6 +21,10 @@ const person = z.object({ name: z.string(), email: z.string() });
 /** Lists the commits between two refs with the tickets their subjects mention and their authors. */
 export const gitChangelog = defineAction({
   id: 'git.changelog',
+  guarantee: {
+    level: 'exactly-once',
+    explanation: 'Only reads the repository; no side effect.',
+  },
   env: GIT_ENV,
   guardedInputs: [repositoryGuard],
   description:

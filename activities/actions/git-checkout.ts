@@ -7,6 +7,10 @@ import { withMirror, workspaceOptions } from '../git/workspace';
 /** Checks a ref out into the run's own worktree, for later build and deploy steps of the same run. */
 export const gitCheckout = defineAction({
   id: 'git.checkout',
+  guarantee: {
+    level: 'exactly-once',
+    explanation: "Checks out into the run's own worktree, reset on each attempt; nothing outside the worker changes.",
+  },
   env: GIT_ENV,
   guardedInputs: [repositoryGuard],
   description:

@@ -8,6 +8,11 @@ import { withMirror, workspaceOptions } from '../git/workspace';
 /** Creates a branch on the remote at the commit of another ref; a retry that finds it already there succeeds. */
 export const gitCreateBranch = defineAction({
   id: 'git.create_branch',
+  guarantee: {
+    level: 'exactly-once',
+    explanation:
+      'Idempotent: a retry finds the branch at the commit the earlier attempt pushed and succeeds without pushing again.',
+  },
   env: GIT_ENV,
   guardedInputs: [repositoryGuard],
   description:

@@ -8,6 +8,11 @@ import { type Mirror, withMirror, workspaceOptions } from '../git/workspace';
 /** Merges a ref into a branch with a merge commit and pushes the branch; conflicts fail without retrying. */
 export const gitMerge = defineAction({
   id: 'git.merge',
+  guarantee: {
+    level: 'exactly-once',
+    explanation:
+      'Idempotent: a retry finds the source already in the target (merged and pushed by the earlier attempt) and commits nothing (changed: false).',
+  },
   env: GIT_ENV,
   guardedInputs: [repositoryGuard],
   description:

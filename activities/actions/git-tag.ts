@@ -8,6 +8,10 @@ import { withMirror, workspaceOptions } from '../git/workspace';
 /** Creates and pushes an annotated version tag; a retry that finds the tag on the same commit succeeds. */
 export const gitTag = defineAction({
   id: 'git.tag',
+  guarantee: {
+    level: 'exactly-once',
+    explanation: 'Idempotent: a retry finds the tag already on the commit and succeeds without pushing again.',
+  },
   env: GIT_ENV,
   guardedInputs: [repositoryGuard],
   description:

@@ -54,6 +54,11 @@ const output = z.object({
 /** Sends one HTTP request; 5xx and 429 are retried by Temporal, other 4xx fail the step at once. */
 export const httpRequest = defineAction({
   id: ID,
+  guarantee: {
+    level: 'at-least-once',
+    explanation:
+      'A retry (after a 5xx, a 429 or a lost answer) sends the request again, and Flow adds no idempotency key of its own: it is once only if the receiver deduplicates, for example by an `Idempotency-Key` the step sets in `headers` from values that stay the same across retries (such as `run.eventId` and the step id).',
+  },
   description:
     'Sends an HTTP request and returns {status, headers, body}; body is parsed when the response is JSON. ' +
     '5xx and 429 responses are retried; other 4xx responses fail the step without retrying. secret_headers take ' +

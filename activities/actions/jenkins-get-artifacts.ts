@@ -7,6 +7,10 @@ const ID = 'jenkins.get_artifacts';
 /** Lists the archived artifacts of one Jenkins build, with the URL each can be downloaded from. */
 export const jenkinsGetArtifacts = defineAction({
   id: ID,
+  guarantee: {
+    level: 'exactly-once',
+    explanation: 'Only reads from Jenkins; no side effect.',
+  },
   description:
     'Lists the artifacts a Jenkins build archived and returns {artifacts: [{file_name, relative_path, url}]}, where ' +
     'url is where Jenkins serves the file. The URLs never carry credentials (a user or password in the build URL ' +

@@ -48,6 +48,10 @@ const input = z
 /** Waits for a queued or running Jenkins build to finish, heartbeating each poll so a restarted worker resumes. */
 export const jenkinsWaitForBuild = defineAction({
   id: ID,
+  guarantee: {
+    level: 'exactly-once',
+    explanation: 'Only reads from Jenkins; no side effect.',
+  },
   description:
     'Waits for a Jenkins build to finish and returns {job, number, result, url, duration_ms}. Give either the ' +
     'queue_id returned by jenkins.trigger_build (resolved to a build number once the build starts) or a ' +

@@ -15,6 +15,10 @@ const progress = z.object({ issue: z.string(), added: z.array(z.string()) });
 /** Adds watchers to a Jira issue by account id. */
 export const jiraAddWatchers = defineAction({
   id: ID,
+  guarantee: {
+    level: 'exactly-once',
+    explanation: 'Idempotent: adding someone who already watches the issue changes nothing.',
+  },
   env: JIRA_ENV,
   description:
     'Adds up to 100 users as watchers of a Jira issue, by Atlassian account id (`watchers`) or by email address ' +

@@ -1,8 +1,17 @@
 import { z } from 'zod';
+import type { Version3Client } from 'jira.js';
+import { stepDelivery } from '../clients/delivery';
 import { callJira, issueKey, JIRA_ENV, jiraClient, readJira } from '../clients/jira';
 import { defineAction } from '../define-action';
 
 const ID = 'jira.comment';
+
+/** The comment property (Jira entity property) that holds `{delivery: "<workflowId>/<stepId>"}`. */
+export const DELIVERY_PROPERTY = 'flow.delivery';
+
+/** How many of the issue's most recent comments an attempt looks through for its own: pages of 100. */
+export const LOOK_BACK_COMMENTS = 500;
+const COMMENT_PAGE = 100;
 
 /** Jira's limit on the length of a comment. */
 const MAX_COMMENT_CHARS = 32_767;
@@ -10,11 +19,18 @@ const MAX_COMMENT_CHARS = 32_767;
 /** Comments on a Jira issue with plain text, one paragraph per line. */
 export const jiraComment = defineAction({
   id: ID,
+  guarantee: {
+    level: 'at-least-once-with-dedupe',
+    explanation:
+      "Each comment carries the entity property flow.delivery = <run>/<step>, and every attempt first looks for a comment with it among the issue's 500 most recent comments, returning that one instead of posting again. A comment pushed further back than that by 500 newer ones is not found.",
+  },
   env: JIRA_ENV,
   description:
     'Adds a comment to a Jira issue. The text is plain: each line becomes one paragraph of the Atlassian Document ' +
     'Format body Jira Cloud expects, and nothing in it is interpreted as markup. Returns the new comment id. ' +
-    'Needs JIRA_URL, JIRA_EMAIL and JIRA_API_TOKEN in the worker environment.',
+    'Needs JIRA_URL, JIRA_EMAIL and JIRA_API_TOKEN in the worker environment. The comment carries the property ' +
+    `${DELIVERY_PROPERTY} = {delivery: "<workflow id>/<step id>"}; before posting, each attempt looks for a comment ` +
+    'with it on the issue and returns that one instead of posting again.',
   input: z.strictObject({
     issue: issueKey,
     text: z
@@ -33,10 +49,18 @@ export const jiraComment = defineAction({
       },
     },
   ],
-  async run(input, { deps, signal }) {
+  async run(input, { deps, step, signal }) {
     const jira = jiraClient(deps.env, ID, signal);
+    const delivery = stepDelivery(step);
+    // Every attempt looks: a reset run or an earlier attempt whose answer was lost may have commented already.
+    const existing = await findDeliveredComment(jira, input.issue, delivery);
+    if (existing !== undefined) return { issue: input.issue, comment_id: existing };
     const created = await callJira(ID, `comment on ${input.issue}`, () =>
-      jira.issueComments.addComment({ issueIdOrKey: input.issue, comment: adfParagraphs(input.text) }),
+      jira.issueComments.addComment({
+        issueIdOrKey: input.issue,
+        comment: adfParagraphs(input.text),
+        properties: [{ key: DELIVERY_PROPERTY, value: { delivery } }],
+      }),
     );
     const { id } = readJira(ID, `comment on ${input.issue}`, z.object({ id: z.string() }), created);
     return { issue: input.issue, comment_id: id };
@@ -54,4 +78,53 @@ function adfParagraphs(text: string) {
       content: line === '' ? [] : [{ type: 'text' as const, text: line }],
     })),
   };
+}
+
+const commentPage = z.object({
+  comments: z
+    .array(
+      z.object({
+        id: z.string(),
+        properties: z.array(z.object({ key: z.string().optional(), value: z.unknown() })).optional(),
+      }),
+    )
+    .default([]),
+  total: z.number().optional(),
+});
+
+/**
+ * The id of the comment carrying `delivery` among the issue's {@link LOOK_BACK_COMMENTS} most recent comments (newest
+ * first, with their properties: `expand=properties`), or undefined.
+ */
+async function findDeliveredComment(
+  jira: Version3Client,
+  issue: string,
+  delivery: string,
+): Promise<string | undefined> {
+  const what = `read the comments of ${issue}`;
+  for (let startAt = 0; startAt < LOOK_BACK_COMMENTS; startAt += COMMENT_PAGE) {
+    const body = await callJira(ID, what, () =>
+      jira.issueComments.getComments({
+        issueIdOrKey: issue,
+        startAt,
+        maxResults: COMMENT_PAGE,
+        orderBy: '-created',
+        expand: 'properties',
+      }),
+    );
+    const page = readJira(ID, what, commentPage, body);
+    const found = page.comments.find((comment) =>
+      (comment.properties ?? []).some(
+        (property) =>
+          property.key === DELIVERY_PROPERTY &&
+          typeof property.value === 'object' &&
+          property.value !== null &&
+          (property.value as Record<string, unknown>)['delivery'] === delivery,
+      ),
+    );
+    if (found) return found.id;
+    if (page.comments.length < COMMENT_PAGE || (page.total !== undefined && startAt + COMMENT_PAGE >= page.total))
+      return undefined;
+  }
+  return undefined;
 }

@@ -21,6 +21,10 @@ const issueBody = z.object({
 /** Reads one Jira issue: summary, status, fix versions, assignee and labels, plus any fields asked for. */
 export const jiraGetIssue = defineAction({
   id: ID,
+  guarantee: {
+    level: 'exactly-once',
+    explanation: 'Only reads from Jira; no side effect.',
+  },
   env: JIRA_ENV,
   description:
     'Reads a Jira issue and returns its key, summary, status name, fix version names, assignee account id (absent ' +

@@ -10,6 +10,10 @@ const progress = z.object({ issue: z.string(), linked: z.array(z.string()) });
 /** Links one Jira issue to many others with one link type. */
 export const jiraLinkIssues = defineAction({
   id: ID,
+  guarantee: {
+    level: 'exactly-once',
+    explanation: 'Idempotent: Jira does not duplicate an existing link.',
+  },
   env: JIRA_ENV,
   description:
     'Links a Jira issue to each of up to 200 other issues with one issue link type (by name, default "Relates"). ' +

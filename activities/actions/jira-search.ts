@@ -17,6 +17,10 @@ const searchPage = z.object({
 /** Finds Jira issues with JQL. */
 export const jiraSearch = defineAction({
   id: ID,
+  guarantee: {
+    level: 'exactly-once',
+    explanation: 'Only reads from Jira; no side effect.',
+  },
   env: JIRA_ENV,
   description:
     'Searches Jira with a JQL query and returns up to max_results issues (default 50, at most 1000) as ' +

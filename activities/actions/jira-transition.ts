@@ -40,6 +40,11 @@ const attempt = z.object({
 /** Moves an issue through its workflow; a no-op when the issue already has the transition's target status. */
 export const jiraTransition = defineAction({
   id: ID,
+  guarantee: {
+    level: 'exactly-once',
+    explanation:
+      'Idempotent: a retry finds the issue already in the status the transition leads to and does not transition again (changed: false).',
+  },
   env: JIRA_ENV,
   description:
     'Moves a Jira issue through its workflow by transition name (matched case-insensitively) or numeric transition id. ' +

@@ -8,11 +8,20 @@ import {
 } from '@slack/web-api';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
+import { stepDelivery } from '../clients/delivery';
+import { findSlackDelivery } from '../clients/slack-delivery';
 import { defineAction } from '../define-action';
 import type { ActionDeps } from '../deps';
 import { FailureType, failureForStatus, peerUnreachable, requireEnv } from '../failures';
 
 const ID = 'slack.post_message';
+
+/** The `event_type` of the metadata every message of this action carries; its `event_payload` is `{delivery}`. */
+export const STEP_METADATA_TYPE = 'flow_step';
+
+/** How far back, and through how many messages, a retry looks for the message an earlier attempt posted. */
+export const LOOK_BACK_MS = 24 * 60 * 60 * 1000;
+export const LOOK_BACK_MESSAGES = 1_000;
 
 /** How long one request to Slack may take before it counts as a network failure (and is retried). */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -44,6 +53,11 @@ const SLACK_ERROR_HINTS: Readonly<Record<string, string>> = {
 /** Posts a message to a Slack channel or thread through the Web API, with a bot token from the worker environment. */
 export const slackPostMessage = defineAction({
   id: ID,
+  guarantee: {
+    level: 'at-least-once-with-dedupe',
+    explanation:
+      "The message carries metadata (event_type flow_step, delivery <run>/<step>), and a retry first looks for it, in the channel's last 1,000 messages of the past 24 hours (in the thread's replies for a reply), and returns it instead of posting again. A retry more than 24 hours after the post, or after 1,000 newer messages, posts again.",
+  },
   description:
     'Posts a message to a Slack channel (id such as C0123ABCD, or #name) with chat.postMessage and returns ' +
     '{channel, ts}; pass ts as thread_ts of a later step to reply in the thread. `text` is always required: it is ' +
@@ -52,7 +66,9 @@ export const slackPostMessage = defineAction({
     'http(s) URL whose path ends in /api/, such as https://slack.com/api/ (the default) or ' +
     'http://127.0.0.1:8080/api/ for a local stand-in; any other form fails the step as MissingConfiguration. Rate limits, Slack outages and ' +
     'network errors are retried; errors such as channel_not_found, not_in_channel or invalid_auth fail the step at ' +
-    'once, naming the Slack error.',
+    'once, naming the Slack error. The message carries metadata (event_type flow_step, event_payload {delivery: ' +
+    '"<workflow id>/<step id>"}); a retry first looks for it in the channel (or the thread) and returns it instead ' +
+    'of posting again.',
   input: z.strictObject({
     channel: z.string().min(1).max(200),
     text: z.string().min(1).max(40_000),
@@ -82,13 +98,27 @@ export const slackPostMessage = defineAction({
       },
     },
   ],
-  async run(input, { deps, signal }) {
+  async run(input, { deps, step, attempt, signal }) {
     const client = slackClient(deps, ID, signal);
+    const delivery = stepDelivery(step);
+    // A first attempt has nothing to find; a retry may follow one whose post landed but whose answer was lost.
+    if (attempt > 1) {
+      const found = await findSlackDelivery(client, ID, {
+        channel: input.channel,
+        eventType: STEP_METADATA_TYPE,
+        delivery,
+        since: new Date(Date.now() - LOOK_BACK_MS),
+        maxMessages: LOOK_BACK_MESSAGES,
+        ...(input.thread_ts ? { threadTs: input.thread_ts } : {}),
+      });
+      if (found) return found;
+    }
     return postSlackMessage(client, ID, {
       channel: input.channel,
       text: input.text,
       ...(input.blocks ? { blocks: input.blocks } : {}),
       ...(input.thread_ts ? { thread_ts: input.thread_ts } : {}),
+      metadata: { event_type: STEP_METADATA_TYPE, event_payload: { delivery } },
     });
   },
 });
@@ -99,6 +129,8 @@ export interface SlackMessageArguments {
   readonly text: string;
   readonly blocks?: readonly { readonly type: string }[];
   readonly thread_ts?: string;
+  /** Message metadata, by which a retry finds the message (`findSlackDelivery`). */
+  readonly metadata?: { readonly event_type: string; readonly event_payload: { readonly delivery: string } };
 }
 
 /**
@@ -117,6 +149,11 @@ export async function postSlackMessage(
       text: message.text,
       ...(message.blocks ? { blocks: [...message.blocks] } : {}),
       ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}),
+      ...(message.metadata
+        ? {
+            metadata: { event_type: message.metadata.event_type, event_payload: { ...message.metadata.event_payload } },
+          }
+        : {}),
     });
   } catch (error) {
     throw slackFailure(action, error);

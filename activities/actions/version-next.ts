@@ -5,6 +5,10 @@ import { defineMetaAction } from '../define-action';
 /** Computes the next semantic version; evaluated by the interpreter itself (see common/meta-actions.ts). */
 export const versionNext = defineMetaAction({
   id: 'version.next',
+  guarantee: {
+    level: 'exactly-once',
+    explanation: 'Computed inside the workflow; no side effect.',
+  },
   description:
     'Computes the next semantic version after `version`: major, minor, patch, or prerelease (1.2.3 → 1.2.4-rc.0 → 1.2.4-rc.1). ' +
     'Returns {previous, version}. Runs inside the workflow, so it costs no activity.',

@@ -49,11 +49,34 @@ export interface JenkinsBuild {
   readonly artifacts: readonly { readonly fileName: string; readonly relativePath: string }[];
 }
 
+/** A queue item or build as a retry reads it when looking for an earlier attempt's: its queue id and parameters. */
+export interface ParameterisedItem {
+  /** The queue item id (for a build, the id of the queue item it came from). */
+  readonly queueId: number;
+  /** The build number, once the item became a build. */
+  readonly buildNumber?: number;
+  readonly parameters: Readonly<Record<string, string>>;
+}
+
+/** A job as `jenkins.trigger_build` reads it before triggering. */
+export interface JobSummary {
+  /** Whether the job declares parameters (a `ParametersDefinitionProperty`). */
+  readonly parameterised: boolean;
+  /** The names of the parameters it declares. */
+  readonly parameterNames: readonly string[];
+  /** Its most recent builds (at most as many as asked for), newest first. */
+  readonly builds: readonly ParameterisedItem[];
+}
+
 /** The calls the Jenkins actions make, each failing with a classified `ApplicationFailure`. */
 export interface JenkinsApi {
   /** Queues a build; returns the queue item id. With parameters it calls `buildWithParameters`. */
   triggerBuild(job: string, parameters?: Readonly<Record<string, string>>): Promise<number>;
   queueItem(id: number): Promise<QueueItem>;
+  /** The job's declared parameters and its last `builds` builds with their parameters and queue ids. */
+  job(job: string, builds: number): Promise<JobSummary>;
+  /** The items waiting in the queue for this job, with their parameters. */
+  queued(job: string): Promise<readonly ParameterisedItem[]>;
   build(job: string, number: number): Promise<JenkinsBuild>;
 }
 
@@ -97,6 +120,48 @@ export function jenkinsApi(env: Readonly<Record<string, string | undefined>>, ac
       const item = readJenkins(action, what, queueItemBody, body);
       return { cancelled: item.cancelled, why: item.why, buildNumber: item.executable?.number };
     },
+    async job(job, builds) {
+      const what = `read job ${job}`;
+      const tree =
+        'property[parameterDefinitions[name]],' +
+        `builds[number,queueId,actions[parameters[name,value]]]{0,${Math.max(0, Math.trunc(builds))}}`;
+      const body: unknown = await callJenkins(action, what, () =>
+        (client.job as unknown as WithOptions).get({ name: job, tree }),
+      );
+      const summary = readJenkins(action, what, jobBody, body);
+      const parameterNames = summary.property.flatMap((property) =>
+        (property?.parameterDefinitions ?? []).map((definition) => definition.name),
+      );
+      const hasDefinitions = summary.property.some((property) => property?.parameterDefinitions !== undefined);
+      return {
+        parameterised: hasDefinitions,
+        parameterNames,
+        builds: summary.builds.slice(0, builds).map((build) => ({
+          queueId: build.queueId ?? 0,
+          buildNumber: build.number,
+          parameters: parametersOf(build.actions),
+        })),
+      };
+    },
+    async queued(job) {
+      const what = 'read the build queue';
+      const body: unknown = await callJenkins(action, what, () =>
+        (client.queue as unknown as WithOptions).list({ tree: 'items[id,task[url],actions[parameters[name,value]]]' }),
+      );
+      const items = readJenkins(action, what, queueBody, body);
+      const suffix = `${job
+        .split('/')
+        .map((segment) => `/job/${encodeURIComponent(segment)}`)
+        .join('')}/`;
+      return items
+        .filter((item) => {
+          const url = item.task?.url;
+          if (!url) return false;
+          const path = URL.canParse(url) ? new URL(url).pathname : url;
+          return (path.endsWith('/') ? path : `${path}/`).endsWith(suffix);
+        })
+        .map((item) => ({ queueId: item.id, parameters: parametersOf(item.actions) }));
+    },
     async build(job, number) {
       const what = `read build ${job} #${number}`;
       const body: unknown = await callJenkins(action, what, () => client.build.get(job, number));
@@ -131,6 +196,50 @@ const queueItemBody = z.object({
   why: z.string().nullable().default(null),
   executable: z.object({ number: z.int().positive() }).nullable().optional(),
 });
+
+/** The client's calls that take an options object (`tree`), which its type declarations leave out. */
+interface WithOptions {
+  get(options: { readonly name: string; readonly tree: string }): Promise<unknown>;
+  list(options: { readonly tree: string }): Promise<unknown>;
+}
+
+const parametersAction = z.array(
+  z
+    .looseObject({
+      parameters: z.array(z.object({ name: z.string(), value: z.unknown() })).optional(),
+    })
+    .nullable(),
+);
+
+/** The parameters of a queue item or build, from its `ParametersAction`s; values as strings. */
+function parametersOf(actions: z.output<typeof parametersAction> | undefined): Record<string, string> {
+  const parameters: Record<string, string> = {};
+  for (const item of actions ?? []) {
+    for (const parameter of item?.parameters ?? []) {
+      if (parameter.value !== undefined && parameter.value !== null)
+        parameters[parameter.name] =
+          typeof parameter.value === 'string' ? parameter.value : JSON.stringify(parameter.value);
+    }
+  }
+  return parameters;
+}
+
+const jobBody = z.object({
+  property: z
+    .array(z.looseObject({ parameterDefinitions: z.array(z.object({ name: z.string() })).optional() }).nullable())
+    .default([]),
+  builds: z
+    .array(z.object({ number: z.int().positive(), queueId: z.int().optional(), actions: parametersAction.default([]) }))
+    .default([]),
+});
+
+const queueBody = z.array(
+  z.object({
+    id: z.int(),
+    task: z.looseObject({ url: z.string().optional() }).nullable().optional(),
+    actions: parametersAction.default([]),
+  }),
+);
 
 const buildBody = z.object({
   number: z.int().positive(),

@@ -10,6 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { SLACK_USER_ID } from '../approvals/slack-buttons';
 import { escapeMrkdwn } from '../approvals/render';
 import { slackFailure } from '../actions/slack-post-message';
+import { findSlackDelivery, type SlackPlace } from '../clients/slack-delivery';
 import { FailureType } from '../failures';
 
 /** The `event_type` of the metadata every notification carries; its `event_payload` is `{delivery: <id>}`. */
@@ -17,16 +18,12 @@ export const NOTIFICATION_METADATA_TYPE = 'flow_notification';
 
 /** How far back before its record's start a retry looks for the message, and how many messages at most. */
 const LOOK_BACK_SLACK_MS = 60_000;
-const HISTORY_PAGE = 200;
-const HISTORY_PAGES = 5;
-/** How many pages of users or channels a name is looked up in (1,000 each). */
+const LOOK_BACK_MESSAGES = 1_000;
+/** How many pages of users a name is looked up in (1,000 each). */
 const DIRECTORY_PAGES = 20;
 
 /** Where a notification landed. */
-export interface SlackPlace {
-  readonly channel: string;
-  readonly ts: string;
-}
+export type { SlackPlace };
 
 /**
  * The conversation id of a target, when it can be known before posting: a DM's (opened, which is idempotent), or
@@ -85,9 +82,9 @@ export async function postNotification(
 }
 
 /**
- * Looks for the message of `delivery` in the conversation's history since a minute before `since` (at most
- * {@link HISTORY_PAGES} pages of {@link HISTORY_PAGE}); undefined when it is not there. `channel` is an id, or a
- * `#name`, which is looked up with `conversations.list` first.
+ * Looks for the message of `delivery` in the conversation's history since a minute before `since` (at most 1,000
+ * messages, newest first); undefined when it is not there. `channel` is an id, or a `#name`, which is looked up with
+ * `conversations.list` first. The search is {@link findSlackDelivery}'s, shared with `slack.post_message`.
  */
 export async function findNotification(
   client: WebClient,
@@ -96,33 +93,13 @@ export async function findNotification(
   delivery: string,
   since: Date,
 ): Promise<SlackPlace | undefined> {
-  const id = channel.startsWith('#') ? await channelIdByName(client, action, channel.slice(1)) : channel;
-  if (id === undefined) return undefined;
-  const oldest = ((since.getTime() - LOOK_BACK_SLACK_MS) / 1000).toFixed(6);
-  let cursor: string | undefined;
-  for (let page = 0; page < HISTORY_PAGES; page++) {
-    let answer;
-    try {
-      answer = await client.conversations.history({
-        channel: id,
-        oldest,
-        limit: HISTORY_PAGE,
-        include_all_metadata: true,
-        ...(cursor ? { cursor } : {}),
-      });
-    } catch (error) {
-      throw slackFailure(action, error);
-    }
-    for (const message of answer.messages ?? []) {
-      const metadata = message.metadata;
-      const payload = metadata?.event_payload as Record<string, unknown> | undefined;
-      if (metadata?.event_type === NOTIFICATION_METADATA_TYPE && payload?.['delivery'] === delivery && message.ts)
-        return { channel: id, ts: message.ts };
-    }
-    cursor = answer.response_metadata?.next_cursor || undefined;
-    if (!answer.has_more || !cursor) return undefined;
-  }
-  return undefined;
+  return findSlackDelivery(client, action, {
+    channel,
+    eventType: NOTIFICATION_METADATA_TYPE,
+    delivery,
+    since: new Date(since.getTime() - LOOK_BACK_SLACK_MS),
+    maxMessages: LOOK_BACK_MESSAGES,
+  });
 }
 
 /** A user's id by their name or display name (`users.list`); a non-retryable failure when nobody has it. */
@@ -148,27 +125,4 @@ async function userIdByName(client: WebClient, action: string, name: string): Pr
     nonRetryable: true,
     details: [{ slack_error: 'users_not_found' }],
   });
-}
-
-/** A channel's id by its name (`conversations.list`); undefined when the app sees no such channel. */
-async function channelIdByName(client: WebClient, action: string, name: string): Promise<string | undefined> {
-  let cursor: string | undefined;
-  for (let page = 0; page < DIRECTORY_PAGES; page++) {
-    let answer;
-    try {
-      answer = await client.conversations.list({
-        limit: 1000,
-        exclude_archived: true,
-        types: 'public_channel,private_channel',
-        ...(cursor ? { cursor } : {}),
-      });
-    } catch (error) {
-      throw slackFailure(action, error);
-    }
-    const found = (answer.channels ?? []).find((channel) => channel.name === name || channel.id === name);
-    if (found?.id) return found.id;
-    cursor = answer.response_metadata?.next_cursor || undefined;
-    if (!cursor) return undefined;
-  }
-  return undefined;
 }

@@ -50,7 +50,13 @@ describe('activities: jenkins.*', () => {
       assert.equal(posts.length, 1);
       const post = posts[0]!;
       assert.equal(post.path, '/job/release/job/build-app/buildWithParameters');
-      assert.deepEqual(post.form, { VERSION: '2.4.0', DRY_RUN: 'false', SHARDS: '4' });
+      // With the run and step, by which a retry finds this build instead of queueing another.
+      assert.deepEqual(post.form, {
+        VERSION: '2.4.0',
+        DRY_RUN: 'false',
+        SHARDS: '4',
+        FLOW_DELIVERY: 'test-definition-test-event/step',
+      });
       assert.equal(post.headers.authorization, `Basic ${Buffer.from(`${USER}:${TOKEN}`).toString('base64')}`);
       assert.ok(post.headers['jenkins-crumb'], 'the crumb fetched from /crumbIssuer is sent');
       assert.equal(jenkins.to('/crumbIssuer/api/json').length, 1);
@@ -68,7 +74,7 @@ describe('activities: jenkins.*', () => {
       const failure = await failureOf(runAction(jenkinsTriggerBuild, { job: 'release/no-such-job' }, { env }));
       assert.equal(failure.nonRetryable, true);
       assert.equal(failure.type, 'PeerRejected');
-      assert.match(failure.message, /could not trigger a build of release\/no-such-job: Jenkins answered 404/);
+      assert.match(failure.message, /could not read job release\/no-such-job: Jenkins answered 404/);
     });
 
     it('fails without retrying when Jenkins refuses the credentials, never quoting the token', async () => {
@@ -407,7 +413,7 @@ describe('activities: jenkins.*', () => {
     }
     assert.deepEqual(
       jenkins.requests.filter((request) => request.method === 'POST').map((request) => request.form),
-      [{ VERSION: '2.4.0', DRY_RUN: 'false' }, {}],
+      [{ VERSION: '2.4.0', DRY_RUN: 'false', FLOW_DELIVERY: 'test-definition-test-event/step' }, {}],
     );
   });
 });

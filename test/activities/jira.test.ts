@@ -188,8 +188,15 @@ describe('activities: jira.*', () => {
           { type: 'paragraph', content: [{ type: 'text', text: '- *not* markup' }] },
         ],
       };
+      const properties = [{ key: 'flow.delivery', value: { delivery: 'test-definition-test-event/step' } }];
       assert.deepEqual(sent(), [
-        { method: 'POST', path: '/rest/api/3/issue/REL-10/comment', query: {}, body: { body: document } },
+        {
+          method: 'GET',
+          path: '/rest/api/3/issue/REL-10/comment',
+          query: { startAt: '0', maxResults: '100', orderBy: '-created', expand: 'properties' },
+          body: undefined,
+        },
+        { method: 'POST', path: '/rest/api/3/issue/REL-10/comment', query: {}, body: { body: document, properties } },
       ]);
       assertAuthenticated();
       const stored = jira.issue('REL-10').comments;
@@ -476,7 +483,11 @@ describe('activities: jira.*', () => {
         const failure = await failureOf(run(jiraComment, { issue: 'REL-50', text: 'hello' }));
         assert.equal(failure.type, 'PeerUnavailable', `status ${status}`);
         assert.equal(failure.nonRetryable, false, `status ${status}`);
-        assert.match(failure.message, new RegExp(`^jira.comment could not comment on REL-50: Jira answered ${status}`));
+        // The first request is the look for an earlier attempt's comment.
+        assert.match(
+          failure.message,
+          new RegExp(`^jira.comment could not read the comments of REL-50: Jira answered ${status}`),
+        );
       }
       assert.deepEqual(jira.issue('REL-50').comments, []);
     });

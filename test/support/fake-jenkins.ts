@@ -43,14 +43,26 @@ export interface FakeJenkinsOptions {
   readonly token: string;
 }
 
+/** How a job is configured; see {@link FakeJenkins.addJob}. */
+export interface FakeJobOptions {
+  /**
+   * The string parameters the job declares. Declared (even empty) makes the fake behave as Jenkins does:
+   * `buildWithParameters` is refused for a job that declares none, and a build keeps only declared parameters once it
+   * leaves the queue (SECURITY-170; the queue item keeps them all). Undeclared (the default) accepts any.
+   */
+  readonly parameters?: readonly string[];
+}
+
 interface Job {
   nextNumber: number;
+  readonly parameters: readonly string[] | undefined;
   readonly scripts: ScriptedBuild[];
   readonly builds: Map<number, Build>;
 }
 
 interface Build {
   readonly number: number;
+  readonly queueId?: number;
   readonly script: ScriptedBuild;
   readonly parameters: Readonly<Record<string, string>>;
   readonly timestamp: number;
@@ -83,6 +95,7 @@ export class FakeJenkins {
   private readonly crumbs = new Map<string, string>();
   private server: http.Server | undefined;
   private nextQueueId = 41;
+  private readonly lostTriggers: number[] = [];
   private sessions = 0;
 
   constructor(private readonly options: FakeJenkinsOptions) {}
@@ -105,8 +118,23 @@ export class FakeJenkins {
   }
 
   /** Creates a job (folders separated by `/`) whose next build gets `nextNumber`. */
-  addJob(name: string, nextNumber = 1): void {
-    this.jobs.set(name, { nextNumber, scripts: [], builds: new Map() });
+  addJob(name: string, nextNumber = 1, options: FakeJobOptions = {}): void {
+    this.jobs.set(name, { nextNumber, parameters: options.parameters, scripts: [], builds: new Map() });
+  }
+
+  /**
+   * The next trigger (`build` or `buildWithParameters`) is queued and then answered with HTTP `status` instead of
+   * 201: an answer lost after Jenkins queued the build.
+   */
+  loseNextTriggerAnswer(status = 500): void {
+    this.lostTriggers.push(status);
+  }
+
+  /** Every queue item and build of a job, as Jenkins would report them: queued ones and started ones. */
+  triggered(name: string): { queued: number; builds: number } {
+    const job = this.job(name);
+    const queued = [...this.queue.values()].filter((item) => item.job === name && !job.builds.has(item.number));
+    return { queued: queued.length, builds: job.builds.size };
   }
 
   /** Scripts the next build the job will be triggered for; unscripted builds succeed at the first poll. */
@@ -139,8 +167,9 @@ export class FakeJenkins {
     const run = { ...item.script, ...script };
     job.builds.set(item.number, {
       number: item.number,
+      queueId: item.id,
       script: run,
-      parameters: item.parameters,
+      parameters: kept(job, item.parameters),
       timestamp: Date.now(),
       polls: 0,
     });
@@ -207,6 +236,7 @@ export class FakeJenkins {
     if (method === 'POST' && !this.hasValidCrumb(req)) {
       return text(res, 403, 'No valid crumb was included in the request');
     }
+    if (method === 'GET' && url.pathname === '/queue/api/json') return this.queueList(res);
     const queueMatch = /^\/queue\/item\/(\d+)\/api\/json$/.exec(url.pathname);
     if (method === 'GET' && queueMatch) return this.queueItem(Number(queueMatch[1]), res);
 
@@ -214,8 +244,9 @@ export class FakeJenkins {
     const job = target && this.jobs.get(target.name);
     if (!target || !job) return notFound(res);
     if (method === 'POST' && (target.rest === 'build' || target.rest === 'buildWithParameters')) {
-      return this.trigger(target.name, job, target.rest === 'build' ? {} : form, res);
+      return this.trigger(target.name, job, target.rest === 'build' ? {} : form, res, target.rest !== 'build');
     }
+    if (method === 'GET' && target.rest === 'api/json') return this.jobJson(target.name, job, url, res);
     const buildMatch = /^(\d+)\/api\/json$/.exec(target.rest);
     const build = buildMatch ? job.builds.get(Number(buildMatch[1])) : undefined;
     if (method === 'GET' && build) return this.build(target.name, build, res);
@@ -247,14 +278,81 @@ export class FakeJenkins {
     return session !== undefined && crumb !== undefined && this.crumbs.get(session) === crumb;
   }
 
-  private trigger(name: string, job: Job, parameters: Record<string, string>, res: http.ServerResponse): void {
+  private trigger(
+    name: string,
+    job: Job,
+    parameters: Record<string, string>,
+    res: http.ServerResponse,
+    withParameters = false,
+  ): void {
+    if (withParameters && job.parameters !== undefined && job.parameters.length === 0) {
+      // As Jenkins: buildWithParameters of a job that declares no parameters.
+      return text(res, 500, 'java.lang.IllegalStateException: This build is not parameterized!');
+    }
     const script = job.scripts.shift() ?? {};
     const number = script.number ?? job.nextNumber;
     job.nextNumber = Math.max(job.nextNumber, number + 1);
     const id = this.nextQueueId++;
     this.queue.set(id, { id, job: name, number, script, parameters, inQueueSince: Date.now(), polls: 0 });
+    const lost = this.lostTriggers.shift();
+    if (lost !== undefined) return text(res, lost, http.STATUS_CODES[lost] ?? 'error');
     res.writeHead(201, { location: `${this.url}/queue/item/${id}/`, 'content-length': '0' });
     res.end();
+  }
+
+  /** GET /queue/api/json: the items still waiting (not yet a build, not cancelled), with their parameters. */
+  private queueList(res: http.ServerResponse): void {
+    const items = [...this.queue.values()].filter(
+      (item) => !item.script.cancelledInQueue && !this.job(item.job).builds.has(item.number),
+    );
+    json(res, {
+      _class: 'hudson.model.Queue',
+      items: items.map((item) => ({
+        _class: 'hudson.model.Queue$WaitingItem',
+        id: item.id,
+        actions: [{ _class: 'hudson.model.ParametersAction', parameters: parameterList(item.parameters) }, {}],
+        task: {
+          _class: 'hudson.model.FreeStyleProject',
+          name: item.job.split('/').at(-1),
+          url: `${this.url}${jobPath(item.job)}/`,
+        },
+        why: 'In the quiet period. Expires in 4.9 sec',
+      })),
+    });
+  }
+
+  /**
+   * GET /job/<name>/api/json: its parameter definitions (`property`) and builds, newest first, each with its queue id
+   * and parameters; `tree`'s `builds[…]{0,K}` range is honoured, the rest of `tree` ignored (everything is returned).
+   */
+  private jobJson(name: string, job: Job, url: URL, res: http.ServerResponse): void {
+    const range = /\{(\d+),(\d+)\}/.exec(url.searchParams.get('tree') ?? '');
+    const builds = [...job.builds.values()].sort((a, b) => b.number - a.number);
+    const shown = range ? builds.slice(Number(range[1]), Number(range[2])) : builds;
+    json(res, {
+      _class: 'hudson.model.FreeStyleProject',
+      name: name.split('/').at(-1),
+      url: `${this.url}${jobPath(name)}/`,
+      property:
+        job.parameters && job.parameters.length > 0
+          ? [
+              {
+                _class: 'hudson.model.ParametersDefinitionProperty',
+                parameterDefinitions: job.parameters.map((parameter) => ({
+                  _class: 'hudson.model.StringParameterDefinition',
+                  name: parameter,
+                })),
+              },
+            ]
+          : [],
+      builds: shown.map((build) => ({
+        _class: 'hudson.model.FreeStyleBuild',
+        number: build.number,
+        url: this.buildUrl(name, build.number),
+        ...(build.queueId === undefined ? {} : { queueId: build.queueId }),
+        actions: [{ _class: 'hudson.model.ParametersAction', parameters: parameterList(build.parameters) }, {}],
+      })),
+    });
   }
 
   private queueItem(id: number, res: http.ServerResponse): void {
@@ -280,8 +378,9 @@ export class FakeJenkins {
     if (!job.builds.has(item.number)) {
       job.builds.set(item.number, {
         number: item.number,
+        queueId: item.id,
         script: item.script,
-        parameters: item.parameters,
+        parameters: kept(job, item.parameters),
         timestamp: Date.now(),
         polls: 0,
       });
@@ -347,6 +446,17 @@ function parseJobPath(pathname: string): { name: string; rest: string } | undefi
     parts.splice(0, 2);
   }
   return names.length > 0 ? { name: names.join('/'), rest: parts.join('/') } : undefined;
+}
+
+/** The parameters a build keeps once it leaves the queue: the declared ones only, when the job declares any. */
+function kept(job: Job, parameters: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  const declared = job.parameters;
+  if (declared === undefined) return parameters;
+  return Object.fromEntries(Object.entries(parameters).filter(([name]) => declared.includes(name)));
+}
+
+function parameterList(parameters: Readonly<Record<string, string>>): { name: string; value: string }[] {
+  return Object.entries(parameters).map(([name, value]) => ({ name, value }));
 }
 
 function paramsText(parameters: Readonly<Record<string, string>>): string {

@@ -15,10 +15,16 @@ export interface FakeTransition {
   readonly from?: readonly string[];
 }
 
-/** A comment as stored: its id and the Atlassian Document Format body that was posted. */
+/**
+ * A comment as stored: its id, the Atlassian Document Format body that was posted, and the entity properties given
+ * with it (`properties` on create, as Jira Cloud takes them; returned with `expand=properties`).
+ */
 export interface FakeComment {
   readonly id: string;
   readonly body: unknown;
+  readonly properties?: readonly { readonly key: string; readonly value: unknown }[];
+  /** When it was created (ISO 8601); now when absent. */
+  readonly created?: string;
 }
 
 /** A link as created through POST /issueLink: the link type name and both issue keys as sent. */
@@ -94,6 +100,7 @@ export class FakeJira {
   searchPageLimit = 100;
 
   private readonly failures: number[] = [];
+  private readonly lostAnswers: { method: string; status: number }[] = [];
   private readonly statusIds = new Map<string, string>();
   private nextIssueId = 10001;
   private nextCommentId = 10100;
@@ -102,6 +109,7 @@ export class FakeJira {
     { method: 'GET', path: /^\/issue\/([^/]+)\/transitions$/, handle: (_r, [key]) => this.getTransitions(key!) },
     { method: 'POST', path: /^\/issue\/([^/]+)\/transitions$/, handle: (r, [key]) => this.doTransition(r, key!) },
     { method: 'POST', path: /^\/issue\/([^/]+)\/comment$/, handle: (r, [key]) => this.addComment(r, key!) },
+    { method: 'GET', path: /^\/issue\/([^/]+)\/comment$/, handle: (r, [key]) => this.getComments(r, key!) },
     { method: 'POST', path: /^\/issue\/([^/]+)\/watchers$/, handle: (r, [key]) => this.addWatcher(r, key!) },
     { method: 'POST', path: /^\/issueLink$/, handle: (r) => this.linkIssues(r) },
     { method: 'GET', path: /^\/search\/jql$/, handle: (r) => this.search(r) },
@@ -179,6 +187,14 @@ export class FakeJira {
     for (let i = 0; i < count; i++) this.failures.push(status);
   }
 
+  /**
+   * The next request with this method is handled (a POST's change is made) and then answered with `status` and a
+   * Jira error body instead of its result: an answer lost after Jira did the work.
+   */
+  loseNextAnswer(method: string, status = 500): void {
+    this.lostAnswers.push({ method, status });
+  }
+
   /** Requests with this method whose path ends with `suffix` (after `/rest/api/3`). */
   to(method: string, suffix: string): FakeJiraRequest[] {
     return this.requests.filter((r) => r.method === method && r.path === `${API}${suffix}`);
@@ -188,6 +204,7 @@ export class FakeJira {
   reset(): void {
     this.requests.length = 0;
     this.failures.length = 0;
+    this.lostAnswers.length = 0;
     this.issues.clear();
     this.searchPageLimit = 100;
   }
@@ -243,7 +260,13 @@ export class FakeJira {
       return jiraError(415, 'Unsupported Media Type');
     }
     const params = (route.path.exec(path) ?? []).slice(1).map((param) => decodeURIComponent(param));
-    return route.handle(request, params);
+    const answer = route.handle(request, params);
+    const lost = this.lostAnswers.findIndex((candidate) => candidate.method === request.method);
+    if (lost >= 0 && answer.status < 300) {
+      const { status } = this.lostAnswers.splice(lost, 1)[0]!;
+      return jiraError(status, `Scripted failure ${status} after the request was handled`);
+    }
+    return answer;
   }
 
   private find(idOrKey: string): FakeIssue | undefined {
@@ -300,9 +323,22 @@ export class FakeJira {
     if (!body || body['type'] !== 'doc' || body['version'] !== 1 || !Array.isArray(body['content'])) {
       return { status: 400, body: { errorMessages: [], errors: { comment: 'Comment body is not a valid document.' } } };
     }
-    const comment: FakeComment = { id: String(this.nextCommentId++), body };
-    issue.comments.push(comment);
+    const properties = request.body === null ? undefined : (request.body as Record<string, unknown>)['properties'];
+    if (
+      properties !== undefined &&
+      (!Array.isArray(properties) ||
+        properties.some((p: unknown) => typeof (p as { key?: unknown } | null)?.key !== 'string'))
+    ) {
+      return { status: 400, body: { errorMessages: [], errors: { properties: 'Each property needs a key.' } } };
+    }
     const now = new Date().toISOString();
+    const comment: FakeComment = {
+      id: String(this.nextCommentId++),
+      body,
+      created: now,
+      ...(properties ? { properties: properties as { key: string; value: unknown }[] } : {}),
+    };
+    issue.comments.push(comment);
     return {
       status: 201,
       body: {
@@ -313,6 +349,35 @@ export class FakeJira {
         created: now,
         updated: now,
         jsdPublic: true,
+      },
+    };
+  }
+
+  // GET /issue/{issueIdOrKey}/comment?startAt&maxResults&orderBy=(-|+)created&expand=properties
+  private getComments(request: FakeJiraRequest, key: string): Answer {
+    const issue = this.find(key);
+    if (!issue) return noSuchIssue();
+    const startAt = Number(request.query['startAt'] ?? 0) || 0;
+    // Jira Cloud answers at most 100 comments a page here (its default is larger, 5000, for older clients).
+    const maxResults = Math.min(Number(request.query['maxResults'] ?? 100) || 100, 100);
+    const newestFirst = request.query['orderBy'] === '-created';
+    const expand = (request.query['expand'] ?? '').split(',');
+    const ordered = newestFirst ? [...issue.comments].reverse() : issue.comments;
+    const page = ordered.slice(startAt, startAt + maxResults);
+    return {
+      status: 200,
+      body: {
+        startAt,
+        maxResults,
+        total: issue.comments.length,
+        comments: page.map((comment) => ({
+          self: `${this.url}${API}/issue/${issue.id}/comment/${comment.id}`,
+          id: comment.id,
+          author: { accountId: 'flow-bot', displayName: 'Flow', active: true },
+          body: comment.body,
+          created: comment.created ?? new Date().toISOString(),
+          ...(expand.includes('properties') ? { properties: comment.properties ?? [] } : {}),
+        })),
       },
     };
   }

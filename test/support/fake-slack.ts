@@ -71,7 +71,8 @@ const DEFAULT_CHANNELS: readonly FakeChannel[] = [
  * form-encoded arguments, bearer-token auth, channel lookup by id or name (`chat.update` by id only, as Slack), membership,
  * and Slack's `{ok: false, error}` answers. Also `conversations.open` (a DM with a user), `conversations.history` (by
  * id, newest first, `oldest`, `limit` and `cursor`, with each message's `metadata` when `include_all_metadata` is set),
- * `conversations.list` and `users.list`, and {@link holdNextPost}: a post that is recorded but not answered, as when a
+ * `conversations.replies` (a thread, oldest first), `conversations.list` and `users.list`, {@link loseNextPostAnswer}
+ * (a post recorded, then answered 500), and {@link holdNextPost}: a post that is recorded but not answered, as when a
  * worker dies after Slack took its message.
  */
 export class FakeSlack {
@@ -85,6 +86,7 @@ export class FakeSlack {
   private server: http.Server | undefined;
   private sequence = 0;
   private holds = 0;
+  private readonly lostAnswers: number[] = [];
   private readonly held: (() => void)[] = [];
 
   constructor(private readonly options: FakeSlackOptions) {
@@ -100,6 +102,14 @@ export class FakeSlack {
    */
   holdNextPost(count = 1): void {
     this.holds += count;
+  }
+
+  /**
+   * The next chat.postMessage is recorded (the message is in the channel) and then answered with HTTP `status`
+   * instead of its result: a response lost after Slack took the message.
+   */
+  loseNextPostAnswer(status = 500): void {
+    this.lostAnswers.push(status);
   }
 
   /** Answers every held post. */
@@ -141,6 +151,7 @@ export class FakeSlack {
     this.requests.length = 0;
     this.failures.length = 0;
     this.holds = 0;
+    this.lostAnswers.length = 0;
     this.releaseHeld();
   }
 
@@ -181,6 +192,12 @@ export class FakeSlack {
     if (authorization !== `Bearer ${this.options.token}`) return answer(res, { ok: false, error: 'invalid_auth' });
     if (apiMethod === 'chat.postMessage') {
       const posted = this.postMessage(form);
+      const lost = posted['ok'] === true ? this.lostAnswers.shift() : undefined;
+      if (lost !== undefined) {
+        res.writeHead(lost, { 'content-type': 'text/plain' });
+        res.end(http.STATUS_CODES[lost] ?? 'error');
+        return;
+      }
       if (posted['ok'] === true && this.holds > 0) {
         this.holds -= 1;
         this.held.push(() => answer(res, posted));
@@ -191,6 +208,7 @@ export class FakeSlack {
     if (apiMethod === 'chat.update') return answer(res, this.update(form));
     if (apiMethod === 'conversations.open') return answer(res, this.open(form));
     if (apiMethod === 'conversations.history') return answer(res, this.history(form));
+    if (apiMethod === 'conversations.replies') return answer(res, this.replies(form));
     if (apiMethod === 'conversations.list')
       return answer(res, {
         ok: true,
@@ -237,6 +255,38 @@ export class FakeSlack {
         type: 'message',
         ts: message.ts,
         text: message.text ?? '',
+        ...(withMetadata && message.metadata ? { metadata: message.metadata } : {}),
+      })),
+      has_more: more,
+      response_metadata: { next_cursor: more ? String(start + limit) : '' },
+    };
+  }
+
+  private replies(form: Record<string, string>): Record<string, unknown> {
+    // As Slack: the thread's parent and its replies, oldest first, by channel id, where the app is a member.
+    const channel = this.channels.find((candidate) => candidate.id === form['channel']);
+    if (!channel) return { ok: false, error: 'channel_not_found' };
+    if (!channel.member) return { ok: false, error: 'not_in_channel' };
+    const thread = form['ts'];
+    const oldest = Number(form['oldest'] ?? 0);
+    const limit = Math.min(Number(form['limit'] ?? 100) || 100, 1000);
+    const start = Number(form['cursor'] ?? 0) || 0;
+    const withMetadata = form['include_all_metadata'] === 'true';
+    const all = this.messages.filter(
+      (message) =>
+        message.channel === channel.id &&
+        (message.ts === thread || message.thread_ts === thread) &&
+        (message.ts === thread || Number(message.ts) > oldest),
+    );
+    const page = all.slice(start, start + limit);
+    const more = start + limit < all.length;
+    return {
+      ok: true,
+      messages: page.map((message) => ({
+        type: 'message',
+        ts: message.ts,
+        text: message.text ?? '',
+        ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}),
         ...(withMetadata && message.metadata ? { metadata: message.metadata } : {}),
       })),
       has_more: more,

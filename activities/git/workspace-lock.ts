@@ -28,6 +28,9 @@ export class WorkspaceInUseError extends Error {
   }
 }
 
+/** The lock files this process holds (a lock naming this pid but not listed here was left by an earlier process). */
+const heldHere = new Set<string>();
+
 /** A held workspace lock; {@link release} removes the file if it is still this process's. */
 export interface WorkspaceLock {
   readonly file: string;
@@ -43,12 +46,17 @@ export interface WorkspaceLock {
 export function lockWorkspace(dir: string, identity: string): WorkspaceLock {
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, WORKSPACE_LOCK_FILE);
+  if (heldHere.has(file)) {
+    throw new WorkspaceInUseError(dir, { pid: process.pid, hostname: os.hostname(), identity, since: 'earlier' });
+  }
   const owner: LockOwner = { pid: process.pid, hostname: os.hostname(), identity, since: new Date().toISOString() };
   const content = `${JSON.stringify(owner)}\n`;
   for (let attempt = 0; attempt < 5; attempt += 1) {
     try {
       fs.writeFileSync(file, content, { flag: 'wx' });
+      heldHere.add(file);
       const release = (): void => {
+        heldHere.delete(file);
         try {
           if (fs.readFileSync(file, 'utf8') === content) fs.unlinkSync(file);
         } catch {
@@ -68,7 +76,9 @@ export function lockWorkspace(dir: string, identity: string): WorkspaceLock {
     }
     const held = readOwner(file);
     if (held === 'missing') continue;
-    if (held !== 'unreadable' && (held.hostname !== os.hostname() || isAlive(held.pid))) {
+    const stale =
+      held === 'unreadable' || (held.hostname === os.hostname() && (held.pid === process.pid || !isAlive(held.pid)));
+    if (!stale) {
       throw new WorkspaceInUseError(dir, held);
     }
     // Stale (its process is dead) or half-written by a process that died while writing it: take it over. Renaming
@@ -106,9 +116,12 @@ function readOwner(file: string): LockOwner | 'missing' | 'unreadable' {
   }
 }
 
-/** Whether a process with this pid lives on this host (EPERM: it does, but belongs to another user). */
+/**
+ * Whether a process with this pid lives on this host (EPERM: it does, but belongs to another user). This process's
+ * own pid counts as alive, except in a lock it does not hold: a container's worker is often pid 1 again after a
+ * restart, and the lock its previous run left is then stale.
+ */
 function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
     return true;

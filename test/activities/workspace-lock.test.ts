@@ -52,6 +52,13 @@ describe('git: the workspace lock', () => {
     lockWorkspace(dir, 'me').release();
   });
 
+  it("takes over a lock naming this process's pid that this process does not hold (a restarted container's pid 1)", () => {
+    writeLock(process.pid);
+    const lock = lockWorkspace(dir, 'me again');
+    assert.equal((JSON.parse(fs.readFileSync(lock.file, 'utf8')) as { identity: string }).identity, 'me again');
+    lock.release();
+  });
+
   it('refuses a lock taken on another host, which it cannot check', () => {
     writeLock(1, 'some-other-host');
     assert.throws(() => lockWorkspace(dir, 'me'), /pid 1 on some-other-host/);

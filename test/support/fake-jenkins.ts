@@ -173,7 +173,7 @@ export class FakeJenkins {
       timestamp: Date.now(),
       polls: 0,
     });
-    return { number: item.number, url: this.buildUrl(name, item.number), parameters: item.parameters };
+    return { number: item.number, url: this.buildUrl(name, item.number), parameters: kept(job, item.parameters) };
   }
 
   /** Builds the job again with the parameters of build `number`, as Jenkins' "Rebuild" does, as `script` says. */

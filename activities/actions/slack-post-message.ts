@@ -56,7 +56,7 @@ export const slackPostMessage = defineAction({
   guarantee: {
     level: 'at-least-once-with-dedupe',
     explanation:
-      "The message carries metadata (event_type flow_step, delivery <run>/<step>), and a retry first looks for it, in the channel's last 1,000 messages of the past 24 hours (in the thread's replies for a reply), and returns it instead of posting again. A retry more than 24 hours after the post, or after 1,000 newer messages, posts again.",
+      "The message carries metadata (event_type flow_step, delivery <run>/<step>), and a retry first looks for it, in the channel's last 1,000 messages of the past 24 hours (in the thread's replies for a reply), and returns it instead of posting again. A retry more than 24 hours after the post, or after 1,000 newer messages, posts again, and so does one whose bot may not read the channel (no history scope).",
   },
   description:
     'Posts a message to a Slack channel (id such as C0123ABCD, or #name) with chat.postMessage and returns ' +
@@ -103,15 +103,20 @@ export const slackPostMessage = defineAction({
     const delivery = stepDelivery(step);
     // A first attempt has nothing to find; a retry may follow one whose post landed but whose answer was lost.
     if (attempt > 1) {
-      const found = await findSlackDelivery(client, ID, {
-        channel: input.channel,
-        eventType: STEP_METADATA_TYPE,
-        delivery,
-        since: new Date(Date.now() - LOOK_BACK_MS),
-        maxMessages: LOOK_BACK_MESSAGES,
-        ...(input.thread_ts ? { threadTs: input.thread_ts } : {}),
-      });
-      if (found) return found;
+      try {
+        const found = await findSlackDelivery(client, ID, {
+          channel: input.channel,
+          eventType: STEP_METADATA_TYPE,
+          delivery,
+          since: new Date(Date.now() - LOOK_BACK_MS),
+          maxMessages: LOOK_BACK_MESSAGES,
+          ...(input.thread_ts ? { threadTs: input.thread_ts } : {}),
+        });
+        if (found) return found;
+      } catch (error) {
+        // A bot that may post but not read the channel (no history scope, not a member) posts as before: at least once.
+        if (!cannotLook(error)) throw error;
+      }
     }
     return postSlackMessage(client, ID, {
       channel: input.channel,
@@ -122,6 +127,15 @@ export const slackPostMessage = defineAction({
     });
   },
 });
+
+/** Slack errors that say the bot cannot read the channel's history, which a post may still succeed without. */
+const CANNOT_LOOK = new Set(['missing_scope', 'not_in_channel', 'channel_not_found']);
+
+function cannotLook(error: unknown): boolean {
+  if (!(error instanceof ApplicationFailure) || !error.nonRetryable) return false;
+  const detail = error.details?.[0] as { slack_error?: unknown } | undefined;
+  return typeof detail?.slack_error === 'string' && CANNOT_LOOK.has(detail.slack_error);
+}
 
 /** A message to post: mrkdwn `text` (the notification fallback when `blocks` are given), in a thread or not. */
 export interface SlackMessageArguments {

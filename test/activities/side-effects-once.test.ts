@@ -115,6 +115,19 @@ describe('activities: side effects once', () => {
       assert.equal(slack.messages.length, 2, 'another step of the run posts again, even on a retry');
     });
 
+    it('posts again, at least once, when the bot may not read the channel (missing_scope), and waits out a rate limit', async () => {
+      slack.loseNextPostAnswer();
+      const input = { channel: 'C0RELEASES', text: 'Release 2.4.0 is out' };
+      await failureOf(runAction(slackPostMessage, input, { env, step: step('scope') }));
+      slack.failNext({ status: 429, retryAfterSeconds: 3 });
+      const limited = await failureOf(runAction(slackPostMessage, input, { env, step: step('scope'), attempt: 2 }));
+      assert.equal(limited.nonRetryable, false, 'a rate-limited look is retried, not skipped');
+      assert.equal(slack.messages.length, 1);
+      slack.failNext({ error: 'missing_scope' });
+      await runAction(slackPostMessage, input, { env, step: step('scope'), attempt: 3 });
+      assert.equal(slack.messages.length, 2, 'without the history scope the retry cannot look, and posts');
+    });
+
     it("finds a lost reply among its thread's replies", async () => {
       const parent = (await runAction(slackPostMessage, { channel: 'C0RELEASES', text: 'Release 2.4.0' }, { env })) as {
         ts: string;

@@ -83,7 +83,8 @@ export function createApp(deps: GatewayDeps): Express {
   const metrics = deps.metrics ?? createMetrics();
   const accept = measuredIntake(deps.intake, metrics);
   const limit = perSourceRateLimit(deps.rateLimitPerMinute ?? 600);
-  const liveness = new QueueLiveness(deps.intake.client, deps.workerLiveness);
+  // The client is read when a queue is first asked about: building the app uses none of the intake.
+  const liveness = new QueueLiveness(() => deps.intake.client, deps.workerLiveness);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);

@@ -64,10 +64,11 @@ export class QueueLiveness {
   private readonly timeoutMs: number;
   private readonly now: () => number;
 
-  constructor(
-    private readonly client: Client,
-    options: QueueLivenessOptions = {},
-  ) {
+  /** The Temporal client, taken when first needed (a gateway is built before it is used). */
+  private readonly clientOf: () => Client;
+
+  constructor(client: Client | (() => Client), options: QueueLivenessOptions = {}) {
+    this.clientOf = typeof client === 'function' ? client : () => client;
     this.cacheMs = options.cacheMs ?? 5_000;
     this.staleAfterMs = options.staleAfterMs ?? 120_000;
     this.timeoutMs = options.timeoutMs ?? 3_000;
@@ -100,9 +101,10 @@ export class QueueLiveness {
   private async describe(queue: string, now: number): Promise<QueueWorker> {
     const checkedAt = new Date(now).toISOString();
     try {
-      const response = await this.client.withDeadline(now + this.timeoutMs, () =>
-        this.client.workflowService.describeTaskQueue({
-          namespace: this.client.options.namespace,
+      const client = this.clientOf();
+      const response = await client.withDeadline(now + this.timeoutMs, () =>
+        client.workflowService.describeTaskQueue({
+          namespace: client.options.namespace,
           taskQueue: { name: queue, kind: NORMAL },
           taskQueueType: ACTIVITY,
         }),

@@ -18,13 +18,15 @@ const stubDeps = {
   apiToken: 'unused',
   catalog: actionsById(),
   store: unused<DefinitionStore>('store'),
-  intake: unused<IntakeDeps>('intake'),
+  // Its task queue is a name the routers keep when the app is built; its client must never be reached.
+  intake: unused<IntakeDeps>('intake', { taskQueue: 'flow' }),
   webhooks: { adapters: [], env: {} },
 };
 
-function unused<T extends object>(name: string): T {
+function unused<T extends object>(name: string, settings: Readonly<Record<string, string>> = {}): T {
   return new Proxy({} as T, {
-    get: () => {
+    get: (_target, key) => {
+      if (typeof key === 'string' && Object.hasOwn(settings, key)) return settings[key];
       throw new Error(`GET /healthz must not use the ${name}`);
     },
   });

@@ -136,8 +136,24 @@ export function actionPackProblems(pack: ActionPack, options: { builtIn?: boolea
       problems.push(`the action "${id}" has no run(): declare it with defineAction`);
     }
     if (namespace !== undefined) problems.push(...namespaceProblems(namespace, id));
+    const guarantee = (action as { guarantee?: unknown }).guarantee;
+    if (guarantee !== undefined && !isGuarantee(guarantee)) {
+      problems.push(
+        `the action "${id}" has a guarantee that is not {level, explanation}: level is "exactly-once", ` +
+          '"at-least-once-with-dedupe" or "at-least-once", explanation a non-empty string (or leave guarantee out)',
+      );
+    }
   });
   return problems;
+}
+
+const GUARANTEE_LEVELS: readonly unknown[] = ['exactly-once', 'at-least-once-with-dedupe', 'at-least-once'];
+
+/** Whether a pack action's `guarantee` is one the catalog can show. */
+function isGuarantee(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const { level, explanation } = value as { level?: unknown; explanation?: unknown };
+  return GUARANTEE_LEVELS.includes(level) && typeof explanation === 'string' && explanation.trim() !== '';
 }
 
 /** The action id of a verb in a pack: `payments.refund`. */

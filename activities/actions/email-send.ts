@@ -60,7 +60,7 @@ export const emailSend = defineAction({
     'Connection failures and temporary (4xx) refusals are retried. With credentials in SMTP_URL, smtp:// must ' +
     'upgrade with STARTTLS before logging in: a server without it fails the step without retrying (type ' +
     `${SMTP_TLS_REQUIRED}), unless ${ALLOW_PLAINTEXT_AUTH_ENV}=1, meant only for a relay on the worker's own host. ` +
-    'The Message-ID is the same in every attempt of the step: <flow.<workflow id>/<step id>@<sender domain>> (a ' +
+    'The Message-ID is the same in every attempt of the step: `<flow.<workflow id>/<step id>@<sender domain>>` (a ' +
     'hash of the run and step when they are not plain enough for a Message-ID).',
   input: z.strictObject({
     to: z.array(email).min(1).max(100),

@@ -17,7 +17,7 @@ export const jenkinsTriggerBuild = defineAction({
   guarantee: {
     level: 'at-least-once-with-dedupe',
     explanation:
-      "With `parameters`, or when the job is parameterised, the build carries FLOW_DELIVERY=<run>/<step>, and every attempt first looks for a build carrying it, in the queue and the job's last 50 builds, and returns that one instead of queueing another. Jenkins keeps an undeclared parameter only while the build is queued (SECURITY-170): declare a FLOW_DELIVERY string parameter on the job (or allow it with hudson.model.ParametersAction.safeParameters) for a started build to be found too. A job without parameters is triggered without it: at least once (Jenkins merges a trigger into an identical item still in its queue, nothing more).",
+      "With `parameters`, or when the job is parameterised, the build carries `FLOW_DELIVERY=<run>/<step>`, and every attempt first looks for a build carrying it, in the queue and the job's last 50 builds, and returns that one instead of queueing another. Jenkins keeps an undeclared parameter only while the build is queued (SECURITY-170): declare a FLOW_DELIVERY string parameter on the job (or allow it with hudson.model.ParametersAction.safeParameters) for a started build to be found too. A job without parameters is triggered without it: at least once (Jenkins merges a trigger into an identical item still in its queue, nothing more).",
   },
   description:
     'Queues a build of a Jenkins job (folders separated by "/") and returns {job, queue_id}; pass queue_id to ' +
@@ -25,8 +25,8 @@ export const jenkinsTriggerBuild = defineAction({
     'buildWithParameters (values are sent as strings; omitted parameters take their defaults), without it through ' +
     'build. Connects with JENKINS_URL, JENKINS_USER and an API token in JENKINS_TOKEN from the worker environment. ' +
     'An unknown job or refused credentials fail the step at once; an unreachable or failing Jenkins is retried. ' +
-    `With parameters, or when the job declares any, the build also gets ${DELIVERY_PARAMETER}=<workflow id>/<step ` +
-    'id>, and each attempt first looks for a build with it in the queue and the last ' +
+    `With parameters, or when the job declares any, the build also gets \`${DELIVERY_PARAMETER}=<workflow id>/<step ` +
+    'id>`, and each attempt first looks for a build with it in the queue and the last ' +
     `${LOOK_BACK_BUILDS} builds, returning its queue item instead of queueing another.`,
   input: z.strictObject({
     job: jenkinsJob,

@@ -22,14 +22,14 @@ export const jiraComment = defineAction({
   guarantee: {
     level: 'at-least-once-with-dedupe',
     explanation:
-      "Each comment carries the entity property flow.delivery = <run>/<step>, and every attempt first looks for a comment with it among the issue's 500 most recent comments, returning that one instead of posting again. A comment pushed further back than that by 500 newer ones is not found.",
+      'Each comment carries the entity property `flow.delivery` = `{delivery: "<run>/<step>"}`, and every attempt first looks for a comment with it among the issue\'s 500 most recent comments, returning that one instead of posting again. A comment pushed further back than that by 500 newer ones is not found.',
   },
   env: JIRA_ENV,
   description:
     'Adds a comment to a Jira issue. The text is plain: each line becomes one paragraph of the Atlassian Document ' +
     'Format body Jira Cloud expects, and nothing in it is interpreted as markup. Returns the new comment id. ' +
     'Needs JIRA_URL, JIRA_EMAIL and JIRA_API_TOKEN in the worker environment. The comment carries the property ' +
-    `${DELIVERY_PROPERTY} = {delivery: "<workflow id>/<step id>"}; before posting, each attempt looks for a comment ` +
+    `\`${DELIVERY_PROPERTY}\` = \`{delivery: "<workflow id>/<step id>"}\`; before posting, each attempt looks for a comment ` +
     'with it on the issue and returns that one instead of posting again.',
   input: z.strictObject({
     issue: issueKey,

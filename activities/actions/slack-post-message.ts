@@ -56,7 +56,7 @@ export const slackPostMessage = defineAction({
   guarantee: {
     level: 'at-least-once-with-dedupe',
     explanation:
-      "The message carries metadata (event_type flow_step, delivery <run>/<step>), and a retry first looks for it, in the channel's last 1,000 messages of the past 24 hours (in the thread's replies for a reply), and returns it instead of posting again. A retry more than 24 hours after the post, or after 1,000 newer messages, posts again, and so does one whose bot may not read the channel (no history scope).",
+      "The message carries metadata (`event_type: flow_step`, `delivery: <run>/<step>`), and a retry first looks for it, in the channel's last 1,000 messages of the past 24 hours (in the thread's replies for a reply), and returns it instead of posting again. A retry more than 24 hours after the post, or after 1,000 newer messages, posts again, and so does one whose bot may not read the channel (no history scope).",
   },
   description:
     'Posts a message to a Slack channel (id such as C0123ABCD, or #name) with chat.postMessage and returns ' +
@@ -66,8 +66,8 @@ export const slackPostMessage = defineAction({
     'http(s) URL whose path ends in /api/, such as https://slack.com/api/ (the default) or ' +
     'http://127.0.0.1:8080/api/ for a local stand-in; any other form fails the step as MissingConfiguration. Rate limits, Slack outages and ' +
     'network errors are retried; errors such as channel_not_found, not_in_channel or invalid_auth fail the step at ' +
-    'once, naming the Slack error. The message carries metadata (event_type flow_step, event_payload {delivery: ' +
-    '"<workflow id>/<step id>"}); a retry first looks for it in the channel (or the thread) and returns it instead ' +
+    'once, naming the Slack error. The message carries metadata (`event_type: flow_step`, `event_payload: ' +
+    '{delivery: "<workflow id>/<step id>"}`); a retry first looks for it in the channel (or the thread) and returns it instead ' +
     'of posting again.',
   input: z.strictObject({
     channel: z.string().min(1).max(200),

@@ -92,6 +92,19 @@ const commentPage = z.object({
   total: z.number().optional(),
 });
 
+const commentList = z.object({ values: commentPage.shape.comments });
+
+/** Whether a comment has the property {@link DELIVERY_PROPERTY} with this delivery id. */
+function carries(comment: z.output<typeof commentPage>['comments'][number], delivery: string): boolean {
+  return (comment.properties ?? []).some(
+    (property) =>
+      property.key === DELIVERY_PROPERTY &&
+      typeof property.value === 'object' &&
+      property.value !== null &&
+      (property.value as Record<string, unknown>)['delivery'] === delivery,
+  );
+}
+
 /**
  * The id of the comment carrying `delivery` among the issue's {@link LOOK_BACK_COMMENTS} most recent comments (newest
  * first, with their properties: `expand=properties`), or undefined.
@@ -113,15 +126,22 @@ async function findDeliveredComment(
       }),
     );
     const page = readJira(ID, what, commentPage, body);
-    const found = page.comments.find((comment) =>
-      (comment.properties ?? []).some(
-        (property) =>
-          property.key === DELIVERY_PROPERTY &&
-          typeof property.value === 'object' &&
-          property.value !== null &&
-          (property.value as Record<string, unknown>)['delivery'] === delivery,
-      ),
-    );
+    // Jira Cloud documents `expand=properties` for comment/list only: comments that came without their properties
+    // are read again there.
+    const bare = page.comments.filter((comment) => comment.properties === undefined).map(({ id }) => Number(id));
+    const withProperties =
+      bare.length === 0
+        ? page.comments
+        : [
+            ...page.comments.filter((comment) => comment.properties !== undefined),
+            ...readJira(
+              ID,
+              what,
+              commentList,
+              await callJira(ID, what, () => jira.issueComments.getCommentsByIds({ ids: bare, expand: 'properties' })),
+            ).values,
+          ];
+    const found = withProperties.find((comment) => carries(comment, delivery));
     if (found) return found.id;
     if (page.comments.length < COMMENT_PAGE || (page.total !== undefined && startAt + COMMENT_PAGE >= page.total))
       return undefined;

@@ -56,6 +56,19 @@ describe('activities: side effects once', () => {
       assert.equal(jira.issue('REL-70').comments.length, 2, 'another step of the run comments again');
     });
 
+    it('reads the properties through comment/list when the comments come without them', async () => {
+      jira.addIssue('REL-72');
+      jira.commentsExpandProperties = false;
+      jira.loseNextAnswer('POST');
+      const input = { issue: 'REL-72', text: 'Released 2.4.0' };
+      await failureOf(runAction(jiraComment, input, { env: jira.env(), step: step('note') }));
+      const retry = await runAction(jiraComment, input, { env: jira.env(), step: step('note'), attempt: 2 });
+      const comments = jira.issue('REL-72').comments;
+      assert.equal(comments.length, 1);
+      assert.deepEqual(retry, { issue: 'REL-72', comment_id: comments[0]!.id });
+      assert.deepEqual(jira.to('POST', '/comment/list').at(-1)?.body, { ids: [Number(comments[0]!.id)] });
+    });
+
     it("finds its comment a page back, behind other people's newer comments", async () => {
       jira.addIssue('REL-71');
       await runAction(jiraComment, { issue: 'REL-71', text: 'Deployed' }, { env: jira.env(), step: step('deploy') });

@@ -96,6 +96,11 @@ export class FakeJira {
   readonly requests: FakeJiraRequest[] = [];
   /** Issues by key. */
   readonly issues = new Map<string, FakeIssue>();
+  /**
+   * Whether GET comments honours `expand=properties` (Jira Cloud documents it for POST /comment/list only); when
+   * false, comments come without `properties` there, and POST /comment/list gives them.
+   */
+  commentsExpandProperties = true;
   /** The most issues one search page returns, whatever maxResults asks for. */
   searchPageLimit = 100;
 
@@ -110,6 +115,7 @@ export class FakeJira {
     { method: 'POST', path: /^\/issue\/([^/]+)\/transitions$/, handle: (r, [key]) => this.doTransition(r, key!) },
     { method: 'POST', path: /^\/issue\/([^/]+)\/comment$/, handle: (r, [key]) => this.addComment(r, key!) },
     { method: 'GET', path: /^\/issue\/([^/]+)\/comment$/, handle: (r, [key]) => this.getComments(r, key!) },
+    { method: 'POST', path: /^\/comment\/list$/, handle: (r) => this.commentsByIds(r) },
     { method: 'POST', path: /^\/issue\/([^/]+)\/watchers$/, handle: (r, [key]) => this.addWatcher(r, key!) },
     { method: 'POST', path: /^\/issueLink$/, handle: (r) => this.linkIssues(r) },
     { method: 'GET', path: /^\/search\/jql$/, handle: (r) => this.search(r) },
@@ -207,6 +213,7 @@ export class FakeJira {
     this.lostAnswers.length = 0;
     this.issues.clear();
     this.searchPageLimit = 100;
+    this.commentsExpandProperties = true;
   }
 
   /** Stops the server, dropping open keep-alive connections. */
@@ -376,10 +383,31 @@ export class FakeJira {
           author: { accountId: 'flow-bot', displayName: 'Flow', active: true },
           body: comment.body,
           created: comment.created ?? new Date().toISOString(),
-          ...(expand.includes('properties') ? { properties: comment.properties ?? [] } : {}),
+          ...(expand.includes('properties') && this.commentsExpandProperties
+            ? { properties: comment.properties ?? [] }
+            : {}),
         })),
       },
     };
+  }
+
+  // POST /comment/list?expand=properties {ids: [..]}: the comments with those ids, on any issue, as a page
+  private commentsByIds(request: FakeJiraRequest): Answer {
+    const ids = (request.body as { ids?: unknown } | null)?.ids;
+    if (!Array.isArray(ids)) return jiraError(400, 'ids must be a list of comment ids');
+    const wanted = new Set(ids.map(String));
+    const expand = (request.query['expand'] ?? '').split(',');
+    const values = [...this.issues.values()].flatMap((issue) =>
+      issue.comments
+        .filter((comment) => wanted.has(comment.id))
+        .map((comment) => ({
+          id: comment.id,
+          body: comment.body,
+          created: comment.created ?? new Date().toISOString(),
+          ...(expand.includes('properties') ? { properties: comment.properties ?? [] } : {}),
+        })),
+    );
+    return { status: 200, body: { startAt: 0, maxResults: 1000, total: values.length, isLast: true, values } };
   }
 
   // POST /issue/{issueIdOrKey}/watchers "<accountId>"

@@ -342,6 +342,13 @@ describe('console: signing in and browsing events, definitions and actions', fun
     const inputs = gitTag.getByRole('table', { name: 'Inputs of git.tag' });
     assert.ok(await inputs.getByRole('row').filter({ hasText: 'tag_prefix' }).isVisible());
     assert.ok(await gitTag.getByRole('heading', { name: 'Examples' }).isVisible());
+    // What a retry does to its side effect, as the catalog says it.
+    const guarantee = (catalog.get('git.tag') as { guarantee?: { explanation: string } } | undefined)?.guarantee;
+    assert.ok(guarantee, 'the catalog states git.tag guarantee');
+    assert.equal(
+      await cellOf(gitTag, page, 'About this action', 'Guarantee').textContent(),
+      `exactly once: ${guarantee.explanation}`,
+    );
     assert.equal(
       await page.getByRole('main').getByRole('article').count(),
       catalog.size,

@@ -23,6 +23,15 @@ type ListedAction = ActionDescription & {
   readonly packVersion?: string;
   readonly taskQueue?: string;
   readonly worker?: QueueWorker;
+  /** What happens to its side effect when a step runs again (absent from gateways before guarantees). */
+  readonly guarantee?: { readonly level: string; readonly explanation: string };
+};
+
+/** How the page names each guarantee level, as docs/actions.md does. */
+const GUARANTEES: Readonly<Record<string, string>> = {
+  'exactly-once': 'exactly once',
+  'at-least-once-with-dedupe': 'at least once, with dedupe',
+  'at-least-once': 'at least once',
 };
 
 /**
@@ -78,6 +87,15 @@ function actionView(action: ListedAction): HTMLElement {
         : ['Pack', action.pack ? `${action.pack} ${action.packVersion ?? ''}`.trim() : 'built-in (flow)'],
       action.taskQueue ? ['Task queue', code(action.taskQueue)] : undefined,
       action.worker ? ['Worker', workerText(action.worker)] : undefined,
+      action.guarantee
+        ? [
+            'Guarantee',
+            [
+              h('strong', null, GUARANTEES[action.guarantee.level] ?? action.guarantee.level),
+              `: ${action.guarantee.explanation}`,
+            ],
+          ]
+        : undefined,
       action.defaults ? ['Defaults', code(JSON.stringify(action.defaults))] : undefined,
       action.env.length > 0 ? ['Worker environment', action.env.join(', ')] : undefined,
       action.guardedInputs.length > 0

@@ -315,6 +315,19 @@ export function parseAllowUnsigned(env: Readonly<Record<string, string | undefin
 export function parseTemporalUiUrl(env: Readonly<Record<string, string | undefined>>): string {
   const raw = env['FLOW_TEMPORAL_UI_URL']?.trim();
   if (!raw) return DEFAULTS.temporalUiUrl;
+  // The link is shown to every API reader; a credential in it would leak.
+  return publicHttpUrl(
+    'FLOW_TEMPORAL_UI_URL',
+    raw,
+    'is not an http(s) URL of the Temporal Web UI; use one such as https://temporal.example.com.',
+  );
+}
+
+/**
+ * An http(s) URL that others are shown (links in the API, in notifications), without a trailing slash: no user name
+ * or password (refused without repeating the value), no query or fragment.
+ */
+function publicHttpUrl(variable: string, raw: string, whatToUse: string): string {
   let url: URL | undefined;
   try {
     url = new URL(raw);
@@ -322,14 +335,10 @@ export function parseTemporalUiUrl(env: Readonly<Record<string, string | undefin
     url = undefined;
   }
   if (url && (url.username || url.password)) {
-    // The link is shown to every API reader; a credential in it would leak (and is not repeated here).
-    throw new ConfigError('FLOW_TEMPORAL_UI_URL', 'FLOW_TEMPORAL_UI_URL must not hold a user name or password.');
+    throw new ConfigError(variable, `${variable} must not hold a user name or password.`);
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
-    throw new ConfigError(
-      'FLOW_TEMPORAL_UI_URL',
-      `FLOW_TEMPORAL_UI_URL=${JSON.stringify(raw.slice(0, 200))} is not an http(s) URL of the Temporal Web UI; use one such as https://temporal.example.com.`,
-    );
+    throw new ConfigError(variable, `${variable}=${JSON.stringify(raw.slice(0, 200))} ${whatToUse}`);
   }
   return url.href.replace(/\/+$/, '');
 }
@@ -375,23 +384,12 @@ export function parseSubscriptionLinks(env: Readonly<Record<string, string | und
 function parsePublicUrl(env: Readonly<Record<string, string | undefined>>): string {
   const raw = env['FLOW_PUBLIC_URL']?.trim();
   if (!raw) return `http://localhost:${parsePort(env, 'PORT', DEFAULTS.port)}`;
-  let url: URL | undefined;
-  try {
-    url = new URL(raw);
-  } catch {
-    url = undefined;
-  }
-  if (url && (url.username || url.password)) {
-    // Every notification carries the URL; a credential in it would leak (and is not repeated here).
-    throw new ConfigError('FLOW_PUBLIC_URL', 'FLOW_PUBLIC_URL must not hold a user name or password.');
-  }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
-    throw new ConfigError(
-      'FLOW_PUBLIC_URL',
-      `FLOW_PUBLIC_URL=${JSON.stringify(raw.slice(0, 200))} is not the http(s) URL the gateway is reached at; use one such as https://flow.example.com (a path is kept, for a gateway behind a prefix).`,
-    );
-  }
-  return url.href.replace(/\/+$/, '');
+  // Every notification carries the URL; a credential in it would leak.
+  return publicHttpUrl(
+    'FLOW_PUBLIC_URL',
+    raw,
+    'is not the http(s) URL the gateway is reached at; use one such as https://flow.example.com (a path is kept, for a gateway behind a prefix).',
+  );
 }
 
 const OIDC_VARIABLES = [

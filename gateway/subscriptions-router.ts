@@ -96,7 +96,8 @@ export function subscriptionsRouter(deps: SubscriptionsRouterDeps): Router {
     const id = subscriptionIdParam(req);
     const stored = await subscriptions.get(id);
     if (!stored) throw notFound(id);
-    res.json(subscriptionBody(stored));
+    // The revision, for a later If-Match: a change made against it is refused once someone else saved meanwhile.
+    res.set('ETag', `"${stored.revision}"`).json(subscriptionBody(stored));
   });
 
   router.put('/subscriptions/:id', rawBody, async (req, res) => {
@@ -104,9 +105,15 @@ export function subscriptionsRouter(deps: SubscriptionsRouterDeps): Router {
     const actor = actorName(res);
     // A write-scope caller who changes someone else's subscription without naming an owner leaves it theirs.
     const owner = managesAll(res) ? (await subscriptions.get(id))?.subscription.owner : undefined;
+    const expectedRevision = await expectedRevisionOf(req, id, subscriptions);
     const body = await checkedBody(req, res, { id, definitions, ...(owner === undefined ? {} : { owner }) });
     const saved = await asOwner(id, actor, () =>
-      subscriptions.save(body.subscription, actor, managesAll(res) ? {} : { ownedBy: actor }),
+      asPrecondition(id, () =>
+        subscriptions.save(body.subscription, actor, {
+          ...(managesAll(res) ? {} : { ownedBy: actor }),
+          ...(expectedRevision === undefined ? {} : { expectedRevision }),
+        }),
+      ),
     );
     res.status(saved.created ? 201 : 200).json({
       ...subscriptionBody(saved.subscription),
@@ -143,8 +150,14 @@ export function subscriptionsRouter(deps: SubscriptionsRouterDeps): Router {
   router.delete('/subscriptions/:id', async (req, res) => {
     const id = subscriptionIdParam(req);
     const actor = actorName(res);
+    const expectedRevision = await expectedRevisionOf(req, id, subscriptions);
     const deleted = await asOwner(id, actor, () =>
-      subscriptions.delete(id, actor, managesAll(res) ? {} : { ownedBy: actor }),
+      asPrecondition(id, () =>
+        subscriptions.delete(id, actor, {
+          ...(managesAll(res) ? {} : { ownedBy: actor }),
+          ...(expectedRevision === undefined ? {} : { expectedRevision }),
+        }),
+      ),
     );
     if (!deleted) throw notFound(id);
     res.json({ id, deleted: true, lastRevision: deleted.revision });
@@ -214,6 +227,54 @@ async function checkedBody(
   });
   if (!result.ok) throw invalid(format === 'yaml' ? withYamlLines(source, result.errors) : result.errors);
   return { subscription: result.subscription, idGiven: record['id'] !== undefined };
+}
+
+/**
+ * The revision a change was made against, from `If-Match`: `"3"` (the ETag a GET sent) or `3`; `*` means whatever
+ * revision is current, and that there is one. Undefined without the header: the change happens whatever is current.
+ */
+async function expectedRevisionOf(
+  req: Request,
+  id: string,
+  store: Pick<SubscriptionStore, 'get'>,
+): Promise<number | undefined> {
+  const header = req.get('If-Match')?.trim();
+  if (header === undefined) return undefined;
+  if (header === '*') {
+    const current = await store.get(id);
+    if (!current) throw preconditionFailed(id, 0, '*');
+    return current.revision;
+  }
+  const match = /^(?:"(\d{1,9})"|(\d{1,9}))$/.exec(header);
+  const revision = Number(match?.[1] ?? match?.[2] ?? 0);
+  if (revision < 1)
+    throw new ProblemError(
+      400,
+      'Bad Request',
+      `If-Match ${JSON.stringify(header.slice(0, 80))} is not a revision of subscription ${id}; send the ETag of GET /api/subscriptions/${id} (such as "3"), or * for any revision.`,
+    );
+  return revision;
+}
+
+/** Runs a write made against a revision: a 412 saying what is current when someone changed it meanwhile. */
+async function asPrecondition<T>(id: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (!(error instanceof SubscriptionConflictError)) throw error;
+    throw preconditionFailed(id, error.current, String(error.expected));
+  }
+}
+
+function preconditionFailed(id: string, current: number, expected: string): ProblemError {
+  return new ProblemError(
+    412,
+    'Precondition Failed',
+    current === 0
+      ? `Subscription ${id} does not exist (or was deleted), but this change was made against ${expected === '*' ? 'an existing one (If-Match: *)' : `revision ${expected}`}. Nothing was changed; PUT it without If-Match to create it.`
+      : `Subscription ${id} is at revision ${current}, but this change was made against revision ${expected}: someone changed it meanwhile. Nothing was changed; reload it, re-apply your change, and send it again with If-Match: "${current}".`,
+    { id, currentRevision: current },
+  );
 }
 
 /** Runs a write restricted to `actor`'s subscriptions; another's is a 403 that says whose it is and why. */

@@ -278,7 +278,7 @@ export class SubscriptionStore {
   async delete(
     id: string,
     actor: string,
-    options: Pick<SubscriptionWriteOptions, 'ownedBy'> = {},
+    options: SubscriptionWriteOptions = {},
   ): Promise<{ revision: number } | null> {
     await this.mongo.connected();
     return this.lock.withLock(subscriptionLock(id), async () => {
@@ -286,6 +286,8 @@ export class SubscriptionStore {
       if (!current || current.deleted) return null;
       if (options.ownedBy !== undefined && current.owner !== options.ownedBy)
         throw new SubscriptionOwnerError(id, current.owner, options.ownedBy);
+      if (options.expectedRevision !== undefined && current.revision !== options.expectedRevision)
+        throw new SubscriptionConflictError(id, options.expectedRevision, current.revision);
       await this.tombstone(current, actor);
       return { revision: current.revision };
     });

@@ -219,6 +219,50 @@ describe('gateway: /api/subscriptions', () => {
     assert.equal(yaml.body.errors[0].line, 5);
   });
 
+  it('honours If-Match on PUT and DELETE: a change made against an older revision is a 412 that changes nothing', async () => {
+    const auth = { Authorization: `Bearer ${ALICE}` };
+    await request(app)
+      .put('/api/subscriptions/alice-if-match')
+      .set(auth)
+      .send({ on: { source: 'jira', type: 'if_match' }, deliver: { slack: '#one' } })
+      .expect(201);
+    const read = await request(app).get('/api/subscriptions/alice-if-match').set(auth).expect(200);
+    assert.equal(read.headers['etag'], '"1"');
+    // Someone else changes it meanwhile.
+    await request(app)
+      .put('/api/subscriptions/alice-if-match')
+      .set(auth)
+      .send({ on: { source: 'jira', type: 'if_match' }, deliver: { slack: '#two' } })
+      .expect(200);
+    const stale = await request(app)
+      .put('/api/subscriptions/alice-if-match')
+      .set(auth)
+      .set('If-Match', read.headers['etag'] as string)
+      .send({ on: { source: 'jira', type: 'if_match' }, deliver: { slack: '#three' } })
+      .expect(412);
+    assert.match(stale.body.detail, /is at revision 2, but this change was made against revision 1/);
+    assert.equal(stale.body.currentRevision, 2);
+    const unchanged = await request(app).get('/api/subscriptions/alice-if-match').set(auth).expect(200);
+    assert.deepEqual(unchanged.body.subscription.deliver, { slack: '#two' });
+    await request(app)
+      .put('/api/subscriptions/alice-if-match')
+      .set(auth)
+      .set('If-Match', '"2"')
+      .send({ on: { source: 'jira', type: 'if_match' }, deliver: { slack: '#three' } })
+      .expect(200);
+    await request(app).put('/api/subscriptions/alice-if-match').set(auth).set('If-Match', 'W/"3"').send({}).expect(400);
+    await request(app).delete('/api/subscriptions/alice-if-match').set(auth).set('If-Match', '2').expect(412);
+    await request(app).get('/api/subscriptions/alice-if-match').set(auth).expect(200);
+    await request(app).delete('/api/subscriptions/alice-if-match').set(auth).set('If-Match', '*').expect(200);
+    await request(app)
+      .put('/api/subscriptions/alice-if-match')
+      .set(auth)
+      .set('If-Match', '*')
+      .send({ on: { source: 'jira', type: 'if_match' }, deliver: { slack: '#four' } })
+      .expect(412);
+    await request(app).get('/api/subscriptions/alice-if-match').set(auth).expect(404);
+  });
+
   it('says in a dry run which subscriptions an event would notify and which not, with why', async () => {
     const auth = { Authorization: `Bearer ${ALICE}` };
     await request(app)

@@ -237,52 +237,51 @@ export class FakeSlack {
 
   private history(form: Record<string, string>): Record<string, unknown> {
     // As Slack: by id only, newest first, where the app is a member.
-    const channel = this.channels.find((candidate) => candidate.id === form['channel']);
-    if (!channel) return { ok: false, error: 'channel_not_found' };
-    if (!channel.member) return { ok: false, error: 'not_in_channel' };
+    const channel = this.memberChannel(form);
+    if ('error' in channel) return channel;
     const oldest = Number(form['oldest'] ?? 0);
-    const limit = Math.min(Number(form['limit'] ?? 100) || 100, 1000);
-    const start = Number(form['cursor'] ?? 0) || 0;
-    const withMetadata = form['include_all_metadata'] === 'true';
-    const all = this.messages
-      .filter((message) => message.channel === channel.id && !message.thread_ts && Number(message.ts) > oldest)
-      .reverse();
-    const page = all.slice(start, start + limit);
-    const more = start + limit < all.length;
-    return {
-      ok: true,
-      messages: page.map((message) => ({
-        type: 'message',
-        ts: message.ts,
-        text: message.text ?? '',
-        ...(withMetadata && message.metadata ? { metadata: message.metadata } : {}),
-      })),
-      has_more: more,
-      response_metadata: { next_cursor: more ? String(start + limit) : '' },
-    };
+    return this.messagePage(
+      this.messages
+        .filter((message) => message.channel === channel.id && !message.thread_ts && Number(message.ts) > oldest)
+        .reverse(),
+      form,
+    );
   }
 
   private replies(form: Record<string, string>): Record<string, unknown> {
     // As Slack: the thread's parent and its replies, oldest first, by channel id, where the app is a member.
+    const channel = this.memberChannel(form);
+    if ('error' in channel) return channel;
+    const thread = form['ts'];
+    const oldest = Number(form['oldest'] ?? 0);
+    return this.messagePage(
+      this.messages.filter(
+        (message) =>
+          message.channel === channel.id &&
+          (message.ts === thread || message.thread_ts === thread) &&
+          (message.ts === thread || Number(message.ts) > oldest),
+      ),
+      form,
+    );
+  }
+
+  /** The channel a history read names by id, or Slack's error when it is unknown or the app is not in it. */
+  private memberChannel(form: Record<string, string>): { id: string } | { ok: false; error: string } {
     const channel = this.channels.find((candidate) => candidate.id === form['channel']);
     if (!channel) return { ok: false, error: 'channel_not_found' };
     if (!channel.member) return { ok: false, error: 'not_in_channel' };
-    const thread = form['ts'];
-    const oldest = Number(form['oldest'] ?? 0);
+    return channel;
+  }
+
+  /** One page of `all` as Slack pages history: `limit` (at most 1,000) from the `cursor`, metadata when asked. */
+  private messagePage(all: readonly PostedMessage[], form: Record<string, string>): Record<string, unknown> {
     const limit = Math.min(Number(form['limit'] ?? 100) || 100, 1000);
     const start = Number(form['cursor'] ?? 0) || 0;
     const withMetadata = form['include_all_metadata'] === 'true';
-    const all = this.messages.filter(
-      (message) =>
-        message.channel === channel.id &&
-        (message.ts === thread || message.thread_ts === thread) &&
-        (message.ts === thread || Number(message.ts) > oldest),
-    );
-    const page = all.slice(start, start + limit);
     const more = start + limit < all.length;
     return {
       ok: true,
-      messages: page.map((message) => ({
+      messages: all.slice(start, start + limit).map((message) => ({
         type: 'message',
         ts: message.ts,
         text: message.text ?? '',

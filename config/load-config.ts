@@ -92,6 +92,16 @@ export interface FlowConfig {
      * worker on `FLOW_TASK_QUEUE` with only its packs' actions (see docs/action-packs.md).
      */
     readonly workflows: boolean;
+    /**
+     * Activity tasks this worker runs at once (`FLOW_WORKER_MAX_ACTIVITIES`, the SDK's
+     * `maxConcurrentActivityTaskExecutions`); absent when unset, and the SDK's default (100) applies.
+     */
+    readonly maxConcurrentActivities?: number;
+    /**
+     * Runs this worker keeps in its workflow cache (`FLOW_WORKER_CACHE_SIZE`, the SDK's `maxCachedWorkflows`); absent
+     * when unset, and the SDK derives it from the V8 heap limit.
+     */
+    readonly maxCachedWorkflows?: number;
   };
 }
 
@@ -169,8 +179,53 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlowConfig {
       gitAllowFileUrls: parseFlag(env, 'FLOW_GIT_ALLOW_FILE_URLS'),
       ...actionPacksSetting(env),
       workflows: parseWorkerWorkflows(env),
+      ...workerTuningSettings(env),
     },
   };
+}
+
+/** Largest `FLOW_WORKER_MAX_ACTIVITIES` and `FLOW_WORKER_CACHE_SIZE`: far above what one process can hold. */
+const WORKER_TUNING_MAX = 100_000;
+
+/**
+ * `FLOW_WORKER_MAX_ACTIVITIES` (1 to {@link WORKER_TUNING_MAX}) and `FLOW_WORKER_CACHE_SIZE` (2 to
+ * {@link WORKER_TUNING_MAX}: the SDK raises a cache of 1 to 2 anyway, and 0, no cache, would replay a run's whole
+ * history at each of its workflow tasks); each absent when unset, leaving the SDK's default.
+ */
+function workerTuningSettings(env: NodeJS.ProcessEnv): {
+  maxConcurrentActivities?: number;
+  maxCachedWorkflows?: number;
+} {
+  const activities = parseBoundedInt(
+    env,
+    'FLOW_WORKER_MAX_ACTIVITIES',
+    1,
+    'activity tasks one worker runs at once (the Temporal SDK default is 100)',
+  );
+  const cache = parseBoundedInt(
+    env,
+    'FLOW_WORKER_CACHE_SIZE',
+    2,
+    'runs one worker keeps in its workflow cache, about 0.35 MB each (see docs/operations.md)',
+  );
+  return {
+    ...(activities === undefined ? {} : { maxConcurrentActivities: activities }),
+    ...(cache === undefined ? {} : { maxCachedWorkflows: cache }),
+  };
+}
+
+/** A whole number from `min` to {@link WORKER_TUNING_MAX} in `env[name]`, or undefined when unset. */
+function parseBoundedInt(env: NodeJS.ProcessEnv, name: string, min: number, what: string): number | undefined {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > WORKER_TUNING_MAX) {
+    throw new ConfigError(
+      name,
+      `${name}=${JSON.stringify(raw.slice(0, 100))} must be a whole number from ${min} to ${WORKER_TUNING_MAX.toLocaleString('en')}: the ${what}.`,
+    );
+  }
+  return value;
 }
 
 function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {

@@ -25,6 +25,7 @@ import {
   startRuns,
   watchTrainHolder,
 } from '../intake';
+import type { FlowConfig } from '../config';
 import type { DefinitionStore, SubscriptionStore, WaitStore } from '../registry';
 import { trainWatchQueue } from '../common/train-types';
 import { workerActions, type LoadedActionPack } from './action-packs';
@@ -190,6 +191,28 @@ function eventsUnavailable(): ApplicationFailure {
     'this worker runs only activities (FLOW_WORKER_WORKFLOWS=off), so its actions cannot emit events; emit them from a step on a Flow worker',
     'EventsUnavailable',
   );
+}
+
+/** How long after its grace a worker gives up on an activity that ignores its cancellation, and exits anyway. */
+export const SHUTDOWN_FORCE_AFTER_GRACE_MS = 10_000;
+
+/**
+ * The worker options `workers/main.ts` reads from the configuration. A graceful stop: the Temporal runtime shuts the
+ * worker down on SIGINT and SIGTERM; it stops polling at once, and running activities get `FLOW_SHUTDOWN_GRACE` to
+ * finish before they are cancelled (their attempts then fail and Temporal retries them on another worker). Should one
+ * ignore its cancellation, the worker gives up on it {@link SHUTDOWN_FORCE_AFTER_GRACE_MS} later and the process exits
+ * anyway. The worker is named by its identity in Temporal. `FLOW_WORKER_MAX_ACTIVITIES` and, for a worker that runs
+ * workflows, `FLOW_WORKER_CACHE_SIZE` size it; unset, the SDK's defaults apply.
+ */
+export function workerOptions(config: FlowConfig, kind: { workflows?: boolean } = {}): Partial<WorkerOptions> {
+  const { identity, maxConcurrentActivities, maxCachedWorkflows } = config.worker;
+  return {
+    identity,
+    shutdownGraceTime: config.shutdownGraceMs,
+    shutdownForceTime: config.shutdownGraceMs + SHUTDOWN_FORCE_AFTER_GRACE_MS,
+    ...(maxConcurrentActivities === undefined ? {} : { maxConcurrentActivityTaskExecutions: maxConcurrentActivities }),
+    ...(maxCachedWorkflows === undefined || kind.workflows === false ? {} : { maxCachedWorkflows }),
+  };
 }
 
 /** How many holders one worker process watches at once; a watcher waits on a long poll and costs almost nothing. */

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Registry } from 'prom-client';
 import { actions as builtInActions, actionsById } from '../activities';
 import { lockWorkspace, removeEndedWorkspaces, sweepWorkspace } from '../activities/git';
@@ -24,7 +24,7 @@ import {
   workerActions,
   type LoadedActionPack,
 } from './action-packs';
-import { createWorker } from './create-worker';
+import { createWorker, workerOptions } from './create-worker';
 import { createWorkerMetrics, serveMetrics } from './metrics';
 import { publishActionPacks } from './publish-action-packs';
 import { ensureSearchAttributes } from './search-attributes';
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     subscriptions: { store: new SubscriptionStore(mongo), deliveries: new SubscriptionDeliveries(mongo) },
     env: process.env,
     actionPacks,
-    options: shutdownOptions(config),
+    options: workerOptions(config),
   });
   const sweepMinutes = config.worker.workspaceSweepMinutes;
   const sweeper =
@@ -174,7 +174,7 @@ async function runActivityWorker(setup: {
     client: new Client({ connection: clientConnection, namespace }),
     env: process.env,
     actionPacks,
-    options: shutdownOptions(config),
+    options: workerOptions(config, { workflows: false }),
   });
   const ids = actionPacks.flatMap(({ pack }) => pack.actions.map(({ id }) => id));
   console.log(
@@ -189,20 +189,6 @@ async function runActivityWorker(setup: {
     metricsServer?.close();
     await Promise.allSettled([connection.close(), clientConnection.close()]);
   }
-}
-
-/**
- * The worker options of a graceful stop. The Temporal runtime shuts the worker down on SIGINT and SIGTERM: it stops
- * polling at once, and running activities get `FLOW_SHUTDOWN_GRACE` to finish before they are cancelled (their
- * attempts then fail and Temporal retries them on another worker). Should one ignore its cancellation, the worker
- * gives up on it 10 s later and the process exits anyway. The worker is named by its identity in Temporal.
- */
-function shutdownOptions(config: FlowConfig): Partial<WorkerOptions> {
-  return {
-    identity: config.worker.identity,
-    shutdownGraceTime: config.shutdownGraceMs,
-    shutdownForceTime: config.shutdownGraceMs + 10_000,
-  };
 }
 
 /** Says what a SIGINT or SIGTERM does to a running worker (the Temporal runtime does the shutdown itself). */

@@ -61,8 +61,12 @@ describe('config: loadConfig', () => {
       FLOW_SUBSCRIPTION_LINK_SECRET: ' 0123456789abcdef0123456789abcdef ',
       FLOW_SHUTDOWN_GRACE: '2m',
       FLOW_WORKER_ID: 'worker-eu-1',
+      FLOW_WORKER_MAX_ACTIVITIES: '20',
+      FLOW_WORKER_CACHE_SIZE: '1000',
     });
     assert.equal(config.shutdownGraceMs, 120_000);
+    assert.equal(config.worker.maxConcurrentActivities, 20);
+    assert.equal(config.worker.maxCachedWorkflows, 1000);
     assert.equal(config.worker.identity, 'worker-eu-1');
     assert.deepEqual(config.temporal, {
       address: 'temporal.internal:7233',
@@ -135,6 +139,14 @@ describe('config: loadConfig', () => {
       [{ FLOW_SHUTDOWN_GRACE: '-5s' }, 'FLOW_SHUTDOWN_GRACE', /is not a duration/],
       [{ FLOW_SHUTDOWN_GRACE: '25h' }, 'FLOW_SHUTDOWN_GRACE', /at most 24h/],
       [{ FLOW_WORKER_ID: 'a b/c' }, 'FLOW_WORKER_ID', /is not a worker id/],
+      [{ FLOW_WORKER_MAX_ACTIVITIES: '0' }, 'FLOW_WORKER_MAX_ACTIVITIES', /"0" must be a whole number from 1 to/],
+      [{ FLOW_WORKER_MAX_ACTIVITIES: '2.5' }, 'FLOW_WORKER_MAX_ACTIVITIES', /whole number from 1 to 100,000/],
+      [{ FLOW_WORKER_MAX_ACTIVITIES: 'lots' }, 'FLOW_WORKER_MAX_ACTIVITIES', /activity tasks one worker runs at once/],
+      [{ FLOW_WORKER_MAX_ACTIVITIES: '100001' }, 'FLOW_WORKER_MAX_ACTIVITIES', /from 1 to 100,000/],
+      [{ FLOW_WORKER_CACHE_SIZE: '1' }, 'FLOW_WORKER_CACHE_SIZE', /"1" must be a whole number from 2 to 100,000/],
+      [{ FLOW_WORKER_CACHE_SIZE: '0' }, 'FLOW_WORKER_CACHE_SIZE', /from 2 to/],
+      [{ FLOW_WORKER_CACHE_SIZE: '-10' }, 'FLOW_WORKER_CACHE_SIZE', /from 2 to/],
+      [{ FLOW_WORKER_CACHE_SIZE: '1k' }, 'FLOW_WORKER_CACHE_SIZE', /runs one worker keeps in its workflow cache/],
     ];
     for (const [env, variable, message] of cases) {
       assert.throws(

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { loadConfig } from '../../config';
+import { SHUTDOWN_FORCE_AFTER_GRACE_MS, workerOptions } from '../../workers/create-worker';
+
+describe('workers: the worker options read from the configuration', () => {
+  it('leaves the activity slots and the workflow cache to the SDK when FLOW_WORKER_MAX_ACTIVITIES and FLOW_WORKER_CACHE_SIZE are unset', () => {
+    const options = workerOptions(loadConfig({ FLOW_WORKER_ID: 'worker-1' }));
+    assert.deepEqual(options, {
+      identity: 'worker-1',
+      shutdownGraceTime: 30_000,
+      shutdownForceTime: 30_000 + SHUTDOWN_FORCE_AFTER_GRACE_MS,
+    });
+  });
+
+  it('passes FLOW_WORKER_MAX_ACTIVITIES and FLOW_WORKER_CACHE_SIZE to the SDK, and the grace to its shutdown', () => {
+    const config = loadConfig({
+      FLOW_WORKER_ID: 'worker-2',
+      FLOW_WORKER_MAX_ACTIVITIES: '25',
+      FLOW_WORKER_CACHE_SIZE: '1500',
+      FLOW_SHUTDOWN_GRACE: '2m',
+    });
+    assert.deepEqual(workerOptions(config), {
+      identity: 'worker-2',
+      shutdownGraceTime: 120_000,
+      shutdownForceTime: 120_000 + SHUTDOWN_FORCE_AFTER_GRACE_MS,
+      maxConcurrentActivityTaskExecutions: 25,
+      maxCachedWorkflows: 1500,
+    });
+  });
+
+  it('gives an activity-only worker (FLOW_WORKER_WORKFLOWS=off) its activity slots but no workflow cache', () => {
+    const config = loadConfig({ FLOW_WORKER_MAX_ACTIVITIES: '8', FLOW_WORKER_CACHE_SIZE: '500' });
+    const options = workerOptions(config, { workflows: false });
+    assert.equal(options.maxConcurrentActivityTaskExecutions, 8);
+    assert.equal('maxCachedWorkflows' in options, false);
+  });
+});

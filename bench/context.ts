@@ -25,7 +25,7 @@ import { bundleFlowWorkflows } from '../workers/create-worker';
 import { cpuMsByProcess } from './cpu';
 import { nowMs } from './load';
 import { benchCatalog } from './noop-action';
-import { GatewayProcess, WorkerProcess, type SpawnSettings } from './processes';
+import { ServiceProcess, WorkerProcess, type SpawnSettings } from './processes';
 import type { WorkerProcessOptions } from './worker-process';
 
 /** The bot token of the bench's own fake Slack. */
@@ -46,6 +46,12 @@ export interface BenchEnvironment {
 export interface GatewayAnswer {
   readonly status: number;
   readonly body: { workflowId?: string; eventId?: string; duplicate?: boolean; detail?: string };
+}
+
+/** The hand-written receiver (`bench/baseline/receiver.ts`), running in its own process; see {@link BenchContext}. */
+export interface Receiver {
+  /** POSTs an event to the receiver's `/events/:source/:type` with its bearer token. */
+  postEvent(source: string, type: string, body: object, idempotencyKey?: string): Promise<GatewayAnswer>;
 }
 
 /** Everything a scenario uses: one Flow stack and one baseline worker on the same Temporal server. */
@@ -88,6 +94,11 @@ export interface BenchContext {
   cpuMs(): Record<string, number>;
   /** Starts an extra worker process (Flow or baseline) on its own task queue, such as for a memory measurement. */
   startWorker(name: string, options: Omit<WorkerProcessOptions, 'bundlePath'>): Promise<WorkerProcess>;
+  /**
+   * Starts the hand-written receiver in its own process, starting dispatchers on Flow's task queue, or returns the one
+   * already started. From then on `cpuMs()` reads its CPU time too, as `receiver`.
+   */
+  receiver(): Promise<Receiver>;
 }
 
 /** How to set the stack up. */
@@ -187,7 +198,8 @@ export async function openContext(options: ContextOptions): Promise<OpenContext>
     const webhookSecret = randomBytes(18).toString('hex');
     const port = await findFreePort();
     progress('starting the gateway; bundling the Flow and baseline workflow code');
-    const gatewayStarted = GatewayProcess.start(
+    const gatewayStarted = ServiceProcess.start(
+      'gateway',
       {
         ...processEnv,
         PORT: String(port),
@@ -220,7 +232,7 @@ export async function openContext(options: ContextOptions): Promise<OpenContext>
       startWorker('flow-worker', { kind: 'flow', taskQueue: flowTaskQueue }),
       startWorker('baseline-worker', { kind: 'baseline', taskQueue: baselineTaskQueue }),
     ]);
-    const cpuPids = {
+    const cpuPids: Record<string, number | undefined> = {
       gateway: gateway.pid,
       'flow worker': flowWorker.pid,
       'Temporal server': services.temporal.pid,
@@ -229,8 +241,29 @@ export async function openContext(options: ContextOptions): Promise<OpenContext>
 
     const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
     cleanups.push(async () => agent.destroy());
-    const post = (pathname: string, body: object, headers: Record<string, string>): Promise<GatewayAnswer> =>
-      postJson(agent, `${gateway.url}${pathname}`, JSON.stringify(body), headers);
+    // Both HTTP services take events the same way: a bearer token and an optional Idempotency-Key.
+    const eventPoster =
+      (url: string, bearer: string) =>
+      (source: string, type: string, body: object, idempotencyKey?: string): Promise<GatewayAnswer> =>
+        postJson(agent, `${url}/events/${source}/${type}`, JSON.stringify(body), {
+          authorization: `Bearer ${bearer}`,
+          ...(idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey }),
+        });
+    let receiverStarted: Promise<Receiver> | undefined;
+    const startReceiver = async (): Promise<Receiver> => {
+      const receiverToken = `bench_${randomBytes(18).toString('base64url')}`;
+      const receiverPort = await findFreePort();
+      progress('starting the hand-written receiver');
+      const started = await ServiceProcess.start(
+        'receiver',
+        { ...processEnv, PORT: String(receiverPort), BENCH_RECEIVER_TOKEN: receiverToken },
+        receiverPort,
+        settings,
+      );
+      cleanups.push(() => started.stop());
+      cpuPids['receiver'] = started.pid;
+      return { postEvent: eventPoster(started.url, receiverToken) };
+    };
 
     const ctx: BenchContext = {
       env,
@@ -243,11 +276,7 @@ export async function openContext(options: ContextOptions): Promise<OpenContext>
       ...(world ? { world } : {}),
       slack,
       subscriptions,
-      postEvent: (source, type, body, idempotencyKey) =>
-        post(`/events/${source}/${type}`, body, {
-          authorization: `Bearer ${token}`,
-          ...(idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey }),
-        }),
+      postEvent: eventPoster(gateway.url, token),
       gatewayStartCalls: async (source) => {
         const text = await getText(agent, `${gateway.url}/metrics`);
         const read = (name: string): number => {
@@ -282,6 +311,7 @@ export async function openContext(options: ContextOptions): Promise<OpenContext>
       },
       cpuMs: () => cpuMsByProcess(cpuPids),
       startWorker,
+      receiver: () => (receiverStarted ??= startReceiver()),
     };
     return { ctx, close };
   } catch (error) {

@@ -42,17 +42,30 @@ async function startTs(
   return child;
 }
 
-/** The real gateway (`gateway/main.ts`) in its own process, as deployed. */
-export class GatewayProcess {
+/** The entry point of each HTTP service the bench runs in a process of its own. */
+const SERVICE_SCRIPTS = {
+  /** The real gateway, as deployed. */
+  gateway: 'gateway/main.ts',
+  /** The hand-written receiver that the intake scenario compares the gateway with (`bench/baseline/receiver.ts`). */
+  receiver: 'bench/receiver-process.ts',
+} as const;
+
+/** An HTTP service in its own process: the real gateway (`gateway/main.ts`) or the hand-written receiver. */
+export class ServiceProcess {
   private constructor(
     private readonly child: ManagedProcess,
     readonly url: string,
   ) {}
 
-  /** Starts `gateway/main.ts` with `env` and waits until it listens. */
-  static async start(env: NodeJS.ProcessEnv, port: number, settings: SpawnSettings): Promise<GatewayProcess> {
-    const child = await startTs('gateway', 'gateway/main.ts', env, settings, 120_000);
-    return new GatewayProcess(child, `http://127.0.0.1:${port}`);
+  /** Starts the service with `env` and waits until it listens on `port`. */
+  static async start(
+    service: keyof typeof SERVICE_SCRIPTS,
+    env: NodeJS.ProcessEnv,
+    port: number,
+    settings: SpawnSettings,
+  ): Promise<ServiceProcess> {
+    const child = await startTs(service, SERVICE_SCRIPTS[service], env, settings, 120_000);
+    return new ServiceProcess(child, `http://127.0.0.1:${port}`);
   }
 
   get logFile(): string {

@@ -1,6 +1,6 @@
 import { dispatchStartOptions, startFlowWorkflow } from '../../intake';
 import { dispatchWorkflowId, WORKFLOW_TYPES } from '../../common/run-types';
-import { progress, type BenchContext } from '../context';
+import { progress, type BenchContext, type GatewayAnswer } from '../context';
 import { flowEvent } from '../definitions';
 import { runLoad, waitUntil, type LoadResult } from '../load';
 import { BreakdownCollector, compared, goal, RepValues, type Goal, type Metric, type Scenario } from '../scenario';
@@ -22,20 +22,22 @@ function eventsAt(concurrency: number, quick: boolean): number {
 
 /**
  * Scenario 1: events accepted per second through the gateway (HTTP, auth, rate limit, request log, durable start of
- * the dispatcher) against `client.workflow.start` of the same dispatcher workflow from the load generator itself.
+ * the dispatcher) against `client.workflow.start` of the same dispatcher workflow from the load generator itself, and
+ * against the hand-written receiver a user would write instead (`bench/baseline/receiver.ts`, in its own process).
  */
 export const intake: Scenario = {
   name: 'intake',
-  title: 'Intake: events accepted through the gateway vs raw workflow starts',
+  title: 'Intake: events accepted through the gateway vs raw workflow starts and a hand-written receiver',
   async run(ctx, { quick, reps }) {
     const values = new RepValues();
+    const receiver = await ctx.receiver();
     const send = {
       gateway: async (key: string, index: number): Promise<void> => {
-        const answer = await ctx.postEvent(SOURCE, TYPE, { n: index }, key);
-        if (answer.status !== 202)
-          throw new Error(`the gateway answered ${answer.status}: ${answer.body.detail ?? ''}`);
-        // Every key is new: a duplicate would mean a start was retried after it had succeeded.
-        if (answer.body.duplicate !== false) throw new Error(`the gateway called new event ${key} a duplicate`);
+        expectAccepted('the gateway', key, await ctx.postEvent(SOURCE, TYPE, { n: index }, key));
+      },
+      // What a user would write instead of Flow: Express, a bearer token, one start of the same dispatcher.
+      receiver: async (key: string, index: number): Promise<void> => {
+        expectAccepted('the hand-written receiver', key, await receiver.postEvent(SOURCE, TYPE, { n: index }, key));
       },
       raw: async (key: string, index: number): Promise<void> => {
         const event = flowEvent(SOURCE, TYPE, { n: index }, `${SOURCE}-${key}`);
@@ -88,9 +90,11 @@ export const intake: Scenario = {
       'flow worker': 'the Flow worker, running the dispatchers',
       'Temporal server': 'the Temporal dev server, when this run started it',
       'MongoDB server': 'the MongoDB-wire server, when this run started it',
+      receiver: 'the hand-written receiver process',
     };
     const sideTitles = {
       gateway: 'through the gateway',
+      receiver: 'through the hand-written receiver',
       raw: 'raw starts',
       options: "raw starts with Flow's start options",
     } as const;
@@ -102,9 +106,10 @@ export const intake: Scenario = {
         ]),
       ),
     );
-    progress('intake: warming up both paths');
+    progress('intake: warming up every side');
     const warmUp = quick ? 8 : 32;
     await phase('gateway', 'warm-g', warmUp, 8);
+    await phase('receiver', 'warm-h', warmUp, 8);
     await phase('raw', 'warm-r', warmUp, 8);
     await phase('options', 'warm-o', warmUp, 8);
 
@@ -112,10 +117,10 @@ export const intake: Scenario = {
       for (const concurrency of LEVELS) {
         const total = eventsAt(concurrency, quick);
         // Each side goes first, second and last in turn.
-        const sides = ['gateway', 'raw', 'options'] as const;
+        const sides = ['gateway', 'receiver', 'raw', 'options'] as const;
         const order = sides.map((_, i) => sides[(i + rep) % sides.length]!);
         for (const side of order) {
-          const result = await phase(side, `${side[0]}${rep}c${concurrency}`, total, concurrency);
+          const result = await phase(side, `${side}${rep}c${concurrency}`, total, concurrency);
           values.add(`c${concurrency}.${side}.throughput`, result.throughput);
           values.add(`c${concurrency}.${side}.p50`, percentile(result.latencies, 50));
           values.add(`c${concurrency}.${side}.p99`, percentile(result.latencies, 99));
@@ -133,7 +138,10 @@ export const intake: Scenario = {
         }
         breakdowns.get(concurrency)!.endRep();
         progress(
-          `intake rep ${rep + 1}/${reps}, concurrency ${concurrency}: gateway ${last(values, `c${concurrency}.gateway.throughput`).toFixed(0)}/s, raw ${last(values, `c${concurrency}.raw.throughput`).toFixed(0)}/s, raw with Flow's options ${last(values, `c${concurrency}.options.throughput`).toFixed(0)}/s`,
+          `intake rep ${rep + 1}/${reps}, concurrency ${concurrency}: ` +
+            order
+              .map((side) => `${sideTitles[side]} ${last(values, `c${concurrency}.${side}.throughput`).toFixed(0)}/s`)
+              .join(', '),
         );
       }
     }
@@ -170,9 +178,36 @@ export const intake: Scenario = {
       metrics.push(throughput, p50, p99, start, optionsCost, gatewayCost);
       // Where a gap comes from when the services share the benchmark's cores: CPU spent per event, in total.
       metrics.push(vs('cpu', `CPU time per event ${at}, all processes read`, 'ms', 'cpu', 'gateway', 'raw'));
+      // Against what a user would write instead: both sides pay for an HTTP hop and a process of their own.
+      const byHand = (what: string, title: string, unit: string): Metric =>
+        vs(`receiver.${what}`, `${title} ${at}, gateway vs hand-written receiver`, unit, what, 'gateway', 'receiver');
+      const receiverThroughput = byHand('throughput', 'Throughput', 'events/s');
+      const receiverP99 = byHand('p99', 'p99 latency', 'ms');
+      metrics.push(
+        receiverThroughput,
+        byHand('p50', 'p50 latency', 'ms'),
+        receiverP99,
+        byHand('cpu', 'CPU time per event (all processes read)', 'ms'),
+        vs(
+          'receiverHop',
+          `Throughput ${at}: hand-written receiver vs raw`,
+          'events/s',
+          'throughput',
+          'receiver',
+          'raw',
+        ),
+      );
       goals.push(
         goal(throughput, `Gateway throughput at least 0.9x raw at concurrency ${concurrency}`, { atLeast: 0.9 }),
         goal(p99, `Gateway p99 latency at most 1.5x raw at concurrency ${concurrency}`, { atMost: 1.5 }),
+        goal(
+          receiverThroughput,
+          `Gateway throughput at least 0.9x the hand-written receiver at concurrency ${concurrency}`,
+          { atLeast: 0.9 },
+        ),
+        goal(receiverP99, `Gateway p99 latency at most 1.2x the hand-written receiver at concurrency ${concurrency}`, {
+          atMost: 1.2,
+        }),
       );
     }
     return {
@@ -183,7 +218,9 @@ export const intake: Scenario = {
         'POSTs events with an Idempotency-Key to the real gateway process (`gateway/main.ts`: bearer token, rate limit, ' +
         'request log, one durable `dispatchEvent` start). Throughput is events over the wall time; latency is per request.',
       baseline:
-        '`client.workflow.start` of the same `dispatchEvent` workflow with the same event, from the load generator.',
+        '`client.workflow.start` of the same `dispatchEvent` workflow with the same event, from the load generator; and ' +
+        'a hand-written receiver (`bench/baseline/receiver.ts`) in its own process: one Express route, `express.json()`, ' +
+        'a constant-time bearer token check, `client.workflow.start` with the workflow id from the Idempotency-Key, 202.',
       metrics,
       goals,
       breakdowns: [
@@ -196,10 +233,18 @@ export const intake: Scenario = {
             ? "Quick runs do not wait for one phase's dispatchers to finish before the next phase."
             : 'Each phase waits until the dispatchers of the previous one have finished.'),
         "The gateway also sets three search attributes, a static summary and the dedupe policies on each start, and logs every request at info level to a file, as it does by default; the raw start sets none of them. A third side, raw starts with exactly the gateway's start options (`dispatchStartOptions`), splits the throughput gap into what those options cost Temporal and what the gateway process costs.",
+        'The hand-written receiver sets no search attributes, summary or dedupe policies (Temporal refuses a second start of a running workflow id anyway), logs nothing, has no rate limit and answers errors with bare JSON.',
       ],
     };
   },
 };
+
+/** Throws unless `who` accepted new event `key`: 202, and not a duplicate. */
+function expectAccepted(who: string, key: string, answer: GatewayAnswer): void {
+  if (answer.status !== 202) throw new Error(`${who} answered ${answer.status}: ${answer.body.detail ?? ''}`);
+  // Every key is new: a duplicate would mean a start was retried after it had succeeded.
+  if (answer.body.duplicate !== false) throw new Error(`${who} called new event ${key} a duplicate`);
+}
 
 /** Waits until no dispatcher of an earlier phase is still running, so one phase's backlog does not slow the next. */
 async function drained(ctx: BenchContext): Promise<void> {

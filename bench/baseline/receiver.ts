@@ -1,0 +1,58 @@
+/**
+ * The hand-written event receiver: what a user writes instead of Flow's gateway to turn an HTTP POST into a durable
+ * workflow start. One Express route checks a bearer token, parses the JSON body and starts Flow's `dispatchEvent`
+ * workflow with the same event as the gateway would, its workflow id derived from the Idempotency-Key. It has no
+ * request log, rate limit, metrics, problem+json answers, search attributes or summary: a fair minimum, not a
+ * strawman. The intake benchmark runs it in its own process (`bench/receiver-process.ts`), as the gateway runs.
+ */
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import express, { type Express } from 'express';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { FlowEvent } from '../../common/run-types';
+
+/** What the receiver needs: the Temporal client, the one token it accepts, and Flow's task queue. */
+export interface ReceiverOptions {
+  readonly client: Client;
+  readonly token: string;
+  readonly taskQueue: string;
+}
+
+/** The receiver's one route, `POST /events/:source/:type`, answering 202 `{eventId, workflowId, duplicate}`. */
+export function createReceiver({ client, token, taskQueue }: ReceiverOptions): Express {
+  // Digests have one length, so the comparison takes the same time whatever the caller sent.
+  const expected = sha256(token);
+  const app = express();
+  app.post('/events/:source/:type', express.json(), async (req, res) => {
+    const presented = /^Bearer (\S+)$/.exec(req.get('authorization') ?? '')?.[1] ?? '';
+    if (!timingSafeEqual(sha256(presented), expected)) {
+      res.status(401).json({ detail: 'a valid bearer token is required' });
+      return;
+    }
+    const { source, type } = req.params;
+    const idempotencyKey = req.get('idempotency-key');
+    const eventId = `${source}-${idempotencyKey ?? randomUUID()}`;
+    const event: FlowEvent = {
+      id: eventId,
+      source,
+      type,
+      body: req.body as Record<string, unknown>,
+      receivedAt: new Date().toISOString(),
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      causation: { rootEventId: eventId, depth: 0 },
+    };
+    const workflowId = `event-${eventId}`;
+    try {
+      await client.workflow.start('dispatchEvent', { taskQueue, workflowId, args: [event] });
+      res.status(202).json({ eventId, workflowId, duplicate: false });
+    } catch (error) {
+      // The same key again: its workflow is already running, so the event was accepted before.
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      res.status(202).json({ eventId, workflowId, duplicate: true });
+    }
+  });
+  return app;
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { searchAttributeCliSpecs } from '../../common';
 import { DEFAULTS, loadConfig, projectRoot, resolveApiToken } from '../../config';
+import { assertEmittedByBuild, dockerfileCmd, dockerfilePath } from './build-output';
 
 /** The parts of the Compose file format this test reads; everything else is ignored. */
 interface ComposeService {
@@ -24,15 +25,7 @@ interface ComposeFile {
   readonly volumes?: Readonly<Record<string, unknown>>;
 }
 
-interface TsConfig {
-  readonly extends?: string;
-  readonly include?: readonly string[];
-  readonly exclude?: readonly string[];
-  readonly compilerOptions?: { readonly outDir?: string; readonly rootDir?: string };
-}
-
 const composePath = path.join(projectRoot, 'docker-compose.yml');
-const dockerfilePath = path.join(projectRoot, 'Dockerfile');
 const compose = parse(fs.readFileSync(composePath, 'utf8')) as ComposeFile;
 const services = compose.services ?? {};
 
@@ -157,47 +150,6 @@ function commandOf(svc: ComposeService): string[] {
   const command = svc.command;
   if (command === undefined) return dockerfileCmd();
   return typeof command === 'string' ? command.split(/\s+/).filter(Boolean) : [...command];
-}
-
-/** The exec-form CMD of the Dockerfile's final stage. */
-function dockerfileCmd(): string[] {
-  const cmds = fs
-    .readFileSync(dockerfilePath, 'utf8')
-    .split('\n')
-    .filter((line) => /^CMD\s+\[/.test(line));
-  const last = cmds.at(-1);
-  assert.ok(last, 'the Dockerfile has no exec-form CMD');
-  return JSON.parse(last.replace(/^CMD\s+/, '')) as string[];
-}
-
-function readTsConfig(file: string): TsConfig {
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as TsConfig;
-}
-
-/** What `tsc -p tsconfig.build.json` sees: its own settings over the ones it extends. */
-function buildTsConfig(): Required<Pick<TsConfig, 'include' | 'exclude'>> & { outDir: string; rootDir: string } {
-  const build = readTsConfig(path.join(projectRoot, 'tsconfig.build.json'));
-  const base = build.extends ? readTsConfig(path.resolve(projectRoot, build.extends)) : {};
-  const options = { ...base.compilerOptions, ...build.compilerOptions };
-  assert.ok(options.outDir && options.rootDir, 'tsconfig must set outDir and rootDir');
-  return {
-    include: build.include ?? base.include ?? [],
-    exclude: build.exclude ?? base.exclude ?? [],
-    outDir: options.outDir,
-    rootDir: options.rootDir,
-  };
-}
-
-/** Asserts that `emitted` (e.g. dist/gateway/main.js) is what the build compiles from an existing source file. */
-function assertEmittedByBuild(emitted: string): void {
-  const tsconfig = buildTsConfig();
-  const relative = path.relative(tsconfig.outDir, emitted);
-  assert.ok(!relative.startsWith('..'), `${emitted} is outside the build's outDir ${tsconfig.outDir}`);
-  const source = path.join(tsconfig.rootDir, relative).replace(/\.js$/, '.ts');
-  assert.ok(fs.existsSync(path.join(projectRoot, source)), `${emitted} needs ${source}, which does not exist`);
-  const topFolder = source.split(path.sep)[0] ?? '';
-  assert.ok(tsconfig.include.includes(topFolder), `tsconfig.build.json does not include ${topFolder}/`);
-  assert.ok(!tsconfig.exclude.includes(topFolder), `tsconfig.build.json excludes ${topFolder}/`);
 }
 
 describe('deploy: docker-compose.yml', () => {

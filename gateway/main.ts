@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { dataDir, loadConfig, resolveApiToken } from '../config';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { actionsById } from '../activities';
 import {
   ActionCatalog,
@@ -14,6 +14,7 @@ import {
 import { createApp } from './app';
 import { pino } from 'pino';
 import { temporalProbe } from './health';
+import { temporalConnection } from './temporal-connection';
 import { createMetrics } from './metrics';
 import { webhookAdapters } from './webhooks/adapters';
 
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
     );
   const temporalHealth = temporalProbe(config.temporal.address);
   const mongo = openMongo(config.mongodb);
-  const connection = Connection.lazy({ address: config.temporal.address });
+  const connection = temporalConnection({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   // The built-in actions ship with the gateway; the packs' come from the registry, as their workers published them.
   const catalog = new ActionCatalog(actionsById(), new ActionCatalogStore(mongo), {

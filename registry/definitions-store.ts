@@ -4,6 +4,13 @@ import type { AnyAction } from '../activities';
 import type { Definition, StepOptions } from '../common/definition';
 import { isMetaAction } from '../common/meta-actions';
 import type { DefinitionSnapshot } from '../common/run-types';
+import {
+  boundDefinitions,
+  changedBinding,
+  type BindingChange,
+  type BindingDocument,
+  type BoundSnapshot,
+} from './definition-bindings';
 import type { DefinitionFormat } from './definition-format';
 import type { MongoHandle } from './mongo';
 import { RegistryLock } from './registry-lock';
@@ -26,6 +33,11 @@ interface HeadDocument {
   /** Stored as a string: user payloads may hold keys FerretDB v1 refuses (dots, `$`) or nested arrays. */
   definitionJson: string;
   updatedAt: Date;
+  /**
+   * The binding keys the write of this head took the definition out of (after it, so a crash may have left it
+   * there): the next save or delete makes sure it is gone. Absent when there were none.
+   */
+  unbinding?: string[];
 }
 
 /** One immutable revision. */
@@ -42,16 +54,6 @@ interface RevisionDocument {
   author?: string;
   /** Why, as the saver said (`X-Flow-Change-Message`). */
   message?: string;
-}
-
-/**
- * The definitions bound to one (source, type), keyed by `_id = "source/type"`. Every read and write of the store is
- * by `_id`: FerretDB v1 on SQLite pushes down only `_id` equality and scans the collection for any other filter,
- * indexed or not, which would make a lookup among 10,000 definitions take seconds.
- */
-interface BindingDocument {
-  _id: string;
-  definitionIds: string[];
 }
 
 /** A definition as the API returns it. */
@@ -135,9 +137,17 @@ const revisionId = (id: string, revision: number): string => `${id}@${revision}`
 
 /**
  * The registry of definitions in MongoDB. Works without transactions (FerretDB v1 has none) by ordering writes so
- * that a crash at any point leaves a consistent registry: the immutable revision first, then the new bindings, then
- * the head (the commit point), then bindings the definition no longer has are removed. Lookups trust only the head,
- * so an early or stale binding is harmless.
+ * that a crash at any point leaves a consistent registry. The head is the commit point; each binding document
+ * (`definition-bindings.ts`) also keeps the committed revision of its definitions, so an event's lookup is one read.
+ * A save, under the definition's lock: the immutable revision; then every binding document the change affects
+ * loses the definition's snapshot (and a new binding gains the definition), so lookups read the head from here on;
+ * then the head; then each binding the definition keeps gets the new snapshot, and bindings it no longer has lose
+ * it. A crash between any two writes leaves bindings that are early, stale or unsettled: each costs a lookup a read
+ * of the head, which decides, as before snapshots; none gives a wrong revision. The next save settles them.
+ *
+ * Every read and write is by `_id`: FerretDB v1 on SQLite pushes down only `_id` equality and scans the collection
+ * for any other filter (`$in` included), indexed or not, which would make a lookup among 10,000 definitions take
+ * seconds.
  */
 export class DefinitionStore {
   private readonly heads: Collection<HeadDocument>;
@@ -208,11 +218,14 @@ export class DefinitionStore {
         { projection: { sourceText: 1 } },
       );
       if (source.text === undefined || current?.sourceText === source.text) {
+        // A save retried after a crash between its writes finds its head committed: it settles what was left.
+        await this.settleBindings(head);
         return { id: definition.id, revision: head.revision, unchanged: true };
       }
     }
     // Revision numbers are claimed by inserting `<id>@<n>`; a revision left by a crash before its head moved makes
-    // the insert fail and the next number is tried.
+    // the insert fail and the next number is tried. Its bindings may have gained the definition early.
+    const orphanKeys: string[] = [];
     let revision = (head?.revision ?? 0) + 1;
     for (; ; revision++) {
       try {
@@ -230,16 +243,56 @@ export class DefinitionStore {
         break;
       } catch (error) {
         if (!(error instanceof MongoServerError && error.code === 11000)) throw error;
+        orphanKeys.push(...(await this.revisionBindingKeys(definition.id, revision)));
       }
     }
-    const keys = new Set(definition.on.map((binding) => bindingKey(binding.source, binding.type)));
-    for (const key of keys) await this.updateBinding(key, definition.id, 'add');
-    await this.heads.replaceOne({ _id: definition.id }, headDocument(definition, revision, definitionJson), {
+    const keys = bindingKeys(definition);
+    const previous = head && !head.deleted ? headBindingKeys(head) : new Set<string>();
+    const dropping = [...previous].filter((key) => !keys.has(key));
+    // Bindings the current head does not have (left by a crash, or by a delete) can go at once: lookups ignore them.
+    const leftovers = new Set([
+      ...(head?.unbinding ?? []),
+      ...orphanKeys,
+      ...(head?.deleted ? head.bindings.map(keyOf) : []),
+    ]);
+    for (const key of leftovers)
+      if (!keys.has(key) && !previous.has(key)) await this.updateBinding(key, definition.id, { kind: 'remove' });
+    // From here until the head is written and the snapshots are back, lookups of these bindings read the head.
+    for (const key of [...keys, ...dropping]) await this.updateBinding(key, definition.id, { kind: 'unsettle' });
+    await this.heads.replaceOne({ _id: definition.id }, headDocument(definition, revision, definitionJson, dropping), {
       upsert: true,
     });
-    const previous = new Set(head?.bindings.map((binding) => bindingKey(binding.source, binding.type)) ?? []);
-    for (const key of previous) if (!keys.has(key)) await this.updateBinding(key, definition.id, 'remove');
+    const snapshot = { id: definition.id, revision, definitionJson };
+    for (const key of keys) await this.updateBinding(key, definition.id, { kind: 'settle', snapshot });
+    for (const key of dropping) await this.updateBinding(key, definition.id, { kind: 'remove' });
     return { id: definition.id, revision, unchanged: false };
+  }
+
+  /** The binding keys of a stored revision (one orphaned by a crash): where its save may have bound it early. */
+  private async revisionBindingKeys(id: string, revision: number): Promise<string[]> {
+    const orphan = await this.revisionsCollection.findOne(
+      { _id: revisionId(id, revision) },
+      { projection: { definitionJson: 1 } },
+    );
+    return orphan ? [...bindingKeys(JSON.parse(orphan.definitionJson) as Definition)] : [];
+  }
+
+  /**
+   * Makes the bindings of a committed head what its save or delete would have left: each binding it has holds its
+   * snapshot, and none of those it left (all of them, once deleted) lists it. One read per binding when they are
+   * (the usual case); a write where not.
+   */
+  private async settleBindings(head: HeadDocument): Promise<void> {
+    const snapshot = { id: head._id, revision: head.revision, definitionJson: head.definitionJson };
+    const kept = head.deleted ? [] : [...headBindingKeys(head)];
+    const changes: [string, BindingChange][] = [
+      ...kept.map((key): [string, BindingChange] => [key, { kind: 'settle', snapshot }]),
+      ...(head.unbinding ?? []).map((key): [string, BindingChange] => [key, { kind: 'remove' }]),
+    ];
+    for (const [key, change] of changes) {
+      const current = await this.bindings.findOne({ _id: key });
+      if (changedBinding(current, head._id, change)) await this.updateBinding(key, head._id, change);
+    }
   }
 
   /** The current revision, or the given one. Null when the id (or revision) never existed. */
@@ -363,38 +416,56 @@ export class DefinitionStore {
     await this.mongo.connected();
     const deleted = await this.withLock(`definition:${id}`, async () => {
       const head = await this.heads.findOne({ _id: id });
-      if (!head || head.deleted) return null;
-      await this.heads.updateOne({ _id: id }, { $set: { deleted: true, updatedAt: new Date() } });
-      for (const binding of head.bindings)
-        await this.updateBinding(bindingKey(binding.source, binding.type), id, 'remove');
+      if (!head) return null;
+      if (head.deleted) {
+        // A delete retried after a crash between its writes: it takes the definition out of what is left.
+        await this.settleBindings(head);
+        return null;
+      }
+      // The same order as a save: unsettled before the commit, out of the bindings after it.
+      const keys = headBindingKeys(head);
+      for (const key of head.unbinding ?? []) if (!keys.has(key)) await this.updateBinding(key, id, { kind: 'remove' });
+      for (const key of keys) await this.updateBinding(key, id, { kind: 'unsettle' });
+      await this.heads.updateOne({ _id: id }, { $set: { deleted: true, updatedAt: new Date(), unbinding: [...keys] } });
+      for (const key of keys) await this.updateBinding(key, id, { kind: 'remove' });
       return { revision: head.revision };
     });
     if (deleted) await this.markChanged();
     return deleted;
   }
 
-  /** Every definition bound to (source, type), enabled or not, with its current revision and action defaults. */
+  /**
+   * Every definition bound to (source, type), enabled or not, with its current revision and action defaults: one
+   * read of the binding document, plus one read of the head of each definition that is not settled there (see
+   * {@link DefinitionStore}), all at once.
+   */
   async findForEvent(source: string, type: string): Promise<DefinitionSnapshot[]> {
     await this.mongo.connected();
     const key = bindingKey(source, type);
     const binding = await this.bindings.findOne({ _id: key });
     if (!binding || binding.definitionIds.length === 0) return [];
-    const heads = await Promise.all(binding.definitionIds.map((id) => this.heads.findOne({ _id: id })));
-    const found = heads
-      .filter((head): head is HeadDocument => head !== null && !head.deleted)
-      .filter((head) => head.bindings.some((b) => bindingKey(b.source, b.type) === key))
-      .sort((a, b) => (a._id < b._id ? -1 : 1))
-      .map((head) => ({ head, definition: JSON.parse(head.definitionJson) as Definition }));
+    const { settled, unsettled } = boundDefinitions(binding);
+    const fromHeads = await Promise.all(unsettled.map((id) => this.committedSnapshot(id, key)));
+    const found = [...settled, ...fromHeads.filter((snapshot) => snapshot !== undefined)]
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .map(({ revision, definitionJson }) => ({ revision, definition: JSON.parse(definitionJson) as Definition }));
     const published = await this.publishedFor(found.map(({ definition }) => definition));
-    return found.map(({ head, definition }) => {
+    return found.map(({ revision, definition }) => {
       const actionQueues = this.queuesFor(definition, published);
       return {
         definition,
-        revision: head.revision,
+        revision,
         actionDefaults: this.defaultsFor(definition, published),
         ...(actionQueues ? { actionQueues } : {}),
       };
     });
+  }
+
+  /** What the head of an unsettled definition says: its revision, if it is not deleted and still bound to `key`. */
+  private async committedSnapshot(id: string, key: string): Promise<BoundSnapshot | undefined> {
+    const head = await this.heads.findOne({ _id: id });
+    if (!head || head.deleted || !headBindingKeys(head).has(key)) return undefined;
+    return { id, revision: head.revision, definitionJson: head.definitionJson };
   }
 
   /** The published defaults and queues of the actions these definitions use that this process does not hold. */
@@ -437,14 +508,11 @@ export class DefinitionStore {
     return defaults;
   }
 
-  /** Adds or removes a definition in a binding document, holding that binding's lock. */
-  private async updateBinding(key: string, definitionId: string, change: 'add' | 'remove'): Promise<void> {
+  /** Changes a definition's entry in a binding document, holding that binding's lock. */
+  private async updateBinding(key: string, definitionId: string, change: BindingChange): Promise<void> {
     await this.withLock(`binding:${key}`, async () => {
-      const current = (await this.bindings.findOne({ _id: key }))?.definitionIds ?? [];
-      const next =
-        change === 'add' ? [...new Set([...current, definitionId])] : current.filter((id) => id !== definitionId);
-      if (next.length === current.length && next.every((id, index) => id === current[index])) return;
-      await this.bindings.replaceOne({ _id: key }, { definitionIds: next }, { upsert: true });
+      const next = changedBinding(await this.bindings.findOne({ _id: key }), definitionId, change);
+      if (next) await this.bindings.replaceOne({ _id: key }, next, { upsert: true });
     });
   }
 
@@ -500,7 +568,12 @@ interface MetaDocument {
   at: Date;
 }
 
-function headDocument(definition: Definition, revision: number, definitionJson: string): Omit<HeadDocument, '_id'> {
+function headDocument(
+  definition: Definition,
+  revision: number,
+  definitionJson: string,
+  unbinding: readonly string[],
+): Omit<HeadDocument, '_id'> {
   return {
     revision,
     deleted: false,
@@ -511,6 +584,7 @@ function headDocument(definition: Definition, revision: number, definitionJson: 
     definitionJson,
     updatedAt: new Date(),
     ...(definition.description === undefined ? {} : { description: definition.description }),
+    ...(unbinding.length === 0 ? {} : { unbinding: [...unbinding] }),
   };
 }
 
@@ -520,6 +594,20 @@ function headBindings(definition: Definition): HeadDocument['bindings'] {
     type: binding.type,
     ...(binding.if === undefined ? {} : { if: binding.if }),
   }));
+}
+
+/** The binding keys of a definition: one binding document per distinct (source, type). */
+function bindingKeys(definition: Definition): Set<string> {
+  return new Set(definition.on.map(keyOf));
+}
+
+/** The binding keys a head binds (deleted or not). */
+function headBindingKeys(head: HeadDocument): Set<string> {
+  return new Set(head.bindings.map(keyOf));
+}
+
+function keyOf(binding: { source: string; type: string }): string {
+  return bindingKey(binding.source, binding.type);
 }
 
 function toStored(doc: RevisionDocument): StoredDefinition {

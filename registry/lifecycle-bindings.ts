@@ -31,9 +31,9 @@ export interface LifecycleBindingsOptions {
  * nothing per run.
  *
  * It reads through the store's own event lookup, one `(flow, type)` per lifecycle type, in parallel: each is a read of
- * one binding document by `_id` (the one filter FerretDB v1 pushes down), plus the heads of the definitions bound
- * there, so a stale binding (a definition saved elsewhere since, or deleted) counts as the dispatcher's lookup counts
- * it. With a subscription lookup, the subscription bindings of each type are read too (one more `_id` read per type,
+ * one binding document by `_id` (the one filter FerretDB v1 pushes down), which holds the committed revisions of the
+ * definitions bound there (plus the head of any whose save is under way), so a binding counts as the dispatcher's
+ * lookup counts it. With a subscription lookup, the subscription bindings of each type are read too (one more `_id` read per type,
  * plus the subscriptions bound there), and a type counts when a subscription is bound to it, muted or not (muting is
  * decided when a notification is sent). The answer is cached per process for a few seconds, and concurrent callers share one reading, so a busy
  * dispatcher costs the registry eight `_id` reads per {@link LIFECYCLE_BINDINGS_TTL_MS}, whatever the event rate. A

@@ -100,4 +100,34 @@ describe('engine: one event fanning out to many definitions', () => {
     const hits = receiver.requests.map((req) => req.path).sort();
     assert.deepEqual(hits, ids.map((id) => `/hit/${id}`).sort(), 'every definition ran exactly once');
   });
+
+  it('dispatches the revision saved just before the event, and stops at once for a definition moved or deleted', async function () {
+    this.timeout(60_000);
+    const put = async (id: string, body: object): Promise<void> => {
+      const res = await request(harness.app)
+        .put(`/api/definitions/${id}`)
+        .set('Authorization', harness.auth)
+        .send(body);
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+    };
+    // The lookup reads each binding's snapshots: a save, a move and a delete must all be in them by the next event.
+    await put('fan-00', { ...fanDefinition('fan-00', receiver.url), name: 'Fan fan-00, renamed' });
+    await put('fan-01', { ...fanDefinition('fan-01', receiver.url), on: [{ source: 'ci', type: 'elsewhere' }] });
+    const deleted = await request(harness.app).delete('/api/definitions/fan-02').set('Authorization', harness.auth);
+    assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+
+    const posted = await request(harness.app)
+      .post('/events/ci/fanned')
+      .set('Authorization', harness.auth)
+      .send({ go: true });
+    assert.equal(posted.status, 202);
+    const dispatch = (await harness.client.workflow.getHandle(posted.body.workflowId).result()) as DispatchResult;
+    assert.deepEqual(
+      dispatch.matched.map((run) => [run.definition, run.revision]),
+      ids.filter((id) => id !== 'fan-01' && id !== 'fan-02').map((id) => [id, id === 'fan-00' ? 2 : 1]),
+    );
+    const renamed = await harness.client.workflow.getHandle(dispatch.matched[0]!.workflowId).describe();
+    assert.match((await renamed.staticSummary()) ?? '', /^Fan fan-00, renamed r2 · ci\/fanned/);
+    for (const run of dispatch.matched) await harness.client.workflow.getHandle(run.workflowId).result();
+  });
 });

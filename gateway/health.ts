@@ -1,4 +1,4 @@
-import { temporalConnection } from './temporal-connection';
+import { temporalConnection } from '../intake/temporal-connection';
 
 /** A probe resolves when its service answers and rejects otherwise. */
 export type HealthProbe = () => Promise<void>;

@@ -14,7 +14,7 @@ import {
 import { createApp } from './app';
 import { pino } from 'pino';
 import { temporalProbe } from './health';
-import { temporalConnection } from './temporal-connection';
+import { temporalConnection } from '../intake/temporal-connection';
 import { createMetrics } from './metrics';
 import { webhookAdapters } from './webhooks/adapters';
 

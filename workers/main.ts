@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
+import { RECONNECT_CHANNEL_ARGS, retryWithinDeadline } from '../intake/temporal-connection';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Registry } from 'prom-client';
 import { actions as builtInActions, actionsById } from '../activities';
@@ -74,7 +75,11 @@ async function main(): Promise<void> {
       );
     }
   }
-  const clientConnection = await waitForService(() => Connection.connect({ address }), waiting);
+  // Starting runs and emitting events from activities: reconnect to a restarted Temporal as promptly as the gateway.
+  const clientConnection = await waitForService(
+    () => Connection.connect({ address, channelArgs: RECONNECT_CHANNEL_ARGS, interceptors: [retryWithinDeadline()] }),
+    waiting,
+  );
   if (!config.worker.workflows) {
     const running = (): void => void process.off('SIGINT', stopWhileWaiting).off('SIGTERM', stopWhileWaiting);
     await runActivityWorker({ config, actionPacks, clientConnection, waiting, running, mongo });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { isGrpcServiceError } from '@temporalio/client';
 import { findFreePort } from '../../devstack/ports';
-import { RECONNECT_CHANNEL_ARGS, retryWithinDeadline, temporalConnection } from '../../gateway/temporal-connection';
+import { RECONNECT_CHANNEL_ARGS, retryWithinDeadline, temporalConnection } from '../../intake/temporal-connection';
 
 describe("gateway: the gateway's Temporal connection", () => {
   it('caps the reconnect backoff at 1 s and keeps the client keepalive; channel args given by the caller win', async () => {

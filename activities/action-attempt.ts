@@ -9,6 +9,10 @@ import { SecretScrubber } from './secrets';
  * stand-in of the SDK's `runActionForTest`. Heartbeat details go out scrubbed.
  */
 export interface AttemptControl {
+  /**
+   * Sends the (scrubbed) details. In the worker the attempt is also kept alive between the action's own heartbeats
+   * (`activities/keep-alive.ts`), and those beats repeat the last details sent here.
+   */
   heartbeat(details?: unknown): void;
   /** The last heartbeat of a previous attempt. */
   readonly lastHeartbeat: unknown;

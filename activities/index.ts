@@ -20,6 +20,7 @@ import type { DequeuedNotice } from '../common/train-types';
 import { LifecycleBindings } from '../registry/lifecycle-bindings';
 import { actionAttempt } from './action-attempt';
 import { actions, checkMetaActions } from './catalog';
+import { keptAlive, withKeepAlive } from './keep-alive';
 import type { AnyAction, StepMeta } from './define-action';
 import type { ActionDeps, RegistryDeps } from './deps';
 
@@ -151,19 +152,46 @@ export function createActivities(
       });
     },
   };
-  return { ...byAction, ...internal };
+  return { ...byAction, ...keepInternalAlive(internal) };
 }
 
-/** The activity that runs one action: its attempt ({@link actionAttempt}) inside the activity's context. */
+/**
+ * The activity that runs one action: its attempt ({@link actionAttempt}) inside the activity's context, kept alive
+ * ({@link withKeepAlive}) with the last details the action heartbeated, as scrubbed.
+ */
 export function actionActivity(action: AnyAction, deps: ActionDeps): ActionActivity {
   const attempt = actionAttempt(action, deps);
   return (rawInput, step) => {
     const context = Context.current();
-    return attempt(rawInput, step, {
-      heartbeat: (details) => context.heartbeat(details),
-      lastHeartbeat: context.info.heartbeatDetails,
-      signal: context.cancellationSignal,
-      attempt: context.info.attempt,
-    });
+    return withKeepAlive((heartbeat) =>
+      attempt(rawInput, step, {
+        heartbeat,
+        lastHeartbeat: context.info.heartbeatDetails,
+        signal: context.cancellationSignal,
+        attempt: context.info.attempt,
+      }),
+    );
   };
+}
+
+/**
+ * Internal activities that heartbeat themselves: the watcher, the notifications and digests beat on their own, and
+ * `approvalNotice` records its progress as its heartbeat's details, which a keep-alive's beats would overwrite.
+ */
+const SELF_HEARTBEATING = new Set<keyof InternalActivities>([
+  'watchTrainHolder',
+  'notifySubscribers',
+  'sendSubscriptionDigest',
+  'approvalNotice',
+]);
+
+/**
+ * Every other internal activity with a keep-alive ({@link keptAlive}), so that one whose worker dies is retried after
+ * its heartbeat timeout rather than its start-to-close timeout: `startRuns` and the lookups among them.
+ */
+function keepInternalAlive(internal: InternalActivities): InternalActivities {
+  const entries = Object.entries(internal) as [keyof InternalActivities, (...args: unknown[]) => Promise<unknown>][];
+  return Object.fromEntries(
+    entries.map(([name, activity]) => [name, SELF_HEARTBEATING.has(name) ? activity : keptAlive(activity)]),
+  ) as unknown as InternalActivities;
 }

@@ -40,6 +40,13 @@ export const MARK_UNMATCHED_PATCH = 'mark-unmatched';
  */
 export const NOTIFY_SUBSCRIBERS_PATCH = 'notify-subscribers';
 
+/**
+ * The heartbeat timeout of the remote internal activities (`startRuns`, `deliverToWaits`): the worker keeps each
+ * attempt alive (`activities/keep-alive.ts`), so a killed worker's attempt is retried after this rather than after its
+ * start-to-close timeout.
+ */
+const INTERNAL_HEARTBEAT = '30s';
+
 /** The notify activity's limits: a heartbeat every few seconds, so a killed worker's attempt is retried soon. */
 const NOTIFY_OPTIONS = { startToCloseTimeout: '10m', heartbeatTimeout: '15s', retry: DURABLE_RETRY } as const;
 
@@ -66,7 +73,11 @@ export async function dispatchEvent(event: FlowEvent): Promise<EventDispatchResu
     subscriptions && subscriptions.length > 0 && patched(NOTIFY_SUBSCRIBERS_PATCH)
       ? planSubscriptions(engine, event, subscriptions)
       : undefined;
-  const durable = proxyActivities<InternalActivities>({ startToCloseTimeout: '5m', retry: DURABLE_RETRY });
+  const durable = proxyActivities<InternalActivities>({
+    startToCloseTimeout: '5m',
+    heartbeatTimeout: INTERNAL_HEARTBEAT,
+    retry: DURABLE_RETRY,
+  });
   const [started, , notified] = await Promise.all([
     plan.runs.length > 0 ? durable.startRuns({ event, runs: plan.runs }) : undefined,
     woken.delivered.length > 0
@@ -103,7 +114,11 @@ async function startMatchedRuns(event: FlowEvent, snapshots: DefinitionSnapshot[
   const plan = planRuns(event, snapshots);
   if (plan.runs.length === 0) return dispatchResult(event, plan);
   // A thousand starts take seconds; the limit only bounds an attempt that hangs.
-  const { startRuns } = proxyActivities<InternalActivities>({ startToCloseTimeout: '5m', retry: DURABLE_RETRY });
+  const { startRuns } = proxyActivities<InternalActivities>({
+    startToCloseTimeout: '5m',
+    heartbeatTimeout: INTERNAL_HEARTBEAT,
+    retry: DURABLE_RETRY,
+  });
   // Runs with a concurrency group enter their train first; the answers say which started, waits or was refused.
   return dispatchResult(event, plan, await startRuns({ event, runs: plan.runs }));
 }
@@ -118,7 +133,11 @@ function lookUpEvent(event: FlowEvent): Promise<EventLookup> {
   return quickThenDurable((registry) => registry.lookUpEvent(event));
 }
 
-/** A registry lookup: a local activity first, then, if it fails (MongoDB down or slow), a durable one. */
+/**
+ * A registry lookup: a local activity first, then, if it fails (MongoDB down or slow), a durable one. The durable
+ * attempt's 30 s bound is as short as a heartbeat timeout would be, so it has none: a killed worker's attempt is
+ * retried after 30 s either way.
+ */
 async function quickThenDurable<T>(lookUp: (registry: InternalActivities) => Promise<T>): Promise<T> {
   const quick = proxyLocalActivities<InternalActivities>({
     startToCloseTimeout: '5s',

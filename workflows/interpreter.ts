@@ -46,9 +46,14 @@ const WAIT_FOR_EVENT = 'flow.wait_for_event';
 /** Marks runs in which an expression result of NaN or an infinity is an error rather than `null`. */
 const REFUSE_NON_FINITE_PATCH = 'refuse-non-finite-results';
 
-/** Activity options when neither the step nor its action sets them. */
+/**
+ * Activity options when neither the step nor its action sets them. The heartbeat timeout holds because the worker
+ * keeps every attempt alive (`activities/keep-alive.ts`): a killed worker's step is retried after it, not after the
+ * step's timeout.
+ */
 export const STEP_DEFAULTS = {
   timeout: '5m',
+  heartbeat: '30s',
   retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 } as const;
 
@@ -401,10 +406,9 @@ function advance(state: RunState, step: Step, output: unknown, result: Omit<Step
 /** Step options win over the action's defaults, which win over Flow's. */
 function activityOptions(step: Step, defaults: StepOptions | undefined): ActivityOptions {
   const timeout = step.timeout ?? defaults?.timeout ?? STEP_DEFAULTS.timeout;
-  const heartbeat = step.heartbeat ?? defaults?.heartbeat;
   return {
     startToCloseTimeout: timeout,
-    ...(heartbeat ? { heartbeatTimeout: heartbeat } : {}),
+    heartbeatTimeout: step.heartbeat ?? defaults?.heartbeat ?? STEP_DEFAULTS.heartbeat,
     retry: unlimitedWhenZero({ ...STEP_DEFAULTS.retry, ...defaults?.retry, ...step.retry }),
   };
 }

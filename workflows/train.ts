@@ -60,6 +60,8 @@ export async function train(input: TrainInput): Promise<void> {
   });
   const { notifyRun } = proxyActivities<InternalActivities>({
     startToCloseTimeout: '10m',
+    // The worker keeps the attempt alive: a killed worker's notice is retried after this, not after 10 minutes.
+    heartbeatTimeout: '30s',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 20 },
   });
 

@@ -1,0 +1,106 @@
+import { temporal } from '@temporalio/proto';
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import type { ManagedProcess } from '../../devstack/managed-process';
+import { startWorkerProcess } from '../support/worker-process';
+import { startHarness, type Harness } from '../support/harness';
+import { eventually, HttpReceiver } from '../support/http-receiver';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+const { TimeoutType } = temporal.api.enums.v1;
+
+/** The seconds of a duration in a history event, such as an activity's heartbeat timeout (`seconds` may be a Long). */
+function seconds(
+  duration: { seconds?: number | { toNumber(): number } | null; nanos?: number | null } | null | undefined,
+): number | undefined {
+  if (!duration) return undefined;
+  const whole = duration.seconds ?? 0;
+  return (typeof whole === 'number' ? whole : whole.toNumber()) + (duration.nanos ?? 0) / 1e9;
+}
+
+/** The scheduling attributes of a workflow's activities of one type. */
+function scheduled(events: HistoryEvent[], type: string) {
+  return events
+    .map((event) => event.activityTaskScheduledEventAttributes)
+    .filter((attributes) => attributes?.activityType?.name === type);
+}
+
+describe('engine: a killed worker is noticed by its heartbeat timeout', () => {
+  let harness: Harness;
+  let receiver: HttpReceiver;
+  const workers: ManagedProcess[] = [];
+  before(async () => {
+    receiver = await HttpReceiver.start();
+    harness = await startHarness({ worker: false });
+  });
+  after(async () => {
+    await Promise.all(workers.map((worker) => worker.stop()));
+    await harness.stop();
+    await receiver.stop();
+  });
+
+  it("retries a step without a heartbeat of its own after its heartbeat timeout, not after the step's timeout", async function () {
+    this.timeout(300_000);
+    // The first call hangs at the peer until the worker that made it is dead; the retry is answered at once.
+    let releaseHeld: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (releaseHeld = resolve));
+    receiver.respondWith(async (req) => {
+      if (req.path === '/hang' && receiver.to('/hang').length === 1) await held;
+      return undefined;
+    });
+    // No options on the step, and http.request's defaults set only its timeout (2 min): Flow's heartbeat timeout applies.
+    const definition = {
+      id: 'hangs-at-the-peer',
+      name: 'Hangs at the peer',
+      on: [{ source: 'test', type: 'heartbeat' }],
+      steps: [{ id: 'call', action: 'http.request', with: { url: `${receiver.url}/hang`, timeout: '2m' } }],
+    };
+    const saved = await request(harness.app)
+      .put(`/api/definitions/${definition.id}`)
+      .set('Authorization', harness.auth)
+      .send(definition);
+    assert.equal(saved.status, 201, JSON.stringify(saved.body));
+
+    const workerA = await startWorkerProcess(harness, workers);
+    const posted = await request(harness.app)
+      .post('/events/test/heartbeat')
+      .set('Authorization', harness.auth)
+      .send({});
+    assert.equal(posted.status, 202);
+    await eventually(() => (receiver.to('/hang').length > 0 ? true : undefined), 60_000, 'the step to call the peer');
+
+    workerA.child.kill('SIGKILL');
+    await workerA.exited;
+    releaseHeld();
+    await startWorkerProcess(harness, workers);
+
+    const { dispatch, run } = await harness.finished(posted.body.workflowId as string);
+    assert.deepEqual(
+      run.steps.map((step) => [step.id, step.status]),
+      [['call', 'completed']],
+    );
+    assert.equal(receiver.to('/hang').length, 2, 'the step ran once more, on worker B');
+
+    const events = (await harness.client.workflow.getHandle(dispatch.matched[0]!.workflowId).fetchHistory()).events;
+    const [step] = scheduled(events ?? [], 'http.request');
+    assert.equal(seconds(step?.startToCloseTimeout), 120, "http.request's default timeout");
+    assert.equal(seconds(step?.heartbeatTimeout), 30, "the steps' default heartbeat timeout");
+    // Retried attempts leave no events of their own: the attempt that completed carries its predecessor's failure.
+    const started = (events ?? []).map((event) => event.activityTaskStartedEventAttributes).find(Boolean);
+    assert.equal(started?.attempt, 2);
+    const timeout = started?.lastFailure?.timeoutFailureInfo;
+    assert.ok(timeout, `the first attempt timed out: ${JSON.stringify(started?.lastFailure)}`);
+    assert.equal(timeout.timeoutType, TimeoutType.TIMEOUT_TYPE_HEARTBEAT);
+    assert.ok(
+      (events ?? []).some((event) => event.activityTaskCompletedEventAttributes),
+      'the second attempt completed',
+    );
+
+    // The dispatcher schedules its remote internal activities with the same heartbeat timeout.
+    const dispatcher = (await harness.client.workflow.getHandle(posted.body.workflowId as string).fetchHistory())
+      .events;
+    const [startRuns] = scheduled(dispatcher ?? [], 'startRuns');
+    assert.ok(startRuns, 'the dispatcher started its run with startRuns');
+    assert.equal(seconds(startRuns.heartbeatTimeout), 30);
+  });
+});

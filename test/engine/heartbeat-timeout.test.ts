@@ -1,6 +1,8 @@
 import { temporal } from '@temporalio/proto';
 import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
+import { startRuns } from '../../intake';
 import type { ManagedProcess } from '../../devstack/managed-process';
 import { startWorkerProcess } from '../support/worker-process';
 import { startHarness, type Harness } from '../support/harness';
@@ -24,6 +26,20 @@ function scheduled(events: HistoryEvent[], type: string) {
     .map((event) => event.activityTaskScheduledEventAttributes)
     .filter((attributes) => attributes?.activityType?.name === type);
 }
+
+/** The attempt with which a workflow's one activity of `type` completed (its `ActivityTaskStarted` records it). */
+function completedAttempt(events: HistoryEvent[], type: string): number | undefined {
+  const scheduledId = events.find(
+    (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === type,
+  )?.eventId;
+  const started = events.find(
+    (event) => String(event.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduledId),
+  );
+  return started?.activityTaskStartedEventAttributes?.attempt ?? undefined;
+}
+
+/** Longer than the 30 s heartbeat timeout: what an attempt that works without a word of its own must outlast. */
+const SILENT_MS = 35_000;
 
 describe('engine: a killed worker is noticed by its heartbeat timeout', () => {
   let harness: Harness;
@@ -102,5 +118,62 @@ describe('engine: a killed worker is noticed by its heartbeat timeout', () => {
     const [startRuns] = scheduled(dispatcher ?? [], 'startRuns');
     assert.ok(startRuns, 'the dispatcher started its run with startRuns');
     assert.equal(seconds(startRuns.heartbeatTimeout), 30);
+  });
+});
+
+describe('engine: the keep-alive holds an attempt that works silently past its heartbeat timeout', () => {
+  let harness: Harness;
+  let receiver: HttpReceiver;
+  before(async () => {
+    receiver = await HttpReceiver.start();
+    // The real startRuns, after a silence longer than its heartbeat timeout.
+    harness = await startHarness({
+      deps: {
+        startRuns: async (input) => {
+          await delay(SILENT_MS);
+          return startRuns({ client: harness.client, taskQueue: harness.taskQueue }, input);
+        },
+      },
+    });
+  });
+  after(async () => {
+    await harness.stop();
+    await receiver.stop();
+  });
+
+  it('completes a startRuns and a step that each say nothing for longer than 30 s on their first attempts', async function () {
+    this.timeout(300_000);
+    receiver.respondWith(async () => {
+      await delay(SILENT_MS);
+      return undefined;
+    });
+    const definition = {
+      id: 'answers-slowly',
+      name: 'Answers slowly',
+      on: [{ source: 'test', type: 'silent' }],
+      steps: [{ id: 'call', action: 'http.request', with: { url: `${receiver.url}/silent`, timeout: '2m' } }],
+    };
+    const saved = await request(harness.app)
+      .put(`/api/definitions/${definition.id}`)
+      .set('Authorization', harness.auth)
+      .send(definition);
+    assert.equal(saved.status, 201, JSON.stringify(saved.body));
+    const posted = await request(harness.app).post('/events/test/silent').set('Authorization', harness.auth).send({});
+    assert.equal(posted.status, 202);
+
+    const { dispatch, run } = await harness.finished(posted.body.workflowId as string);
+    assert.deepEqual(
+      run.steps.map((step) => [step.id, step.status]),
+      [['call', 'completed']],
+    );
+    assert.equal(receiver.to('/silent').length, 1, 'the step ran once');
+    const history = async (workflowId: string) =>
+      (await harness.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    const dispatcher = await history(posted.body.workflowId as string);
+    assert.equal(seconds(scheduled(dispatcher, 'startRuns')[0]?.heartbeatTimeout), 30);
+    assert.equal(completedAttempt(dispatcher, 'startRuns'), 1, 'startRuns was kept alive');
+    const steps = await history(dispatch.matched[0]!.workflowId);
+    assert.equal(seconds(scheduled(steps, 'http.request')[0]?.heartbeatTimeout), 30);
+    assert.equal(completedAttempt(steps, 'http.request'), 1, 'the step was kept alive');
   });
 });

@@ -12,7 +12,7 @@ const GOALS_PER_SCENARIO: Readonly<Record<string, number>> = {
   intake: 12,
   interpreter: 6,
   registry: 1,
-  fanout: 0,
+  fanout: 1,
   trains: 2,
   memory: 1,
   e2e: 0,

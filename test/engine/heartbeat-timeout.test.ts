@@ -38,6 +38,24 @@ function completedAttempt(events: HistoryEvent[], type: string): number | undefi
   return started?.activityTaskStartedEventAttributes?.attempt ?? undefined;
 }
 
+/**
+ * Saves a definition whose one step calls `url` with `http.request` and no step options (the action's defaults set
+ * only its 2 min timeout, so Flow's heartbeat timeout applies), bound to `test/<type>`.
+ */
+async function saveOneCall(harness: Harness, type: string, url: string): Promise<void> {
+  const definition = {
+    id: `one-call-${type}`,
+    name: `One call (${type})`,
+    on: [{ source: 'test', type }],
+    steps: [{ id: 'call', action: 'http.request', with: { url, timeout: '2m' } }],
+  };
+  const saved = await request(harness.app)
+    .put(`/api/definitions/${definition.id}`)
+    .set('Authorization', harness.auth)
+    .send(definition);
+  assert.equal(saved.status, 201, JSON.stringify(saved.body));
+}
+
 /** Longer than the 30 s heartbeat timeout: what an attempt that works without a word of its own must outlast. */
 const SILENT_MS = 35_000;
 
@@ -64,18 +82,7 @@ describe('engine: a killed worker is noticed by its heartbeat timeout', () => {
       if (req.path === '/hang' && receiver.to('/hang').length === 1) await held;
       return undefined;
     });
-    // No options on the step, and http.request's defaults set only its timeout (2 min): Flow's heartbeat timeout applies.
-    const definition = {
-      id: 'hangs-at-the-peer',
-      name: 'Hangs at the peer',
-      on: [{ source: 'test', type: 'heartbeat' }],
-      steps: [{ id: 'call', action: 'http.request', with: { url: `${receiver.url}/hang`, timeout: '2m' } }],
-    };
-    const saved = await request(harness.app)
-      .put(`/api/definitions/${definition.id}`)
-      .set('Authorization', harness.auth)
-      .send(definition);
-    assert.equal(saved.status, 201, JSON.stringify(saved.body));
+    await saveOneCall(harness, 'heartbeat', `${receiver.url}/hang`);
 
     const workerA = await startWorkerProcess(harness, workers);
     const posted = await request(harness.app)
@@ -147,17 +154,7 @@ describe('engine: the keep-alive holds an attempt that works silently past its h
       await delay(SILENT_MS);
       return undefined;
     });
-    const definition = {
-      id: 'answers-slowly',
-      name: 'Answers slowly',
-      on: [{ source: 'test', type: 'silent' }],
-      steps: [{ id: 'call', action: 'http.request', with: { url: `${receiver.url}/silent`, timeout: '2m' } }],
-    };
-    const saved = await request(harness.app)
-      .put(`/api/definitions/${definition.id}`)
-      .set('Authorization', harness.auth)
-      .send(definition);
-    assert.equal(saved.status, 201, JSON.stringify(saved.body));
+    await saveOneCall(harness, 'silent', `${receiver.url}/silent`);
     const posted = await request(harness.app).post('/events/test/silent').set('Authorization', harness.auth).send({});
     assert.equal(posted.status, 202);
 

@@ -9,6 +9,7 @@ import type { BaselineActivities } from './activities';
 /** The same activity options as a Flow step without options of its own (`STEP_DEFAULTS` in the interpreter). */
 const activities = {
   startToCloseTimeout: '5m',
+  heartbeatTimeout: '30s',
   retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 } as const;
 

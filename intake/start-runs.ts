@@ -36,7 +36,8 @@ export interface RunStarterDeps {
  *
  * Each run's id is fixed by its definition and event, and a second start of the same id is refused while the run is
  * open and after it closed (conflict policy FAIL, reuse policy REJECT_DUPLICATE). So an activity retried after a
- * partial attempt starts only the runs still missing, and no run ever starts twice for one event.
+ * partial attempt starts only the runs still missing, and no run ever starts twice for one event. The dispatcher
+ * relies on it: its first attempt is a local activity, and when that fails the durable activity is this retry.
  *
  * A run whose definition declares `concurrency` is first admitted by its group's train (`trains.ts`); the train may
  * refuse it (busy with `when_busy: reject`, or full), and then it is not started. Admission is idempotent, so a retry
@@ -87,16 +88,20 @@ export async function startRuns(deps: RunStarterDeps, input: StartRunsInput): Pr
     }
   }
   const admitted = input.runs.filter((run) => !(trains[run.workflowId] && 'reason' in trains[run.workflowId]!));
+  // A start that fails does not stop the others: the attempt fails once every start was tried, so the next attempt
+  // (the durable activity after the dispatcher's local one) has only the failed ones left and races none in flight.
   const starting = mapLimit(admitted, PARALLEL_STARTS, async (run) => {
     try {
       await startFlowWorkflow(deps.client, 'interpret', runStartOptions(run, event, deps.taskQueue));
-      return 'started';
+      return 'started' as const;
     } catch (error) {
-      if (error instanceof WorkflowExecutionAlreadyStartedError) return 'alreadyStarted';
-      throw error;
+      if (error instanceof WorkflowExecutionAlreadyStartedError) return 'alreadyStarted' as const;
+      return { failed: error };
     }
   });
   const [outcomes] = await Promise.all([starting, Promise.all(emitting)]);
+  const failure = outcomes.find((outcome) => typeof outcome === 'object');
+  if (failure) throw failure.failed;
   const started = outcomes.filter((outcome) => outcome === 'started').length;
   return {
     started,

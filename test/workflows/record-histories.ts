@@ -7,8 +7,9 @@
  *
  * Re-record only on purpose (a new scenario); an interpreter change must keep replaying the old files.
  */
+import { Context } from '@temporalio/activity';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ServiceError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,11 +24,16 @@ import {
   type LifecycleType,
   type RunStatus,
 } from '../../common/run-control';
-import { dispatchWorkflowId, type DispatchResult } from '../../common/run-types';
+import {
+  dispatchWorkflowId,
+  type DispatchResult,
+  type StartRunsInput,
+  type StartRunsResult,
+} from '../../common/run-types';
 import { trainWorkflowId } from '../../common/train-types';
 import { actions as builtInActions } from '../../activities';
 import { digestWorkflowId, type DeliveryRecord } from '../../activities/subscriptions';
-import { eventIdFor } from '../../intake';
+import { eventIdFor, startRuns } from '../../intake';
 import { createWorker } from '../../workers/create-worker';
 import { FakeSlack } from '../support/fake-slack';
 import { startHarness } from '../support/harness';
@@ -145,13 +151,21 @@ describe('record histories', () => {
       const registry = scenario.registryOutage ? await StoppableMongo.start() : undefined;
       // Subscriptions are notified in a fake Slack.
       const slack = scenario.subscriptions ? await new FakeSlack({ token: 'xoxb-recorded' }).start() : undefined;
+      // The local startRuns of `localStartFails`: the first run only, then a refusal; the durable one starts them all.
+      const failingLocalStart = async (input: StartRunsInput): Promise<StartRunsResult> => {
+        const intake = { client: harness.client, taskQueue: harness.taskQueue };
+        if (!Context.current().info.isLocal) return startRuns(intake, input);
+        await startRuns(intake, { ...input, runs: input.runs.slice(0, 1) });
+        throw new ServiceError('namespace rate limit exceeded (RESOURCE_EXHAUSTED)');
+      };
       const harness = await startHarness({
         ...(registry ? { mongo: registry.handle } : {}),
-        ...(slack
+        ...(slack || scenario.localStartFails
           ? {
               deps: {
-                env: { SLACK_TOKEN: 'xoxb-recorded', SLACK_API_URL: slack.url },
+                ...(slack ? { env: { SLACK_TOKEN: 'xoxb-recorded', SLACK_API_URL: slack.url } } : {}),
                 ...(scenario.rate ? { subscriptionRate: scenario.rate } : {}),
+                ...(scenario.localStartFails ? { startRuns: failingLocalStart } : {}),
               },
             }
           : {}),

@@ -29,7 +29,12 @@ import {
   type NotifyResult,
   type SubscriptionSnapshot,
 } from '../../common/subscriptions';
-import { DELIVER_TO_WAITS_PATCH, MARK_UNMATCHED_PATCH, NOTIFY_SUBSCRIBERS_PATCH } from '../../workflows/dispatcher';
+import {
+  DELIVER_TO_WAITS_PATCH,
+  MARK_UNMATCHED_PATCH,
+  NOTIFY_SUBSCRIBERS_PATCH,
+  START_RUNS_LOCAL_PATCH,
+} from '../../workflows/dispatcher';
 import { createWorkerMetrics, metricsWorkerOptions } from '../../workers/metrics';
 import { flowBundle } from '../support/harness';
 
@@ -89,6 +94,36 @@ describe('workflows: replay of recorded histories', () => {
       ),
       'a dispatchEvent recorded during a registry outage (scenario lookup-outage)',
     );
+  });
+
+  it("has dispatchEvent histories behind start-runs-local: runs started in the lookup's workflow task, and a failed local start the durable startRuns took over", () => {
+    const dispatchers = files
+      .filter((file) => file.includes(`.${WORKFLOW_TYPES.dispatchEvent}.`))
+      .map((file) => historyFromJSON(JSON.parse(read(file))).events ?? []);
+    const count = (events: readonly HistoryEvent[], type: temporal.api.enums.v1.EventType): number =>
+      events.filter((event) => event.eventType === type).length;
+    const local = dispatchers.filter((events) => patchesOf(events).includes(START_RUNS_LOCAL_PATCH));
+    assert.ok(
+      local.some(
+        (events) =>
+          recordedDispatch(events).startedLocally === 'completed' &&
+          count(events, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) === 1 &&
+          count(events, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) === 0,
+      ),
+      'a dispatcher that started its runs in a local activity, in one workflow task (scenario start-runs-local)',
+    );
+    assert.ok(
+      local.some(
+        (events) =>
+          recordedDispatch(events).startedLocally === 'failed' && recordedDispatch(events).startRuns !== undefined,
+      ),
+      'a dispatcher whose local startRuns failed and whose durable startRuns started the runs (start-runs-fallback)',
+    );
+    for (const events of dispatchers) {
+      const { startedLocally, result } = recordedDispatch(events);
+      if (startedLocally) assert.ok(result.matched.length > 0, 'the marker only where runs were started');
+      assert.equal(patchesOf(events).includes(START_RUNS_LOCAL_PATCH), startedLocally !== undefined);
+    }
   });
 
   it('has a run that sent an infinite result as null, from before the non-finite rule, so that path replays', () => {
@@ -321,6 +356,8 @@ describe('workflows: replay of recorded histories', () => {
         `${file}: the deliveries`,
       );
       if (recorded.startRuns) assert.deepEqual(recorded.startRuns, { event: recorded.event, runs: plan.runs }, file);
+      // A local activity's marker records its result, not its input: the runs it started are in the result above.
+      else if (recorded.startedLocally) assert.deepEqual(recorded.children, [], file);
       else
         assert.deepEqual(
           recorded.children,
@@ -375,6 +412,8 @@ function recordedDispatch(events: readonly HistoryEvent[]): {
   startRuns?: StartRunsInput;
   /** What `startRuns` answered: for runs with a concurrency group, what each train said. */
   started?: StartRunsResult;
+  /** Whether the local `startRuns` (behind start-runs-local) completed or failed, when there was one. */
+  startedLocally?: 'completed' | 'failed';
   deliveries?: DeliverToWaitsInput;
   /** The subscriptions the lookup found, for dispatchers behind the notify-subscribers patch. */
   subscriptions?: SubscriptionSnapshot[];
@@ -387,6 +426,7 @@ function recordedDispatch(events: readonly HistoryEvent[]): {
   let snapshots: DefinitionSnapshot[] | undefined;
   let startRuns: StartRunsInput | undefined;
   let startAnswer: StartRunsResult | undefined;
+  let startedLocally: 'completed' | 'failed' | undefined;
   let waits: RegisteredWait[] | undefined;
   let lifecycle: LifecycleType[] | undefined;
   let deliveries: DeliverToWaitsInput | undefined;
@@ -401,9 +441,15 @@ function recordedDispatch(events: readonly HistoryEvent[]): {
   };
   for (const event of events) {
     const marker = event.markerRecordedEventAttributes;
-    const local = marker?.details?.['result'] ? decode<{ activity_type?: string }>(marker.details['data']) : undefined;
-    if (local?.activity_type === 'findDefinitionsForEvent') snapshots = decode(marker!.details!['result']);
-    if (local?.activity_type === 'lookUpEvent') lookedUp(decode(marker!.details!['result']));
+    const local = marker?.details?.['data'] ? decode<{ activity_type?: string }>(marker.details['data']) : undefined;
+    // A failed local activity's marker has no result.
+    const localResult = marker?.details?.['result'];
+    if (localResult && local?.activity_type === 'findDefinitionsForEvent') snapshots = decode(localResult);
+    if (localResult && local?.activity_type === 'lookUpEvent') lookedUp(decode(localResult));
+    if (local?.activity_type === 'startRuns') {
+      startedLocally = localResult ? 'completed' : 'failed';
+      if (localResult) startAnswer = decode(localResult);
+    }
     const completed = event.activityTaskCompletedEventAttributes;
     const type = scheduled.get(String(completed?.scheduledEventId))?.activityType?.name;
     if (completed && type === 'findDefinitionsForEvent') snapshots = decode(completed.result);
@@ -426,6 +472,7 @@ function recordedDispatch(events: readonly HistoryEvent[]): {
     result: decode(last?.workflowExecutionCompletedEventAttributes?.result),
     ...(startRuns ? { startRuns } : {}),
     ...(startAnswer ? { started: startAnswer } : {}),
+    ...(startedLocally ? { startedLocally } : {}),
     ...(waits ? { waits } : {}),
     ...(lifecycle ? { lifecycle } : {}),
     ...(deliveries ? { deliveries } : {}),

@@ -18,6 +18,11 @@ export interface Scenario {
   /** The registry is down when the event arrives, and back once the dispatcher waits in its durable lookup. */
   readonly registryOutage?: boolean;
   /**
+   * The dispatcher's local `startRuns` starts only the first run and then fails (as when Temporal refuses a start), so
+   * the durable `startRuns` takes over and starts the rest.
+   */
+  readonly localStartFails?: boolean;
+  /**
    * A second event, posted once the run of definition `after` waits for it (its wait is registered); its dispatcher's
    * history is recorded after the runs'.
    */
@@ -64,6 +69,14 @@ export interface Scenario {
    */
   readonly rate?: RateSettings;
 }
+
+/** Two definitions bound to `git/tagged`, each posting to the receiver: the start-runs-local scenarios. */
+const onTag: Scenario['definitions'] = ['build-docs', 'publish-image'].map((id) => ({
+  id,
+  name: `On tag ${id}`,
+  on: [{ source: 'git', type: 'tagged' }],
+  steps: [{ id: 'post', action: 'http.request', with: { method: 'POST', url: `RECEIVER/${id}` } }],
+}));
 
 /** `RECEIVER` in a URL is replaced with the local receiver's base URL. */
 export const scenarios: readonly Scenario[] = [
@@ -186,6 +199,19 @@ export const scenarios: readonly Scenario[] = [
     ],
     event: { source: 'git', type: 'push', body: { ref: 'main' } },
     registryOutage: true,
+  },
+  {
+    // Recorded behind `start-runs-local`: the lookup and the starts are local activities in one workflow task.
+    name: 'start-runs-local',
+    definitions: onTag,
+    event: { source: 'git', type: 'tagged', body: { tag: 'v2.4.0' } },
+  },
+  {
+    // Behind `start-runs-local`, the local startRuns failed after one start and the durable activity started the rest.
+    name: 'start-runs-fallback',
+    definitions: onTag,
+    event: { source: 'git', type: 'tagged', body: { tag: 'v2.4.1' } },
+    localStartFails: true,
   },
   {
     // Recorded before expressions refused results JSON cannot hold: the infinite ratio was sent as null.

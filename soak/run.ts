@@ -68,6 +68,12 @@ async function main(): Promise<number> {
     progress(`${signal}: stopping the soak's processes`);
     await stack.stop();
   }, 130);
+  // So does a crash: a soak that dies must not leave servers and workers running.
+  const crash = (error: unknown): void => {
+    progress(`crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    void stack.stop().finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', crash).on('unhandledRejection', crash);
   const reports: ScenarioReport[] = [];
   try {
     await Promise.all([stack.startGateway(), stack.startGateway(), stack.startWorker(), stack.startWorker()]);

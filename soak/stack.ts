@@ -90,6 +90,7 @@ export class SoakStack {
   readonly flowProcesses: FlowProcess[] = [];
   private workerCount = 0;
   private gatewayCount = 0;
+  private stopping: Promise<void> | undefined;
 
   private constructor(
     readonly scratch: string,
@@ -135,10 +136,16 @@ export class SoakStack {
         }),
       (process) => waitForMongo(mongoUri, { process, timeoutMs: 60_000 }),
     );
-    await Promise.all([temporal.start(), mongo.start()]);
+    let world: ReleaseWorld | undefined;
+    try {
+      await Promise.all([temporal.start(), mongo.start()]);
+      world = await ReleaseWorld.start();
+    } catch (error) {
+      await Promise.all([temporal.stop(), mongo.stop(), world?.stop()]);
+      throw error;
+    }
     const connection = await Connection.connect({ address: temporalAddress });
     const client = new Client({ connection, namespace: NAMESPACE });
-    const world = await ReleaseWorld.start();
     world.jenkins.addJob(SOAK_JOB, 1, { parameters: ['FLOW_DELIVERY', 'TICKET'] });
     const receiver = await HttpReceiver.start();
     const token = randomBytes(24).toString('hex');
@@ -243,11 +250,15 @@ export class SoakStack {
     return worker;
   }
 
-  async stop(): Promise<void> {
-    await Promise.all(this.flowProcesses.map((p) => p.child.stop(15_000)));
-    await this.connection.close().catch(() => undefined);
-    await Promise.all([this.temporal.stop(), this.mongo.stop(), this.world.stop(), this.receiver.stop()]);
-    if (process.env['FLOW_SOAK_KEEP'] !== '1') fs.rmSync(this.scratch, { recursive: true, force: true });
+  /** Stops everything the soak started (once: a signal or a crash during the soak's own stop waits for it). */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await Promise.all(this.flowProcesses.map((p) => p.child.stop(15_000)));
+      await this.connection.close().catch(() => undefined);
+      await Promise.all([this.temporal.stop(), this.mongo.stop(), this.world.stop(), this.receiver.stop()]);
+      if (process.env['FLOW_SOAK_KEEP'] !== '1') fs.rmSync(this.scratch, { recursive: true, force: true });
+    })();
+    return this.stopping;
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { planRuns } from '../../common/matching';
 import type { DispatchResult, FlowEvent } from '../../common/run-types';
 import { MAIN_TOKEN_NAME } from '../../config';
@@ -6,7 +7,7 @@ import { eventIdFor, startFlowWorkflow } from '../../intake';
 import { runStartOptions } from '../../intake/start-runs';
 import { progress, timedPost, type BenchContext } from '../context';
 import { flowEvent, noopDefinition, seedDefinitions } from '../definitions';
-import { historyFacts, lookupMs, timestampMs } from '../histories';
+import { timestampMs } from '../histories';
 import { mapLimit } from '../../common/map-limit';
 import { nowMs } from '../load';
 import { BreakdownCollector, compared, goal, RepValues, type Scenario } from '../scenario';
@@ -28,10 +29,10 @@ export const fanOut: Scenario = {
     const values = new RepValues();
     const breakdown = new BreakdownCollector(`One event matching ${width} definitions`, {
       gateway: 'POST sent → dispatcher started',
-      lookup: `the registry lookup of ${width} definitions and the CEL conditions: the workflow task that runs the lookup as a local activity`,
+      lookup: `the registry lookup of ${width} definitions: the dispatcher's first workflow task started → its \`lookUpEvent\` local activity done`,
       toFirstStart:
-        'that workflow task → the first run started: the `startRuns` activity scheduled, picked up by the worker, and its first start',
-      starts: `the first run started → the last of the ${width} started (the starts of the \`startRuns\` activity)`,
+        'the lookup done → the first run started: the CEL conditions and the `startRuns` local activity in the same workflow task, up to its first start (and the durable activity, when the local one failed)',
+      starts: `the first run started → the last of the ${width} started (the starts of \`startRuns\`)`,
     });
     const definitions = Array.from({ length: width }, (_, index) =>
       noopDefinition(`bench-fan-${String(index + 1).padStart(3, '0')}`, EVENT),
@@ -50,8 +51,8 @@ export const fanOut: Scenario = {
           if (result.matched.length !== width) throw new Error(`fan-out matched ${result.matched.length} of ${width}`);
           const runIds = result.matched.map((run) => run.workflowId);
           const { first, last } = await startTimes(ctx.client, runIds);
-          const dispatcher = await historyFacts(ctx.client, workflowId);
-          const lookup = lookupMs(dispatcher);
+          const dispatcher = lookupTimes((await ctx.client.workflow.getHandle(workflowId).fetchHistory()).events ?? []);
+          const lookup = dispatcher.lookup;
           values.add('flow.allStarted', last - sentAt);
           values.add('flow.client', answeredAt - sentAt);
           values.add('flow.spread', last - first);
@@ -179,6 +180,37 @@ async function sameInputs(
   const plan = planRuns(event, await ctx.store.findForEvent(EVENT.source, EVENT.type));
   if (plan.runs.length !== width) throw new Error(`fan-out planned ${plan.runs.length} runs of ${width}`);
   return plan.runs.map((run) => runStartOptions(run, event, ctx.flowTaskQueue));
+}
+
+/**
+ * When the dispatcher started, and how long its registry lookup took: from its first workflow task's start until
+ * Core recorded the `lookUpEvent` local activity complete (the marker's `complete_time`), or, when a durable lookup
+ * took over, until that activity completed. The runs' starts now run in the same workflow task as the lookup, so the
+ * task's length is no longer the lookup's.
+ */
+function lookupTimes(events: readonly temporal.api.history.v1.IHistoryEvent[]): { startedAt: number; lookup: number } {
+  const EventType = temporal.api.enums.v1.EventType;
+  const at = (type: temporal.api.enums.v1.EventType): number | undefined => {
+    const event = events.find((candidate) => candidate.eventType === type);
+    return event ? timestampMs(event.eventTime) : undefined;
+  };
+  const startedAt = at(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)!;
+  const taskStarted = at(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)!;
+  let done: number | undefined;
+  for (const event of events) {
+    const marker = event.markerRecordedEventAttributes;
+    const data = marker?.details?.['data']?.payloads?.[0]?.data;
+    if (data && marker?.details?.['result']) {
+      const { activity_type: type, complete_time: time } = JSON.parse(Buffer.from(data).toString('utf8')) as {
+        activity_type?: string;
+        complete_time?: { seconds: number; nanos: number };
+      };
+      if (type === 'lookUpEvent' && time) done = time.seconds * 1000 + time.nanos / 1e6;
+    }
+  }
+  // A durable lookup: the first activity to complete is it (the starts come after it).
+  done ??= at(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED);
+  return { startedAt, lookup: done === undefined ? 0 : done - taskStarted };
 }
 
 /** The earliest and the latest start time of the given workflows, from the server. */

@@ -65,6 +65,10 @@ export const burst: SoakScenario = {
       await settle(stack.client, redeliveries, 'soak-ping', hits, deadline),
     ];
     const ranMs = Date.now() - started;
+    // Steps that ran for an event no 202 named: the redeliveries share the receiver's path, so they are not these.
+    const ranUnanswered = [...hits().keys()].filter(
+      (id) => !ledger.accepted.has(id) && !redeliveries.accepted.has(id),
+    ).length;
     const dispatchers = await dispatcherCount(stack.client, PING.type, ledger.accepted.size);
     const redeliveryDispatchers = await dispatcherCount(stack.client, REDELIVER.type, redeliveries.accepted.size);
 
@@ -107,7 +111,7 @@ export const burst: SoakScenario = {
           ['keyed events accepted (a refused one is sent again)', `${count(keyedAccepted)} of ${count(keyed)}`],
           ['second posts answered `duplicate: true`', `${count(duplicatesAnswered)} of ${count(keyedTwice.length)}`],
           ['refused (503) or unanswered', count(ledger.refused)],
-          ['of them without a key, yet run (the start went through; see below)', count(settled.unanswered)],
+          ['of them without a key, yet run (the start went through; see below)', count(ranUnanswered)],
           ['accepted per second', (ledger.accepted.size / (postedMs / 1000)).toFixed(1)],
           ['dispatchers in Temporal', count(dispatchers)],
           ['runs completed', count(settled.completed)],

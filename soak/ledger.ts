@@ -58,13 +58,16 @@ export interface Settlement {
   /** Accepted events whose dispatcher and run completed and whose side effect arrived. */
   readonly completed: number;
   /** Accepted events that did not complete: no dispatcher, no run, a failed run, or no side effect. */
-  readonly lost: readonly string[];
+  readonly lost: readonly { readonly eventId: string; readonly why: string }[];
   /** Accepted events with more than one run of the definition. */
   readonly runTwice: readonly string[];
   /** Accepted events whose side effect arrived more than once (an activity repeated: at least once). */
   readonly repeated: readonly string[];
-  /** Side effects for events never answered 202 (accepted, but the answer was lost). */
-  readonly unanswered: number;
+}
+
+/** The first few lost events with why, for a scenario's broken promises. */
+export function lostExamples(settled: Settlement): string[] {
+  return settled.lost.slice(0, 5).map(({ eventId, why }) => `lost ${eventId}: ${why}`);
 }
 
 /** Reads each event's outcome from Temporal and its side effects from the receiver's counts. */
@@ -77,7 +80,7 @@ export async function settle(
   deadline: number,
 ): Promise<Settlement> {
   const events = [...ledger.accepted.values()];
-  const lost: string[] = [];
+  const lost: { eventId: string; why: string }[] = [];
   const runTwice: string[] = [];
   const repeated: string[] = [];
   const outcomes = new Map<string, Awaited<ReturnType<typeof outcomeOf>>>();
@@ -96,11 +99,10 @@ export async function settle(
   for (const [eventId, outcome] of outcomes) {
     if (outcome.runs > 1) runTwice.push(eventId);
     const count = hits.get(eventId) ?? 0;
-    if (!outcome.completed || count === 0) lost.push(`${eventId}: ${outcome.why ?? 'no side effect arrived'}`);
+    if (!outcome.completed || count === 0) lost.push({ eventId, why: outcome.why ?? 'no side effect arrived' });
     if (count > 1) repeated.push(eventId);
   }
-  const unanswered = [...hits.keys()].filter((id) => !ledger.accepted.has(id)).length;
-  return { completed: events.length - lost.length, lost, runTwice, repeated, unanswered };
+  return { completed: events.length - lost.length, lost, runTwice, repeated };
 }
 
 async function outcomeOf(

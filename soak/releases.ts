@@ -1,7 +1,7 @@
 import { RELEASE } from './definitions';
 import type { GatewayClient } from './gateway-client';
-import { hitsByEvent, settle, type Settlement } from './ledger';
-import { count, Ledger, postAll, type Send } from './scenario';
+import { hitsByEvent, Ledger, settle, type Settlement } from './ledger';
+import { count, postAll, type Send } from './scenario';
 import { SOAK_JOB, type SoakStack } from './stack';
 
 /** The side effects a release run makes, by action. */

@@ -1,5 +1,5 @@
 import type { GatewayClient } from './gateway-client';
-import { Ledger } from './ledger';
+import type { Ledger } from './ledger';
 import type { SoakStack } from './stack';
 
 /** How big a soak is. */
@@ -86,5 +86,3 @@ export function count(n: number): string {
 export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
-
-export { Ledger };

@@ -1,7 +1,7 @@
 import { mapLimit } from '../../common/map-limit';
 import { PING, REDELIVER } from '../definitions';
-import { dispatcherCount, hitsByEvent, settle } from '../ledger';
-import { count, Ledger, postAll, seconds, type Send, type SoakScenario } from '../scenario';
+import { dispatcherCount, hitsByEvent, settle, Ledger, lostExamples } from '../ledger';
+import { count, postAll, seconds, type Send, type SoakScenario } from '../scenario';
 import { progress } from '../stack';
 
 /**
@@ -91,8 +91,8 @@ export const burst: SoakScenario = {
         .filter((event) => event.answers - event.duplicates > 1)
         .slice(0, 5)
         .map((event) => `${event.eventId}: ${event.answers} answers, ${event.duplicates} said duplicate`),
-      ...settled.lost.slice(0, 5).map((why) => `lost ${why}`),
-      ...redelivered.lost.slice(0, 5).map((why) => `lost ${why}`),
+      ...lostExamples(settled),
+      ...lostExamples(redelivered),
     ];
     const keyed = sends.filter((send, i) => send.key !== undefined && sends.indexOf(send) === i).length;
     const keyedAccepted = [...ledger.accepted.keys()].filter((id) => id.includes(`-${tag}-burst-`)).length;

@@ -1,6 +1,6 @@
 import { OUTAGE } from '../definitions';
-import { hitsByEvent, settle } from '../ledger';
-import { count, Ledger, postAll, seconds, sleep, type Send, type SoakScenario } from '../scenario';
+import { hitsByEvent, settle, Ledger, lostExamples } from '../ledger';
+import { count, postAll, seconds, sleep, type Send, type SoakScenario } from '../scenario';
 import { progress } from '../stack';
 
 /**
@@ -51,7 +51,7 @@ export const mongoOutage: SoakScenario = {
       () => hitsByEvent(stack.receiver.requests, '/hit'),
       Date.now() + (quick ? 5 : 30) * 60_000,
     );
-    const lostDuring = settled.lost.filter((why) => duringIds.has(why.split(':')[0]!)).length;
+    const lostDuring = settled.lost.filter(({ eventId }) => duringIds.has(eventId)).length;
     return [
       {
         name: 'mongo-outage',
@@ -74,10 +74,7 @@ export const mongoOutage: SoakScenario = {
         ],
         lost: settled.lost.length,
         twice: settled.runTwice.length,
-        problems: [
-          ...ledger.unexpected.map((text) => `unexpected answer ${text}`),
-          ...settled.lost.slice(0, 5).map((why) => `lost ${why}`),
-        ],
+        problems: [...ledger.unexpected.map((text) => `unexpected answer ${text}`), ...lostExamples(settled)],
         notes: [],
       },
     ];

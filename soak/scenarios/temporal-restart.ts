@@ -3,9 +3,9 @@ import { dispatchStartOptions, startFlowWorkflow } from '../../intake';
 import { flowEvent } from '../../bench/definitions';
 import { PROBE } from '../definitions';
 import type { GatewayClient } from '../gateway-client';
-import { hitsByEvent, settle } from '../ledger';
+import { hitsByEvent, settle, Ledger } from '../ledger';
 import { effectFigures, ReleaseBatch } from '../releases';
-import { count, Ledger, seconds, sleep, type SoakScenario } from '../scenario';
+import { count, seconds, sleep, type SoakScenario } from '../scenario';
 import { progress, type SoakStack } from '../stack';
 
 /**

@@ -59,7 +59,8 @@ export function renderActionDocs(actions: Iterable<AnyAction>): string {
     '',
     'Every step of a definition names one of these actions. Values in `with` may use `${{ expr }}` expressions.',
     'Meta-actions run inside the workflow and cost no activity; the others run as activities whose type is the',
-    'action id, retried by Temporal on failure.',
+    'action id, retried by Temporal on failure: **remote** ones through the task queue, **local** ones (short, bounded',
+    'calls) on the worker that runs the workflow. Each action states its execution; a step may override it.',
     '',
     'Tables list the fields of list items and nested objects as `list[].field` and `object.field`.',
     '',
@@ -85,6 +86,7 @@ export function renderActionDocs(actions: Iterable<AnyAction>): string {
     lines.push('**Output**', '', ...fieldTable(action.output, []), '');
     if (action.env.length > 0)
       lines.push(`**Worker environment:** ${action.env.map((name) => `\`${name}\``).join(', ')}`, '');
+    if (action.kind === 'activity') lines.push(`**Execution:** ${EXECUTION_TEXT[executionOf(action.defaults)]}`, '');
     if (action.defaults) lines.push(`**Step defaults:** \`${JSON.stringify(action.defaults)}\``, '');
     lines.push('**Examples**', '');
     for (const example of action.examples) {
@@ -100,6 +102,19 @@ export function renderActionDocs(actions: Iterable<AnyAction>): string {
   }
   return `${lines.join('\n').trimEnd()}\n`;
 }
+
+/** Where an action's steps run unless a step says otherwise: its defaults' `execution`, else remote. */
+export function executionOf(defaults: unknown): 'local' | 'remote' {
+  return (defaults as { execution?: unknown } | undefined)?.execution === 'local' ? 'local' : 'remote';
+}
+
+/** How docs/actions.md says where an action's steps run. */
+const EXECUTION_TEXT: Readonly<Record<'local' | 'remote', string>> = {
+  local:
+    'local: a local activity on the worker that runs the workflow, inside its workflow task (a step may set `execution: remote`; a routed step is always remote). See [engine.md](engine.md#local-steps).',
+  remote:
+    'remote: an activity task through the task queue (a step may set `execution: local` unless the action heartbeats). See [engine.md](engine.md#local-steps).',
+};
 
 /** How docs/actions.md names each guarantee level. */
 const GUARANTEE_NAMES: Readonly<Record<ActionGuarantee['level'], string>> = {

@@ -29,11 +29,23 @@ export const retrySchema = z.strictObject({
   nonRetryableErrorTypes: z.array(z.string().max(200)).max(50).optional(),
 });
 
+/**
+ * Where a step's activity runs: `remote` is an activity task through Temporal's task queue; `local` is a local
+ * activity, run by the worker that runs the workflow, inside its workflow task (no task-queue round trip, no
+ * heartbeats). See docs/engine.md#local-steps.
+ */
+export const STEP_EXECUTIONS = ['local', 'remote'] as const;
+
 /** Options a step (or an action's defaults) may set for its activity. */
 export const stepOptionsSchema = z.strictObject({
   timeout: duration.optional(),
   heartbeat: duration.optional(),
   retry: retrySchema.optional(),
+  execution: z
+    .enum(STEP_EXECUTIONS, {
+      error: 'must be "local" (in the workflow\'s worker) or "remote" (through the task queue)',
+    })
+    .optional(),
 });
 
 const binding = z.strictObject({

@@ -121,12 +121,34 @@ export function validateDefinition(raw: unknown, catalog: ReadonlyMap<string, An
     }
     if (action.id === WAIT_FOR_EVENT) errors.push(...checkWait(engine, withValue, `${at}.with`));
     // A meta-action runs inside the workflow, so no worker ever takes it: routing options would be a silent no-op.
-    for (const field of ['task_queue', 'schedule_to_start'] as const)
+    for (const field of ['task_queue', 'schedule_to_start', 'execution'] as const)
       if (step[field] !== undefined && isMetaAction(action.id))
         errors.push({
           path: `${at}.${field}`,
           message: `${action.id} runs in the workflow, not on a worker; remove ${field}`,
         });
+    // A local activity cannot heartbeat: an action that records progress in heartbeats must stay remote.
+    const defaultHeartbeat = action.defaults?.heartbeat;
+    if (
+      step['execution'] === 'local' &&
+      (step['heartbeat'] !== undefined || defaultHeartbeat !== undefined) &&
+      !isMetaAction(action.id)
+    )
+      errors.push({
+        path: `${at}.execution`,
+        message:
+          step['heartbeat'] === undefined
+            ? `${action.id} heartbeats (its default heartbeat is ${defaultHeartbeat}) and a local step cannot; remove execution: local`
+            : `a local step cannot heartbeat; remove heartbeat or execution: local`,
+      });
+    // A local activity runs on the worker that runs the workflow, so it cannot be sent to another queue.
+    if (step['execution'] === 'local' && !isMetaAction(action.id))
+      for (const field of ['task_queue', 'schedule_to_start'] as const)
+        if (step[field] !== undefined)
+          errors.push({
+            path: `${at}.execution`,
+            message: `a local step runs on the workflow's own worker, so it cannot also set ${field}; remove one of them`,
+          });
     if (inOnFailure && (action.id === WAIT_FOR_EVENT || action.id === APPROVAL))
       errors.push({
         path: `${at}.action`,

@@ -6,6 +6,7 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   proxySinks,
   sleep,
   TemporalFailure,
@@ -13,6 +14,7 @@ import {
   setCurrentDetails,
   workflowInfo,
   type ActivityOptions,
+  type LocalActivityOptions,
 } from '@temporalio/workflow';
 import type { ActionActivity, InternalActivities, StepMeta } from '../activities';
 import type { Step, StepOptions } from '../common/definition';
@@ -282,8 +284,19 @@ async function execute(
     causation: input.event.causation,
   };
   const routed = routedQueue(step, input.snapshot.actionQueues);
+  const defaults = actionDefaults[step.action];
+  if (routed === undefined && executionOf(step, defaults) === 'local') {
+    try {
+      const local = proxyLocalActivities<Record<string, ActionActivity>>({
+        startToCloseTimeout: STEP_DEFAULTS.timeout,
+      });
+      return { output: await local[step.action]!.executeWithOptions(localOptions(step, defaults), [rendered, meta]) };
+    } catch (error) {
+      throw stepFailure(where, step, error, workflowInfo().taskQueue);
+    }
+  }
   const options: ActivityOptions = {
-    ...activityOptions(step, actionDefaults[step.action]),
+    ...activityOptions(step, defaults),
     summary: step.name ?? step.id,
     // Only when set: a step as it was before routing schedules exactly the command it did, and replays.
     ...(routed === undefined ? {} : { taskQueue: routed }),
@@ -403,14 +416,51 @@ function advance(state: RunState, step: Step, output: unknown, result: Omit<Step
   return { ...state, steps, results: [...state.results, { id: step.id, action: step.action, ...result }] };
 }
 
+/**
+ * Where a step's activity runs: the step's `execution`, else its action's default (from the snapshot), else remote.
+ * A routed step never gets here as local: a local activity runs on the workflow's own worker.
+ *
+ * No `patched()` marker guards this: the choice is a function of the run's input alone (the snapshot, taken when the
+ * event was dispatched, holds the step and the action's defaults), so a replay always makes the same one. Runs
+ * dispatched before `execution` existed have no `execution` anywhere in their snapshot and stay remote; a new default
+ * applies only to runs dispatched after the worker that publishes it.
+ */
+function executionOf(step: Step, defaults: StepOptions | undefined): 'local' | 'remote' {
+  return step.execution ?? defaults?.execution ?? 'remote';
+}
+
+/**
+ * How long a local step's retries wait in the worker, within the workflow task. A backoff longer than this waits on
+ * a durable timer instead, so a step retried for minutes neither holds the task nor records a workflow task per beat.
+ */
+export const LOCAL_RETRY_THRESHOLD = '10s';
+
+/**
+ * A local step's options: its timeout and retries as a remote step's, no heartbeat timeout (a local activity cannot
+ * heartbeat; its worker's death is noticed through the workflow task's timeout instead), and its name as summary.
+ */
+function localOptions(step: Step, defaults: StepOptions | undefined): LocalActivityOptions {
+  return {
+    startToCloseTimeout: step.timeout ?? defaults?.timeout ?? STEP_DEFAULTS.timeout,
+    retry: stepRetry(step, defaults),
+    localRetryThreshold: LOCAL_RETRY_THRESHOLD,
+    summary: step.name ?? step.id,
+  };
+}
+
 /** Step options win over the action's defaults, which win over Flow's. */
 function activityOptions(step: Step, defaults: StepOptions | undefined): ActivityOptions {
   const timeout = step.timeout ?? defaults?.timeout ?? STEP_DEFAULTS.timeout;
   return {
     startToCloseTimeout: timeout,
     heartbeatTimeout: step.heartbeat ?? defaults?.heartbeat ?? STEP_DEFAULTS.heartbeat,
-    retry: unlimitedWhenZero({ ...STEP_DEFAULTS.retry, ...defaults?.retry, ...step.retry }),
+    retry: stepRetry(step, defaults),
   };
+}
+
+/** The step's retry policy: its own fields over its action's, over Flow's. */
+function stepRetry(step: Step, defaults: StepOptions | undefined) {
+  return unlimitedWhenZero({ ...STEP_DEFAULTS.retry, ...defaults?.retry, ...step.retry });
 }
 
 /**

@@ -38,7 +38,7 @@ export const jenkinsTriggerBuild = defineAction({
   env: JENKINS_ENV,
   // Not parameters: the job decides what they mean, as a program does with its environment.
   guardedInputs: [{ input: 'job', decides: 'chooses which Jenkins job runs' }],
-  defaults: { timeout: '2m' },
+  defaults: { timeout: '2m', execution: 'local' },
   examples: [
     {
       title: 'Build the release candidate',

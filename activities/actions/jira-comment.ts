@@ -39,7 +39,7 @@ export const jiraComment = defineAction({
       .refine((text) => text.trim() !== '', 'must not be empty'),
   }),
   output: z.object({ issue: z.string(), comment_id: z.string() }),
-  defaults: { timeout: '1m' },
+  defaults: { timeout: '1m', execution: 'local' },
   examples: [
     {
       title: 'Note the release on its ticket',

@@ -47,7 +47,7 @@ export const jiraGetIssue = defineAction({
     /** The extra fields asked for, by field id; a field the issue lacks is null. Present only when asked for. */
     fields: z.record(z.string(), z.unknown()).optional(),
   }),
-  defaults: { timeout: '1m' },
+  defaults: { timeout: '1m', execution: 'local' },
   examples: [
     { title: 'Read the issue that triggered the run', with: { issue: '${{ event.issue }}' } },
     { title: 'Read a custom field too', with: { issue: 'REL-42', fields: ['customfield_10010'] } },

@@ -71,15 +71,18 @@ export function registerDefinitions(
           description: string;
           pack?: string;
           taskQueue?: string;
+          defaults?: { execution?: string };
           worker?: { queue: string; polled: boolean | null; lastSeen?: string; unknown?: string };
         }[];
       }>('/api/actions');
       if (options.json) return output.json(answer);
       output.table(
-        ['ID', 'KIND', 'PACK', 'QUEUE', 'WORKER', 'DESCRIPTION'],
+        ['ID', 'KIND', 'EXECUTION', 'PACK', 'QUEUE', 'WORKER', 'DESCRIPTION'],
         answer.actions.map((action) => [
           action.id,
           action.kind,
+          // Where its steps run unless a step says otherwise (docs/engine.md#local-steps); meta-actions run in the workflow.
+          action.kind === 'meta' ? 'workflow' : action.defaults?.execution === 'local' ? 'local' : 'remote',
           action.pack ?? 'built-in',
           action.taskQueue ?? action.worker?.queue ?? '-',
           action.worker === undefined

@@ -91,6 +91,8 @@ export interface Step {
   readonly timeout?: string;
   readonly heartbeat?: string;
   readonly retry?: RetryOptions;
+  readonly execution?: 'local' | 'remote';
+  readonly task_queue?: string;
 }
 
 /** A definition as stored. */
@@ -143,6 +145,8 @@ export interface ActionDefaults {
   readonly timeout?: string;
   readonly heartbeat?: string;
   readonly retry?: RetryOptions;
+  /** Where the action's steps run unless a step says otherwise; remote when absent. */
+  readonly execution?: 'local' | 'remote';
 }
 
 /** One action of `GET /api/actions`. */

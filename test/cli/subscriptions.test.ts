@@ -276,8 +276,12 @@ message: 'Hello for \${{ event.name }}'
 
     const actions = await world.run(['get', 'actions']);
     assertExit(actions, 0);
-    assert.match(actions.stdout, /^ID\s+KIND\s+PACK\s+QUEUE\s+WORKER\s+DESCRIPTION$/m);
-    assert.match(actions.stdout, new RegExp(`^http\\.request\\s+activity\\s+built-in\\s+${queue}\\s+polled\\s`, 'm'));
-    assert.match(actions.stdout, /^flow\.set\s+\S+\s+built-in\s+-\s+-\s/m);
+    assert.match(actions.stdout, /^ID\s+KIND\s+EXECUTION\s+PACK\s+QUEUE\s+WORKER\s+DESCRIPTION$/m);
+    assert.match(
+      actions.stdout,
+      new RegExp(`^http\\.request\\s+activity\\s+local\\s+built-in\\s+${queue}\\s+polled\\s`, 'm'),
+    );
+    assert.match(actions.stdout, /^jenkins\.wait_for_build\s+activity\s+remote\s+built-in\s/m);
+    assert.match(actions.stdout, /^flow\.set\s+\S+\s+workflow\s+built-in\s+-\s+-\s/m);
   });
 });

@@ -158,3 +158,79 @@ describe('registry: definition validation', () => {
     }
   });
 });
+
+describe('registry: definition validation of execution', () => {
+  const withStep = (step: Record<string, unknown>) => {
+    const raw = valid();
+    raw.steps[0] = { ...raw.steps[0]!, ...step };
+    return raw;
+  };
+
+  it('accepts execution local or remote on a step, and keeps it', () => {
+    for (const execution of ['local', 'remote'] as const) {
+      const result = validateDefinition(withStep({ execution }), catalog);
+      assert.ok(result.ok, JSON.stringify(result.ok ? [] : result.errors));
+      assert.equal(result.definition.steps[0]?.execution, execution);
+    }
+    // An action that heartbeats may still be run remote explicitly.
+    const build = validateDefinition(
+      withStep({ action: 'build.run', with: { command: ['make'], cwd: '/srv/build' }, execution: 'remote' }),
+      catalog,
+    );
+    assert.ok(build.ok, JSON.stringify(build.ok ? [] : build.errors));
+  });
+
+  it('refuses any other execution with a message that names the two', () => {
+    const errors = errorsOf(withStep({ execution: 'eager' }));
+    const error = errors.find((candidate) => candidate.path === 'steps[0].execution');
+    assert.ok(error, JSON.stringify(errors));
+    assert.match(error.message, /must be "local" \(in the workflow's worker\) or "remote" \(through the task queue\)/);
+  });
+
+  it('refuses a local step that is routed to a task queue or sets schedule_to_start', () => {
+    const routed = errorsOf(withStep({ execution: 'local', task_queue: 'deploys' }));
+    assert.deepEqual(
+      routed.map((error) => [error.path, error.message]),
+      [
+        [
+          'steps[0].execution',
+          "a local step runs on the workflow's own worker, so it cannot also set task_queue; remove one of them",
+        ],
+      ],
+    );
+    const waiting = errorsOf(withStep({ execution: 'local', schedule_to_start: '1m' }));
+    assert.match(waiting[0]!.message, /cannot also set schedule_to_start/);
+    // Remote and routed is what routing always was.
+    assert.ok(validateDefinition(withStep({ execution: 'remote', task_queue: 'deploys' }), catalog).ok);
+  });
+
+  it('refuses a local step that heartbeats, by its own heartbeat or its action default', () => {
+    const own = errorsOf(withStep({ execution: 'local', heartbeat: '30s' }));
+    assert.deepEqual(
+      own.map((error) => [error.path, error.message]),
+      [['steps[0].execution', 'a local step cannot heartbeat; remove heartbeat or execution: local']],
+    );
+    const build = errorsOf(
+      withStep({ action: 'build.run', with: { command: ['make'], cwd: '/srv/build' }, execution: 'local' }),
+    );
+    assert.deepEqual(
+      build.map((error) => [error.path, error.message]),
+      [
+        [
+          'steps[0].execution',
+          'build.run heartbeats (its default heartbeat is 1m) and a local step cannot; remove execution: local',
+        ],
+      ],
+    );
+  });
+
+  it('refuses execution on a meta-action, which runs in the workflow', () => {
+    const raw = valid();
+    raw.steps[1] = { ...raw.steps[1]!, execution: 'local' } as never;
+    const errors = errorsOf(raw);
+    assert.deepEqual(
+      errors.map((error) => [error.path, error.message]),
+      [['steps[1].execution', 'flow.set runs in the workflow, not on a worker; remove execution']],
+    );
+  });
+});

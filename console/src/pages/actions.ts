@@ -96,6 +96,7 @@ function actionView(action: ListedAction): HTMLElement {
             ],
           ]
         : undefined,
+      action.kind === 'meta' ? undefined : ['Execution', executionText(action.defaults?.execution)],
       action.defaults ? ['Defaults', code(JSON.stringify(action.defaults))] : undefined,
       action.env.length > 0 ? ['Worker environment', action.env.join(', ')] : undefined,
       action.guardedInputs.length > 0
@@ -165,4 +166,11 @@ function typeText(schema: JsonSchema): string {
   return types
     .map((type) => (type === 'array' && schema.items ? `list of ${typeText(schema.items)}` : type))
     .join(' or ');
+}
+
+/** Where an action's steps run unless a step says otherwise (docs/engine.md#local-steps). */
+function executionText(execution: 'local' | 'remote' | undefined): string {
+  return execution === 'local'
+    ? 'local: on the worker that runs the workflow, inside its workflow task (a step may set execution: remote)'
+    : 'remote: an activity task through its task queue (a step may set execution: local)';
 }

@@ -81,6 +81,7 @@ function options(step: Step, action: ActionDescription | undefined): (Fact | und
             (defaults?.timeout ? `${defaults.timeout} (the action's default)` : "not set: Flow's default applies"),
         ]
       : undefined,
+    activity ? ['Execution', executionText(step, defaults?.execution)] : undefined,
     step.heartbeat || defaults?.heartbeat
       ? ['Heartbeat', step.heartbeat ?? `${defaults?.heartbeat ?? ''} (the action's default)`]
       : undefined,
@@ -88,6 +89,13 @@ function options(step: Step, action: ActionDescription | undefined): (Fact | und
     step.continue_on_error ? ['On error', 'the run goes on (continue_on_error)'] : undefined,
     step.allow_event_data?.length ? ['Event data allowed in', step.allow_event_data.join(', ')] : undefined,
   ];
+}
+
+/** Where the step runs, as the interpreter decides it: routed steps are remote, else the step's, the action's. */
+function executionText(step: Step, fromAction: 'local' | 'remote' | undefined): string {
+  if (step.task_queue !== undefined) return 'remote (routed to its task queue)';
+  if (step.execution) return step.execution;
+  return fromAction ? `${fromAction} (the action's default)` : "remote (Flow's default)";
 }
 
 function retryText(own: RetryOptions | undefined, fromAction: RetryOptions | undefined): string {

@@ -52,6 +52,11 @@ export interface GatewayAnswer {
 export interface Receiver {
   /** POSTs an event to the receiver's `/events/:source/:type` with its bearer token. */
   postEvent(source: string, type: string, body: object, idempotencyKey?: string): Promise<GatewayAnswer>;
+  /**
+   * POSTs an event to the receiver's `/runs/:mode`, which starts the hand-written three-POST workflow on the baseline
+   * task queue (`remote`: activities; `local`: local activities).
+   */
+  postRun(mode: 'remote' | 'local', body: object, idempotencyKey: string): Promise<GatewayAnswer>;
 }
 
 /** Everything a scenario uses: one Flow stack and one baseline worker on the same Temporal server. */
@@ -64,6 +69,8 @@ export interface BenchContext {
   readonly flowTaskQueue: string;
   /** The baseline worker process polls this one. */
   readonly baselineTaskQueue: string;
+  /** The baseline worker's process id, for reading its CPU time (`cpuMs()` reads Flow's processes only). */
+  readonly baselineWorkerPid: number | undefined;
   /** A short tag unique to this bench run, for workflow ids and event keys. */
   readonly tag: string;
   /** The release use case's local peers, when the end-to-end scenario runs. */
@@ -227,7 +234,7 @@ export async function openContext(options: ContextOptions): Promise<OpenContext>
       return worker;
     };
     progress('starting the Flow and baseline workers');
-    const [gateway, flowWorker] = await Promise.all([
+    const [gateway, flowWorker, baselineWorker] = await Promise.all([
       gatewayStarted,
       startWorker('flow-worker', { kind: 'flow', taskQueue: flowTaskQueue }),
       startWorker('baseline-worker', { kind: 'baseline', taskQueue: baselineTaskQueue }),
@@ -256,13 +263,25 @@ export async function openContext(options: ContextOptions): Promise<OpenContext>
       progress('starting the hand-written receiver');
       const started = await ServiceProcess.start(
         'receiver',
-        { ...processEnv, PORT: String(receiverPort), BENCH_RECEIVER_TOKEN: receiverToken },
+        {
+          ...processEnv,
+          PORT: String(receiverPort),
+          BENCH_RECEIVER_TOKEN: receiverToken,
+          BENCH_BASELINE_TASK_QUEUE: baselineTaskQueue,
+        },
         receiverPort,
         settings,
       );
       cleanups.push(() => started.stop());
       cpuPids['receiver'] = started.pid;
-      return { postEvent: eventPoster(started.url, receiverToken) };
+      return {
+        postEvent: eventPoster(started.url, receiverToken),
+        postRun: (mode, body, idempotencyKey) =>
+          postJson(agent, `${started.url}/runs/${mode}`, JSON.stringify(body), {
+            authorization: `Bearer ${receiverToken}`,
+            'idempotency-key': idempotencyKey,
+          }),
+      };
     };
 
     const ctx: BenchContext = {
@@ -272,6 +291,7 @@ export async function openContext(options: ContextOptions): Promise<OpenContext>
       catalog,
       flowTaskQueue,
       baselineTaskQueue,
+      baselineWorkerPid: baselineWorker.pid,
       tag,
       ...(world ? { world } : {}),
       slack,

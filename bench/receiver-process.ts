@@ -1,7 +1,7 @@
 /**
  * The hand-written event receiver (`bench/baseline/receiver.ts`) as its own process, as the gateway runs, for the
- * intake benchmark. Configured by `PORT`, `BENCH_RECEIVER_TOKEN`, `TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE` and
- * `FLOW_TASK_QUEUE`; it reports `{ready}` over IPC once it listens, and SIGTERM stops it.
+ * intake and throughput benchmarks. Configured by `PORT`, `BENCH_RECEIVER_TOKEN`, `TEMPORAL_ADDRESS`,
+ * `TEMPORAL_NAMESPACE`, `FLOW_TASK_QUEUE` and `BENCH_BASELINE_TASK_QUEUE`; it reports `{ready}` over IPC once it listens, and SIGTERM stops it.
  */
 import { Client, Connection } from '@temporalio/client';
 import http from 'node:http';
@@ -14,7 +14,11 @@ async function main(): Promise<void> {
   if (!token) throw new Error('BENCH_RECEIVER_TOKEN is not set');
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const server = http.createServer(createReceiver({ client, token, taskQueue: config.temporal.taskQueue }));
+  const baselineTaskQueue = process.env['BENCH_BASELINE_TASK_QUEUE'];
+  if (!baselineTaskQueue) throw new Error('BENCH_BASELINE_TASK_QUEUE is not set');
+  const server = http.createServer(
+    createReceiver({ client, token, taskQueue: config.temporal.taskQueue, baselineTaskQueue }),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.gateway.port, '127.0.0.1', resolve);

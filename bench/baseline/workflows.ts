@@ -3,8 +3,16 @@
  * benchmarks do, the way a Temporal user would write them directly. Bundled on their own, apart from Flow's workflows.
  */
 import type { Duration } from '@temporalio/common';
-import { condition, defineSignal, defineUpdate, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
-import type { BaselineActivities } from './activities';
+import {
+  condition,
+  defineSignal,
+  defineUpdate,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  sleep,
+} from '@temporalio/workflow';
+import type { BaselineActivities, PostEvent } from './activities';
 
 /** The same activity options as a Flow step without options of its own (`STEP_DEFAULTS` in the interpreter). */
 const activities = {
@@ -59,4 +67,33 @@ export async function waitForAnswer(): Promise<void> {
   await condition(() => done);
   const { 'bench.noop': noop } = proxyActivities<BaselineActivities>(activities);
   await noop({});
+}
+
+/** The steps of the throughput benchmark's webhook: three POSTs in a row, like Flow's three `http.request` steps. */
+const POSTS = 3;
+
+/** `http.request`'s own default timeout (2m), which the Flow steps of the throughput benchmark run with. */
+const POST_TIMEOUT = '2m';
+
+/**
+ * POSTs `{event, step}` to the event's target three times in a row, each as an activity: the baseline of a webhook
+ * whose definition has three remote HTTP steps.
+ */
+export async function postThrice(event: PostEvent): Promise<number> {
+  const { 'bench.post': post } = proxyActivities<BaselineActivities>({
+    ...activities,
+    startToCloseTimeout: POST_TIMEOUT,
+  });
+  for (let step = 1; step <= POSTS; step++) await post(event.target, { event: event.eventId, step });
+  return POSTS;
+}
+
+/** The same three POSTs as local activities: the baseline of a definition whose HTTP steps run locally. */
+export async function postThriceLocal(event: PostEvent): Promise<number> {
+  const { 'bench.post': post } = proxyLocalActivities<BaselineActivities>({
+    startToCloseTimeout: POST_TIMEOUT,
+    retry: activities.retry,
+  });
+  for (let step = 1; step <= POSTS; step++) await post(event.target, { event: event.eventId, step });
+  return POSTS;
 }

@@ -1,8 +1,8 @@
 /**
  * The benchmark scenarios of issues 6, 14 (trains and waits), 15 (approvals and lifecycle events), 16 (console
- * pages), 17 (routing) and 18 (subscriptions), in the order they run. Each compares Flow with hand-written Temporal
- * code (or with itself at a small size, or with and without a feature) on the same server in the same run, and
- * reports ratios.
+ * pages), 17 (routing), 18 (subscriptions) and 21 (throughput), in the order they run. Each compares Flow with
+ * hand-written Temporal code (or with itself at a small size, or with and without a feature) on the same server in
+ * the same run, and reports ratios.
  */
 import type { Scenario } from '../scenario';
 import { approvals } from './approvals';
@@ -15,6 +15,7 @@ import { lifecycle } from './lifecycle';
 import { registryScale } from './registry-scale';
 import { routing } from './routing';
 import { subscriptions } from './subscriptions';
+import { throughput } from './throughput';
 import { trains } from './trains';
 import { waitCorrelation, waitingMemory } from './waits';
 import { workerMemory } from './worker-memory';
@@ -34,6 +35,7 @@ export const scenarios: readonly Scenario[] = [
   consolePages,
   routing,
   subscriptions,
+  throughput,
   // Last: it binds a definition to flow/run_started and flow/run_completed for its duration.
   lifecycle,
 ];

@@ -22,6 +22,7 @@ const GOALS_PER_SCENARIO: Readonly<Record<string, number>> = {
   console: 3,
   routing: 2,
   subscriptions: 1,
+  throughput: 7,
   lifecycle: 0,
 };
 

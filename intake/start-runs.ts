@@ -18,10 +18,11 @@ import { admitToTrain } from './trains';
 import { startFlowWorkflow, type StartableWorkflows } from './workflow-starts';
 
 /**
- * How many starts are in flight at once. Each is one request on the client's one HTTP/2 connection and the
- * activity spends almost no CPU on it (about 0.1 ms a start), so the limit only keeps an event with thousands of
- * runs from queueing thousands of requests at the server at once; up to it, runs start as fast as raw concurrent
- * starts do (bench `fanout`).
+ * How many starts are in flight at once. Each is one request on the client's one HTTP/2 connection, so the limit
+ * only keeps an event with thousands of runs from queueing thousands of requests at the server at once. The starts
+ * are paced (`mapLimit`'s `paced`): each request is built and sent in a turn of the event loop of its own, so the
+ * server starts the first run while the worker still builds the others. Unpaced, every request (each with its
+ * definition's snapshot) was built before the first one was sent (bench `fanout`, phase `toFirstStart`).
  */
 const PARALLEL_STARTS = 200;
 
@@ -90,15 +91,20 @@ export async function startRuns(deps: RunStarterDeps, input: StartRunsInput): Pr
   const admitted = input.runs.filter((run) => !(trains[run.workflowId] && 'reason' in trains[run.workflowId]!));
   // A start that fails does not stop the others: the attempt fails once every start was tried, so the next attempt
   // (the durable activity after the dispatcher's local one) has only the failed ones left and races none in flight.
-  const starting = mapLimit(admitted, PARALLEL_STARTS, async (run) => {
-    try {
-      await startFlowWorkflow(deps.client, 'interpret', runStartOptions(run, event, deps.taskQueue));
-      return 'started' as const;
-    } catch (error) {
-      if (error instanceof WorkflowExecutionAlreadyStartedError) return 'alreadyStarted' as const;
-      return { failed: error };
-    }
-  });
+  const starting = mapLimit(
+    admitted,
+    PARALLEL_STARTS,
+    async (run) => {
+      try {
+        await startFlowWorkflow(deps.client, 'interpret', runStartOptions(run, event, deps.taskQueue));
+        return 'started' as const;
+      } catch (error) {
+        if (error instanceof WorkflowExecutionAlreadyStartedError) return 'alreadyStarted' as const;
+        return { failed: error };
+      }
+    },
+    { paced: true },
+  );
   const [outcomes] = await Promise.all([starting, Promise.all(emitting)]);
   const failure = outcomes.find((outcome) => typeof outcome === 'object');
   if (failure) throw failure.failed;

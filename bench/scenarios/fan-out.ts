@@ -29,9 +29,12 @@ export const fanOut: Scenario = {
     const values = new RepValues();
     const breakdown = new BreakdownCollector(`One event matching ${width} definitions`, {
       gateway: 'POST sent → dispatcher started',
-      lookup: `the registry lookup of ${width} definitions: the dispatcher's first workflow task started → its \`lookUpEvent\` local activity done`,
+      queued: "the dispatcher started → its first workflow task started (a worker's poller took it)",
+      toLookup: 'that task started → the `lookUpEvent` local activity scheduled (the activation up to the lookup)',
+      lookup: `the \`lookUpEvent\` local activity's run: the registry lookup of ${width} definitions`,
+      plan: 'the lookup done → the `startRuns` local activity scheduled: the CEL conditions and the plan, in the same workflow task',
       toFirstStart:
-        'the lookup done → the first run started: the CEL conditions and the `startRuns` local activity in the same workflow task, up to its first start (and the durable activity, when the local one failed)',
+        '`startRuns` scheduled → the first run started (and the durable activity, when the local one failed)',
       starts: `the first run started → the last of the ${width} started (the starts of \`startRuns\`)`,
     });
     const definitions = Array.from({ length: width }, (_, index) =>
@@ -51,15 +54,20 @@ export const fanOut: Scenario = {
           if (result.matched.length !== width) throw new Error(`fan-out matched ${result.matched.length} of ${width}`);
           const runIds = result.matched.map((run) => run.workflowId);
           const { first, last } = await startTimes(ctx.client, runIds);
-          const dispatcher = lookupTimes((await ctx.client.workflow.getHandle(workflowId).fetchHistory()).events ?? []);
-          const lookup = dispatcher.lookup;
+          const dispatcher = dispatcherTimes(
+            (await ctx.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [],
+          );
           values.add('flow.allStarted', last - sentAt);
           values.add('flow.client', answeredAt - sentAt);
           values.add('flow.spread', last - first);
+          const startsScheduled = dispatcher.startRunsScheduled ?? dispatcher.lookupDone;
           breakdown.add({
             gateway: dispatcher.startedAt - sentAt,
-            lookup,
-            toFirstStart: first - dispatcher.startedAt - lookup,
+            queued: dispatcher.taskStarted - dispatcher.startedAt,
+            toLookup: dispatcher.lookupScheduled - dispatcher.taskStarted,
+            lookup: dispatcher.lookupDone - dispatcher.lookupScheduled,
+            plan: startsScheduled - dispatcher.lookupDone,
+            toFirstStart: first - startsScheduled,
             starts: last - first,
           });
           await finished(ctx.client, runIds);
@@ -182,13 +190,23 @@ async function sameInputs(
   return plan.runs.map((run) => runStartOptions(run, event, ctx.flowTaskQueue));
 }
 
+/** Where a dispatcher's time went, in wall-clock milliseconds (see {@link dispatcherTimes}). */
+interface DispatcherTimes {
+  readonly startedAt: number;
+  readonly taskStarted: number;
+  readonly lookupScheduled: number;
+  readonly lookupDone: number;
+  /** When the `startRuns` local activity was scheduled; undefined when it ran as a durable activity only. */
+  readonly startRunsScheduled?: number;
+}
+
 /**
- * When the dispatcher started, and how long its registry lookup took: from its first workflow task's start until
- * Core recorded the `lookUpEvent` local activity complete (the marker's `complete_time`), or, when a durable lookup
- * took over, until that activity completed. The runs' starts now run in the same workflow task as the lookup, so the
- * task's length is no longer the lookup's.
+ * When the dispatcher started and its first workflow task started (server times), and when its local activities were
+ * scheduled and how long they ran, from their markers: Core records each one's wall-clock `original_schedule_time`,
+ * and a `complete_time` that is the task's start plus the activity's run time. A durable lookup (the local one
+ * failed) counts from the task's start to its completion.
  */
-function lookupTimes(events: readonly temporal.api.history.v1.IHistoryEvent[]): { startedAt: number; lookup: number } {
+function dispatcherTimes(events: readonly temporal.api.history.v1.IHistoryEvent[]): DispatcherTimes {
   const EventType = temporal.api.enums.v1.EventType;
   const at = (type: temporal.api.enums.v1.EventType): number | undefined => {
     const event = events.find((candidate) => candidate.eventType === type);
@@ -196,21 +214,51 @@ function lookupTimes(events: readonly temporal.api.history.v1.IHistoryEvent[]): 
   };
   const startedAt = at(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)!;
   const taskStarted = at(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)!;
-  let done: number | undefined;
+  const markers = new Map<string, { scheduled: number; ran: number }>();
   for (const event of events) {
     const marker = event.markerRecordedEventAttributes;
     const data = marker?.details?.['data']?.payloads?.[0]?.data;
-    if (data && marker?.details?.['result']) {
-      const { activity_type: type, complete_time: time } = JSON.parse(Buffer.from(data).toString('utf8')) as {
-        activity_type?: string;
-        complete_time?: { seconds: number; nanos: number };
-      };
-      if (type === 'lookUpEvent' && time) done = time.seconds * 1000 + time.nanos / 1e6;
-    }
+    if (!data || !marker?.details?.['result']) continue;
+    const fields = JSON.parse(Buffer.from(data).toString('utf8')) as {
+      activity_type?: string;
+      complete_time?: Timestamp;
+      original_schedule_time?: Timestamp;
+    };
+    if (
+      fields.activity_type &&
+      fields.complete_time &&
+      fields.original_schedule_time &&
+      !markers.has(fields.activity_type)
+    )
+      markers.set(fields.activity_type, {
+        scheduled: millis(fields.original_schedule_time),
+        ran: millis(fields.complete_time) - taskStarted,
+      });
   }
+  const lookup = markers.get('lookUpEvent');
   // A durable lookup: the first activity to complete is it (the starts come after it).
-  done ??= at(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED);
-  return { startedAt, lookup: done === undefined ? 0 : done - taskStarted };
+  const lookupScheduled = lookup?.scheduled ?? taskStarted;
+  const lookupDone = lookup
+    ? lookup.scheduled + lookup.ran
+    : (at(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) ?? taskStarted);
+  const startRuns = markers.get('startRuns');
+  return {
+    startedAt,
+    taskStarted,
+    lookupScheduled,
+    lookupDone,
+    ...(startRuns ? { startRunsScheduled: startRuns.scheduled } : {}),
+  };
+}
+
+/** A protobuf timestamp as Core writes it into a marker's JSON. */
+interface Timestamp {
+  readonly seconds: number;
+  readonly nanos: number;
+}
+
+function millis(time: Timestamp): number {
+  return time.seconds * 1000 + time.nanos / 1e6;
 }
 
 /** The earliest and the latest start time of the given workflows, from the server. */

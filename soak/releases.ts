@@ -1,3 +1,4 @@
+import { actionsById } from '../activities/catalog';
 import { RELEASE } from './definitions';
 import type { GatewayClient } from './gateway-client';
 import { hitsByEvent, Ledger, settle, type Settlement } from './ledger';
@@ -95,12 +96,20 @@ export class ReleaseBatch {
   }
 }
 
-/** The side effects as table rows: `made (duplicates)` per action. */
+/**
+ * The side effects as table rows: `made, duplicates` per action, and whether its step ran as a local or a remote
+ * activity (the release's steps set none, so each runs as its action's default: docs/engine.md, "Local steps"). A
+ * worker killed during a workflow task runs its local steps again, so the local ones are where duplicates would show.
+ */
 export function effectFigures(
   effects: Record<string, { made: number; duplicates: number }>,
 ): (readonly [string, string])[] {
-  return Object.entries(effects).map(([action, { made, duplicates }]) => [
-    `\`${action}\` at its peer: made, of them duplicates`,
-    `${count(made)}, ${count(duplicates)}`,
-  ]);
+  const catalog = actionsById();
+  return Object.entries(effects).map(([action, { made, duplicates }]) => {
+    const execution = catalog.get(action)?.defaults?.execution ?? 'remote';
+    return [
+      `\`${action}\` (${execution} step) at its peer: made, of them duplicates`,
+      `${count(made)}, ${count(duplicates)}`,
+    ];
+  });
 }

@@ -20,7 +20,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --quick             a small version of every scenario (a few events and runs, one repetition)
   --only <names>      run only these scenarios, comma-separated: intake, interpreter, registry, fanout, memory, e2e, trains,
                       waits, wait-memory, approvals, console, routing, subscriptions, throughput,
-                      lifecycle
+                      lifecycle, ageing
   --reps <n>          repetitions per scenario (default 5; 1 with --quick)
   --out <dir>         where latest.json and latest.md go (default bench/results)
   --profile           write CPU profiles of the gateway and worker processes into <out>/profiles

@@ -71,6 +71,8 @@ export interface BenchContext {
   readonly baselineTaskQueue: string;
   /** The baseline worker's process id, for reading its CPU time (`cpuMs()` reads Flow's processes only). */
   readonly baselineWorkerPid: number | undefined;
+  /** The Temporal dev server's database file, when this run started one file-backed (`FLOW_BENCH_TEMPORAL_DB=file`). */
+  readonly temporalDbFile?: string;
   /** A short tag unique to this bench run, for workflow ids and event keys. */
   readonly tag: string;
   /** The release use case's local peers, when the end-to-end scenario runs. */
@@ -139,7 +141,8 @@ export async function openContext(options: ContextOptions): Promise<OpenContext>
   };
   const starting: Promise<unknown>[] = [];
   try {
-    const services = await startBenchServices(scratch);
+    const fileBacked = process.env['FLOW_BENCH_TEMPORAL_DB']?.trim() === 'file';
+    const services = await startBenchServices(scratch, fileBacked);
     cleanups.push(() => services.stop());
     const namespace = loadConfig().temporal.namespace;
     const database = `flow_bench_${tag}`;
@@ -293,6 +296,9 @@ export async function openContext(options: ContextOptions): Promise<OpenContext>
       baselineTaskQueue,
       baselineWorkerPid: baselineWorker.pid,
       tag,
+      ...(fileBacked && services.temporal.origin === 'temporal dev server'
+        ? { temporalDbFile: path.join(scratch, 'temporal.db') }
+        : {}),
       ...(world ? { world } : {}),
       slack,
       subscriptions,
@@ -346,7 +352,7 @@ export function parseYamlDefinition(text: string): unknown {
   return parseDefinitionText(text, 'yaml');
 }
 
-async function startBenchServices(scratch: string): Promise<RunningServices> {
+async function startBenchServices(scratch: string, fileBacked: boolean): Promise<RunningServices> {
   const [temporalPort, mongoPort] = await Promise.all([findFreePort(), findFreePort()]);
   return startServices({
     env: process.env,
@@ -354,8 +360,9 @@ async function startBenchServices(scratch: string): Promise<RunningServices> {
     toolsDir: toolsDir(),
     progress: { step: (message) => progress(message), warn: (message) => progress(`warning: ${message}`) },
     namespace: loadConfig().temporal.namespace,
-    // Local services are throwaway: an in-memory, headless dev server and a store under the scratch directory.
-    temporal: { port: temporalPort, uiPort: null, persistent: false },
+    // Local services are throwaway: a headless dev server, in-memory unless FLOW_BENCH_TEMPORAL_DB=file (then
+    // `<scratch>/temporal.db`, as npm start keeps it), and a store under the scratch directory.
+    temporal: { port: temporalPort, uiPort: null, persistent: fileBacked },
     mongodb: { port: mongoPort, database: 'flow_bench' },
   });
 }

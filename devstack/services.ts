@@ -4,7 +4,12 @@ import type { ManagedProcess } from './managed-process';
 import { startFerretDb, startMongod, waitForMongo } from './mongodb-server';
 import { isPortFree } from './ports';
 import type { Progress } from './progress';
-import { startTemporalDevServer, waitForTemporal } from './temporal-server';
+import {
+  applyNamespaceRetention,
+  parseLocalRetention,
+  startTemporalDevServer,
+  waitForTemporal,
+} from './temporal-server';
 import { ensureFerretDb, ensureTemporalCli, findOnPath } from './tools';
 import { ServiceStartError } from './wait-healthy';
 
@@ -21,6 +26,8 @@ export interface ServicesOptions {
     readonly uiPort: number | null;
     /** Keep runs in `<dataDir>/temporal.db` so they survive restarts; tests use an in-memory server. */
     readonly persistent: boolean;
+    /** How long a started dev server keeps closed runs in `namespace`, applied at every start; omitted: its default. */
+    readonly retentionMs?: number;
   };
   readonly mongodb: { readonly port: number; readonly database: string };
 }
@@ -65,6 +72,7 @@ export function defaultServicesOptions(
       port: temporalPort,
       uiPort: port('FLOW_LOCAL_TEMPORAL_UI_PORT', temporalPort + 1000),
       persistent: true,
+      retentionMs: parseLocalRetention(env),
     },
     mongodb: { port: port('FLOW_LOCAL_MONGODB_PORT', 27017), database: 'flow' },
   };
@@ -141,7 +149,12 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
       started.push(child);
       const uiUrl = options.temporal.uiPort === null ? undefined : `http://localhost:${options.temporal.uiPort}`;
       temporal = { address, uiUrl, origin: 'temporal dev server', pid: child.pid };
-      temporalReady = waitForTemporal(address, options.namespace, { process: child, timeoutMs: 90_000 });
+      const { retentionMs } = options.temporal;
+      temporalReady = waitForTemporal(address, options.namespace, { process: child, timeoutMs: 90_000 }).then(
+        async () => {
+          if (retentionMs !== undefined) await applyNamespaceRetention(address, options.namespace, retentionMs);
+        },
+      );
     }
 
     let mongodb: RunningServices['mongodb'];

@@ -5,6 +5,7 @@
  * the same run, and reports ratios.
  */
 import type { Scenario } from '../scenario';
+import { ageing } from './ageing';
 import { approvals } from './approvals';
 import { consolePages } from './console';
 import { endToEnd } from './end-to-end';
@@ -36,6 +37,8 @@ export const scenarios: readonly Scenario[] = [
   routing,
   subscriptions,
   throughput,
-  // Last: it binds a definition to flow/run_started and flow/run_completed for its duration.
+  // It binds a definition to flow/run_started and flow/run_completed for its duration.
   lifecycle,
+  // After every other: its 10,000 runs age the Temporal server, which would slow whatever came next.
+  ageing,
 ];

@@ -24,6 +24,7 @@ const GOALS_PER_SCENARIO: Readonly<Record<string, number>> = {
   subscriptions: 1,
   throughput: 7,
   lifecycle: 0,
+  ageing: 1,
 };
 
 /**

@@ -292,7 +292,7 @@ async function execute(
       });
       return { output: await local[step.action]!.executeWithOptions(localOptions(step, defaults), [rendered, meta]) };
     } catch (error) {
-      throw stepFailure(where, step, error, workflowInfo().taskQueue);
+      throw stepFailure(where, step, asActivityFailure(step, error), workflowInfo().taskQueue);
     }
   }
   const options: ActivityOptions = {
@@ -484,6 +484,19 @@ function evaluate<T>(where: string, fn: () => T, type = 'ExpressionError'): T {
       nonRetryable: true,
     });
   }
+}
+
+/**
+ * A local activity's failure as a remote one's: the SDK hands a failed local activity's own error (the action's
+ * `ApplicationFailure`, or a `TimeoutFailure`) to the workflow without the `ActivityFailure` around it, so it is wrapped
+ * here, and a local step fails its run with the same chain as a remote one (`StepFailed` → `ActivityFailure` → cause).
+ * A cancellation stays as it is: it ends the run Cancelled.
+ */
+function asActivityFailure(step: Step, error: unknown): unknown {
+  if (!(error instanceof TemporalFailure) || error instanceof ActivityFailure || isCancellation(error)) return error;
+  const gaveUp =
+    error instanceof ApplicationFailure && error.nonRetryable ? 'NON_RETRYABLE_FAILURE' : 'MAXIMUM_ATTEMPTS_REACHED';
+  return new ActivityFailure('Local activity failed', step.action, undefined, gaveUp, undefined, error);
 }
 
 function stepFailure(where: string, step: Step, error: unknown, queue?: string): unknown {

@@ -26,7 +26,7 @@ export const jenkinsGetArtifacts = defineAction({
     artifacts: z.array(z.object({ file_name: z.string(), relative_path: z.string(), url: z.string() })),
   }),
   env: JENKINS_ENV,
-  defaults: { timeout: '1m' },
+  defaults: { timeout: '1m', execution: 'local' },
   examples: [
     {
       title: 'List what the finished build produced',

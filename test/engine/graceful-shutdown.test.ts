@@ -147,8 +147,15 @@ describe('engine: graceful shutdown of the gateway and the worker (SIGTERM, FLOW
       name: 'Drained',
       on: [{ source: 'test', type: 'drained' }],
       steps: [
-        { id: 'slow', action: 'http.request', with: { url: `${receiver.url}/slow`, timeout: '30s' }, timeout: '40s' },
-        { id: 'after', action: 'http.request', with: { url: `${receiver.url}/after` } },
+        // Remote steps: the drain under test is of activity tasks (a local step belongs to its workflow task).
+        {
+          id: 'slow',
+          action: 'http.request',
+          with: { url: `${receiver.url}/slow`, timeout: '30s' },
+          timeout: '40s',
+          execution: 'remote',
+        },
+        { id: 'after', action: 'http.request', with: { url: `${receiver.url}/after` }, execution: 'remote' },
       ],
     };
     const saved = await request(harness.app)

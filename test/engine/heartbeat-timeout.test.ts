@@ -39,7 +39,8 @@ function completedAttempt(events: HistoryEvent[], type: string): number | undefi
 }
 
 /**
- * Saves a definition whose one step calls `url` with `http.request` and no step options (the action's defaults set
+ * Saves a definition whose one step calls `url` with `http.request` as a remote step (`execution: remote`; its action
+ * defaults to local, and a local step has no heartbeat timeout) and no other step options (the action's defaults set
  * only its 2 min timeout, so Flow's heartbeat timeout applies), bound to `test/<type>`.
  */
 async function saveOneCall(harness: Harness, type: string, url: string): Promise<void> {
@@ -47,7 +48,7 @@ async function saveOneCall(harness: Harness, type: string, url: string): Promise
     id: `one-call-${type}`,
     name: `One call (${type})`,
     on: [{ source: 'test', type }],
-    steps: [{ id: 'call', action: 'http.request', with: { url, timeout: '2m' } }],
+    steps: [{ id: 'call', action: 'http.request', with: { url, timeout: '2m' }, execution: 'remote' }],
   };
   const saved = await request(harness.app)
     .put(`/api/definitions/${definition.id}`)

@@ -95,6 +95,8 @@ describe('engine: a worker killed while on_failure runs', () => {
           {
             id: 'drain',
             action: 'http.request',
+            // Remote: a killed worker's remote step is retried alone (local steps: test/engine/local-steps.test.ts).
+            execution: 'remote',
             // The attempt cut off by the kill is retried once its start-to-close timeout passes.
             timeout: '4s',
             retry: { initialInterval: '500ms' },
@@ -103,6 +105,7 @@ describe('engine: a worker killed while on_failure runs', () => {
           {
             id: 'report',
             action: 'http.request',
+            execution: 'remote',
             with: { method: 'POST', url: `${receiver.url}/${id}/report`, json: { failure: '${{ failure }}' } },
           },
         ],
@@ -147,7 +150,12 @@ describe('engine: a worker killed while on_failure runs', () => {
     const id = 'fails-then-drains';
     await define(id, 'fail', [
       { id: 'mark', action: 'flow.set', with: { stage: 'deploying' } },
-      { id: 'deploy', action: 'http.request', with: { method: 'POST', url: `${receiver.url}/${id}/broken` } },
+      {
+        id: 'deploy',
+        action: 'http.request',
+        execution: 'remote',
+        with: { method: 'POST', url: `${receiver.url}/${id}/broken` },
+      },
       { id: 'never', action: 'flow.set', with: { reached: true } },
     ]);
     const crashing = await startWorkerProcess(harness, workers);

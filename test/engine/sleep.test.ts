@@ -30,6 +30,8 @@ describe('engine: flow.sleep waits with a durable timer', () => {
           {
             id: 'promote',
             action: 'http.request',
+            // An activity task (its action defaults to local), so the history shows when it was scheduled.
+            execution: 'remote',
             with: {
               method: 'POST',
               url: `${receiver.url}/promote`,

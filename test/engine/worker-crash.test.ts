@@ -34,10 +34,18 @@ describe('engine: a worker killed in the middle of a run', () => {
       name: 'Three steps',
       on: [{ source: 'test', type: 'crash' }],
       steps: [
-        { id: 'one', action: 'http.request', with: { url: `${receiver.url}/one?event=\${{ run.eventId }}` } },
+        // Remote steps: each is recorded when it completes. Local steps are recorded with their workflow task, so a
+        // kill runs the task's completed ones again (test/engine/local-steps.test.ts).
+        {
+          id: 'one',
+          action: 'http.request',
+          execution: 'remote',
+          with: { url: `${receiver.url}/one?event=\${{ run.eventId }}` },
+        },
         {
           id: 'two',
           action: 'http.request',
+          execution: 'remote',
           with: { url: `${receiver.url}/slow`, timeout: '2m' },
           timeout: '4s',
           retry: { initialInterval: '500ms' },
@@ -45,6 +53,7 @@ describe('engine: a worker killed in the middle of a run', () => {
         {
           id: 'three',
           action: 'http.request',
+          execution: 'remote',
           with: { method: 'POST', url: `${receiver.url}/three`, json: { after: '${{ steps.one.output.status }}' } },
         },
       ],

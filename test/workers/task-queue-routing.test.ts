@@ -137,7 +137,8 @@ describe('task-queue routing', () => {
   }
 
   const mixedSteps = (url: string) => [
-    { id: 'ping', action: 'http.request', with: { url: `${url}/ping` } },
+    // Remote, so that its activity task shows which worker took it (a local step runs on the workflow's worker anyway).
+    { id: 'ping', action: 'http.request', with: { url: `${url}/ping` }, execution: 'remote' },
     { id: 'greet', action: 'greetings.hello', with: { name: '${{ event.user }}' } },
     { id: 'remember', action: 'flow.set', with: { said: '${{ steps.greet.output.greeting }}' } },
   ];

@@ -145,6 +145,8 @@ describe('record histories', () => {
           Object.entries(table ?? {}).find(([prefix]) => req.path.startsWith(prefix))?.[1];
         const held = scripted(scenario.delays);
         if (held) await delay(held);
+        const failures = scripted(scenario.flaky);
+        if (failures && receiver.to(req.path).length <= failures) return { status: 503, body: { error: 'flaky' } };
         const status = scripted(scenario.statuses);
         return status ? { status, body: { error: 'scripted' } } : { status: 200, body: { fixVersion: '2.4.0' } };
       });

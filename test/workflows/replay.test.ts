@@ -37,6 +37,7 @@ import {
 } from '../../workflows/dispatcher';
 import { createWorkerMetrics, metricsWorkerOptions } from '../../workers/metrics';
 import { flowBundle } from '../support/harness';
+import { localActivityMarkers } from '../support/local-activity-markers';
 
 const dir = path.join(__dirname, 'histories');
 const EventType = temporal.api.enums.v1.EventType;
@@ -227,6 +228,44 @@ describe('workflows: replay of recorded histories', () => {
       ),
       'a completed run whose step ran on another queue (scenario routed-step)',
     );
+  });
+
+  it('has recorded runs with local steps: in one workflow task, retried in the worker and after a timer', () => {
+    const events = (file: string) => historyFromJSON(JSON.parse(read(file))).events ?? [];
+    const count = (history: readonly HistoryEvent[], type: temporal.api.enums.v1.EventType): number =>
+      history.filter((event) => event.eventType === type).length;
+    const runOf = (scenario: string) => {
+      const file = files.find((candidate) => candidate.startsWith(`${scenario}.${WORKFLOW_TYPES.interpret}.`));
+      assert.ok(file, `a recorded run of scenario ${scenario}`);
+      return events(file);
+    };
+
+    const local = runOf('local-steps');
+    assert.deepEqual(
+      localActivityMarkers(local).map(({ activityType, summary }) => [activityType, summary]),
+      [
+        ['http.request', 'Read the notes'],
+        ['http.request', 'chat'],
+        ['http.request', 'mail'],
+      ],
+      'three local steps, each a marker named after its step',
+    );
+    const remote = local.flatMap((event) => event.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    assert.deepEqual(remote, ['http.request'], 'the step with execution: remote is an activity task');
+    // The local steps' task, then the one after the remote step completed.
+    assert.equal(count(local, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED), 2);
+
+    const retried = runOf('local-retry');
+    assert.deepEqual(
+      localActivityMarkers(retried).map(({ attempt, failed }) => [attempt, failed]),
+      [
+        [3, false],
+        [1, true],
+        [2, false],
+      ],
+      'retried twice in the worker; then a failure whose 11 s backoff is a durable timer, and the attempt after it',
+    );
+    assert.equal(count(retried, EventType.EVENT_TYPE_TIMER_STARTED), 1);
   });
 
   it('has a dispatchEvent history that delivered its event to a waiting run, and the run it woke', () => {

@@ -13,6 +13,8 @@ export interface Scenario {
   readonly event: { readonly source: string; readonly type: string; readonly body: Record<string, unknown> };
   /** Path prefix → status the receiver answers with; default 200. */
   readonly statuses?: Readonly<Record<string, number>>;
+  /** Path prefix → how many requests to it the receiver answers 503 before it answers as usual. */
+  readonly flaky?: Readonly<Record<string, number>>;
   /** Path prefix → milliseconds the receiver holds such a request open before it answers; default none. */
   readonly delays?: Readonly<Record<string, number>>;
   /** The registry is down when the event arrives, and back once the dispatcher waits in its durable lookup. */
@@ -744,5 +746,67 @@ export const scenarios: readonly Scenario[] = [
     event: { source: 'ci', type: 'built', body: { build: 1 } },
     more: [{ build: 2 }, { build: 3 }, { build: 4 }, { build: 5 }],
     rate: { windowMs: 10_000, graceMs: 500 },
+  },
+  {
+    // Recorded with local steps (docs/engine.md#local-steps): http.request defaults to local, so the first three steps
+    // are markers in one workflow task; the fourth says execution: remote and is an activity task.
+    name: 'local-steps',
+    definitions: [
+      {
+        id: 'announce-locally',
+        name: 'Announce with local steps',
+        on: [{ source: 'git', type: 'released' }],
+        steps: [
+          { id: 'read', name: 'Read the notes', action: 'http.request', with: { url: 'RECEIVER/notes' } },
+          { id: 'remember', action: 'flow.set', with: { version: '${{ steps.read.output.body.fixVersion }}' } },
+          {
+            id: 'chat',
+            action: 'http.request',
+            with: { method: 'POST', url: 'RECEIVER/chat', json: { text: 'Released ${{ vars.version }}' } },
+          },
+          {
+            id: 'mail',
+            action: 'http.request',
+            execution: 'local',
+            with: { method: 'POST', url: 'RECEIVER/mail', json: { version: '${{ vars.version }}' } },
+          },
+          {
+            id: 'remote',
+            action: 'http.request',
+            execution: 'remote',
+            with: { method: 'POST', url: 'RECEIVER/remote' },
+          },
+        ],
+      },
+    ],
+    event: { source: 'git', type: 'released', body: { tag: 'v2.4.0' } },
+  },
+  {
+    // Recorded with local retries: the first step fails twice and is retried in the worker (one marker, attempt 3);
+    // the second fails once and backs off 11 s, past the 10 s local retry threshold, on a durable timer.
+    name: 'local-retry',
+    definitions: [
+      {
+        id: 'retry-locally',
+        name: 'Retry local steps',
+        on: [{ source: 'git', type: 'retried' }],
+        steps: [
+          {
+            id: 'flaky',
+            action: 'http.request',
+            with: { url: 'RECEIVER/flaky' },
+            retry: { initialInterval: '100ms' },
+          },
+          {
+            id: 'patient',
+            action: 'http.request',
+            with: { url: 'RECEIVER/patient' },
+            retry: { initialInterval: '11s' },
+          },
+        ],
+      },
+    ],
+    event: { source: 'git', type: 'retried', body: {} },
+    flaky: { '/flaky': 2, '/patient': 1 },
   },
 ];

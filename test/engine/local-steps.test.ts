@@ -3,6 +3,7 @@ import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporal
 import { temporal } from '@temporalio/proto';
 import assert from 'node:assert/strict';
 import request from 'supertest';
+import { RUN_HANDLERS, type RunStatus } from '../../common/run-control';
 import type { DispatchResult } from '../../common/run-types';
 import type { ManagedProcess } from '../../devstack/managed-process';
 import { startHarness, type Harness } from '../support/harness';
@@ -324,6 +325,18 @@ describe('engine: a worker killed during a local step', () => {
     assert.equal(receiver.to('/crash/one').length, 2, 'the completed local step of the lost task ran again');
     assert.equal(receiver.to('/crash/two').length, 2, 'the interrupted step ran again');
     assert.equal(receiver.to('/crash/three').length, 1);
+    // A query of the closed run replays its whole history on a worker: the timed-out task, then the markers.
+    const status = await harness.client.workflow
+      .getHandle(dispatch.matched[0]!.workflowId)
+      .query<RunStatus>(RUN_HANDLERS.status);
+    assert.deepEqual(
+      status.steps.map((step) => [step.id, step.status]),
+      [
+        ['one', 'completed'],
+        ['two', 'completed'],
+        ['three', 'completed'],
+      ],
+    );
 
     const events = await historyOf(harness.client.workflow.getHandle(dispatch.matched[0]!.workflowId));
     assert.equal(count(events, EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT), 1, "the killed worker's task timed out");
@@ -333,5 +346,50 @@ describe('engine: a worker killed during a local step', () => {
       ['one', 'two', 'three'],
       'each step recorded once',
     );
+  });
+
+  it('replays a run whose local steps outlived a killed worker, on a worker that never saw it', async function () {
+    this.timeout(300_000);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding = true;
+    receiver.respondWith(async (req) => {
+      if (req.path === '/replayed/two' && holding) await held;
+      return undefined;
+    });
+    await save(harness, 'local-crash-replay', [
+      ...['one', 'two'].map((id) => ({
+        id,
+        action: 'http.request',
+        with: { method: 'POST', url: `${receiver.url}/replayed/${id}`, timeout: '2m' },
+      })),
+      { id: 'pause', action: 'flow.sleep', with: { duration: '15s' } },
+      { id: 'last', action: 'http.request', with: { method: 'POST', url: `${receiver.url}/replayed/last` } },
+    ]);
+    const crashing = await startWorkerProcess(harness, workers);
+    const dispatcher = await post(harness, 'local-crash-replay');
+    await eventually(() => (receiver.to('/replayed/two').length > 0 ? true : undefined), 60_000, 'step two to start');
+    crashing.child.kill('SIGKILL');
+    await crashing.exited;
+    holding = false;
+    release();
+    const second = await startWorkerProcess(harness, workers);
+    // Once the second worker recorded the local steps and sleeps, it stops; a third, with an empty cache, replays the
+    // whole history (the timed-out task, then the markers) when the timer fires.
+    await eventually(() => (receiver.to('/replayed/two').length > 1 ? true : undefined), 60_000, 'step two again');
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await second.stop();
+    await startWorkerProcess(harness, workers);
+    const { run } = await harness.finished(dispatcher);
+    assert.deepEqual(
+      run.steps.map((step) => [step.id, step.status]),
+      [
+        ['one', 'completed'],
+        ['two', 'completed'],
+        ['pause', 'completed'],
+        ['last', 'completed'],
+      ],
+    );
+    assert.equal(receiver.to('/replayed/last').length, 1);
   });
 });

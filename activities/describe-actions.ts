@@ -86,7 +86,7 @@ export function renderActionDocs(actions: Iterable<AnyAction>): string {
     lines.push('**Output**', '', ...fieldTable(action.output, []), '');
     if (action.env.length > 0)
       lines.push(`**Worker environment:** ${action.env.map((name) => `\`${name}\``).join(', ')}`, '');
-    if (action.kind === 'activity') lines.push(`**Execution:** ${EXECUTION_TEXT[executionOf(action.defaults)]}`, '');
+    if (action.kind === 'activity') lines.push(`**Execution:** ${executionText(action.defaults)}`, '');
     if (action.defaults) lines.push(`**Step defaults:** \`${JSON.stringify(action.defaults)}\``, '');
     lines.push('**Examples**', '');
     for (const example of action.examples) {
@@ -109,12 +109,14 @@ export function executionOf(defaults: unknown): 'local' | 'remote' {
 }
 
 /** How docs/actions.md says where an action's steps run. */
-const EXECUTION_TEXT: Readonly<Record<'local' | 'remote', string>> = {
-  local:
-    'local: a local activity on the worker that runs the workflow, inside its workflow task (a step may set `execution: remote`; a routed step is always remote). See [engine.md](engine.md#local-steps).',
-  remote:
-    'remote: an activity task through the task queue (a step may set `execution: local` unless the action heartbeats). See [engine.md](engine.md#local-steps).',
-};
+function executionText(defaults: unknown): string {
+  const see = 'See [engine.md](engine.md#local-steps).';
+  if (executionOf(defaults) === 'local')
+    return `local: a local activity on the worker that runs the workflow, inside its workflow task (a step may set \`execution: remote\`; a routed step is always remote). ${see}`;
+  return (defaults as { heartbeat?: unknown } | undefined)?.heartbeat === undefined
+    ? `remote: an activity task through the task queue (a step may set \`execution: local\`). ${see}`
+    : `remote: an activity task through the task queue; it heartbeats, so it cannot run local. ${see}`;
+}
 
 /** How docs/actions.md names each guarantee level. */
 const GUARANTEE_NAMES: Readonly<Record<ActionGuarantee['level'], string>> = {

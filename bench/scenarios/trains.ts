@@ -105,6 +105,8 @@ export const trains: Scenario = {
             action: 'http.request',
             with: { method: 'POST', url: `${gate.url}/gate/\${{ event.g }}`, timeout: '2m' },
             timeout: '3m',
+            // A hold of up to minutes stays an activity (http.request defaults to local): the hand-off is timed from it.
+            execution: 'remote',
           },
         ],
       });

@@ -350,6 +350,8 @@ describe('engine: a worker killed during a local step', () => {
 
   it('replays a run whose local steps outlived a killed worker, on a worker that never saw it', async function () {
     this.timeout(300_000);
+    // Only this test's workers poll: none that ran an earlier test's run.
+    await Promise.all(workers.splice(0).map((worker) => worker.stop()));
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (release = resolve));
     let holding = true;
@@ -376,7 +378,7 @@ describe('engine: a worker killed during a local step', () => {
     const second = await startWorkerProcess(harness, workers);
     // Once the second worker recorded the local steps and sleeps, it stops; a third, with an empty cache, replays the
     // whole history (the timed-out task, then the markers) when the timer fires.
-    await eventually(() => (receiver.to('/replayed/two').length > 1 ? true : undefined), 60_000, 'step two again');
+    await eventually(() => (receiver.to('/replayed/two').length > 1 ? true : undefined), 120_000, 'step two again');
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     await second.stop();
     await startWorkerProcess(harness, workers);

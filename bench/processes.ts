@@ -7,7 +7,7 @@ import type { WorkerProcessOptions, WorkerRequest, WorkerStatusReply } from './w
 /** How child processes are started: Node flags shared by all of them, and where their logs and profiles go. */
 export interface SpawnSettings {
   readonly logDir: string;
-  /** Write a `--cpu-prof` profile of every child into this directory when it exits. */
+  /** Write `--cpu-prof` profiles of every child (one per thread) into `<profileDir>/<child>/` when it exits. */
   readonly profileDir?: string;
 }
 
@@ -25,8 +25,9 @@ async function startTs(
   const logFile = path.join(settings.logDir, `${name}.log`);
   fs.rmSync(logFile, { force: true });
   const flags = ['--expose-gc'];
-  if (settings.profileDir)
-    flags.push('--cpu-prof', `--cpu-prof-dir=${settings.profileDir}`, `--cpu-prof-name=${name}.cpuprofile`);
+  // A folder per process and Node's own file names (`CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile`): a worker's
+  // workflow threads write profiles of their own (thread 0 is the main thread), which one fixed name would overwrite.
+  if (settings.profileDir) flags.push('--cpu-prof', `--cpu-prof-dir=${path.join(settings.profileDir, name)}`);
   const child = ManagedProcess.start(name, process.execPath, [...flags, '--require', 'tsx/cjs', script], {
     cwd: projectRoot,
     env,

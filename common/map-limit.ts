@@ -1,12 +1,12 @@
 /** Options of {@link mapLimit}. */
 export interface MapLimitOptions {
   /**
-   * Make each call in a turn of the event loop of its own, one after another, rather than all the first `limit` in
-   * the same turn. Calls that build a request and send it (a workflow start) then go out one by one, each as soon as
-   * it is built, instead of all together once the last one is built: the server starts on the first while the rest
-   * are being built.
+   * Make at most this many calls in one turn of the event loop, then wait for the next turn: paced calls that build a
+   * request and send it (a workflow start) go out a few at a time, each batch as soon as it is built, instead of all
+   * together once the last one is built, so the server starts on the first while the rest are being built. Unset, the
+   * first `limit` calls are made in the same turn.
    */
-  readonly paced?: boolean;
+  readonly callsPerTurn?: number;
 }
 
 /** Maps `items` through `fn` with at most `limit` calls in flight, keeping the order. The first failure is thrown. */
@@ -18,17 +18,24 @@ export async function mapLimit<T, R>(
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
-  // The turn the last call was made in: the next call waits for it and then for one more turn.
-  let lastCall: Promise<void> | undefined;
-  const nextCallTurn = (): Promise<void> => {
-    const turn = lastCall ? lastCall.then(nextTurn) : Promise.resolve();
-    lastCall = turn;
-    return turn;
+  const perTurn = options.callsPerTurn;
+  // Calls made in the current turn, and the turn the next batch waits for.
+  let madeThisTurn = 0;
+  let turn: Promise<void> | undefined;
+  const callTurn = async (): Promise<void> => {
+    while (madeThisTurn >= perTurn!) {
+      turn ??= nextTurn().then(() => {
+        madeThisTurn = 0;
+        turn = undefined;
+      });
+      await turn;
+    }
+    madeThisTurn++;
   };
   const caller = async (): Promise<void> => {
     while (next < items.length) {
       const index = next++;
-      if (options.paced) await nextCallTurn();
+      if (perTurn !== undefined) await callTurn();
       results[index] = await fn(items[index]!, index);
     }
   };

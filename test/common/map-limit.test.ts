@@ -47,7 +47,8 @@ describe('common: mapLimit', () => {
     assert.equal(new Set(turns).size, 1, `calls were made in turns ${turns.join(', ')}`);
   });
 
-  it('paced: makes each call in a turn of its own, in order, the first at once, still up to `limit` in flight', async () => {
+  /** Runs 8 calls, each in flight long enough for all of them to have been made; returns each call's turn. */
+  async function turnsOf(callsPerTurn: number): Promise<{ turns: number[]; made: number[]; most: number }> {
     let inFlight = 0;
     let most = 0;
     const made: number[] = [];
@@ -60,18 +61,32 @@ describe('common: mapLimit', () => {
           const at = turn();
           inFlight++;
           most = Math.max(most, inFlight);
-          // Each call stays in flight long enough for all of them to have been made.
           await new Promise((resolve) => setTimeout(resolve, 30));
           inFlight--;
           return at;
         },
-        { paced: true },
+        { callsPerTurn },
       ),
     );
+    return { turns, made, most };
+  }
+
+  it('paced one call a turn: each call in a turn of its own, in order, the first at once, still all in flight', async () => {
+    const { turns, made, most } = await turnsOf(1);
     assert.deepEqual(made, [0, 1, 2, 3, 4, 5, 6, 7]);
     assert.equal(turns[0], 0, 'the first call waits for no turn');
     for (let index = 1; index < turns.length; index++)
       assert.ok(turns[index]! > turns[index - 1]!, `call ${index} shared a turn: ${turns.join(', ')}`);
     assert.equal(most, 8, 'pacing spreads the calls over turns, it does not lower the limit');
+  });
+
+  it('paced three calls a turn: the calls in batches of three, in order, the first batch at once', async () => {
+    const { turns, made, most } = await turnsOf(3);
+    assert.deepEqual(made, [0, 1, 2, 3, 4, 5, 6, 7]);
+    const batches = [turns.slice(0, 3), turns.slice(3, 6), turns.slice(6)];
+    assert.deepEqual(batches[0], [0, 0, 0], `turns ${turns.join(', ')}`);
+    for (const batch of batches) assert.equal(new Set(batch).size, 1, `a batch spans turns: ${turns.join(', ')}`);
+    assert.ok(batches[0][0]! < batches[1]![0]! && batches[1]![0]! < batches[2]![0]!, `turns ${turns.join(', ')}`);
+    assert.equal(most, 8);
   });
 });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { startHarness, type Harness } from '../support/harness';
 import { HttpReceiver } from '../support/http-receiver';
+import { LOCAL_ACTIVITY_MARKER } from '../support/local-activity-markers';
 import { uniqueName } from '../support/stack';
 
 describe('engine: a template whose result JSON cannot hold', () => {
@@ -62,8 +63,13 @@ describe('engine: a template whose result JSON cannot hold', () => {
     // The run took the new path behind a patch, so runs recorded before it replay with their old null.
     const { events } = await handle.fetchHistory();
     const EventType = temporal.api.enums.v1.EventType;
-    assert.ok(events?.some((event) => event.eventType === EventType.EVENT_TYPE_MARKER_RECORDED));
+    assert.equal(patchMarkers(events).length, 1);
+    // The step never ran: neither an activity nor a local activity (its action defaults to local).
     assert.equal(events?.filter((event) => event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).length, 0);
+    assert.equal(
+      events?.filter((event) => event.markerRecordedEventAttributes?.markerName === LOCAL_ACTIVITY_MARKER).length,
+      0,
+    );
   });
 
   it('sends a finite ratio as before, without a patch marker', async () => {
@@ -74,7 +80,15 @@ describe('engine: a template whose result JSON cannot hold', () => {
       [{ ratio: 0.75 }],
     );
     const { events } = await harness.client.workflow.getHandle(runId).fetchHistory();
-    const EventType = temporal.api.enums.v1.EventType;
-    assert.equal(events?.filter((event) => event.eventType === EventType.EVENT_TYPE_MARKER_RECORDED).length, 0);
+    assert.equal(patchMarkers(events).length, 0);
   });
 });
+
+/** The name Core gives a `patched()` call's marker (a local step's is `LOCAL_ACTIVITY_MARKER`). */
+const PATCH_MARKER = 'core_patch';
+
+function patchMarkers(
+  events: readonly temporal.api.history.v1.IHistoryEvent[] | null | undefined,
+): temporal.api.history.v1.IHistoryEvent[] {
+  return (events ?? []).filter((event) => event.markerRecordedEventAttributes?.markerName === PATCH_MARKER);
+}

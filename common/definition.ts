@@ -1,19 +1,9 @@
 import { z } from 'zod';
+import { ACTION_ID, DEFINITION_ID, DURATION, EVENT_NAME, STEP_ID, TASK_QUEUE } from './names';
 import { DEFAULT_MAX_QUEUE, MAX_MAX_QUEUE } from './train-types';
 
-/** Definition ids: lowercase letters, digits and dashes; they appear in workflow ids and URLs. */
-export const DEFINITION_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
-/** Step ids are CEL identifiers so later steps can write `steps.<id>.output`. */
-export const STEP_ID = /^[a-z_][a-z0-9_]{0,62}$/;
-/** Event sources and types, such as `jira` and `issue_transitioned`. */
-export const EVENT_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
-/** Action ids are `domain.verb`, such as `git.tag` or `slack.post_message`. */
-export const ACTION_ID = /^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+$/;
-/** Durations as Temporal reads them: `500ms`, `30s`, `5m`, `2h`, `1d`. */
-export const DURATION = /^\d+(?:\.\d+)?(?:ms|s|m|h|d)$/;
-
-/** Temporal task queue names a step may route to: `deploys`, `payments.eu-1`. */
-export const TASK_QUEUE = /^[A-Za-z0-9._-]{1,200}$/;
+// The patterns live in `names.ts` so that workflow code can use them without bundling zod.
+export { ACTION_ID, DEFINITION_ID, DURATION, EVENT_NAME, STEP_ID, TASK_QUEUE } from './names';
 
 /** Most steps a definition may have; longer processes should be split into definitions chained by events. */
 export const MAX_STEPS = 200;

@@ -92,7 +92,9 @@ export interface WorkerDeps {
  * The worker keeps one V8 context and gives each cached workflow its own instance of every bundled module, so a
  * module costs memory per waiting run. The CEL library is large (its parser, type checker and function registry)
  * and holds nothing about a run: it is loaded once and shared by all of them. Everything of Flow's own, which may
- * keep per-run state, stays per workflow.
+ * keep per-run state, stays per workflow. Every other module is evaluated again for each workflow, so workflow code
+ * imports nothing heavy (`test/workflows/bundle-contents.test.ts` lists the packages it may bundle): the definition
+ * schema's zod, once bundled through a shared constant, was about a fifth of the worker's CPU per event.
  */
 const flowBundleOptions = {
   workflowsPath: require.resolve('../workflows'),

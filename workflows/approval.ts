@@ -19,7 +19,7 @@ import {
   referencedGroups,
   type ResolvedApprovers,
 } from '../common/approver-groups';
-import { STEP_ID } from '../common/definition';
+import { STEP_ID } from '../common/names';
 import { MetaActionFailure, type ApprovalOutcome, type ApprovalRequest } from '../common/meta-actions';
 import {
   RUN_HANDLERS,

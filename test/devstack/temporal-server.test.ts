@@ -48,6 +48,11 @@ describe('devstack: the Temporal dev server settings', () => {
     assert.throws(() => devServerDynamicConfig({ FLOW_TEMPORAL_EAGER_ACTIVITIES: 'of' }), ConfigError);
   });
 
+  it('reads the history service task queue up to 2000 times a second, with eager activities on or off', () => {
+    for (const env of [{}, { FLOW_TEMPORAL_EAGER_ACTIVITIES: 'off' }])
+      assert.equal(devServerDynamicConfig(env)['history.transferProcessorMaxPollRPS'], 2000);
+  });
+
   it('keeps closed runs 24 hours unless FLOW_LOCAL_TEMPORAL_RETENTION says otherwise, and never under an hour', () => {
     assert.equal(parseLocalRetention({}), 24 * HOUR);
     assert.equal(parseLocalRetention({ FLOW_LOCAL_TEMPORAL_RETENTION: '7d' }), 7 * 24 * HOUR);

@@ -80,7 +80,7 @@ export const emailSend = defineAction({
     rejected: z.array(z.string()),
   }),
   env: ['SMTP_URL', 'SMTP_FROM', ALLOW_PLAINTEXT_AUTH_ENV],
-  defaults: { timeout: '2m', execution: 'local' },
+  defaults: { timeout: '2m' },
   examples: [
     {
       title: 'Tell the release managers',

@@ -74,7 +74,7 @@ export const httpRequest = defineAction({
     { input: 'url', decides: "chooses where the worker's secret headers are sent", onlyWith: 'secret_headers' },
     { input: 'secret_headers', decides: "chooses which of the worker's secrets are sent, and in which headers" },
   ],
-  defaults: { timeout: '2m', execution: 'local' },
+  defaults: { timeout: '2m' },
   examples: [
     { title: 'Read an issue', with: { url: 'https://tracker.example/api/issue/${{ event.issue }}' } },
     {

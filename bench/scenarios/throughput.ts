@@ -28,7 +28,8 @@ const RUNS_PER_SECOND_BEFORE = 3.6;
 
 /**
  * The sides, in the order of the first repetition; each repetition starts with the next one. `flow` runs the
- * definition with the built-in defaults; `flowRemote` the same with `execution: remote` on every step; the baselines
+ * definition with `execution: local` on every step; `flowRemote` the same with `execution: remote` (what
+ * `http.request` defaults to since the soak counted the repeats a killed worker causes with local steps); the baselines
  * are a hand-written receiver and workflow with activities (`baseline`) or local activities (`baselineLocal`).
  */
 const SIDES = ['flow', 'baseline', 'flowRemote', 'baselineLocal'] as const;
@@ -36,7 +37,7 @@ type Side = (typeof SIDES)[number];
 type Mode = 'local' | 'remote';
 
 const SIDE_TITLES: Readonly<Record<Side, string>> = {
-  flow: 'Flow, built-in defaults',
+  flow: 'Flow, every step `execution: local`',
   flowRemote: 'Flow, every step `execution: remote`',
   baseline: 'hand-written, activities',
   baselineLocal: 'hand-written, local activities',
@@ -99,7 +100,7 @@ async function measure(ctx: BenchContext, sink: HttpReceiver, quick: boolean, re
   const receiver = await ctx.receiver();
   const target = `${sink.url}/calls`;
   const definitions = {
-    flow: callsDefinition('bench-throughput', 'calls', target),
+    flow: callsDefinition('bench-throughput', 'calls', target, 'local'),
     flowRemote: callsDefinition('bench-throughput-remote', 'calls-remote', target, 'remote'),
   };
   // `execution` arrives with issue 21's local steps; until the schema has it, the every-remote side cannot be saved.
@@ -249,7 +250,7 @@ async function measure(ctx: BenchContext, sink: HttpReceiver, quick: boolean, re
     }
   }
 
-  // Flow's defaults are compared with the hand-written code of the mode its steps resolved to.
+  // Flow's local side is compared with the hand-written code of the mode its steps ran in (from the histories).
   const flowModes = [...(modes.get('flow') ?? [])];
   const flowMode: Mode = flowModes.length === 1 && flowModes[0] === 'local' ? 'local' : 'remote';
   const sameMode: Side = flowMode === 'local' ? 'baselineLocal' : 'baseline';
@@ -272,14 +273,14 @@ async function measure(ctx: BenchContext, sink: HttpReceiver, quick: boolean, re
           `c${c}.${baseSide}.${what}`,
         ),
       );
-    const defaults = rows('', 'flow', sameMode, `Flow's defaults vs ${against}`);
+    const defaults = rows('', 'flow', sameMode, `Flow's local steps vs ${against}`);
     const remote = rows('.remote', remoteSide, 'baseline', `Flow every step remote vs ${SIDE_TITLES.baseline}`);
     metrics.push(...defaults, ...remote);
     if (remoteSupported && flowMode === 'local')
       metrics.push(
         vs(
           `c${c}.runs.local`,
-          `Completed runs/s ${at}, Flow's defaults vs every step remote`,
+          `Completed runs/s ${at}, Flow's local steps vs every step remote`,
           'runs/s',
           `c${c}.flow.runs`,
           `c${c}.flowRemote.runs`,
@@ -306,7 +307,13 @@ async function measure(ctx: BenchContext, sink: HttpReceiver, quick: boolean, re
     );
   }
   const ops = (name: keyof Operations, label: string, unit: string): Metric[] => [
-    vs(`ops.${name}`, `${label}, Flow's defaults vs ${against}`, unit, `flow.ops.${name}`, `${sameMode}.ops.${name}`),
+    vs(
+      `ops.${name}`,
+      `${label}, Flow's local steps vs ${against}`,
+      unit,
+      `flow.ops.${name}`,
+      `${sameMode}.ops.${name}`,
+    ),
     vs(
       `ops.${name}.remote`,
       `${label}, Flow every step remote vs ${SIDE_TITLES.baseline}`,
@@ -322,7 +329,7 @@ async function measure(ctx: BenchContext, sink: HttpReceiver, quick: boolean, re
   );
   const perStep = vs(
     'ops.runEventsPerStep',
-    "History events per step, the run's history alone: Flow's defaults vs hand-written local activities",
+    "History events per step, the run's history alone: Flow's local steps vs hand-written local activities",
     'events',
     'flow.ops.runEventsPerStep',
     'baselineLocal.ops.runEventsPerStep',
@@ -356,16 +363,16 @@ async function measure(ctx: BenchContext, sink: HttpReceiver, quick: boolean, re
     goals,
     breakdowns: LEVELS.flatMap((c) => sides.map((side) => cpuBreakdowns.get(`${c}.${side}`)!.result())),
     notes: [
-      `Flow's definition: three \`http.request\` POST steps with a fixed loopback URL and the built-in defaults, which ` +
-        `resolved to ${flowModes.join(' and ') || 'nothing'} steps here (from the run histories); so its goals compare ` +
+      `Flow's definition: three \`http.request\` POST steps with a fixed loopback URL and \`execution: local\`, which ` +
+        `ran as ${flowModes.join(' and ') || 'nothing'} steps here (from the run histories); so its goals compare ` +
         `it with ${against}.`,
       remoteSupported
-        ? 'The every-remote side runs the same definition with `execution: remote` on each step.'
+        ? "The every-remote side runs the same definition with `execution: remote` on each step: http.request's default."
         : 'The definition schema has no step option `execution` yet, so no every-remote side ran: the remote rows and ' +
           "goals use the defaults' side, whose steps are all remote.",
       `Completed runs/s (median) against the ${RUNS_PER_SECOND_BEFORE}/s Flow ran at before issue 21 (goals: at least 4x ` +
-        `with the defaults, 2x with every step remote; absolute, so comparable only on the same, equally quiet machine): ` +
-        `defaults ${againstBefore('flow')}` +
+        `with local steps, the built-in defaults when they were set, 2x with every step remote, http.request's default ` +
+        `now; absolute, so comparable only on the same, equally quiet machine): local ${againstBefore('flow')}` +
         (remoteSupported ? `; every step remote ${againstBefore('flowRemote')}.` : '.'),
       ...sides.map((side) => operationsNote(side, values)),
       `At concurrency 1 each side sends ${eventsAt(1, quick)} events, to bound the run's time; the senders wait for ` +

@@ -36,6 +36,20 @@ describe('activities: every action states its guarantee', () => {
     }
   });
 
+  it('runs a built-in action locally by default only when a re-run repeats nothing (a read, or a look for its own effect)', () => {
+    // A worker killed during a workflow task runs all of that task's local steps again from attempt 1 (docs/engine.md,
+    // "Local steps"): the soak counted 51 repeated webhook calls for 13 kills with http.request local, 22 for 40 kills
+    // remote. So an action whose retry may repeat its effect stays remote unless a step asks otherwise.
+    const local = actions.filter((action) => action.defaults?.execution === 'local');
+    assert.deepEqual(local.map((action) => action.id).sort(), [
+      'jenkins.get_artifacts',
+      'jenkins.trigger_build',
+      'jira.comment',
+      'jira.get_issue',
+    ]);
+    for (const action of local) assert.notEqual(action.guarantee.level, 'at-least-once', action.id);
+  });
+
   it("lists a pack action without a guarantee as at least once, and keeps a pack action's own", () => {
     const [without] = describeActions([packAction()]);
     assert.deepEqual(without?.guarantee, DEFAULT_GUARANTEE);

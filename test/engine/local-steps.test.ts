@@ -14,9 +14,16 @@ import { startWorkerProcess } from '../support/worker-process';
 const EventType = temporal.api.enums.v1.EventType;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
-/** Saves a definition bound to `test/<id>`. */
+/**
+ * Saves a definition bound to `test/<id>`. Its `http.request` steps run local unless a step says `execution` itself:
+ * the action defaults to remote (a re-run after a crash would repeat its request), and these tests are about local
+ * steps.
+ */
 async function save(harness: Harness, id: string, steps: readonly Record<string, unknown>[]): Promise<void> {
-  const definition = { id, name: `Local steps: ${id}`, on: [{ source: 'test', type: id }], steps };
+  const local = steps.map((step) =>
+    step['action'] === 'http.request' && step['execution'] === undefined ? { ...step, execution: 'local' } : step,
+  );
+  const definition = { id, name: `Local steps: ${id}`, on: [{ source: 'test', type: id }], steps: local };
   const saved = await request(harness.app)
     .put(`/api/definitions/${id}`)
     .set('Authorization', harness.auth)
@@ -66,7 +73,7 @@ describe('engine: short steps run as local activities', () => {
     await receiver.stop();
   });
 
-  it('runs three http.request steps (local by default) in one workflow task, recorded as markers', async function () {
+  it('runs three local http.request steps in one workflow task, recorded as markers', async function () {
     this.timeout(120_000);
     await save(
       harness,
@@ -103,12 +110,17 @@ describe('engine: short steps run as local activities', () => {
     );
   });
 
-  it('runs a step with execution: remote as an activity task although its action defaults to local', async function () {
+  it("runs a step with execution: remote as an activity task beside a local one, and that is the action's default", async function () {
     this.timeout(120_000);
     await save(harness, 'remote-override', [
       { id: 'local', action: 'http.request', with: { url: `${receiver.url}/override/local` } },
       { id: 'remote', action: 'http.request', with: { url: `${receiver.url}/override/remote` }, execution: 'remote' },
     ]);
+    const defaults = await request(harness.app).get('/api/actions').set('Authorization', harness.auth);
+    const http = (defaults.body as { actions: { id: string; defaults?: { execution?: string } }[] }).actions.find(
+      (action) => action.id === 'http.request',
+    );
+    assert.equal(http?.defaults?.execution, undefined, 'http.request defaults to remote');
     const { dispatch, run } = await harness.finished(await post(harness, 'remote-override'));
     assert.deepEqual(
       run.steps.map((step) => [step.id, step.status]),

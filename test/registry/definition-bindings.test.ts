@@ -128,7 +128,7 @@ describe('registry: binding documents keep their definitions current, on the rea
       ids.map((id) => [id, 1]),
     );
     assert.deepEqual(found[0]?.definition.steps[0]?.with, { url: 'https://x.example/a.b', 'odd.key': { $x: [[1]] } });
-    assert.deepEqual(found[0]?.actionDefaults, { 'http.request': { timeout: '2m', execution: 'local' } });
+    assert.deepEqual(found[0]?.actionDefaults, { 'http.request': { timeout: '2m' } });
     assert.deepEqual(tap.reads, ['definition_bindings']);
     await assertSettled();
   });

@@ -120,7 +120,7 @@ describe('registry: definition store on the real MongoDB-wire server', () => {
         ['on-jira', 2],
       ],
     );
-    assert.deepEqual(jenkins[0]?.actionDefaults, { 'http.request': { timeout: '2m', execution: 'local' } });
+    assert.deepEqual(jenkins[0]?.actionDefaults, { 'http.request': { timeout: '2m' } });
   });
 
   it("gives runs the defaults of their on_failure steps' actions too", async () => {
@@ -133,7 +133,7 @@ describe('registry: definition store on the real MongoDB-wire server', () => {
     );
     const [snapshot] = await store.findForEvent('cleanup', 'go');
     assert.deepEqual(snapshot?.actionDefaults, {
-      'http.request': { timeout: '2m', execution: 'local' },
+      'http.request': { timeout: '2m' },
       'slack.post_message': { timeout: '1m' },
     });
   });

@@ -748,8 +748,9 @@ export const scenarios: readonly Scenario[] = [
     rate: { windowMs: 10_000, graceMs: 500 },
   },
   {
-    // Recorded with local steps (docs/engine.md#local-steps): http.request defaults to local, so the first three steps
-    // are markers in one workflow task; the fourth says execution: remote and is an activity task.
+    // Recorded with local steps (docs/engine.md#local-steps): http.request defaulted to local then (its snapshot says
+    // so, which the replay follows); the steps now say execution: local themselves, so that a new recording has the
+    // same shape. The first three steps are markers in one workflow task; the fourth is remote, an activity task.
     name: 'local-steps',
     definitions: [
       {
@@ -757,11 +758,18 @@ export const scenarios: readonly Scenario[] = [
         name: 'Announce with local steps',
         on: [{ source: 'git', type: 'released' }],
         steps: [
-          { id: 'read', name: 'Read the notes', action: 'http.request', with: { url: 'RECEIVER/notes' } },
+          {
+            id: 'read',
+            name: 'Read the notes',
+            action: 'http.request',
+            execution: 'local',
+            with: { url: 'RECEIVER/notes' },
+          },
           { id: 'remember', action: 'flow.set', with: { version: '${{ steps.read.output.body.fixVersion }}' } },
           {
             id: 'chat',
             action: 'http.request',
+            execution: 'local',
             with: { method: 'POST', url: 'RECEIVER/chat', json: { text: 'Released ${{ vars.version }}' } },
           },
           {
@@ -794,12 +802,14 @@ export const scenarios: readonly Scenario[] = [
           {
             id: 'flaky',
             action: 'http.request',
+            execution: 'local',
             with: { url: 'RECEIVER/flaky' },
             retry: { initialInterval: '100ms' },
           },
           {
             id: 'patient',
             action: 'http.request',
+            execution: 'local',
             with: { url: 'RECEIVER/patient' },
             retry: { initialInterval: '11s' },
           },

@@ -38,7 +38,7 @@ describe('activities: every action states its guarantee', () => {
 
   it('runs a built-in action locally by default only when a re-run repeats nothing (a read, or a look for its own effect)', () => {
     // A worker killed during a workflow task runs all of that task's local steps again from attempt 1 (docs/engine.md,
-    // "Local steps"): the soak counted 51 repeated webhook calls for 13 kills with http.request local, 22 for 40 kills
+    // "Local steps"): the soak counted 51 repeated webhook calls for 13 kills with http.request local, none for 11 kills
     // remote. So an action whose retry may repeat its effect stays remote unless a step asks otherwise.
     const local = actions.filter((action) => action.defaults?.execution === 'local');
     assert.deepEqual(local.map((action) => action.id).sort(), [

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
 import { startRuns } from '../../intake';
-import type { ManagedProcess } from '../../devstack/managed-process';
 import { startWorkerProcess } from '../support/worker-process';
 import { startHarness, type Harness } from '../support/harness';
+import { killableWorkers } from '../support/killable-workers';
 import { eventually, HttpReceiver } from '../support/http-receiver';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -61,21 +61,11 @@ async function saveOneCall(harness: Harness, type: string, url: string): Promise
 const SILENT_MS = 35_000;
 
 describe('engine: a killed worker is noticed by its heartbeat timeout', () => {
-  let harness: Harness;
-  let receiver: HttpReceiver;
-  const workers: ManagedProcess[] = [];
-  before(async () => {
-    receiver = await HttpReceiver.start();
-    harness = await startHarness({ worker: false });
-  });
-  after(async () => {
-    await Promise.all(workers.map((worker) => worker.stop()));
-    await harness.stop();
-    await receiver.stop();
-  });
+  const suite = killableWorkers();
 
   it("retries a step without a heartbeat of its own after its heartbeat timeout, not after the step's timeout", async function () {
     this.timeout(300_000);
+    const { harness, receiver, workers } = suite;
     // The first call hangs at the peer until the worker that made it is dead; the retry is answered at once.
     let releaseHeld: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (releaseHeld = resolve));

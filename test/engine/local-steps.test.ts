@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { RUN_HANDLERS, type RunStatus } from '../../common/run-control';
 import type { DispatchResult } from '../../common/run-types';
-import type { ManagedProcess } from '../../devstack/managed-process';
 import { startHarness, type Harness } from '../support/harness';
+import { killableWorkers } from '../support/killable-workers';
 import { eventually, HttpReceiver } from '../support/http-receiver';
 import { localActivityMarkers, type LocalActivityMarker } from '../support/local-activity-markers';
 import { startWorkerProcess } from '../support/worker-process';
@@ -282,21 +282,11 @@ describe('engine: short steps run as local activities', () => {
 });
 
 describe('engine: a worker killed during a local step', () => {
-  let harness: Harness;
-  let receiver: HttpReceiver;
-  const workers: ManagedProcess[] = [];
-  before(async () => {
-    receiver = await HttpReceiver.start();
-    harness = await startHarness({ worker: false });
-  });
-  after(async () => {
-    await Promise.all(workers.map((worker) => worker.stop()));
-    await harness.stop();
-    await receiver.stop();
-  });
+  const suite = killableWorkers();
 
   it('completes on another worker, running again every local step of the workflow task the worker never completed', async function () {
     this.timeout(240_000);
+    const { harness, receiver, workers } = suite;
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (release = resolve));
     let holding = true;
@@ -362,6 +352,7 @@ describe('engine: a worker killed during a local step', () => {
 
   it('replays a run whose local steps outlived a killed worker, on a worker that never saw it', async function () {
     this.timeout(300_000);
+    const { harness, receiver, workers } = suite;
     // Only this test's workers poll: none that ran an earlier test's run.
     await Promise.all(workers.splice(0).map((worker) => worker.stop()));
     let release: () => void = () => undefined;

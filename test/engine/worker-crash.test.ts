@@ -1,26 +1,15 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import type { ManagedProcess } from '../../devstack/managed-process';
 import { startWorkerProcess } from '../support/worker-process';
-import { startHarness, type Harness } from '../support/harness';
-import { eventually, HttpReceiver } from '../support/http-receiver';
+import { killableWorkers } from '../support/killable-workers';
+import { eventually } from '../support/http-receiver';
 
 describe('engine: a worker killed in the middle of a run', () => {
-  let harness: Harness;
-  let receiver: HttpReceiver;
-  const workers: ManagedProcess[] = [];
-  before(async () => {
-    receiver = await HttpReceiver.start();
-    harness = await startHarness({ worker: false });
-  });
-  after(async () => {
-    await Promise.all(workers.map((worker) => worker.stop()));
-    await harness.stop();
-    await receiver.stop();
-  });
+  const suite = killableWorkers();
 
   it('completes after a SIGKILL and a restart, without running completed steps again', async function () {
     this.timeout(240_000);
+    const { harness, receiver, workers } = suite;
     // The first call of step two hangs until the worker that made it is dead; later calls answer at once.
     let releaseHeld: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (releaseHeld = resolve));

@@ -279,7 +279,11 @@ message: 'Hello for \${{ event.name }}'
     assert.match(actions.stdout, /^ID\s+KIND\s+EXECUTION\s+PACK\s+QUEUE\s+WORKER\s+DESCRIPTION$/m);
     assert.match(
       actions.stdout,
-      new RegExp(`^http\\.request\\s+activity\\s+local\\s+built-in\\s+${queue}\\s+polled\\s`, 'm'),
+      new RegExp(`^http\\.request\\s+activity\\s+remote\\s+built-in\\s+${queue}\\s+polled\\s`, 'm'),
+    );
+    assert.match(
+      actions.stdout,
+      new RegExp(`^jira\\.comment\\s+activity\\s+local\\s+built-in\\s+${queue}\\s+polled\\s`, 'm'),
     );
     assert.match(actions.stdout, /^jenkins\.wait_for_build\s+activity\s+remote\s+built-in\s/m);
     assert.match(actions.stdout, /^flow\.set\s+\S+\s+workflow\s+built-in\s+-\s+-\s/m);

@@ -39,8 +39,8 @@ function completedAttempt(events: HistoryEvent[], type: string): number | undefi
 }
 
 /**
- * Saves a definition whose one step calls `url` with `http.request` as a remote step (`execution: remote`; its action
- * defaults to local, and a local step has no heartbeat timeout) and no other step options (the action's defaults set
+ * Saves a definition whose one step calls `url` with `http.request` as a remote step (`execution: remote`, its
+ * action's default too, said here because a local step has no heartbeat timeout) and no other step options (the action's defaults set
  * only its 2 min timeout, so Flow's heartbeat timeout applies), bound to `test/<type>`.
  */
 async function saveOneCall(harness: Harness, type: string, url: string): Promise<void> {

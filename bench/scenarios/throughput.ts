@@ -1,7 +1,6 @@
 import { runWorkflowId, dispatchWorkflowId } from '../../common/run-types';
 import { mapLimit } from '../../common/map-limit';
 import { eventIdFor } from '../../intake';
-import { validateDefinition } from '../../registry';
 import { HttpReceiver } from '../../test/support/http-receiver';
 import { cpuMsByProcess } from '../cpu';
 import { progress, timedPost, type BenchContext } from '../context';
@@ -103,13 +102,8 @@ async function measure(ctx: BenchContext, sink: HttpReceiver, quick: boolean, re
     flow: callsDefinition('bench-throughput', 'calls', target, 'local'),
     flowRemote: callsDefinition('bench-throughput-remote', 'calls-remote', target, 'remote'),
   };
-  // `execution` arrives with issue 21's local steps; until the schema has it, the every-remote side cannot be saved.
-  const remoteSupported = validateDefinition(definitions.flowRemote, ctx.catalog).ok;
   await ctx.saveDefinition(definitions.flow);
-  if (remoteSupported) await ctx.saveDefinition(definitions.flowRemote);
-  const sides = SIDES.filter((side) => side !== 'flowRemote' || remoteSupported);
-  if (!remoteSupported)
-    progress(`throughput: skipping the flowRemote side: the definition schema has no step option \`execution\` yet`);
+  await ctx.saveDefinition(definitions.flowRemote);
 
   /** Sends one event of `side` with `key` and returns when it was sent and its run's workflow id. */
   const send = async (side: Side, key: string, n: number): Promise<{ sentAt: number; runId: string }> => {
@@ -205,7 +199,7 @@ async function measure(ctx: BenchContext, sink: HttpReceiver, quick: boolean, re
   const values = new RepValues();
   const cpuBreakdowns = new Map(
     LEVELS.flatMap((c) =>
-      sides.map((side) => [
+      SIDES.map((side) => [
         `${c}.${side}`,
         new BreakdownCollector(`CPU time per event at concurrency ${c}, ${SIDE_TITLES[side]} (CPU ms)`, CPU_PHASES),
       ]),
@@ -214,13 +208,13 @@ async function measure(ctx: BenchContext, sink: HttpReceiver, quick: boolean, re
   const modes = new Map<Side, Set<Mode | 'none'>>();
 
   progress('throughput: warming up every side');
-  for (const side of sides) await phase(side, `warm-${side}`, quick ? 3 : 16, 4);
+  for (const side of SIDES) await phase(side, `warm-${side}`, quick ? 3 : 16, 4);
 
   for (let rep = 0; rep < reps; rep++) {
-    const samples = new Map<Side, PhaseResult['samples'][number][]>(sides.map((side) => [side, []]));
+    const samples = new Map<Side, PhaseResult['samples'][number][]>(SIDES.map((side) => [side, []]));
     for (const concurrency of LEVELS) {
       const total = eventsAt(concurrency, quick);
-      const order = sides.map((_, index) => sides[(index + rep) % sides.length]!);
+      const order = SIDES.map((_, index) => SIDES[(index + rep) % SIDES.length]!);
       for (const side of order) {
         const result = await phase(side, `${side}${rep}c${concurrency}`, total, concurrency);
         const key = `c${concurrency}.${side}`;
@@ -244,7 +238,7 @@ async function measure(ctx: BenchContext, sink: HttpReceiver, quick: boolean, re
         );
       }
     }
-    for (const side of sides) {
+    for (const side of SIDES) {
       const ops = operations(samples.get(side)!);
       for (const [name, value] of Object.entries(ops) as [string, number][]) values.add(`${side}.ops.${name}`, value);
     }
@@ -254,8 +248,6 @@ async function measure(ctx: BenchContext, sink: HttpReceiver, quick: boolean, re
   const flowModes = [...(modes.get('flow') ?? [])];
   const flowMode: Mode = flowModes.length === 1 && flowModes[0] === 'local' ? 'local' : 'remote';
   const sameMode: Side = flowMode === 'local' ? 'baselineLocal' : 'baseline';
-  // Without `execution` in the schema, every step of the defaults' side is remote: it is the every-remote side.
-  const remoteSide: Side = remoteSupported ? 'flowRemote' : 'flow';
   const metrics: Metric[] = [];
   const goals: Goal[] = [];
   const vs = (id: string, label: string, unit: string, flow: string, baseline: string): Metric =>
@@ -273,10 +265,10 @@ async function measure(ctx: BenchContext, sink: HttpReceiver, quick: boolean, re
           `c${c}.${baseSide}.${what}`,
         ),
       );
-    const defaults = rows('', 'flow', sameMode, `Flow's local steps vs ${against}`);
-    const remote = rows('.remote', remoteSide, 'baseline', `Flow every step remote vs ${SIDE_TITLES.baseline}`);
-    metrics.push(...defaults, ...remote);
-    if (remoteSupported && flowMode === 'local')
+    const local = rows('', 'flow', sameMode, `Flow's local steps vs ${against}`);
+    const remote = rows('.remote', 'flowRemote', 'baseline', `Flow every step remote vs ${SIDE_TITLES.baseline}`);
+    metrics.push(...local, ...remote);
+    if (flowMode === 'local')
       metrics.push(
         vs(
           `c${c}.runs.local`,
@@ -296,7 +288,7 @@ async function measure(ctx: BenchContext, sink: HttpReceiver, quick: boolean, re
       ),
     );
     goals.push(
-      goal(defaults.at(-1)!, `Flow's CPU per event at most 1.2x ${against} at concurrency ${c}`, { atMost: 1.2 }),
+      goal(local.at(-1)!, `Flow's CPU per event at most 1.2x ${against} at concurrency ${c}`, { atMost: 1.2 }),
       goal(
         remote.at(-1)!,
         `Flow's CPU per event, every step remote, at most 1.2x hand-written activities at concurrency ${c}`,
@@ -318,7 +310,7 @@ async function measure(ctx: BenchContext, sink: HttpReceiver, quick: boolean, re
       `ops.${name}.remote`,
       `${label}, Flow every step remote vs ${SIDE_TITLES.baseline}`,
       unit,
-      `${remoteSide}.ops.${name}`,
+      `flowRemote.ops.${name}`,
       `baseline.ops.${name}`,
     ),
   ];
@@ -361,20 +353,17 @@ async function measure(ctx: BenchContext, sink: HttpReceiver, quick: boolean, re
       '`fetch`, with the timeout and retry policy of a Flow step, on the baseline worker.',
     metrics,
     goals,
-    breakdowns: LEVELS.flatMap((c) => sides.map((side) => cpuBreakdowns.get(`${c}.${side}`)!.result())),
+    breakdowns: LEVELS.flatMap((c) => SIDES.map((side) => cpuBreakdowns.get(`${c}.${side}`)!.result())),
     notes: [
       `Flow's definition: three \`http.request\` POST steps with a fixed loopback URL and \`execution: local\`, which ` +
         `ran as ${flowModes.join(' and ') || 'nothing'} steps here (from the run histories); so its goals compare ` +
         `it with ${against}.`,
-      remoteSupported
-        ? "The every-remote side runs the same definition with `execution: remote` on each step: http.request's default."
-        : 'The definition schema has no step option `execution` yet, so no every-remote side ran: the remote rows and ' +
-          "goals use the defaults' side, whose steps are all remote.",
+      "The every-remote side runs the same definition with `execution: remote` on each step: http.request's default.",
       `Completed runs/s (median) against the ${RUNS_PER_SECOND_BEFORE}/s Flow ran at before issue 21 (goals: at least 4x ` +
         `with local steps, the built-in defaults when they were set, 2x with every step remote, http.request's default ` +
-        `now; absolute, so comparable only on the same, equally quiet machine): local ${againstBefore('flow')}` +
-        (remoteSupported ? `; every step remote ${againstBefore('flowRemote')}.` : '.'),
-      ...sides.map((side) => operationsNote(side, values)),
+        `now; absolute, so comparable only on the same, equally quiet machine): local ${againstBefore('flow')}; ` +
+        `every step remote ${againstBefore('flowRemote')}.`,
+      ...SIDES.map((side) => operationsNote(side, values)),
       `At concurrency 1 each side sends ${eventsAt(1, quick)} events, to bound the run's time; the senders wait for ` +
         "each POST's answer, not for its run, so at every level the runs queue up while the POSTs are answered.",
       'CPU per event leaves out the runner (load generator, Temporal client and the HTTP receiver the steps call), ' +

@@ -19,6 +19,8 @@ export async function mapLimit<T, R>(
   const results = new Array<R>(items.length);
   let next = 0;
   const perTurn = options.callsPerTurn;
+  if (perTurn !== undefined && !(Number.isInteger(perTurn) && perTurn >= 1))
+    throw new RangeError(`callsPerTurn must be a whole number of at least 1, not ${perTurn}`);
   // Calls made in the current turn, and the turn the next batch waits for.
   let madeThisTurn = 0;
   let turn: Promise<void> | undefined;

@@ -89,4 +89,15 @@ describe('common: mapLimit', () => {
     assert.ok(batches[0][0]! < batches[1]![0]! && batches[1]![0]! < batches[2]![0]!, `turns ${turns.join(', ')}`);
     assert.equal(most, 8);
   });
+  it('refuses a pace that would never make a call (0, a fraction, negative), before calling anything', async () => {
+    for (const callsPerTurn of [0, 0.5, -1, Number.NaN]) {
+      let called = 0;
+      await assert.rejects(
+        mapLimit([1, 2], 2, () => Promise.resolve(called++), { callsPerTurn }),
+        (error: unknown) => error instanceof RangeError && /callsPerTurn/.test(error.message),
+        String(callsPerTurn),
+      );
+      assert.equal(called, 0);
+    }
+  });
 });

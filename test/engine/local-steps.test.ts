@@ -15,13 +15,13 @@ const EventType = temporal.api.enums.v1.EventType;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 /**
- * Saves a definition bound to `test/<id>`. Its `http.request` steps run local unless a step says `execution` itself:
- * the action defaults to remote (a re-run after a crash would repeat its request), and these tests are about local
- * steps.
+ * Saves a definition bound to `test/<id>`. Its `http.request` steps run local unless a step has the key `execution`
+ * (`execution: undefined` saves the step without one, so it takes the action's default): the action defaults to
+ * remote (a re-run after a crash would repeat its request), and these tests are about local steps.
  */
 async function save(harness: Harness, id: string, steps: readonly Record<string, unknown>[]): Promise<void> {
   const local = steps.map((step) =>
-    step['action'] === 'http.request' && step['execution'] === undefined ? { ...step, execution: 'local' } : step,
+    step['action'] === 'http.request' && !('execution' in step) ? { ...step, execution: 'local' } : step,
   );
   const definition = { id, name: `Local steps: ${id}`, on: [{ source: 'test', type: id }], steps: local };
   const saved = await request(harness.app)
@@ -110,27 +110,29 @@ describe('engine: short steps run as local activities', () => {
     );
   });
 
-  it("runs a step with execution: remote as an activity task beside a local one, and that is the action's default", async function () {
+  it("runs a step with execution: remote, and one without execution (http.request's default), as activity tasks beside a local one", async function () {
     this.timeout(120_000);
     await save(harness, 'remote-override', [
       { id: 'local', action: 'http.request', with: { url: `${receiver.url}/override/local` } },
       { id: 'remote', action: 'http.request', with: { url: `${receiver.url}/override/remote` }, execution: 'remote' },
+      {
+        id: 'default',
+        action: 'http.request',
+        with: { url: `${receiver.url}/override/default` },
+        execution: undefined,
+      },
     ]);
-    const defaults = await request(harness.app).get('/api/actions').set('Authorization', harness.auth);
-    const http = (defaults.body as { actions: { id: string; defaults?: { execution?: string } }[] }).actions.find(
-      (action) => action.id === 'http.request',
-    );
-    assert.equal(http?.defaults?.execution, undefined, 'http.request defaults to remote');
     const { dispatch, run } = await harness.finished(await post(harness, 'remote-override'));
     assert.deepEqual(
       run.steps.map((step) => [step.id, step.status]),
       [
         ['local', 'completed'],
         ['remote', 'completed'],
+        ['default', 'completed'],
       ],
     );
     const events = await historyOf(harness.client.workflow.getHandle(dispatch.matched[0]!.workflowId));
-    assert.deepEqual(remoteSteps(events), ['http.request'], 'only the remote step is an activity task');
+    assert.deepEqual(remoteSteps(events), ['http.request', 'http.request'], 'the remote and the default step');
     assert.deepEqual(
       markersOf(events).map(({ summary }) => summary),
       ['local'],

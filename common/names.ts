@@ -1,7 +1,7 @@
 /**
  * The shapes of names and durations in definitions, as plain patterns. They live apart from the definition's schema
  * (`definition.ts`) so that workflow code can use them without bundling zod: the worker evaluates every bundled
- * module once per workflow, and building the schemas cost about a third of a workflow task's CPU.
+ * module once per workflow, and building the schemas was about a fifth of the worker's CPU per event.
  */
 
 /** Definition ids: lowercase letters, digits and dashes; they appear in workflow ids and URLs. */

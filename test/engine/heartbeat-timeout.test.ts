@@ -39,9 +39,9 @@ function completedAttempt(events: HistoryEvent[], type: string): number | undefi
 }
 
 /**
- * Saves a definition whose one step calls `url` with `http.request` as a remote step (`execution: remote`, its
- * action's default too, said here because a local step has no heartbeat timeout) and no other step options (the action's defaults set
- * only its 2 min timeout, so Flow's heartbeat timeout applies), bound to `test/<type>`.
+ * Saves a definition whose one step calls `url` with `http.request` as a remote step (`execution: remote`, the
+ * action's default too, said here because a local step has no heartbeat timeout) and no other step options (the
+ * action's defaults set only its 2 min timeout, so Flow's heartbeat timeout applies), bound to `test/<type>`.
  */
 async function saveOneCall(harness: Harness, type: string, url: string): Promise<void> {
   const definition = {

@@ -64,7 +64,7 @@ describe('engine: a template whose result JSON cannot hold', () => {
     const { events } = await handle.fetchHistory();
     const EventType = temporal.api.enums.v1.EventType;
     assert.equal(patchMarkers(events).length, 1);
-    // The step never ran: neither an activity nor a local activity (its action defaults to local).
+    // The step never ran: neither as an activity nor as a local activity.
     assert.equal(events?.filter((event) => event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).length, 0);
     assert.equal(
       events?.filter((event) => event.markerRecordedEventAttributes?.markerName === LOCAL_ACTIVITY_MARKER).length,

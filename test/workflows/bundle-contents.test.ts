@@ -4,7 +4,7 @@ import { bundleFlow } from '../support/stack';
 /**
  * The worker evaluates every bundled module once per workflow (only the preloaded ones are shared), so each package
  * workflow code pulls in is paid for by every dispatcher and every run, in CPU and in memory while it waits. zod alone
- * (through `common/definition.ts`) was about a third of a workflow task's CPU in the throughput benchmark. A package
+ * (through `common/definition.ts`) was about a fifth of the worker's CPU per event in the throughput benchmark. A package
  * joins this list deliberately: cheap to evaluate, or preloaded (`flowBundleOptions.preloadModules`).
  */
 const ALLOWED_PACKAGES = [
